@@ -1,0 +1,7 @@
+"""Where processes run: ``local`` (default) and ``ray``, behind one small interface (base.py)."""
+
+from __future__ import annotations
+
+from .base import Backend, ExitInfo, Execution, ProcessSpec, Resources, get_backend
+
+__all__ = ["Backend", "ExitInfo", "Execution", "ProcessSpec", "Resources", "get_backend"]

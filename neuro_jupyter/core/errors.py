@@ -1,0 +1,83 @@
+"""Our exception hierarchy: every error a user can cause is one of these, with a friendly message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class NeuroJupyterError(Exception):
+    """Base of every error neuro-jupyter raises on purpose; ``str(err)`` is the user-facing text."""
+
+
+class InvalidInputError(NeuroJupyterError):
+    """Bad input from the user (a name, an option, a file); HTTP 400."""
+
+
+class NotFoundError(NeuroJupyterError):
+    """A named thing (project, job, bake, task) does not exist; HTTP 404."""
+
+
+class ConflictError(NeuroJupyterError):
+    """The request clashes with the current state (a folder exists, a bake still runs); HTTP 409."""
+
+
+class UnknownNameError(NotFoundError):
+    """An unknown name, with the list of valid names in the message."""
+
+    def __init__(self, kind: str, name: str, valid: Iterable[str], where: str = "") -> None:
+        self.kind = kind
+        self.name = name
+        self.valid = sorted(valid)
+        place = f" in {where}" if where else ""
+        choices = ", ".join(self.valid) if self.valid else "(none)"
+        super().__init__(f"Unknown {kind} '{name}'{place}. Valid {kind}s: {choices}")
+
+
+class ProjectError(InvalidInputError):
+    """A project cannot be found or has an invalid id."""
+
+
+class ScaffoldError(InvalidInputError):
+    """A new project cannot be generated (bad name, folder exists, unknown template)."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """A position in a workflow file, 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class WorkflowError(InvalidInputError):
+    """An error in a workflow file, printed as ``FILE:LINE:COL: message``."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        self.message = message
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class WorkflowErrors(InvalidInputError):
+    """Several workflow errors found at once (``neuro-jupyter check`` reports them all)."""
+
+    def __init__(self, errors: list[WorkflowError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class ExpressionError(WorkflowError):
+    """A ``${{ }}`` expression failed to parse or evaluate."""
+
+
+class StoreError(NeuroJupyterError):
+    """The SQLite state store is unusable (corrupt, newer schema, locked for too long)."""
+
+
+class BackendError(NeuroJupyterError):
+    """A backend could not start, watch or stop a process."""

@@ -1,0 +1,66 @@
+"""Where neuro-jupyter keeps its state: one home folder, overridable with NEURO_JUPYTER_HOME."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HOME_ENV = "NEURO_JUPYTER_HOME"
+
+
+def home() -> Path:
+    """The state folder: ``$NEURO_JUPYTER_HOME``, else ``$XDG_DATA_HOME/neuro-jupyter``,
+    else ``~/.local/share/neuro-jupyter``. Created on first use."""
+    explicit = os.environ.get(HOME_ENV)
+    if explicit:
+        path = Path(explicit).expanduser()
+    else:
+        xdg = os.environ.get("XDG_DATA_HOME")
+        base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
+        path = base / "neuro-jupyter"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_path() -> Path:
+    """The SQLite state store file."""
+    return home() / "state.db"
+
+
+def logs_dir() -> Path:
+    """Folder of per-job and per-task log files."""
+    path = home() / "logs"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def storage_dir() -> Path:
+    """Local stand-in for Neu.ro's ``storage:`` (see ``storage_path``)."""
+    path = home() / "storage"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def storage_path(uri: str, project_id: str) -> Path:
+    """Map a ``storage:`` or ``disk:`` URI to a local folder.
+
+    ``storage:/a/b`` → ``<home>/storage/a/b``; ``storage:a/b`` (relative, as on Neu.ro where
+    relative paths live in the project) → ``<home>/storage/<project_id>/a/b``;
+    ``disk:<id>`` → ``<home>/storage/.disks/<id>``. ``..`` never leaves the storage folder.
+    """
+    from .errors import InvalidInputError
+
+    root = storage_dir()
+    if uri.startswith("disk:"):
+        rel = Path(".disks") / uri[len("disk:") :].strip("/")
+    elif uri.startswith("storage:"):
+        rest = uri[len("storage:") :]
+        if rest.startswith("//"):  # storage://cluster/org/project/path → drop the cluster part
+            rest = "/" + rest[2:].partition("/")[2]
+        rel = Path(rest.lstrip("/")) if rest.startswith("/") else Path(project_id) / rest
+    else:
+        raise InvalidInputError(f"Not a storage or disk URI: {uri!r}")
+    target = (root / rel).resolve()
+    if target != root.resolve() and root.resolve() not in target.parents:
+        raise InvalidInputError(f"Storage path escapes the storage folder: {uri!r}")
+    return target

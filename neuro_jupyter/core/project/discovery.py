@@ -1,0 +1,79 @@
+"""Find the project a path belongs to: the nearest folder up the tree that holds ``.neuro/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ProjectError
+from .ids import derive_project_id, validate_identifier
+
+CONFIG_DIR = ".neuro"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project folder: its root (the folder holding ``.neuro/``), id and display name."""
+
+    root: Path
+    id: str
+    name: str
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / CONFIG_DIR
+
+
+def find_root(start: Path | str) -> Path:
+    """Walk up from ``start`` to the folder that holds ``.neuro/``; raise if there is none."""
+    path = Path(start).expanduser().resolve()
+    if path.is_file():
+        path = path.parent
+    for candidate in (path, *path.parents):
+        if (candidate / CONFIG_DIR).is_dir():
+            return candidate
+    raise ProjectError(
+        f".neuro folder was not found in lookup for {path}: run this inside a project, "
+        "pass --project DIR, or create one with neuro-jupyter init / %neuro_init."
+    )
+
+
+def _project_yml_fields(root: Path) -> dict[str, object]:
+    """The top-level mapping of ``.neuro/project.yml|yaml`` (only ``id`` and ``name`` are read here)."""
+    import yaml
+
+    for name in ("project.yml", "project.yaml"):
+        path = root / CONFIG_DIR / name
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None)
+                where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+                raise ProjectError(f"{where}: invalid YAML: {exc}") from exc
+            return data if isinstance(data, dict) else {}
+    return {}
+
+
+def open_project(start: Path | str, *, record: bool = True) -> Project:
+    """The project containing ``start``; its id is ``id:`` from project.yml or the folder
+    name made an identifier. With ``record``, the store remembers it for the Projects views."""
+    root = find_root(start)
+    fields = _project_yml_fields(root)
+    raw_id = fields.get("id")
+    if raw_id is not None:
+        project_id = validate_identifier(str(raw_id), what="project id in .neuro/project.yml")
+    else:
+        project_id = derive_project_id(root.name)
+    name = str(fields.get("project_name") or fields.get("name") or root.name)
+    project = Project(root=root, id=project_id, name=name)
+    if record:
+        from ..store.projects import record_project
+
+        record_project(project)
+    return project
+
+
+def find_project(start: Path | str | None = None) -> Project:
+    """The project of ``start`` (default: the current folder)."""
+    return open_project(Path.cwd() if start is None else start)

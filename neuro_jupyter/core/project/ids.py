@@ -1,0 +1,35 @@
+"""Project ids and names: Neu.ro's rules (an identifier, not ALL-CAPS) made explicit."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from ..errors import ProjectError
+
+_NON_ID = re.compile(r"[^0-9A-Za-z_]+")
+
+
+def derive_project_id(folder_name: str) -> str:
+    """The project id Neu.ro derives from a folder name: lower-cased, runs of other
+    characters (spaces, ``-``, dots) turned into ``_``. Raises if no identifier results."""
+    candidate = _NON_ID.sub("_", folder_name.strip().lower()).strip("_")
+    validate_identifier(candidate, what="project id", source=folder_name)
+    return candidate
+
+
+def validate_identifier(value: str, *, what: str = "id", source: str | None = None) -> str:
+    """Check that ``value`` is a usable identifier; return it or raise ProjectError."""
+    origin = f" (derived from {source!r})" if source is not None and source != value else ""
+    if not value:
+        raise ProjectError(f"The {what} is empty{origin}.")
+    if not value.isidentifier() or not value.isascii():
+        raise ProjectError(
+            f"The {what} {value!r}{origin} is not an identifier: use letters, digits and "
+            "underscores, not starting with a digit."
+        )
+    if keyword.iskeyword(value):
+        raise ProjectError(f"The {what} {value!r}{origin} is a Python keyword.")
+    if value.isupper():
+        raise ProjectError(f"The {what} {value!r}{origin} is ALL-CAPS; Neu.ro refuses such ids.")
+    return value

@@ -1,0 +1,73 @@
+"""Project records: every project created or opened, for the Projects views."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import NotFoundError
+from .db import Store, open_store
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+
+
+@dataclass(frozen=True)
+class ProjectRecord:
+    """A row of the projects table."""
+
+    pk: int
+    root: Path
+    project_id: str
+    name: str
+    created_at: float
+    opened_at: float
+
+
+def record_project(project: Project, store: Store | None = None) -> int:
+    """Insert or refresh the project's row; return its primary key."""
+    store = store or open_store()
+    now = time.time()
+    with store.tx() as conn:
+        conn.execute(
+            "INSERT INTO projects (root, project_id, name, created_at, opened_at)"
+            " VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (root) DO UPDATE SET project_id = excluded.project_id,"
+            " name = excluded.name, opened_at = excluded.opened_at",
+            (str(project.root), project.id, project.name, now, now),
+        )
+        row = conn.execute("SELECT pk FROM projects WHERE root = ?", (str(project.root),)).fetchone()
+    return int(row[0])
+
+
+def project_pk(project: Project, store: Store | None = None) -> int:
+    """The primary key of a project, recording it if it is new."""
+    store = store or open_store()
+    row = store.query_one("SELECT pk FROM projects WHERE root = ?", (str(project.root),))
+    return int(row[0]) if row else record_project(project, store)
+
+
+def list_projects(store: Store | None = None) -> list[ProjectRecord]:
+    """Every recorded project, most recently opened first."""
+    store = store or open_store()
+    rows = store.query("SELECT * FROM projects ORDER BY opened_at DESC")
+    return [_record(row) for row in rows]
+
+
+def get_project(pk: int, store: Store | None = None) -> ProjectRecord:
+    """One project record by primary key."""
+    store = store or open_store()
+    row = store.query_one("SELECT * FROM projects WHERE pk = ?", (pk,))
+    if row is None:
+        raise NotFoundError(f"No project with key {pk}")
+    return _record(row)
+
+
+def _record(row: object) -> ProjectRecord:
+    r = row  # sqlite3.Row
+    return ProjectRecord(
+        pk=int(r["pk"]), root=Path(r["root"]), project_id=r["project_id"], name=r["name"],  # type: ignore[index]
+        created_at=float(r["created_at"]), opened_at=float(r["opened_at"]),  # type: ignore[index]
+    )
