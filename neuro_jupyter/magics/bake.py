@@ -1,10 +1,177 @@
-"""Magics for bakes (filled in by the bake work)."""
+"""Bake magics: ``%%bake`` / ``%bake``, ``%neuro_bakes``, ``%neuro_inspect``, ``%neuro_show``,
+``%neuro_cancel`` and ``%neuro_restart``, on the current project (or ``--project DIR``).
+
+Thin views over ``neuro_jupyter.core.bake``: a bake runs in its own detached executor, so the
+cell returns at once with a live view (``widgets.bake_view``) that follows it.
+"""
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, magics_class
+import argparse
+import shlex
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+
+from ._common import current_project, friendly_errors
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as IPython UsageErrors instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or self.format_help())
+
+
+def _parser(prog: str, description: str) -> _Parser:
+    parser = _Parser(prog=prog, description=description)
+    parser.add_argument("--project", metavar="DIR", default=None, help="the project folder")
+    return parser
+
+
+def _parse(parser: _Parser, line: str) -> argparse.Namespace:
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"{parser.prog}: {exc}") from exc
+    return parser.parse_args(words)
+
+
+BAKE = _parser(
+    "%%bake", "Bake a batch workflow: the cell body (%%bake [NAME]) or .neuro/NAME.yml (%bake NAME)."
+)
+BAKE.add_argument("batch", nargs="?", default=None, metavar="NAME",
+                  help="the batch name (default 'cell' for a cell body)")
+BAKE.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+BAKE.add_argument("-t", "--tag", action="append", default=[])
+BAKE.add_argument("-n", "--name", default=None, help="a name for the bake (unique in the project)")
+
+BAKES = _parser("%neuro_bakes", "The project's bakes.")
+BAKES.add_argument("-t", "--tag", action="append", default=[])
+BAKES.add_argument("--since", default=None, metavar="DATE_OR_TIMEDELTA")
+BAKES.add_argument("--until", default=None, metavar="DATE_OR_TIMEDELTA")
+BAKES.add_argument("--recent-last", action="store_true")
+
+INSPECT = _parser("%neuro_inspect", "A bake's live view (graph, progress, tasks, logs).")
+INSPECT.add_argument("bake", metavar="BAKE", help="bake id or name")
+INSPECT.add_argument("-a", "--attempt", type=int, default=None)
+INSPECT.add_argument("--text", action="store_true", help="print the tasks table instead")
+
+SHOW = _parser("%neuro_show", "A task's log.")
+SHOW.add_argument("bake", metavar="BAKE")
+SHOW.add_argument("task", metavar="TASK_ID")
+SHOW.add_argument("-a", "--attempt", type=int, default=None)
+SHOW.add_argument("-r", "--raw", action="store_true")
+
+CANCEL = _parser("%neuro_cancel", "Cancel a bake (always() tasks still run).")
+CANCEL.add_argument("bake", metavar="BAKE")
+CANCEL.add_argument("-a", "--attempt", type=int, default=None)
+
+RESTART = _parser("%neuro_restart", "Start a new attempt of a bake.")
+RESTART.add_argument("bake", metavar="BAKE")
+RESTART.add_argument("-a", "--attempt", type=int, default=None)
+RESTART.add_argument("--no-from-failed", dest="from_failed", action="store_false", default=True)
+RESTART.add_argument("--from-failed", dest="from_failed", action="store_true")
+
+
+def _display(obj: Any) -> None:
+    from IPython.display import display
+
+    display(obj)
 
 
 @magics_class
 class BakeMagics(Magics):
     """Bake magics."""
+
+    @line_cell_magic
+    @friendly_errors
+    def bake(self, line: str, cell: str | None = None) -> None:
+        """Start a bake and show its live view; the cell returns at once."""
+        from ..core.bake import CELL_BATCH, start_bake
+
+        args = _parse(BAKE, line)
+        if cell is None and not args.batch:
+            raise UsageError("%bake NAME bakes .neuro/NAME.yml; use %%bake for a cell body")
+        project = current_project(args.project)
+        batch = args.batch or CELL_BATCH
+        bake = start_bake(project, batch, text=cell, params=dict(args.param), tags=args.tag,
+                          name=args.name)
+        self._view(project, bake)
+
+    @line_magic
+    @friendly_errors
+    def neuro_bakes(self, line: str) -> None:
+        """Print the bakes table (ID NAME BATCH EXECUTOR STATUS WHEN)."""
+        from ..core.bake import list_bakes, parse_when
+        from ..core.bake.render import bakes_text
+
+        args = _parse(BAKES, line)
+        project = current_project(args.project)
+        bakes = list_bakes(
+            project, tags=args.tag, since=parse_when(args.since) if args.since else None,
+            until=parse_when(args.until) if args.until else None, recent_first=not args.recent_last,
+        )
+        print(bakes_text(bakes))
+
+    @line_magic
+    @friendly_errors
+    def neuro_inspect(self, line: str) -> None:
+        """Show a bake's live view (it re-attaches to a running bake after a kernel restart)."""
+        from ..core.bake import inspect_bake, resolve_bake
+        from ..core.bake.render import inspect_text
+
+        args = _parse(INSPECT, line)
+        project = current_project(args.project)
+        bake = resolve_bake(project, args.bake)
+        if args.text:
+            print(inspect_text(inspect_bake(project, bake, args.attempt)))
+            return
+        self._view(project, bake, args.attempt)
+
+    @line_magic
+    @friendly_errors
+    def neuro_show(self, line: str) -> None:
+        """Print a task's log (command lines removed unless --raw)."""
+        from ..core.bake import find_task, inspect_bake, read_task_log
+        from ..core.bake.render import show_header
+
+        args = _parse(SHOW, line)
+        project = current_project(args.project)
+        state = inspect_bake(project, args.bake, args.attempt)
+        task = find_task(state, args.task)
+        print(show_header(state, task))
+        print(read_task_log(task, raw=args.raw), end="")
+
+    @line_magic
+    @friendly_errors
+    def neuro_cancel(self, line: str) -> None:
+        """Cancel a bake's attempt."""
+        from ..core.bake import cancel_bake, resolve_bake
+
+        args = _parse(CANCEL, line)
+        project = current_project(args.project)
+        bake = resolve_bake(project, args.bake)
+        cancel_bake(project, bake, args.attempt)
+        print(f"Bake {bake.bake_id} is being cancelled")
+
+    @line_magic
+    @friendly_errors
+    def neuro_restart(self, line: str) -> None:
+        """Start the next attempt and show its live view."""
+        from ..core.bake import resolve_bake, restart_bake
+
+        args = _parse(RESTART, line)
+        project = current_project(args.project)
+        bake = resolve_bake(project, args.bake)
+        attempt = restart_bake(project, bake, attempt=args.attempt, from_failed=args.from_failed)
+        self._view(project, bake, attempt.number)
+
+    def _view(self, project: Any, bake: Any, attempt: int | None = None) -> None:
+        from ..widgets.bake_view import BakeView
+
+        _display(BakeView(project, bake, attempt=attempt))

@@ -1,10 +1,207 @@
-"""Magics for lives (filled in by the live work)."""
+"""Live-job magics: ``%neuro_run``, ``%neuro_ps``, ``%neuro_logs``, ``%neuro_status``,
+``%neuro_kill`` and ``%neuro_panel``, on the current project (or ``--project DIR``).
+
+Thin views over ``neuro_jupyter.core.live``. They never block the kernel on a job: ``run``
+starts it (or finds it running) and returns; only ``%neuro_logs -f`` streams, until the job ends
+or the cell is interrupted.
+"""
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, magics_class
+import argparse
+import html
+import shlex
+import sys
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+
+from ._common import current_project, friendly_errors
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors as IPython UsageErrors instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        raise UsageError(message or self.format_help())
+
+
+def _parser(prog: str, description: str) -> _Parser:
+    parser = _Parser(prog=prog, description=description, add_help=True)
+    parser.add_argument("--project", metavar="DIR", default=None, help="the project folder")
+    return parser
+
+
+def _parse(parser: _Parser, line: str) -> argparse.Namespace:
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"{parser.prog}: {exc}") from exc
+    rest: list[str] = []
+    if "--" in words:  # everything after -- goes to the positionals (multi.args)
+        cut = words.index("--")
+        words, rest = words[:cut], words[cut + 1 :]
+    args = parser.parse_args(words)
+    if rest:
+        if not hasattr(args, "extra"):
+            parser.error(f"unexpected arguments after --: {' '.join(rest)}")
+        args.extra = [*args.extra, *rest]
+    return args
+
+
+RUN = _parser("%neuro_run", "Run a live job, or show it if it runs already.")
+RUN.add_argument("job")
+RUN.add_argument("extra", nargs="*", metavar="SUFFIX/ARGS",
+                 help="a multi job's suffix (unless -s), then its args (multi.args); put -- before args starting with -")
+RUN.add_argument("-s", "--suffix", default=None)
+RUN.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+
+PS = _parser("%neuro_ps", "The project's live jobs.")
+PS.add_argument("--page", type=int, default=1)
+PS.add_argument("--limit", type=int, default=50, help="rows per page")
+
+LOGS = _parser("%neuro_logs", "A job's log.")
+LOGS.add_argument("job")
+LOGS.add_argument("suffix", nargs="?", default="")
+LOGS.add_argument("-f", "--follow", action="store_true", help="stream until the job ends")
+
+STATUS = _parser("%neuro_status", "A job's status.")
+STATUS.add_argument("job")
+STATUS.add_argument("suffix", nargs="?", default="")
+
+KILL = _parser("%neuro_kill", "Stop a job, or ALL running jobs of the project.")
+KILL.add_argument("job", metavar="JOB|ALL")
+KILL.add_argument("suffix", nargs="?", default="")
+
+PANEL = _parser("%neuro_panel", "A panel of the project's live jobs.")
+
+
+@dataclass(frozen=True)
+class LiveView:
+    """Output of a live magic: HTML in notebooks, plain text elsewhere."""
+
+    text: str
+    html: str
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+
+def _link(url: str) -> str:
+    return f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
 
 
 @magics_class
 class LiveMagics(Magics):
-    """Live magics."""
+    """Run and watch the live jobs of ``.neuro/live.yml`` on this machine."""
+
+    @line_magic
+    @friendly_errors
+    def neuro_run(self, line: str) -> LiveView | None:
+        """``%neuro_run JOB [SUFFIX] [-s SUFFIX] [-p NAME VALUE]... [-- ARGS]``."""
+        from ..core.live import browse_url, run_job, server_base_url, suffix_and_args
+
+        args = _parse(RUN, line)
+        project = current_project(args.project)
+        suffix, extra = suffix_and_args(args.suffix, args.extra)
+        result = run_job(project, args.job, suffix=suffix, params=dict(args.param),
+                         args=extra, detach=True)
+        url = browse_url(result.record, server_base_url(project.root)) if result.record.active else None
+        text = [result.message, f"Status: {result.record.status}"]
+        parts = [f"<b>{html.escape(result.message)}</b>",
+                 f"<br>Status: {_badge(result.record.status)}"]
+        if result.record.finished and result.record.reason:
+            text.append(f"Reason: {result.record.reason}")
+            parts.append(f" ({html.escape(result.record.reason)})")
+        if url:
+            text.append(f"URL: {url}")
+            parts.append(f"<br>Open: {_link(url)}")
+        label = result.record.label
+        text.append(f"Logs: %neuro_logs {label} -f   Stop: %neuro_kill {label}")
+        parts.append(f"<br><small>Logs: <code>%neuro_logs {html.escape(label)} -f</code> "
+                     f"Stop: <code>%neuro_kill {html.escape(label)}</code></small>")
+        if result.recent_log:
+            text.append(result.recent_log.rstrip())
+            parts.append(f"<pre>{html.escape(result.recent_log)}</pre>")
+        return LiveView("\n".join(text), "".join(parts))
+
+    @line_magic
+    @friendly_errors
+    def neuro_ps(self, line: str = "") -> LiveView:
+        """``%neuro_ps``: JOB, STATUS, RAW ID, WHEN (and URL) of the project's live jobs."""
+        from ..core.live import ps_html, ps_page, ps_text, server_base_url
+
+        args = _parse(PS, line)
+        project = current_project(args.project)
+        limit = max(1, args.limit)
+        page = ps_page(project, limit=limit, offset=(max(1, args.page) - 1) * limit)
+        footer = ""
+        if page.total > page.offset + len(page.rows) or page.offset:
+            last = (page.total + limit - 1) // limit
+            footer = f"Page {args.page} of {last} ({page.total} rows): %neuro_ps --page N"
+        base = server_base_url(project.root)
+        return LiveView(ps_text(page.rows, base, footer=footer), ps_html(page.rows, base, footer=footer))
+
+    @line_magic
+    @friendly_errors
+    def neuro_logs(self, line: str) -> None:
+        """``%neuro_logs JOB [SUFFIX] [-f]``: print the log; ``-f`` streams until the job ends."""
+        from ..core.live import follow_log, job_status, read_log
+
+        args = _parse(LOGS, line)
+        record = job_status(current_project(args.project), args.job, args.suffix)
+        if not args.follow:
+            text, _ = read_log(record)
+            sys.stdout.write(text)
+            return
+        try:
+            for chunk in follow_log(record):
+                sys.stdout.write(chunk)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            print(f"\n(stopped following {record.label}; the job goes on)")
+
+    @line_magic
+    @friendly_errors
+    def neuro_status(self, line: str) -> LiveView:
+        """``%neuro_status JOB [SUFFIX]``."""
+        from ..core.live import job_status, server_base_url, status_html, status_text
+
+        args = _parse(STATUS, line)
+        project = current_project(args.project)
+        record = job_status(project, args.job, args.suffix)
+        base = server_base_url(project.root)
+        return LiveView(status_text(record, base), status_html(record, base))
+
+    @line_magic
+    @friendly_errors
+    def neuro_kill(self, line: str) -> None:
+        """``%neuro_kill JOB [SUFFIX]`` or ``%neuro_kill ALL``."""
+        from ..core.live import kill_job
+
+        args = _parse(KILL, line)
+        for message in kill_job(current_project(args.project), args.job, args.suffix):
+            print(message)
+
+    @line_magic
+    @friendly_errors
+    def neuro_panel(self, line: str = "") -> Any:
+        """``%neuro_panel``: the project's live jobs with Start/Stop/Open/Logs, refreshing itself."""
+        from ..widgets.jobs_panel import JobsPanel
+
+        args = _parse(PANEL, line)
+        return JobsPanel(current_project(args.project))
+
+
+def _badge(status: str) -> str:
+    from ..core.live.render import status_badge
+
+    return status_badge(status)

@@ -1,10 +1,81 @@
-"""Magics for projects (filled in by the project work)."""
+"""Project magics: ``%neuro_init`` scaffolds a project, ``%neuro_projects`` lists the known ones."""
 
 from __future__ import annotations
 
-from IPython.core.magic import Magics, magics_class
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from ._common import friendly_errors
+
+
+@dataclass(frozen=True)
+class ProjectTable:
+    """The recorded projects, shown as a table (HTML in notebooks, text elsewhere)."""
+
+    rows: tuple[tuple[str, str, str, str], ...]
+
+    def __repr__(self) -> str:
+        from ..core.project.listing import text_table
+
+        return text_table(self.rows) if self.rows else "No projects yet: create one with %neuro_init."
+
+    def _repr_html_(self) -> str:
+        from ..core.project.listing import HEADER
+
+        if not self.rows:
+            return "<p>No projects yet: create one with <code>%neuro_init</code>.</p>"
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADER)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 @magics_class
 class ProjectMagics(Magics):
-    """Project magics."""
+    """Create projects and list the projects this machine knows."""
+
+    @line_magic
+    @friendly_errors
+    @magic_arguments()
+    @argument("--name", default=None, help="project name (prompt: project_name)")
+    @argument("--slug", default=None, help="folder name (prompt: project_slug; derived from the name)")
+    @argument("--code-dir", default=None, help="code package folder (prompt: code_directory; modules)")
+    @argument("--template", default=None, metavar="PATH_OR_URL",
+              help="any cookiecutter template instead of the bundled one")
+    @argument("--output-dir", default=".", metavar="DIR",
+              help="where the project folder is created (default: the current folder)")
+    @argument("--no-input", action="store_true", help="do not prompt; use defaults for missing options")
+    def neuro_init(self, line: str) -> Path:
+        """Create a new project folder from the template, asking Neu.ro's three prompts."""
+        from ..core.project.scaffold import init_project
+
+        args = parse_argstring(self.neuro_init, line)
+        project = init_project(
+            _unquote(args.name), _unquote(args.slug), _unquote(args.code_dir),
+            output_dir=_unquote(args.output_dir) or ".", template=_unquote(args.template),
+            no_input=args.no_input,
+        )
+        print(f"Created project {project.id} in {project.root}")
+        print(f"Next: %cd {project.root}  then  %neuro_run train  (HELP.md lists every job and command)")
+        return project.root
+
+    @line_magic
+    @friendly_errors
+    def neuro_projects(self, line: str = "") -> ProjectTable:
+        """The projects created or opened on this machine, most recent first."""
+        from ..core.project.listing import project_rows
+
+        return ProjectTable(tuple(project_rows()))
+
+
+def _unquote(value: str | None) -> str | None:
+    """magic_arguments keeps the quotes of ``--name "Neuro Tutorial"``; drop them."""
+    if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value

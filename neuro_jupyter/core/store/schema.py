@@ -103,4 +103,26 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (project_pk, batch, full_id, key)
     );
     """,
+    # 2: bake graphs (node kind, title, needs, matrix group), task processes, executor identity
+    """
+    ALTER TABLE tasks ADD COLUMN kind TEXT NOT NULL DEFAULT 'task';  -- task|action|module|local|stateful
+    ALTER TABLE tasks ADD COLUMN title TEXT NOT NULL DEFAULT '';
+    ALTER TABLE tasks ADD COLUMN needs_json TEXT NOT NULL DEFAULT '{}';  -- dotted full id -> level
+    ALTER TABLE tasks ADD COLUMN matrix_group TEXT;
+    ALTER TABLE tasks ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;  -- file order within the bake
+    ALTER TABLE tasks ADD COLUMN pid INTEGER;
+    ALTER TABLE tasks ADD COLUMN pid_start TEXT NOT NULL DEFAULT '';  -- /proc start time of pid
+    ALTER TABLE attempts ADD COLUMN executor_start TEXT NOT NULL DEFAULT '';
+    ALTER TABLE attempts ADD COLUMN log_path TEXT NOT NULL DEFAULT '';
+    ALTER TABLE attempts ADD COLUMN source_attempt INTEGER;  -- restart: the attempt it restarts
+    CREATE INDEX tasks_by_attempt ON tasks (bake_id, attempt, seq);
+    CREATE INDEX cache_by_project ON cache_entries (project_pk, batch);
+    """,
+    # 3: live jobs: process identities (pid reuse), display/URL metadata, ps paging
+    """
+    ALTER TABLE jobs ADD COLUMN supervisor_start INTEGER;  -- /proc start ticks of supervisor_pid
+    ALTER TABLE jobs ADD COLUMN pid_start INTEGER;         -- /proc start ticks of pid
+    ALTER TABLE jobs ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}';  -- title, image, url mode
+    CREATE INDEX jobs_by_status ON jobs (project_pk, status);
+    """,
 ]

@@ -1,0 +1,163 @@
+"""Bake overhead: DAGs of ``true`` tasks at parallelism 2, against make -j2 and a minimal runner.
+
+Shapes: ``chain`` (each task needs the previous one), ``wide`` (independent tasks) and
+``layered`` (layers of 10, each task needs the whole previous layer), at 100, 500 and 1000
+tasks. For each, in the same invocation:
+
+- neuro-jupyter: the whole bake through the core API, from ``start_bake`` (planning the YAML,
+  recording the bake, starting the detached executor) to the attempt's final state in the store;
+- ``make -j2`` on a Makefile with the same DAG (one ``true`` per target);
+- a minimal Python runner: graphlib + ThreadPoolExecutor(2) + subprocess.run.
+
+Run: ``.venv/bin/python bench/bake_dag.py [--sizes 100,500,1000] [--write-readme]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import graphlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHAPES = ("chain", "wide", "layered")
+LAYER = 10
+
+
+def dag(shape: str, n: int) -> dict[str, list[str]]:
+    """Task id -> the ids it needs."""
+    ids = [f"t{i}" for i in range(n)]
+    if shape == "chain":
+        return {t: ([ids[i - 1]] if i else []) for i, t in enumerate(ids)}
+    if shape == "wide":
+        return {t: [] for t in ids}
+    deps: dict[str, list[str]] = {}
+    for i, t in enumerate(ids):
+        layer = i // LAYER
+        deps[t] = ids[(layer - 1) * LAYER: layer * LAYER] if layer else []
+    return deps
+
+
+def workflow(deps: dict[str, list[str]]) -> str:
+    lines = ["kind: batch", "defaults:", "  max_parallel: 2", "tasks:"]
+    for task, needs in deps.items():
+        lines.append(f"  - id: {task}")
+        lines.append(f"    needs: [{', '.join(needs)}]")
+        lines.append("    cmd: 'true'")
+    return "\n".join(lines) + "\n"
+
+
+def makefile(deps: dict[str, list[str]]) -> str:
+    lines = [".PHONY: all " + " ".join(deps), "all: " + " ".join(deps)]
+    for task, needs in deps.items():
+        lines.append(f"{task}: {' '.join(needs)}")
+        lines.append("\t@true")
+    return "\n".join(lines) + "\n"
+
+
+def run_make(folder: Path, deps: dict[str, list[str]]) -> float:
+    (folder / "Makefile").write_text(makefile(deps))
+    started = time.perf_counter()
+    subprocess.run(["make", "-s", "-j2", "-C", str(folder), "all"], check=True)
+    return time.perf_counter() - started
+
+
+def run_python(deps: dict[str, list[str]]) -> float:
+    """The minimal runner: start ready tasks on 2 threads, in topological order."""
+    started = time.perf_counter()
+    sorter = graphlib.TopologicalSorter(deps)
+    sorter.prepare()
+    with cf.ThreadPoolExecutor(2) as pool:
+        running: dict[cf.Future[object], str] = {}
+        while sorter.is_active():
+            for task in sorter.get_ready():
+                running[pool.submit(subprocess.run, ["true"], check=True)] = task
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                future.result()
+                sorter.done(running.pop(future))
+    return time.perf_counter() - started
+
+
+def run_bake(folder: Path, deps: dict[str, list[str]]) -> tuple[float, str]:
+    from neuro_jupyter.core.bake import start_bake
+    from neuro_jupyter.core.project import open_project
+    from neuro_jupyter.core.store import bakes as rows
+    from neuro_jupyter.core.store import open_store
+
+    neuro = folder / ".neuro"
+    neuro.mkdir(exist_ok=True)
+    (neuro / "dag.yml").write_text(workflow(deps))
+    project = open_project(folder)
+    store = open_store()
+    started = time.perf_counter()
+    bake = start_bake(project, "dag")
+    while True:
+        row = store.query_one(
+            "SELECT finished_at, result FROM attempts WHERE bake_id = ? AND number = 1",
+            (bake.bake_id,),
+        )
+        if row is not None and row[0] is not None:
+            elapsed = time.perf_counter() - started
+            break
+        time.sleep(0.005)
+    tasks = rows.list_tasks(store, bake.bake_id, 1)
+    assert len(tasks) == len(deps) and all(t.status == "succeeded" for t in tasks), row[1]
+    return elapsed, str(row[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,500,1000")
+    parser.add_argument("--shapes", default=",".join(SHAPES))
+    parser.add_argument("--write-readme", action="store_true",
+                        help="replace the results table in bench/README.md")
+    args = parser.parse_args()
+    if shutil.which("make") is None:
+        print("make is not installed", file=sys.stderr)
+        return 2
+    home = Path(tempfile.mkdtemp(prefix="nj-bench-home-"))
+    os.environ["NEURO_JUPYTER_HOME"] = str(home)  # a fresh store: no cache hits, no history
+    rows_out = []
+    header = ("shape", "tasks", "neuro-jupyter s", "make -j2 s", "python s", "÷ make", "÷ python")
+    print("  ".join(f"{h:>15}" for h in header))
+    for shape in args.shapes.split(","):
+        for n in (int(x) for x in args.sizes.split(",")):
+            deps = dag(shape, n)
+            with tempfile.TemporaryDirectory(prefix=f"nj-bench-{shape}-{n}-") as tmp:
+                folder = Path(tmp)
+                nj, _ = run_bake(folder, deps)
+                mk = run_make(folder, deps)
+                py = run_python(deps)
+            row = (shape, str(n), f"{nj:.2f}", f"{mk:.2f}", f"{py:.2f}", f"{nj / mk:.2f}",
+                   f"{nj / py:.2f}")
+            rows_out.append(row)
+            print("  ".join(f"{c:>15}" for c in row), flush=True)
+    shutil.rmtree(home, ignore_errors=True)
+    if args.write_readme:
+        write_readme(header, rows_out)
+    return 0
+
+
+def write_readme(header: tuple[str, ...], rows_out: list[tuple[str, ...]]) -> None:
+    readme = Path(__file__).with_name("README.md")
+    text = readme.read_text() if readme.exists() else ""
+    start, end = "<!-- bake_dag:start -->", "<!-- bake_dag:end -->"
+    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    table += ["| " + " | ".join(row) + " |" for row in rows_out]
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    block = f"{start}\nMeasured {stamp}, `{os.cpu_count()}` cores:\n\n" + "\n".join(table) + f"\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text += "\n" + block + "\n"
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

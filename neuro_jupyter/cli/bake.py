@@ -1,0 +1,220 @@
+"""``neuro-jupyter bake|bakes|inspect|show|cancel|restart|clear-cache``: neuro-flow's batch verbs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the bake verbs to the ``neuro-jupyter`` parser."""
+    bake = subparsers.add_parser(
+        "bake", help="start a bake of a batch workflow and follow it",
+        description="Start .neuro/BATCH.yml and show its progress until it ends (the bake goes on "
+        "if you press Ctrl-C); exits non-zero when the bake does not succeed.",
+    )
+    bake.add_argument("batch", metavar="BATCH")
+    bake.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                      metavar=("NAME", "VALUE"), help="set a param (repeatable)")
+    bake.add_argument("-n", "--name", default=None, help="a name for the bake (unique)")
+    bake.add_argument("--meta-from-file", metavar="FILE", default=None,
+                      help="params from a flat YAML mapping")
+    bake.add_argument("-t", "--tag", action="append", default=[], help="tag the bake (repeatable)")
+    bake.add_argument("--local-executor", action="store_true",
+                      help="accepted for neuro-flow compatibility: executors are always local")
+    bake.add_argument("--detach", action="store_true", help="return at once")
+    bake.set_defaults(func=cmd_bake)
+
+    bakes = subparsers.add_parser("bakes", help="list bakes",
+                                  description="Columns ID NAME BATCH EXECUTOR STATUS WHEN.")
+    bakes.add_argument("-t", "--tag", action="append", default=[], help="only bakes with the tag")
+    bakes.add_argument("--since", metavar="DATE_OR_TIMEDELTA", default=None,
+                       help="created after (a date, or 1d2h3m4s ago)")
+    bakes.add_argument("--until", metavar="DATE_OR_TIMEDELTA", default=None,
+                       help="created before (a date, or 1d2h3m4s ago)")
+    order = bakes.add_mutually_exclusive_group()
+    order.add_argument("--recent-first", dest="recent_first", action="store_true", default=True)
+    order.add_argument("--recent-last", dest="recent_first", action="store_false")
+    bakes.set_defaults(func=cmd_bakes)
+
+    inspect = subparsers.add_parser("inspect", help="show a bake's tasks and graph")
+    inspect.add_argument("bake", metavar="BAKE", help="bake id or name")
+    inspect.add_argument("-a", "--attempt", type=int, default=None, help="default: the last")
+    inspect.add_argument("-o", "--output-graph", metavar="FILE", default=None,
+                         help="graph file name (default <bake_id>_<attempt>.gv)")
+    inspect.add_argument("--dot", action="store_true", help="write the graph as DOT")
+    inspect.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
+    inspect.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
+    inspect.add_argument("--view", action="store_true", help="open the rendered PDF")
+    inspect.set_defaults(func=cmd_inspect)
+
+    show = subparsers.add_parser("show", help="print a task's log")
+    show.add_argument("bake", metavar="BAKE")
+    show.add_argument("task", metavar="TASK_ID", help="dotted id, e.g. act.task_2")
+    show.add_argument("-a", "--attempt", type=int, default=None)
+    raw = show.add_mutually_exclusive_group()
+    raw.add_argument("-r", "--raw", dest="raw", action="store_true", default=False,
+                     help="keep ::set-output and other command lines")
+    raw.add_argument("-R", "--no-raw", dest="raw", action="store_false")
+    show.set_defaults(func=cmd_show)
+
+    cancel = subparsers.add_parser("cancel", help="cancel a bake (always() tasks still run)")
+    cancel.add_argument("bake", metavar="BAKE")
+    cancel.add_argument("-a", "--attempt", type=int, default=None)
+    cancel.set_defaults(func=cmd_cancel)
+
+    restart = subparsers.add_parser("restart", help="start a new attempt of a bake")
+    restart.add_argument("bake", metavar="BAKE")
+    restart.add_argument("-a", "--attempt", type=int, default=None)
+    restart.add_argument("--local-executor", action="store_true",
+                         help="accepted for neuro-flow compatibility")
+    restart.add_argument("--from-failed", dest="from_failed", action="store_true", default=True,
+                         help="reuse succeeded tasks (default)")
+    restart.add_argument("--no-from-failed", dest="from_failed", action="store_false")
+    restart.add_argument("--detach", action="store_true", help="return at once")
+    restart.set_defaults(func=cmd_restart)
+
+    clear = subparsers.add_parser("clear-cache", help="delete cached task results")
+    clear.add_argument("batch", metavar="BATCH|ALL")
+    clear.add_argument("task", metavar="TASK_ID", nargs="?", default=None)
+    clear.set_defaults(func=cmd_clear_cache)
+
+
+def _project(args: argparse.Namespace) -> Any:
+    from ..core.project import open_project
+
+    return open_project(Path(args.project) if args.project else Path.cwd())
+
+
+def follow(project: Any, bake: Any, attempt: int | None = None) -> int:
+    """Print task status changes until the attempt ends; 0 when it succeeded."""
+    from ..core.bake import watch_bake
+
+    seen: dict[str, str] = {}
+    state = None
+    try:
+        for state in watch_bake(project, bake, attempt):
+            for task in state.tasks:
+                if seen.get(task.full_id) != task.status and task.status != "pending":
+                    raw = f" [{task.raw_id}]" if task.raw_id else ""
+                    reason = f" ({task.reason})" if task.reason else ""
+                    outputs = "".join(f"\n  {k}: {v}" for k, v in task.outputs.items())
+                    print(f"Task {task.full_id}{raw} is {task.status}{reason}{outputs}", flush=True)
+                seen[task.full_id] = task.status
+    except KeyboardInterrupt:
+        print(f"\nThe bake goes on; follow it with: neuro-jupyter inspect {bake.bake_id}")
+        return 130
+    assert state is not None
+    done = sum(1 for t in state.tasks if t.finished_at is not None)
+    att = state.attempt
+    print(f"Attempt #{att.number} {att.result} ({done}/{len(state.tasks)} tasks finished)"
+          + (f": {att.reason}" if att.reason else ""))
+    if att.result != "succeeded":
+        print(f"Hint: restart from the failed tasks with: neuro-jupyter restart {bake.bake_id}")
+    return 0 if att.result == "succeeded" else 1
+
+
+def cmd_bake(args: argparse.Namespace) -> int:
+    """Start a bake; follow it unless --detach."""
+    from ..core.bake import params_from_file, start_bake
+
+    project = _project(args)
+    params = params_from_file(args.meta_from_file) if args.meta_from_file else {}
+    params.update(dict(args.param))
+    bake = start_bake(project, args.batch, params=params, tags=args.tag, name=args.name)
+    print(f"Bake {bake.bake_id} of {bake.batch} started" + (f" as {bake.name}" if bake.name else ""),
+          flush=True)
+    if args.detach:
+        return 0
+    return follow(project, bake)
+
+
+def cmd_bakes(args: argparse.Namespace) -> int:
+    """Print the bakes table."""
+    from ..core.bake import list_bakes, parse_when
+    from ..core.bake.render import bakes_text
+
+    project = _project(args)
+    since = parse_when(args.since) if args.since else None
+    until = parse_when(args.until) if args.until else None
+    bakes = list_bakes(project, tags=args.tag, since=since, until=until,
+                       recent_first=args.recent_first)
+    print(bakes_text(bakes))
+    return 0
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """Print the attempt and its tasks; write/render the graph when asked."""
+    from ..core.bake import inspect_bake
+    from ..core.bake.render import inspect_text
+    from ..core.graph import render, to_dot
+
+    project = _project(args)
+    state = inspect_bake(project, args.bake, args.attempt)
+    print(inspect_text(state))
+    if not (args.dot or args.pdf or args.svg or args.view):
+        return 0
+    target = Path(args.output_graph or f"{state.bake.bake_id}_{state.attempt.number}.gv")
+    dot = to_dot(state)
+    if args.dot:
+        target.write_text(dot, encoding="utf-8")
+        print(f"Graph written to {target}")
+    for fmt, wanted in (("pdf", args.pdf or args.view), ("svg", args.svg)):
+        if wanted:
+            out = Path(f"{target}.{fmt}")
+            out.write_bytes(render(dot, fmt))
+            print(f"Graph rendered to {out}")
+            if fmt == "pdf" and args.view:
+                import webbrowser
+
+                webbrowser.open(out.resolve().as_uri())
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print the attempt, the task and its log."""
+    from ..core.bake import find_task, inspect_bake, read_task_log
+    from ..core.bake.render import show_header
+
+    project = _project(args)
+    state = inspect_bake(project, args.bake, args.attempt)
+    task = find_task(state, args.task)
+    print(show_header(state, task))
+    sys.stdout.write(read_task_log(task, raw=args.raw))
+    return 0
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    """Cancel an attempt."""
+    from ..core.bake import cancel_bake, resolve_bake
+
+    project = _project(args)
+    bake = resolve_bake(project, args.bake)
+    cancel_bake(project, bake, args.attempt)
+    print(f"Bake {bake.bake_id} is being cancelled")
+    return 0
+
+
+def cmd_restart(args: argparse.Namespace) -> int:
+    """Start the next attempt; follow it unless --detach."""
+    from ..core.bake import resolve_bake, restart_bake
+
+    project = _project(args)
+    bake = resolve_bake(project, args.bake)
+    attempt = restart_bake(project, bake, attempt=args.attempt, from_failed=args.from_failed)
+    print(f"Bake {bake.bake_id}: attempt #{attempt.number} started", flush=True)
+    if args.detach:
+        return 0
+    return follow(project, bake, attempt.number)
+
+
+def cmd_clear_cache(args: argparse.Namespace) -> int:
+    """Delete cache entries."""
+    from ..core.bake import clear_cache
+
+    project = _project(args)
+    count = clear_cache(project, args.batch, args.task)
+    print(f"Deleted {count} cache entr{'y' if count == 1 else 'ies'}")
+    return 0

@@ -1,0 +1,52 @@
+"""``neuro-jupyter init`` and ``neuro-jupyter projects``: scaffolding and the known projects."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the project verbs to the ``neuro-jupyter`` parser."""
+    init = subparsers.add_parser(
+        "init", help="create a new project folder from a template",
+        description="Create a new project folder (Neu.ro's layout: .neuro/, data/, results/, ...). "
+        "Asks project_name, project_slug and code_directory unless given or --no-input.",
+    )
+    init.add_argument("--name", default=None, help="project name (prompt: project_name)")
+    init.add_argument("--slug", default=None, help="folder name (prompt: project_slug; from the name)")
+    init.add_argument("--code-dir", default=None, help="code package folder (prompt: code_directory)")
+    init.add_argument("--template", default=None, metavar="PATH_OR_URL",
+                      help="any cookiecutter template instead of the bundled one")
+    init.add_argument("--output-dir", default=".", metavar="DIR",
+                      help="where the project folder is created (default: the current folder)")
+    init.add_argument("--no-input", action="store_true",
+                      help="do not prompt; use the defaults for the options not given")
+    init.set_defaults(func=cmd_init)
+
+    projects = subparsers.add_parser(
+        "projects", help="list the projects created or opened on this machine",
+    )
+    projects.set_defaults(func=cmd_projects)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the project and say where it is."""
+    from ..core.project.scaffold import init_project
+
+    project = init_project(
+        args.name, args.slug, args.code_dir, output_dir=args.output_dir,
+        template=args.template, no_input=args.no_input,
+    )
+    print(f"Created project {project.id} in {project.root}")
+    print(f"Next: cd {project.root} && neuro-jupyter run train   (HELP.md lists every command)")
+    return 0
+
+
+def cmd_projects(args: argparse.Namespace) -> int:
+    """Print the recorded projects, most recently opened first."""
+    from ..core.project.listing import project_rows, text_table
+
+    rows = project_rows()
+    print(text_table(rows) if rows else "No projects yet: create one with neuro-jupyter init.")
+    return 0

@@ -1,0 +1,67 @@
+"""``neuro-jupyter check`` and ``neuro-jupyter schema``: static validation of workflow files
+and the JSON Schemas for editors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the workflow verbs to the ``neuro-jupyter`` parser."""
+    check = subparsers.add_parser(
+        "check", help="validate workflow files (structure, keys, expressions, needs, cycles)",
+        description="Validate workflow files without running anything. With no FILE, every "
+        "file of the current project's .neuro/ folder. Prints FILE:LINE:COL: message per "
+        "error; exit code 0 when all are valid, 1 otherwise.",
+    )
+    check.add_argument("files", nargs="*", metavar="FILE", help="workflow files to check")
+    check.set_defaults(func=cmd_check)
+
+    schema = subparsers.add_parser(
+        "schema", help="print the JSON Schema of workflow files (for yaml-language-server)",
+        description="Print the JSON Schema of live, batch, action or project files, or the "
+        "combined schema of any workflow file when no kind is given.",
+    )
+    schema.add_argument("kind", nargs="?", choices=("live", "batch", "action", "project"),
+                        help="the file kind (default: combined)")
+    schema.set_defaults(func=cmd_schema)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Print every error as FILE:LINE:COL: message; 0 when all files are valid."""
+    from ..core.workflow import check_paths
+    from ..core.workflow.check import check_project
+
+    if args.files:
+        missing = [f for f in args.files if not Path(f).is_file()]
+        if missing:
+            for f in missing:
+                print(f"{f}: no such file", file=sys.stderr)
+            return 1
+        errors = check_paths(args.files)
+        checked = len(args.files)
+    else:
+        from ..core.project.discovery import find_root
+
+        root = find_root(args.project or Path.cwd())
+        errors = check_project(root)
+        checked = len([p for p in (root / ".neuro").iterdir()
+                       if p.suffix in (".yml", ".yaml")])
+    for err in errors:
+        print(str(err))
+    if errors:
+        print(f"{len(errors)} error{'s' if len(errors) != 1 else ''} found", file=sys.stderr)
+        return 1
+    print(f"{checked} file{'s' if checked != 1 else ''} OK", file=sys.stderr)
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print a JSON Schema."""
+    from ..core.workflow.schema import schema_text
+
+    sys.stdout.write(schema_text(args.kind))
+    return 0

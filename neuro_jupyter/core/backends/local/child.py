@@ -1,0 +1,175 @@
+"""Bake tasks as plain child processes of the bake orchestrator: cheap to start and to wait on.
+
+Each task runs in its own process group (``start_new_session``). Its stdout and stderr go
+through a pipe that the caller pumps into the task's log file, which is created on the first
+byte (most short tasks print nothing, and creating a file costs as much as starting ``true``).
+``fds()`` gives a pidfd (readable once the child has exited) and the pipe's read end, so the
+orchestrator waits on many children with one selector: no thread and no sleeping poll per task.
+``poll()`` also pumps, so a caller that only polls still gets the whole log.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from typing import BinaryIO
+
+from ...errors import BackendError
+from ..base import Execution, ExitInfo, ProcessSpec
+from .limits import preexec
+from .procs import signal_group, signal_name, start_ticks
+
+CHUNK = 1 << 16
+
+
+class ChildExecution(Execution):
+    """A task process started by ``start_child``."""
+
+    def __init__(
+        self, popen: subprocess.Popen[bytes], raw_id: str, life_span: float | None,
+        out_fd: int, log_path: str,
+    ) -> None:
+        self.popen = popen
+        self.raw_id = raw_id
+        self.pid = popen.pid
+        self.started_at = time.time()
+        self.deadline = self.started_at + life_span if life_span else None
+        self.log_path = log_path
+        self.out_fd: int | None = out_fd
+        self._log: BinaryIO | None = None
+        self._pidfd: int | None = None
+        self._exit: ExitInfo | None = None
+        self._reason = ""
+        self._pid_start: str | None = None
+
+    @property
+    def pid_start(self) -> str:
+        """The child's start time in /proc (read on first use: most tasks never need it)."""
+        if self._pid_start is None:
+            ticks = start_ticks(self.pid) if self._exit is None else None
+            self._pid_start = "" if ticks is None else str(ticks)
+        return self._pid_start
+
+    def fileno(self) -> int:
+        """A pidfd for the child (Linux ≥ 5.3); readable when it exits."""
+        if self._pidfd is None:
+            try:
+                self._pidfd = os.pidfd_open(self.pid)
+            except (AttributeError, OSError) as exc:
+                raise BackendError(f"pidfd_open is not available: {exc}") from exc
+        return self._pidfd
+
+    def pump(self) -> bool:
+        """Move what the task printed into its log file; False once its output has ended."""
+        fd = self.out_fd
+        if fd is None:
+            return False
+        while True:
+            try:
+                data = os.read(fd, CHUNK)
+            except BlockingIOError:
+                return True
+            except OSError:
+                data = b""
+            if not data:
+                self._close_out()
+                return False
+            if self._log is None:
+                self._log = open(self.log_path, "ab", buffering=0)
+            self._log.write(data)
+
+    def poll(self) -> ExitInfo | None:
+        if self._exit is not None:
+            return self._exit
+        self.pump()
+        code = self.popen.poll()
+        if code is None:
+            if self.deadline is not None and time.time() >= self.deadline:
+                self._reason = "life span ended"
+                self.kill(grace=2.0)
+                code = self.popen.poll()
+            if code is None:
+                return None
+        self._exit = self._exit_info(code)
+        self.pump()  # what is left in the pipe (a leftover grandchild may keep it open)
+        self._close()
+        return self._exit
+
+    def _exit_info(self, code: int) -> ExitInfo:
+        if code < 0:
+            sig = -code
+            reason = self._reason or f"killed by {signal_name(sig)}"
+            return ExitInfo(exit_code=None, signal=sig, reason=reason)
+        reason = self._reason or ("" if code == 0 else f"exit code {code}")
+        return ExitInfo(exit_code=code, reason=reason)
+
+    def kill(self, grace: float = 10.0) -> None:
+        """SIGTERM the task's process group, then SIGKILL it if the task is still there."""
+        if self.popen.poll() is not None:
+            signal_group(self.pid, signal.SIGKILL)  # leftovers of the group
+            return
+        if not self._reason:
+            self._reason = "cancelled"
+        signal_group(self.pid, signal.SIGTERM)
+        end = time.monotonic() + grace
+        while time.monotonic() < end:
+            self.pump()
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.01)
+        signal_group(self.pid, signal.SIGKILL)
+        try:
+            self.popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a process stuck in the kernel
+            pass
+
+    def _close_out(self) -> None:
+        if self.out_fd is not None:
+            os.close(self.out_fd)
+            self.out_fd = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+
+    def _close(self) -> None:
+        self._close_out()
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+def start_child(spec: ProcessSpec, raw_id: str) -> ChildExecution:
+    """Start ``spec`` as a child in its own process group, its output piped to its log.
+
+    A preset's CPU and memory limits need a ``preexec_fn`` (the slower fork path), so it is
+    used only when the spec has limits.
+    """
+    if not spec.workdir.is_dir():
+        raise BackendError(f"Cannot start {spec.argv[0]}: no folder {spec.workdir}")
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    resources = spec.resources
+    preexec_fn: Callable[[], None] | None = None
+    if resources.cpu or resources.memory_mb:
+        preexec_fn = preexec(resources)
+    env = dict(os.environ)
+    env.update(spec.env)
+    read_end, write_end = os.pipe()
+    try:
+        popen = subprocess.Popen(
+            list(spec.argv), cwd=str(spec.workdir), env=env, stdin=subprocess.DEVNULL,
+            stdout=write_end, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=preexec_fn, close_fds=True,
+        )
+    except FileNotFoundError as exc:
+        os.close(read_end)
+        raise BackendError(f"{spec.argv[0]}: command not found") from exc
+    except OSError as exc:
+        os.close(read_end)
+        raise BackendError(f"Cannot start {spec.argv[0]}: {exc}") from exc
+    finally:
+        os.close(write_end)
+    os.set_blocking(read_end, False)
+    return ChildExecution(popen, raw_id, spec.life_span, read_end, str(spec.log_path))

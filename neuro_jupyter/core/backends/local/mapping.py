@@ -1,0 +1,160 @@
+"""The local meaning of an evaluated job or task: an ExecUnit becomes a ProcessSpec.
+
+How a job written for a container runs unchanged on this machine:
+
+- **Mount paths → local folders.** Every volume's ``mount`` (a path inside the container, e.g.
+  ``/project/data``) is replaced by its local folder (``VolumeMount.local``: the volume's
+  ``local:`` folder in the project, or the local stand-in for its ``storage:`` remote) wherever
+  it appears in the command's arguments, in env values and in the workdir. Longer mounts are
+  tried first (``/project/data`` before ``/project``) and only whole path components match, so
+  ``/project2`` or ``/home/project`` are left alone. A parent of the mounts maps too when the
+  volumes imply it: ``/project/data`` → ``<root>/data`` and ``/project/modules`` →
+  ``<root>/modules`` make ``/project`` → ``<root>`` (so ``cd /project`` works as in the image).
+  Missing local folders are created.
+  ``read_only`` cannot be enforced locally.
+- **workdir**: rewritten the same way; a relative workdir is taken from the project root; no
+  workdir means the project root.
+- **entrypoint** is split like a command line and put before the command.
+- **image** is not used locally (there is no container); a job without ``cmd``/``bash``/
+  ``python`` would need the image's CMD, so it cannot run locally.
+- **Python**: the folder of the Python running neuro-jupyter is put first on ``PATH``, so
+  ``python``, ``jupyter`` or ``tensorboard`` in a command are the kernel's environment.
+- **Binding**: ``0.0.0.0`` in arguments and env values becomes ``127.0.0.1``: local jobs serve on
+  the loopback interface only (reach them through Jupyter's proxy, see ``core.live.urls``).
+- **preset** → Resources from the presets table (``core.presets``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from ...errors import BackendError
+from ...presets import resolve_preset
+from ...workflow.model import ExecUnit, VolumeMount
+from ..base import ProcessSpec
+from .limits import resource_env
+
+if TYPE_CHECKING:
+    from ...project.discovery import Project
+
+_ANY_ADDRESS = re.compile(r"(?<![\d.])0\.0\.0\.0(?![\d.])")
+# characters that continue a path component on either side of a mount path
+_BEFORE = r"(?<![\w.\-/~])"
+_AFTER = r"(?![\w.\-])"
+
+
+class MountRewriter:
+    """Replace container mount paths with local folders in strings (longest mount first)."""
+
+    def __init__(self, volumes: Iterable[VolumeMount]) -> None:
+        mounts: dict[str, str] = {}
+        volumes = list(volumes)
+        for volume in volumes:
+            mount = volume.mount.rstrip("/")
+            if mount and mount.startswith("/"):
+                mounts.setdefault(mount, str(volume.local))
+        for parent, local in _implied_parents(volumes).items():
+            mounts.setdefault(parent, local)
+        self.mounts = mounts
+        ordered = sorted(mounts, key=len, reverse=True)
+        self._pattern = (
+            re.compile(_BEFORE + "(" + "|".join(re.escape(m) for m in ordered) + ")" + _AFTER)
+            if ordered else None
+        )
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        return self._pattern.sub(lambda match: self.mounts[match.group(1)], text)
+
+
+def _implied_parents(volumes: list[VolumeMount]) -> dict[str, str]:
+    """Parents of mount paths that the volumes imply: ``/project/data`` → ``<root>/data`` and
+    ``/project/modules`` → ``<root>/modules`` imply ``/project`` → ``<root>``. A parent is kept
+    only when every volume under it agrees on its local folder."""
+    seen: dict[str, set[str]] = {}
+    for volume in volumes:
+        mount = PurePosixPath(volume.mount.rstrip("/") or "/")
+        local = Path(volume.local)
+        while mount.parent != mount and local.parent != local and mount.name == local.name:
+            mount, local = mount.parent, local.parent
+            if str(mount) != "/":
+                seen.setdefault(str(mount), set()).add(str(local))
+    for volume in volumes:  # volumes elsewhere under a parent must agree too
+        for parent in list(seen):
+            if volume.mount.startswith(parent + "/"):
+                rel = volume.mount[len(parent) + 1 :].rstrip("/")
+                if not str(volume.local).endswith("/" + rel):
+                    seen[parent].add("?")
+    return {parent: next(iter(locals_)) for parent, locals_ in seen.items() if len(locals_) == 1}
+
+
+def local_env(
+    env: Mapping[str, str], rewrite: MountRewriter, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The job's env (values rewritten), with the kernel's Python first on PATH."""
+    result = {key: loopback(rewrite(str(value))) for key, value in env.items()}
+    bindir = str(Path(sys.executable).parent)
+    path = result.get("PATH", os.environ.get("PATH", os.defpath))
+    if path.split(os.pathsep)[0] != bindir:
+        result["PATH"] = bindir + os.pathsep + path
+    result.update(extra or {})
+    return result
+
+
+def loopback(text: str) -> str:
+    """``0.0.0.0`` → ``127.0.0.1``: local jobs listen on loopback only."""
+    return _ANY_ADDRESS.sub("127.0.0.1", text)
+
+
+def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewriter) -> Path:
+    """The folder a job starts in (see the module docstring)."""
+    if not workdir:
+        return project_root
+    mapped = Path(rewrite(workdir))
+    if not mapped.is_absolute():
+        return project_root / mapped
+    if mapped.is_dir():
+        return mapped
+    raise BackendError(
+        f"workdir {workdir!r} is neither under a mounted volume nor a folder on this machine"
+    )
+
+
+def to_process_spec(
+    unit: ExecUnit, project: Project, log_path: Path, *, env_extra: Mapping[str, str] | None = None
+) -> ProcessSpec:
+    """Map an evaluated job or task to the process that runs it here."""
+    if unit.argv is None:
+        raise BackendError(
+            f"{unit.title or unit.name or 'the job'}: no command (cmd, bash or python); "
+            "the image's CMD cannot run locally because images are not used here"
+        )
+    resources = resolve_preset(unit.preset)
+    for volume in unit.volumes:
+        try:
+            volume.local.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise BackendError(f"Cannot create the local folder of volume {volume.mount}: {exc}") from exc
+    rewrite = MountRewriter(unit.volumes)
+    argv = [loopback(rewrite(arg)) for arg in unit.argv]
+    if unit.entrypoint:
+        argv = [loopback(rewrite(arg)) for arg in shlex.split(unit.entrypoint)] + argv
+    if not argv:
+        raise BackendError(f"{unit.title or 'the job'}: the command is empty")
+    env = local_env(unit.env, rewrite, {**resource_env(resources), **(env_extra or {})})
+    return ProcessSpec(
+        argv=tuple(argv),
+        workdir=local_workdir(unit.workdir, project.root, rewrite),
+        log_path=log_path,
+        env=env,
+        resources=resources,
+        life_span=unit.life_span,
+        name=unit.name or unit.title,
+    )

@@ -1,0 +1,288 @@
+"""The bake API every front end uses: start, list, inspect, show, cancel, restart, clear-cache."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import ConflictError, InvalidInputError, NotFoundError, UnknownNameError
+from ..store import bakes as rows
+from ..store.db import Store, open_store
+from ..store.projects import project_pk
+from .commands import process_output
+from .liveness import executor_alive, reconcile
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+
+MAX_ATTEMPTS = 99
+CELL_BATCH = "cell"
+
+
+@dataclass(frozen=True)
+class BakeState:
+    """A bake's attempt as front ends show it: the attempt, its tasks and the graph's edges."""
+
+    bake: rows.BakeRecord
+    attempt: rows.AttemptRecord
+    tasks: list[rows.TaskRecord]
+    edges: list[tuple[str, str, str]]  # (need, task, level) as dotted ids
+
+    @property
+    def finished(self) -> bool:
+        return self.attempt.finished
+
+    @property
+    def executor_status(self) -> str:
+        if self.attempt.finished:
+            return "finished"
+        return "running" if executor_alive(self.attempt) else "pending"
+
+
+def _store() -> Store:
+    return open_store()
+
+
+def start_bake(
+    project: Project, batch: str, *, text: str | None = None, params: Mapping[str, str] | None = None,
+    tags: Sequence[str] = (), name: str | None = None, backend: str = "local",
+) -> rows.BakeRecord:
+    """Check the batch workflow (``text`` replaces ``.neuro/<batch>.yml``), record the bake and
+    start its executor. Workflow errors are raised before anything is recorded or started."""
+    from ..workflow import plan_batch
+    from .executor import spawn_executor
+
+    if name is not None:
+        _check_name(name)
+    overlay = {f".neuro/{batch}.yml": text} if text is not None else None
+    plan = plan_batch(project, batch, params=dict(params or {}), overlay=overlay)
+    store = _store()
+    config = {**plan.config_files, **(overlay or {})}
+    bake = rows.create_bake(
+        store, project_pk=project_pk(project, store), batch=plan.batch, name=name,
+        tags=tuple(tags), params=dict(plan.params), config_files=config, backend=backend,
+    )
+    spawn_executor(store, bake.bake_id, 1, project.root)
+    return rows.get_bake(store, bake.bake_id)
+
+
+_BAKE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
+
+
+def _check_name(name: str) -> None:
+    if not _BAKE_NAME.match(name) or name.startswith("bake-"):
+        raise InvalidInputError(
+            f"Invalid bake name {name!r}: use letters, digits, '_', '-' and '.', starting with a "
+            "letter (and not 'bake-', which is how bake ids start)"
+        )
+
+
+def _fresh(store: Store, bake: rows.BakeRecord) -> rows.BakeRecord:
+    if bake.last_attempt is None or bake.last_attempt.finished:
+        return bake
+    attempt = reconcile(store, bake.last_attempt)
+    if attempt is bake.last_attempt:
+        return bake
+    return rows.get_bake(store, bake.bake_id)
+
+
+def list_bakes(
+    project: Project, *, tags: Iterable[str] = (), since: float | None = None,
+    until: float | None = None, recent_first: bool = True,
+) -> list[rows.BakeRecord]:
+    """The project's bakes (newest first by default); ``tags`` must all be present."""
+    store = _store()
+    wanted = set(tags)
+    result = []
+    for bake in rows.list_bakes(
+        store, project_pk(project, store), since=since, until=until, recent_first=recent_first
+    ):
+        if wanted and not wanted.issubset(bake.tags):
+            continue
+        result.append(_fresh(store, bake))
+    return result
+
+
+def resolve_bake(project: Project, bake_id_or_name: str) -> rows.BakeRecord:
+    """A bake of the project by id or name."""
+    store = _store()
+    bake = rows.find_bake(store, project_pk(project, store), bake_id_or_name)
+    if bake is None:
+        raise NotFoundError(
+            f"No bake with id or name {bake_id_or_name!r} in project {project.id}; "
+            "list them with `neuro-jupyter bakes` or %neuro_bakes"
+        )
+    return _fresh(store, bake)
+
+
+def _bake(project: Project, bake: rows.BakeRecord | str) -> rows.BakeRecord:
+    return resolve_bake(project, bake) if isinstance(bake, str) else bake
+
+
+def _attempt(store: Store, bake: rows.BakeRecord, number: int | None) -> rows.AttemptRecord:
+    attempt = rows.get_attempt(store, bake.bake_id, number)
+    return reconcile(store, attempt)
+
+
+def inspect_bake(
+    project: Project, bake: rows.BakeRecord | str, attempt: int | None = None
+) -> BakeState:
+    """The state of an attempt (default: the last) with its tasks and edges."""
+    store = _store()
+    record = _bake(project, bake)
+    att = _attempt(store, record, attempt)
+    tasks = rows.list_tasks(store, record.bake_id, att.number)
+    edges = [(need, task.full_id, level) for task in tasks for need, level in task.needs.items()]
+    return BakeState(bake=rows.get_bake(store, record.bake_id), attempt=att, tasks=tasks, edges=edges)
+
+
+def watch_bake(
+    project: Project, bake: rows.BakeRecord | str, attempt: int | None = None, *,
+    interval: float = 0.2,
+) -> Iterator[BakeState]:
+    """Yield the attempt's state every ``interval`` seconds until it has finished."""
+    record = _bake(project, bake)
+    while True:
+        state = inspect_bake(project, record, attempt)
+        yield state
+        if state.finished:
+            return
+        time.sleep(interval)
+
+
+def find_task(state: BakeState, task_id: str) -> rows.TaskRecord:
+    """A task of the attempt by dotted id; the error lists the valid ids."""
+    for task in state.tasks:
+        if task.full_id == task_id:
+            return task
+    raise UnknownNameError(
+        "task", task_id, [t.full_id for t in state.tasks],
+        where=f"bake {state.bake.bake_id} attempt #{state.attempt.number}",
+    )
+
+
+def task_log(
+    project: Project, bake: rows.BakeRecord | str, task_id: str, *, attempt: int | None = None,
+    raw: bool = False,
+) -> str:
+    """A task's output; command lines (``::set-output`` …) are removed unless ``raw``."""
+    state = inspect_bake(project, bake, attempt)
+    task = find_task(state, task_id)
+    return read_task_log(task, raw=raw)
+
+
+def read_task_log(task: rows.TaskRecord, *, raw: bool = False, limit: int | None = None) -> str:
+    """The log text of a task record (the last ``limit`` characters if given)."""
+    if not task.log_path:
+        return ""
+    try:
+        text = Path(task.log_path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    if not raw:
+        text = process_output(text).text
+    if limit is not None and len(text) > limit:
+        text = text[-limit:]
+    return text
+
+
+def cancel_bake(project: Project, bake: rows.BakeRecord | str, attempt: int | None = None) -> None:
+    """Cancel an unfinished attempt: its executor kills the tasks (``always()`` ones still run)."""
+    store = _store()
+    record = _bake(project, bake)
+    with store.tx():
+        att = _attempt(store, record, attempt)
+        if att.finished:
+            raise ConflictError(
+                f"Attempt #{att.number} of bake {record.bake_id} has already finished ({att.result})"
+            )
+        if att.result != "cancelled":
+            rows.update_attempt(store, record.bake_id, att.number, result="cancelled")
+
+
+def restart_bake(
+    project: Project, bake: rows.BakeRecord | str, *, attempt: int | None = None,
+    from_failed: bool = True,
+) -> rows.AttemptRecord:
+    """Start a new attempt with the bake's config snapshot (§2.6, with neuro-flow's refusals)."""
+    from ..workflow import plan_batch
+    from .executor import spawn_executor
+
+    store = _store()
+    record = _bake(project, bake)
+    last = _attempt(store, record, None)
+    if not last.finished:
+        raise ConflictError(
+            f"Bake {record.bake_id} is still running (attempt #{last.number}); "
+            "wait for it or cancel it first"
+        )
+    source = last if attempt is None else _attempt(store, record, attempt)
+    if from_failed and source.result == "succeeded":
+        raise ConflictError(
+            f"Attempt #{source.number} of bake {record.bake_id} succeeded: there is nothing to "
+            "restart from failed tasks; use --no-from-failed to run it all again"
+        )
+    if rows.count_attempts(store, record.bake_id) >= MAX_ATTEMPTS:
+        raise ConflictError(f"Bake {record.bake_id} already has {MAX_ATTEMPTS} attempts")
+    plan_batch(project, record.batch, params=dict(record.params), overlay=dict(record.config_files))
+    number = last.number + 1
+    rows.create_attempt(
+        store, record.bake_id, number, from_failed=from_failed, source=source.number
+    )
+    return spawn_executor(store, record.bake_id, number, project.root)
+
+
+def clear_cache(project: Project, batch: str, task: str | None = None) -> int:
+    """Delete cache entries: of every batch (``ALL``), of a batch, or of one task; the count."""
+    store = _store()
+    pk = project_pk(project, store)
+    if batch == "ALL":
+        if task is not None:
+            raise InvalidInputError("clear-cache ALL takes no task id")
+        return rows.delete_cache(store, pk)
+    return rows.delete_cache(store, pk, batch, task)
+
+
+_DELTA = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_when(text: str, now: float | None = None) -> float:
+    """``1d2h3m4s`` (that long ago) or an ISO date/time → a timestamp (``--since/--until``)."""
+    now = time.time() if now is None else now
+    match = _DELTA.match(text.strip())
+    if match and any(match.groups()):
+        d, h, m, s = (int(g or 0) for g in match.groups())
+        return now - (((d * 24 + h) * 60 + m) * 60 + s)
+    try:
+        return datetime.fromisoformat(text.strip()).timestamp()
+    except ValueError:
+        raise InvalidInputError(
+            f"Invalid date or time delta {text!r}: use e.g. 2024-01-31, 2024-01-31T12:00 or 1d2h3m4s"
+        ) from None
+
+
+def params_from_file(path: Path | str) -> dict[str, str]:
+    """Params from ``--meta-from-file``: a flat YAML mapping of names to scalars."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInputError(f"Cannot read {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{path}: expected a mapping node")
+    result: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, (dict, list)):
+            raise InvalidInputError(f"{path}: {key}: expected a scalar node")
+        result[str(key)] = "" if value is None else str(value)
+    return result

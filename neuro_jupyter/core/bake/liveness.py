@@ -1,0 +1,87 @@
+"""Readers notice a dead orchestrator: its attempt becomes failed with a reason, never "running".
+
+The executor records its pid and process start time; when that process is gone (killed with
+SIGKILL, machine rebooted) while the attempt is unfinished, any reader (inspect, bakes, the
+view) closes the attempt: tasks still running are killed and marked failed, tasks never started
+are marked cancelled, and the attempt gets the reason and the tail of the executor's log.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+from ..backends.local.procs import is_alive, signal_group
+from ..store import bakes as rows
+from ..store.db import Store
+
+START_GRACE = 60.0  # seconds an attempt may stay without a recorded executor
+
+
+def executor_alive(attempt: rows.AttemptRecord) -> bool:
+    """Whether the attempt's executor process still runs."""
+    ticks = int(attempt.executor_start) if attempt.executor_start.isdigit() else None
+    return is_alive(attempt.executor_pid, ticks)
+
+
+def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
+    """Return the attempt, first closing it if its executor died without finishing it."""
+    if attempt.finished:
+        return attempt
+    if attempt.executor_pid is None:
+        if time.time() - attempt.created_at < START_GRACE:
+            return attempt
+    elif executor_alive(attempt):
+        return attempt
+    with store.tx():
+        current = rows.get_attempt(store, attempt.bake_id, attempt.number)
+        if current.finished or (current.executor_pid is not None and executor_alive(current)):
+            return current
+        now = time.time()
+        reason = _death_reason(current)
+        changed = []
+        for task in rows.list_tasks(store, current.bake_id, current.number):
+            if task.status not in ("pending", "running", "unknown"):
+                continue
+            if task.pid and task.status == "running":
+                ticks = int(task.pid_start) if task.pid_start.isdigit() else None
+                if is_alive(task.pid, ticks):
+                    signal_group(task.pid, signal.SIGKILL)
+            status = "failed" if task.status == "running" else "cancelled"
+            changed.append(_replace(task, status=status, reason=reason, finished_at=now))
+        rows.put_tasks(store, changed)
+        result = "cancelled" if current.result == "cancelled" else "failed"
+        rows.update_attempt(
+            store, current.bake_id, current.number, result=result, reason=reason, finished_at=now
+        )
+    return rows.get_attempt(store, attempt.bake_id, attempt.number)
+
+
+def _death_reason(attempt: rows.AttemptRecord) -> str:
+    if attempt.executor_pid is None:
+        reason = "the bake executor never started"
+    else:
+        reason = f"the bake executor (pid {attempt.executor_pid}) died before the bake finished"
+    tail = _log_tail(attempt.log_path)
+    return f"{reason}: {tail}" if tail else reason
+
+
+def _log_tail(log_path: str) -> str:
+    """The last non-empty line of the executor's log (e.g. the error of a crash)."""
+    if not log_path:
+        return ""
+    try:
+        lines = Path(log_path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return ""
+    for line in reversed(lines):
+        if line.strip() and not line.startswith("Task "):
+            return line.strip()[:300]
+    return ""
+
+
+def _replace(task: rows.TaskRecord, **changes: object) -> rows.TaskRecord:
+    import dataclasses
+
+    return dataclasses.replace(task, **changes)  # type: ignore[arg-type]

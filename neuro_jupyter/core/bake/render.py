@@ -1,0 +1,71 @@
+"""Plain-text views of bakes as neuro-flow prints them (§4.1), shared by the CLI and magics."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..live.render import humanize
+from ..store.bakes import BakeRecord, TaskRecord
+from .api import BakeState
+
+BAKES_COLUMNS = ("ID", "NAME", "BATCH", "EXECUTOR", "STATUS", "WHEN")
+TASKS_COLUMNS = ("ID", "STATUS", "RAW ID", "STARTED", "FINISHED")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, a heavy rule under the header."""
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("━" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def when(stamp: float | None) -> str:
+    """A moment as a date and time, or N/A."""
+    if stamp is None:
+        return "N/A"
+    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def bakes_text(bakes: Sequence[BakeRecord]) -> str:
+    """The ``bakes`` table: ID NAME BATCH EXECUTOR STATUS WHEN."""
+    now = time.time()
+    rows = []
+    for bake in bakes:
+        att = bake.last_attempt
+        rows.append([
+            bake.bake_id, bake.name or "", bake.batch, (att.executor_id if att else "") or "N/A",
+            att.result if att else "malformed", humanize(att.created_at if att else None, now),
+        ])
+    return table(BAKES_COLUMNS, rows)
+
+
+def task_rows(tasks: Sequence[TaskRecord]) -> list[list[str]]:
+    """Rows of the tasks table."""
+    return [
+        [t.full_id, t.status, t.raw_id or "N/A", when(t.started_at), when(t.finished_at)]
+        for t in tasks
+    ]
+
+
+def inspect_text(state: BakeState) -> str:
+    """``inspect``: the bake id, the attempt and its executor, then the tasks table."""
+    att = state.attempt
+    lines = [f"Bake id: {state.bake.bake_id}"]
+    if state.bake.name:
+        lines.append(f"Bake name: {state.bake.name}")
+    lines.append(f"Attempt #{att.number} {att.result}" + (f": {att.reason}" if att.reason else ""))
+    lines.append(f"Executor {att.executor_id or 'N/A'} {state.executor_status}")
+    lines.append("Tasks:")
+    lines.append(table(TASKS_COLUMNS, task_rows(state.tasks)))
+    return "\n".join(lines)
+
+
+def show_header(state: BakeState, task: TaskRecord) -> str:
+    """The two lines ``show`` prints before a task's log."""
+    reason = f" ({task.reason})" if task.reason else ""
+    return f"Attempt #{state.attempt.number} {state.attempt.result}\nTask {task.full_id} {task.status}{reason}"

@@ -1,0 +1,546 @@
+"""The bake scheduler: runs one attempt of a bake's graph to its end, recording it in the store.
+
+Semantics follow neuro-flow's ``batch_executor.py`` (§2.5–§2.6): a node is ready once its
+``completed`` needs have finished and its ``running`` needs have started; a ready node whose
+``enable`` is false (or, while cancelling, does not use ``always()``) is ``skipped``; tasks
+honour ``max_parallel`` at every nesting level and among matrix siblings; a cache hit makes a
+task ``cached``; a failed task with ``fail_fast`` cancels the unfinished ones (``always()``
+tasks still run); action calls expand into nested graphs once ready.
+
+Speed matters (bench/bake_dag.py): children are waited on through pidfds and a selector,
+readiness is tracked with dependency counters, and every scheduling round ends with one short
+store transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import graphlib
+import selectors
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..backends.base import Backend, Execution, ExitInfo, ProcessSpec
+from ..errors import NeuroJupyterError
+from ..store import bakes as rows
+from ..store.db import Store
+from ..workflow.batch_api import BatchGraph, GraphNode
+from ..workflow.model import DepResult, FullID, TaskSpec, dotted
+from .commands import process_output
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+
+Mapper = Callable[[TaskSpec, "Project", Path], ProcessSpec]
+
+CANCEL_CHECK_INTERVAL = 0.25
+IDLE_WAIT = 0.25
+KILL_GRACE = 5.0
+
+
+def accumulate(statuses: Iterable[str]) -> str:
+    """The result of a group of finished nodes: cancelled, else failed, else succeeded."""
+    seen = set(statuses)
+    if "cancelled" in seen:
+        return "cancelled"
+    if "failed" in seen:
+        return "failed"
+    return "succeeded"
+
+
+@dataclass
+class Level:
+    """One level of the bake (the top, or the inside of an action call) while it runs."""
+
+    prefix: FullID
+    graph: BatchGraph
+    owner: FullID | None  # the action node this level expands, None at the top
+    inputs_copied: bool  # restart: the owner's needs were all copied from the old attempt
+    waiting: dict[str, int] = field(default_factory=dict)
+    dependents: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    ready: deque[str] = field(default_factory=deque)
+    started: set[str] = field(default_factory=set)
+    results: dict[str, DepResult] = field(default_factory=dict)
+    running: int = 0
+    enabled: set[str] = field(default_factory=set)  # enable evaluated true (needs are final)
+    group_running: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def done(self) -> bool:
+        return len(self.results) == len(self.graph.nodes)
+
+
+class BakeRunner:
+    """Drive one attempt: ``run()`` returns the attempt's result."""
+
+    def __init__(
+        self, store: Store, bake: rows.BakeRecord, attempt: int, root: BatchGraph,
+        project: Project, *, backend: Backend, mapper: Mapper, logs_root: Path,
+        previous: Mapping[str, rows.TaskRecord] | None = None, previous_attempt: int = 0,
+        echo: Callable[[str], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.bake = bake
+        self.attempt = attempt
+        self.project = project
+        self.backend = backend
+        self.mapper = mapper
+        self.log_dir = rows.log_dir(bake.bake_id, attempt, logs_root)
+        self.previous = dict(previous or {})
+        self.previous_attempt = previous_attempt
+        self.echo = echo or (lambda line: None)
+        self.levels: dict[FullID, Level] = {}
+        self.records: dict[FullID, rows.TaskRecord] = {}
+        self.dirty: set[FullID] = set()
+        self.cache_puts: list[tuple[str, str, rows.TaskRecord]] = []
+        self.copied: set[str] = set()
+        self.running: dict[FullID, Execution] = {}
+        self.killed: set[FullID] = set()
+        self.polled: set[FullID] = set()  # executions without a pidfd
+        self.fds: dict[FullID, list[int]] = {}  # pidfd, then the output pipe
+        self.selector = selectors.DefaultSelector()
+        self.cancelling = False
+        self.cancel_requested = False
+        self.external_cancel = False  # set by the executor's SIGTERM handler
+        self.seq = 0
+        self.last_cancel_check = 0.0
+        self.root_prefix = tuple(root.prefix)
+        self._cache_policy: dict[FullID, TaskSpec] = {}
+        self._add_level(root, owner=None, inputs_copied=True)
+
+    # --- the main loop -------------------------------------------------------------------
+
+    def run(self) -> str:
+        """Run to the end; kill what still runs if interrupted."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._check_cancel(force=True)
+            while not self.levels[self.root_prefix].done:
+                self._schedule()
+                self._flush()
+                if self.levels[self.root_prefix].done:
+                    break
+                if not self.running:
+                    if not self._any_ready():
+                        self._fail_stuck()
+                    continue
+                self._wait()
+                self._check_cancel()
+        except BaseException:
+            self._kill_all()
+            self._flush()
+            raise
+        self._flush()
+        if self.cancel_requested:
+            return "cancelled"
+        return accumulate(rec.status for rec in self.records.values())
+
+    def request_cancel(self) -> None:
+        """Cancel the attempt: kill unfinished tasks except ``always()`` ones."""
+        self.cancel_requested = True
+        self._start_cancelling()
+
+    def _check_cancel(self, force: bool = False) -> None:
+        if self.external_cancel and not self.cancel_requested:
+            self.echo("Terminated: cancelling the attempt")
+            self.request_cancel()
+        now = time.monotonic()
+        if not force and now - self.last_cancel_check < CANCEL_CHECK_INTERVAL:
+            return
+        self.last_cancel_check = now
+        row = self.store.query_one(
+            "SELECT result FROM attempts WHERE bake_id = ? AND number = ?",
+            (self.bake.bake_id, self.attempt),
+        )
+        if row is not None and row[0] == "cancelled" and not self.cancel_requested:
+            self.echo("The attempt was cancelled")
+            self.request_cancel()
+
+    def _wait(self) -> None:
+        timeout = IDLE_WAIT
+        if self.polled:
+            timeout = 0.05
+        deadlines: list[float] = [
+            d for ex in self.running.values() if (d := getattr(ex, "deadline", None))
+        ]
+        if deadlines:
+            timeout = max(0.0, min(timeout, min(deadlines) - time.time()))
+        events = self.selector.select(timeout) if self.selector.get_map() else _sleep(timeout)
+        for key, _ in events:
+            fid, is_output = key.data
+            if fid not in self.running:  # reaped earlier in this loop
+                continue
+            if is_output:
+                if not self.running[fid].pump():  # type: ignore[attr-defined]
+                    self.selector.unregister(key.fd)
+                    self.fds[fid].remove(key.fd)
+            else:
+                self._reap(fid)
+        for fid in list(self.polled):
+            self._reap(fid)
+        if deadlines:
+            for fid, ex in list(self.running.items()):
+                deadline = getattr(ex, "deadline", None)
+                if deadline and time.time() >= deadline:
+                    self._reap(fid)
+
+    def _reap(self, fid: FullID) -> None:
+        execution = self.running.get(fid)
+        if execution is None:
+            return
+        fds = self.fds.pop(fid, [])
+        for fd in fds:  # before poll() closes them
+            self.selector.unregister(fd)
+        info = execution.poll()
+        if info is None:
+            for fd, is_output in zip(fds, (False, True), strict=False):
+                self.selector.register(fd, selectors.EVENT_READ, (fid, is_output))
+            if fds:
+                self.fds[fid] = fds
+            return
+        del self.running[fid]
+        self.polled.discard(fid)
+        self._finish_process(fid, info)
+
+    def _any_ready(self) -> bool:
+        return any(level.ready for level in self.levels.values())
+
+    def _fail_stuck(self) -> None:
+        """Nothing runs and nothing is ready: the remaining nodes can never start."""
+        for level in list(self.levels.values()):
+            for node_id in level.graph.nodes:
+                if node_id not in level.results:
+                    self._finish(level, node_id, "failed", reason="its needs can never be met")
+
+    # --- scheduling ------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Process ready nodes in file order while their levels have free slots."""
+        progress = True
+        while progress:
+            progress = False
+            for level in list(self.levels.values()):
+                blocked: list[str] = []
+                while level.ready and self._level_free(level):
+                    node_id = level.ready.popleft()
+                    if node_id in level.results or node_id in level.started:
+                        continue
+                    if self._process(level, node_id):
+                        progress = True
+                    else:
+                        blocked.append(node_id)
+                level.ready.extendleft(reversed(blocked))
+
+    def _level_free(self, level: Level) -> bool:
+        """Whether a task may start in ``level`` (``max_parallel`` of it and its parents)."""
+        current: Level | None = level
+        while current is not None:
+            if current.running >= max(1, current.graph.max_parallel):
+                return False
+            current = self.levels[current.owner[:-1]] if current.owner is not None else None
+        return True
+
+    def _process(self, level: Level, node_id: str) -> bool:
+        """Handle a ready node; False when it must wait for a free slot."""
+        node = level.graph.nodes[node_id]
+        fid = level.prefix + (node_id,)
+        key = dotted(fid)
+        if self._copy_previous(level, node, fid):
+            return True
+        needs = self._needs(level, node)
+        if node_id in level.enabled:
+            enabled = True
+        else:
+            try:
+                enabled = level.graph.is_enabled(node_id, needs, self.cancelling)
+                if self.cancelling and not level.graph.runs_on_cancel(node_id):
+                    enabled = False
+            except NeuroJupyterError as exc:
+                self._finish(level, node_id, "failed", reason=str(exc), ran=True)
+                return True
+        if enabled:
+            level.enabled.add(node_id)
+        else:
+            self._finish(level, node_id, "skipped")
+            return True
+        if node.kind in ("action", "module", "stateful"):
+            try:
+                sub = level.graph.subgraph(node_id, needs)
+            except NeuroJupyterError as exc:
+                self._finish(level, node_id, "failed", reason=str(exc), ran=True)
+                return True
+            self._mark_started(level, node, fid, status="running")
+            parent_copied = level.inputs_copied and all(
+                dotted(level.prefix + (dep,)) in self.copied for dep in node.needs
+            )
+            self._add_level(sub, owner=fid, inputs_copied=parent_copied)
+            return True
+        if not self._has_slot(level, node):
+            return False
+        try:
+            spec = level.graph.task(node_id, needs)
+        except NeuroJupyterError as exc:
+            self._finish(level, node_id, "failed", reason=str(exc), ran=True)
+            return True
+        record = self.records[fid]
+        if spec.cache.strategy == "default" and spec.caching_key:
+            hit = rows.lookup_cache(
+                self.store, self.bake.project_pk, self.bake.batch, key, spec.caching_key,
+                spec.cache.life_span,
+            )
+            if hit is not None:
+                self._update(fid, raw_id=hit.raw_id, cache_key=spec.caching_key)
+                self._finish(level, node_id, "cached", outputs=hit.outputs, state=hit.state)
+                return True
+        raw_id = f"job-{uuid.uuid4()}"
+        log_path = self.log_dir / f"{key}.log"
+        try:
+            process = self.mapper(spec, self.project, log_path)
+            execution = self.backend.start(process, raw_id=raw_id, detached=False)
+        except NeuroJupyterError as exc:
+            self._update(fid, cache_key=spec.caching_key, log_path=str(log_path))
+            self._finish(level, node_id, "failed", reason=str(exc), ran=True)
+            return True
+        self._update(
+            fid, raw_id=raw_id, cache_key=spec.caching_key, log_path=str(log_path),
+            title=spec.title or record.title,
+            pid=getattr(execution, "pid", None),
+        )
+        self._mark_started(level, node, fid, status="running")
+        self.running[fid] = execution
+        self._cache_policy[fid] = spec
+        try:
+            fd = execution.fileno()  # type: ignore[attr-defined]
+            self.selector.register(fd, selectors.EVENT_READ, (fid, False))
+            self.fds[fid] = [fd]
+        except (AttributeError, NeuroJupyterError, OSError, ValueError):
+            self.polled.add(fid)
+        out_fd = getattr(execution, "out_fd", None)
+        if out_fd is not None and fid in self.fds:
+            self.selector.register(out_fd, selectors.EVENT_READ, (fid, True))
+            self.fds[fid].append(out_fd)
+        return True
+
+    def _has_slot(self, level: Level, node: GraphNode) -> bool:
+        if node.matrix_group is not None and level.group_running[node.matrix_group] >= max(
+            1, node.max_parallel
+        ):
+            return False
+        return self._level_free(level)
+
+    def _needs(self, level: Level, node: GraphNode) -> dict[str, DepResult]:
+        """The ``needs`` context: finished ``completed`` needs; ``cached`` shows as succeeded."""
+        needs: dict[str, DepResult] = {}
+        for dep, how in node.needs.items():
+            if how != "completed":
+                continue
+            result = level.results.get(dep)
+            if result is None:
+                continue
+            if result.result == "cached":
+                result = DepResult("succeeded", result.outputs)
+            needs[dep] = result
+        return needs
+
+    def _copy_previous(self, level: Level, node: GraphNode, fid: FullID) -> bool:
+        """Restart from failed: reuse a succeeded task whose needs were all reused too."""
+        if not self.previous or not level.inputs_copied or node.kind not in ("task", "local"):
+            return False
+        key = dotted(fid)
+        old = self.previous.get(key)
+        if old is None or old.status != "succeeded":
+            return False
+        if not all(dotted(level.prefix + (dep,)) in self.copied for dep in node.needs):
+            return False
+        self._update(
+            fid, raw_id=old.raw_id, exit_code=old.exit_code, cache_key=old.cache_key,
+            log_path=old.log_path, title=old.title or self.records[fid].title,
+            started_at=old.started_at, reason=f"reused from attempt #{self.previous_attempt}",
+        )
+        self.copied.add(key)
+        self._finish(level, node.id, "succeeded", outputs=old.outputs, state=old.state,
+                     finished_at=old.finished_at)
+        return True
+
+    # --- state changes ---------------------------------------------------------------------
+
+    def _add_level(self, graph: BatchGraph, *, owner: FullID | None, inputs_copied: bool) -> None:
+        prefix = tuple(graph.prefix) if owner is None else owner
+        level = Level(prefix=prefix, graph=graph, owner=owner, inputs_copied=inputs_copied)
+        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+        for node_id, node in graph.nodes.items():
+            sorter.add(node_id, *node.needs)
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            raise NeuroJupyterError(f"The tasks' needs form a cycle: {exc.args[1]}") from exc
+        now = time.time()
+        for node_id in graph.nodes:
+            level.waiting[node_id] = 0
+            level.dependents.setdefault(node_id, [])
+        for node_id, node in graph.nodes.items():
+            for dep, how in node.needs.items():
+                level.waiting[node_id] += 1
+                level.dependents.setdefault(dep, []).append((node_id, how))
+        self.levels[prefix] = level
+        for node_id, node in graph.nodes.items():
+            fid = prefix + (node_id,)
+            self.seq += 1
+            self.records[fid] = rows.TaskRecord(
+                bake_id=self.bake.bake_id, attempt=self.attempt, full_id=dotted(fid),
+                status="pending", kind=node.kind, title=node.title,
+                needs={dotted(prefix + (dep,)): how for dep, how in node.needs.items()},
+                matrix_group=dotted(prefix + (node.matrix_group,)) if node.matrix_group else None,
+                seq=self.seq, created_at=now,
+            )
+            self.dirty.add(fid)
+            if level.waiting[node_id] == 0:
+                level.ready.append(node_id)
+        if not graph.nodes and owner is not None:
+            self._finish_level(level)
+
+    def _update(self, fid: FullID, **changes: Any) -> None:
+        self.records[fid] = dataclasses.replace(self.records[fid], **changes)
+        self.dirty.add(fid)
+
+    def _mark_started(self, level: Level, node: GraphNode, fid: FullID, *, status: str) -> None:
+        level.started.add(node.id)
+        level.running += 1
+        if node.matrix_group is not None:
+            level.group_running[node.matrix_group] += 1
+        self._update(fid, status=status, started_at=time.time())
+        self.echo(f"Task {dotted(fid)} is {status}")
+        for child, how in level.dependents.get(node.id, ()):
+            if how == "running":
+                self._satisfy(level, child)
+
+    def _satisfy(self, level: Level, node_id: str) -> None:
+        level.waiting[node_id] -= 1
+        if level.waiting[node_id] == 0 and node_id not in level.results:
+            level.ready.append(node_id)
+
+    def _finish_process(self, fid: FullID, info: ExitInfo) -> None:
+        level = self.levels[fid[:-1]]
+        record = self.records[fid]
+        outputs: dict[str, str] = {}
+        state: dict[str, str] = {}
+        if record.log_path:
+            try:
+                path = Path(record.log_path)
+                if path.stat().st_size:
+                    parsed = process_output(path.read_text(encoding="utf-8", errors="replace"))
+                    outputs, state = parsed.outputs, parsed.state
+            except OSError:
+                pass
+        if info.ok:
+            status = "succeeded"
+        elif fid in self.killed:
+            status = "cancelled"
+        else:
+            status = "failed"
+        self._update(fid, exit_code=info.exit_code)
+        self._finish(level, fid[-1], status, outputs=outputs, state=state, reason=info.reason,
+                     ran=True)
+        spec = self._cache_policy.pop(fid, None)
+        if status == "succeeded" and spec is not None and spec.cache.strategy == "default":
+            self.cache_puts.append((dotted(fid), spec.caching_key, self.records[fid]))
+
+    def _finish(
+        self, level: Level, node_id: str, status: str, *, outputs: Mapping[str, str] | None = None,
+        state: Mapping[str, str] | None = None, reason: str = "", ran: bool = False,
+        finished_at: float | None = None,
+    ) -> None:
+        if node_id in level.results:
+            return
+        fid = level.prefix + (node_id,)
+        node = level.graph.nodes[node_id]
+        was_started = node_id in level.started
+        if was_started:
+            level.running -= 1
+            if node.matrix_group is not None:
+                level.group_running[node.matrix_group] -= 1
+        changes: dict[str, Any] = {"status": status, "finished_at": finished_at or time.time()}
+        if outputs is not None:
+            changes["outputs"] = dict(outputs)
+        if state is not None:
+            changes["state"] = dict(state)
+        if reason:
+            changes["reason"] = reason
+        self._update(fid, **changes)
+        self.echo(f"Task {dotted(fid)} is {status}" + (f" ({reason})" if reason else ""))
+        level.results[node_id] = DepResult(status, dict(outputs or {}))
+        for child, how in level.dependents.get(node_id, ()):
+            if how == "completed" or not was_started:
+                self._satisfy(level, child)
+        if (ran or was_started) and status in ("failed", "cancelled") and node.fail_fast:
+            if not self.cancelling:
+                self.echo(f"Task {dotted(fid)} {status}: cancelling the unfinished tasks")
+            self._start_cancelling()
+        if level.done and level.owner is not None:
+            self._finish_level(level)
+
+    def _finish_level(self, level: Level) -> None:
+        assert level.owner is not None
+        parent = self.levels[level.owner[:-1]]
+        try:
+            outputs = level.graph.outputs(level.results)
+            status = accumulate(r.result for r in level.results.values())
+        except NeuroJupyterError as exc:
+            self._finish(parent, level.owner[-1], "failed", reason=str(exc), ran=True)
+            return
+        self._finish(parent, level.owner[-1], status, outputs=outputs, ran=True)
+
+    def _start_cancelling(self) -> None:
+        if self.cancelling:
+            return
+        self.cancelling = True
+        for level in self.levels.values():
+            level.enabled.clear()
+        for fid in list(self.running):
+            level = self.levels[fid[:-1]]
+            if not level.graph.runs_on_cancel(fid[-1]):
+                self._kill(fid)
+
+    def _kill(self, fid: FullID) -> None:
+        execution = self.running.get(fid)
+        if execution is None or fid in self.killed:
+            return
+        self.killed.add(fid)
+        execution.kill(grace=KILL_GRACE)
+        self._reap(fid)
+
+    def _kill_all(self) -> None:
+        for fid in list(self.running):
+            self._kill(fid)
+
+    # --- the store -------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write this round's changes in one transaction."""
+        now = time.time()
+        for fid, execution in self.running.items():  # start times of tasks that last
+            record = self.records[fid]
+            if record.pid and not record.pid_start and now - (record.started_at or now) > 0.5:
+                self._update(fid, pid_start=getattr(execution, "pid_start", ""))
+        if not self.dirty and not self.cache_puts:
+            return
+        changed = [self.records[fid] for fid in self.dirty]
+        puts, self.cache_puts = self.cache_puts, []
+        self.dirty = set()
+        with self.store.tx():
+            rows.put_tasks(self.store, changed)
+            for key, caching_key, record in puts:
+                rows.put_cache(
+                    self.store, self.bake.project_pk, self.bake.batch, key, caching_key,
+                    raw_id=record.raw_id, outputs=record.outputs, state=record.state,
+                )
+
+
+def _sleep(timeout: float) -> list[Any]:
+    time.sleep(timeout)
+    return []

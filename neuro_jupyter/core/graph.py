@@ -1,0 +1,156 @@
+"""A bake's graph as Graphviz DOT, written as neuro-flow's ``inspect --output-graph`` does
+(§4.2), and rendered to SVG/PDF with the Graphviz ``dot`` program when it is installed."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from .errors import BackendError, InvalidInputError
+
+if TYPE_CHECKING:
+    from .bake.api import BakeState
+    from .store.bakes import TaskRecord
+
+STATUS_COLORS: dict[str, str] = {
+    "pending": "skyblue",
+    "running": "steelblue",
+    "succeeded": "limegreen",
+    "cancelled": "orange",
+    "skipped": "magenta",
+    "cached": "yellowgreen",
+    "failed": "orangered",
+    "unknown": "crimson",
+}
+"""Neu.ro Flow's graph colours by task status (users know them)."""
+
+CALL_KINDS = frozenset({"action", "module", "stateful"})
+
+_ID = re.compile(r"^[a-zA-Z_\x80-\uffff][a-zA-Z0-9_\x80-\uffff]*$")
+_NUMERAL = re.compile(r"^-?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)$")
+_KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
+
+
+def quote(text: str) -> str:
+    """A DOT id as the graphviz package writes it: bare when it can be, else double-quoted."""
+    if (_ID.match(text) or _NUMERAL.match(text)) and text.lower() not in _KEYWORDS:
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def color(status: str) -> str:
+    """The graph colour of a status."""
+    return STATUS_COLORS.get(status, STATUS_COLORS["unknown"])
+
+
+def to_dot(state: BakeState) -> str:
+    """The DOT text of an attempt's graph: nodes coloured by status, action calls as clusters."""
+    return dot_from_tasks(state.bake.batch, state.tasks)
+
+
+def dot_from_tasks(name: str, tasks: Sequence[TaskRecord]) -> str:
+    """DOT for a list of task records (nested ones have dotted ids under their call)."""
+    children: dict[str, list[TaskRecord]] = {}
+    for task in tasks:
+        parent = task.full_id.rpartition(".")[0]
+        children.setdefault(parent, []).append(task)
+    by_id = {task.full_id: task for task in tasks}
+    lines = [f"strict digraph {quote(name)} {{", "\tnode [style=filled]", "\tcompound=true"]
+    _level(lines, "", children, by_id, 1)
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _is_cluster(task: TaskRecord, children: dict[str, list[TaskRecord]]) -> bool:
+    return task.kind in CALL_KINDS and bool(children.get(task.full_id))
+
+
+def _entry(full_id: str, children: dict[str, list[TaskRecord]]) -> str:
+    """The node an edge attaches to for a cluster: its first inner node (recursively)."""
+    inner = children.get(full_id)
+    while inner:
+        full_id = inner[0].full_id
+        inner = children.get(full_id)
+    return full_id
+
+
+def _level(
+    lines: list[str], prefix: str, children: dict[str, list[TaskRecord]],
+    by_id: dict[str, TaskRecord], depth: int,
+) -> None:
+    tab = "\t" * depth
+    for task in children.get(prefix, []):
+        local = task.full_id.rpartition(".")[2]
+        cluster = _is_cluster(task, children)
+        if cluster:
+            lines.append(f"{tab}subgraph {quote('cluster_' + task.full_id)} {{")
+            inner = "\t" * (depth + 1)
+            lines.append(f"{inner}label={quote(local)}")
+            lines.append(f"{inner}compound=true")
+            lines.append(f"{inner}color={color(task.status)}")
+            _level(lines, task.full_id, children, by_id, depth + 1)
+            lines.append(f"{tab}}}")
+        else:
+            lines.append(f"{tab}{quote(task.full_id)} [label={quote(local)} color={color(task.status)}]")
+        for need in task.needs:
+            dep = by_id.get(need)
+            attrs = []
+            src = need
+            if dep is not None and _is_cluster(dep, children):
+                src = _entry(need, children)
+                attrs.append(f"ltail={quote('cluster_' + need)}")
+            dst = task.full_id
+            if cluster:
+                dst = _entry(task.full_id, children)
+                attrs.append(f"lhead={quote('cluster_' + task.full_id)}")
+            suffix = f" [{' '.join(attrs)}]" if attrs else ""
+            lines.append(f"{tab}{quote(src)} -> {quote(dst)}{suffix}")
+
+
+FORMATS = ("svg", "pdf", "png")
+
+
+def dot_available() -> bool:
+    """Whether Graphviz's ``dot`` program is installed."""
+    return shutil.which("dot") is not None
+
+
+def render(dot: str, fmt: str = "svg") -> bytes:
+    """Render DOT text with Graphviz's ``dot`` (needed only for SVG/PDF files)."""
+    if fmt not in FORMATS:
+        raise InvalidInputError(f"Unknown graph format {fmt!r}; use one of {', '.join(FORMATS)}")
+    exe = shutil.which("dot")
+    if exe is None:
+        raise BackendError(
+            "Graphviz's `dot` program was not found, so the graph cannot be rendered as "
+            f"{fmt.upper()}: install Graphviz (e.g. `apt-get install graphviz`) or write the DOT "
+            "text with --dot. The notebook view needs no Graphviz."
+        )
+    proc = subprocess.run(
+        [exe, f"-T{fmt}"], input=dot.encode(), capture_output=True, check=False, timeout=120
+    )
+    if proc.returncode != 0:
+        raise BackendError(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
+    return proc.stdout
+
+
+def statuses_summary(statuses: Iterable[str]) -> str:
+    """The status a group of nodes shows when collapsed into one (matrix groups)."""
+    seen = list(statuses)
+    kinds = set(seen)
+    if not kinds:
+        return "unknown"
+    if "running" in kinds or ("pending" in kinds and len(kinds) > 1 and not kinds <= {
+        "pending", "skipped", "cancelled"}):
+        return "running"
+    for status in ("failed", "cancelled", "pending", "unknown"):
+        if status in kinds:
+            return status
+    if kinds == {"skipped"}:
+        return "skipped"
+    if kinds <= {"cached", "skipped"}:
+        return "cached"
+    return "succeeded"

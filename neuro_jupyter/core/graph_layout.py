@@ -1,0 +1,156 @@
+"""A layered left-to-right layout of a bake's graph in pure Python (no Graphviz needed).
+
+Layers are longest paths from the sources; the order inside a layer comes from a few
+barycenter sweeps. Linear-ish in nodes + edges, so 1000 tasks lay out in milliseconds.
+Matrix instances can be collapsed into one node per matrix group (with a count).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from .graph import CALL_KINDS, statuses_summary
+
+NODE_W = 150
+NODE_H = 26
+GAP_X = 50
+GAP_Y = 10
+MARGIN = 10
+SWEEPS = 4
+
+
+@dataclass(frozen=True)
+class NodeIn:
+    """What the layout needs to know about a node."""
+
+    id: str
+    label: str
+    needs: Sequence[str] = ()
+    group: str | None = None  # matrix group (dotted), for collapsing
+    kind: str = "task"
+
+
+@dataclass
+class Layout:
+    """Positions for drawing: node i at (x[i], y[i]); edges as index pairs."""
+
+    ids: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)  # >1 for a collapsed matrix group
+    members: list[list[str]] = field(default_factory=list)  # node ids behind each drawn node
+    x: list[int] = field(default_factory=list)
+    y: list[int] = field(default_factory=list)
+    edges: list[tuple[int, int]] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+
+    def statuses(self, status_of: Mapping[str, str]) -> list[str]:
+        """The status of each drawn node (a collapsed group shows a summary)."""
+        return [
+            status_of.get(m[0], "unknown") if len(m) == 1
+            else statuses_summary(status_of.get(i, "unknown") for i in m)
+            for m in self.members
+        ]
+
+    def to_json(self) -> dict[str, object]:
+        """Compact data for the widget: one list per attribute."""
+        return {
+            "ids": self.ids, "labels": self.labels, "counts": self.counts, "x": self.x,
+            "y": self.y, "edges": [i for pair in self.edges for i in pair],
+            "width": self.width, "height": self.height, "node_w": NODE_W, "node_h": NODE_H,
+        }
+
+
+def layout(nodes: Sequence[NodeIn], *, collapse: bool = False) -> Layout:
+    """Lay out the graph; with ``collapse``, each matrix group becomes one node."""
+    # 1. what is drawn: nodes (or groups), each with the members it stands for
+    drawn_of: dict[str, str] = {}
+    order: list[str] = []
+    members: dict[str, list[str]] = {}
+    labels: dict[str, str] = {}
+    for node in nodes:
+        key = node.group if collapse and node.group else node.id
+        drawn_of[node.id] = key
+        if key not in members:
+            members[key] = []
+            order.append(key)
+            labels[key] = node.group.rpartition(".")[2] if key == node.group else node.label
+        members[key].append(node.id)
+    # 2. edges between drawn nodes; a call's inner sources hang off the call node
+    index = {key: i for i, key in enumerate(order)}
+    known = set(drawn_of)
+    kind_of = {node.id: node.kind for node in nodes}
+    edge_set: set[tuple[int, int]] = set()
+    for node in nodes:
+        target = index[drawn_of[node.id]]
+        deps = [d for d in node.needs if d in known]
+        parent = node.id.rpartition(".")[0]
+        if not deps and parent and kind_of.get(parent) in CALL_KINDS and parent in known:
+            deps = [parent]
+        for dep in deps:
+            source = index[drawn_of[dep]]
+            if source != target:
+                edge_set.add((source, target))
+    edges = sorted(edge_set)
+    count = len(order)
+    preds: list[list[int]] = [[] for _ in range(count)]
+    succs: list[list[int]] = [[] for _ in range(count)]
+    for a, b in edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    # 3. layers: longest path from the sources (Kahn's order; cycles are broken by file order)
+    layer = [0] * count
+    indegree = [len(p) for p in preds]
+    queue = [i for i in range(count) if indegree[i] == 0]
+    seen = 0
+    head = 0
+    while head < len(queue):
+        i = queue[head]
+        head += 1
+        seen += 1
+        for j in succs[i]:
+            layer[j] = max(layer[j], layer[i] + 1)
+            indegree[j] -= 1
+            if indegree[j] == 0:
+                queue.append(j)
+    if seen < count:  # pragma: no cover - the workflow checks refuse cycles
+        for i in range(count):
+            if indegree[i] > 0:
+                queue.append(i)
+    columns: dict[int, list[int]] = {}
+    for i in range(count):
+        columns.setdefault(layer[i], []).append(i)
+    # 4. order inside layers: barycenter sweeps, left to right then right to left
+    pos = [0.0] * count
+    for column in columns.values():
+        for rank, i in enumerate(column):
+            pos[i] = float(rank)
+    depth = max(columns) + 1 if columns else 0
+    for sweep in range(SWEEPS):
+        forward = sweep % 2 == 0
+        for c in range(1, depth) if forward else range(depth - 2, -1, -1):
+            column = columns.get(c, [])
+            near = preds if forward else succs
+
+            bary = {
+                i: sum(pos[j] for j in near[i]) / len(near[i]) if near[i] else pos[i]
+                for i in column
+            }
+            column.sort(key=bary.__getitem__)
+            for rank, i in enumerate(column):
+                pos[i] = float(rank)
+    # 5. coordinates
+    result = Layout(
+        ids=order, labels=[labels[k] for k in order], counts=[len(members[k]) for k in order],
+        members=[members[k] for k in order], x=[0] * count, y=[0] * count, edges=edges,
+    )
+    tallest = max((len(col) for col in columns.values()), default=0)
+    for c, column in columns.items():
+        offset = (tallest - len(column)) * (NODE_H + GAP_Y) // 2
+        for rank, i in enumerate(column):
+            result.x[i] = MARGIN + c * (NODE_W + GAP_X)
+            result.y[i] = MARGIN + offset + rank * (NODE_H + GAP_Y)
+    result.width = MARGIN * 2 + max(depth, 1) * (NODE_W + GAP_X) - GAP_X
+    result.height = MARGIN * 2 + max(tallest, 1) * (NODE_H + GAP_Y) - GAP_Y
+    return result

@@ -1,0 +1,64 @@
+"""Job logs: read a page, the last lines, or follow while the job runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..store.jobs import JobRecord
+from .query import get_job
+
+
+def _decode(data: bytes, partial: bool) -> tuple[str, int]:
+    """Decode UTF-8, keeping an incomplete trailing character for the next read."""
+    if partial:
+        for cut in range(0, 4):
+            try:
+                return data[: len(data) - cut].decode("utf-8"), len(data) - cut
+            except UnicodeDecodeError:
+                continue
+    return data.decode("utf-8", errors="replace"), len(data)
+
+
+def read_log(record: JobRecord, offset: int = 0, limit: int | None = None) -> tuple[str, int]:
+    """The log text from byte ``offset`` (up to ``limit`` bytes) and the offset to read next."""
+    path = Path(record.log_path)
+    if not record.log_path or not path.exists():
+        return "", offset
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read() if limit is None else handle.read(limit)
+    text, used = _decode(data, partial=True)
+    return text, offset + used
+
+
+def tail_log(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> str:
+    """The last ``lines`` lines of the log."""
+    path = Path(record.log_path)
+    if not record.log_path or not path.exists():
+        return ""
+    size = path.stat().st_size
+    start = max(0, size - max_bytes)
+    text, _ = read_log(record, start)
+    if start:
+        text = text.partition("\n")[2]
+    kept = text.splitlines(keepends=True)[-lines:]
+    return "".join(kept)
+
+
+def follow_log(record: JobRecord, *, poll: float = 0.2, offset: int = 0) -> Iterator[str]:
+    """Yield the log as it grows, until the job has ended and everything is read."""
+    current = record
+    while True:
+        text, offset = read_log(current, offset)
+        if text:
+            yield text
+            continue
+        if not current.active:
+            text, offset = read_log(current, offset)
+            if text:
+                yield text
+            return
+        time.sleep(poll)
+        current = get_job(current.raw_id)

@@ -1,0 +1,124 @@
+"""Reading live jobs: ps rows (paged), one job's latest run, records refreshed for liveness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..backends.local.supervision import check_record
+from ..errors import InvalidInputError, NotFoundError, UnknownNameError
+from ..store.jobs import JobRecord, active_jobs, find_jobs, get_job_record, latest_job, ps_keys
+from ..store.projects import project_pk
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+    from ..workflow.model import LiveJobInfo
+
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One row of ps: a job (or a multi job's suffix) and its latest run, if any."""
+
+    job_id: str
+    suffix: str
+    status: str  # pending|running|succeeded|failed|cancelled, or unknown when never run
+    record: JobRecord | None
+    multi: bool = False
+
+    @property
+    def label(self) -> str:
+        return f"{self.job_id} {self.suffix}" if self.suffix else self.job_id
+
+    @property
+    def raw_id(self) -> str | None:
+        return self.record.raw_id if self.record else None
+
+    @property
+    def when(self) -> float | None:
+        return self.record.when if self.record else None
+
+
+@dataclass(frozen=True)
+class PsPage:
+    """A page of ps rows and the total number of rows."""
+
+    rows: list[JobRow]
+    total: int
+    offset: int
+
+
+def refresh(record: JobRecord) -> JobRecord:
+    """The record with a dead supervisor noticed (failed with a reason)."""
+    return check_record(record) if record.active else record
+
+
+def get_job(raw_id: str) -> JobRecord:
+    """One job by raw id, refreshed."""
+    return refresh(get_job_record(raw_id))
+
+
+def job_infos(project: Project) -> dict[str, LiveJobInfo]:
+    """The project's live jobs from .neuro/live.yml, by id."""
+    from ..workflow import live_jobs
+
+    return {info.job_id: info for info in live_jobs(project)}
+
+
+def ps_page(project: Project, *, limit: int | None = DEFAULT_PAGE, offset: int = 0) -> PsPage:
+    """One page of ps rows ordered by job and suffix; jobs never run show as unknown."""
+    infos = job_infos(project)
+    keys, total = ps_keys(project_pk(project), list(infos), limit=limit, offset=offset)
+    records = find_jobs([raw for _, _, raw in keys if raw])
+    rows = []
+    for job_id, suffix, raw_id in keys:
+        record = refresh(records[raw_id]) if raw_id else None
+        info = infos.get(job_id)
+        rows.append(JobRow(
+            job_id=job_id, suffix=suffix, status=record.status if record else "unknown",
+            record=record, multi=bool(info and info.multi),
+        ))
+    return PsPage(rows=rows, total=total, offset=offset)
+
+
+def list_jobs(project: Project, *, limit: int | None = None, offset: int = 0) -> list[JobRow]:
+    """ps rows (all of them unless ``limit``)."""
+    return ps_page(project, limit=limit, offset=offset).rows
+
+
+def active_runs(project: Project, job_id: str | None = None) -> list[JobRecord]:
+    """The project's pending and running jobs (optionally of one job id), refreshed."""
+    found = [refresh(r) for r in active_jobs(project_pk(project), job_id)]
+    return [r for r in found if r.active]
+
+
+def pick_suffix(project: Project, job_id: str, suffix: str, infos: dict[str, LiveJobInfo]) -> str:
+    """The suffix to act on: as given; for a multi job without one, its only active run's."""
+    if job_id not in infos:
+        known = latest_job(project_pk(project), job_id, suffix)
+        if known is None:
+            raise UnknownNameError("job", job_id, infos, where=f"project {project.id}")
+    info = infos.get(job_id)
+    if info is not None and not info.multi and suffix:
+        raise InvalidInputError(f"Job {job_id} is not a multi job: it takes no suffix")
+    if info is not None and info.multi and not suffix:
+        running = sorted({r.suffix for r in active_runs(project, job_id)})
+        if len(running) == 1:
+            return running[0]
+        listed = ", ".join(running) if running else "none running"
+        raise InvalidInputError(
+            f"Job {job_id} is a multi job: give its suffix ({listed}), e.g. {job_id} SUFFIX"
+        )
+    return suffix
+
+
+def job_status(project: Project, job_id: str, suffix: str = "") -> JobRecord:
+    """The latest run of a job (and suffix), refreshed."""
+    infos = job_infos(project)
+    suffix = pick_suffix(project, job_id, suffix, infos)
+    record = latest_job(project_pk(project), job_id, suffix)
+    if record is None:
+        label = f"{job_id} {suffix}" if suffix else job_id
+        raise NotFoundError(f"Job {label} has not run in project {project.id} yet")
+    return refresh(record)

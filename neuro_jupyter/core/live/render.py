@@ -1,0 +1,160 @@
+"""Plain-text and HTML views of live jobs (ps table, status), shared by every front end.
+
+HTML escapes everything that comes from users or jobs (names, suffixes, reasons, logs).
+"""
+
+from __future__ import annotations
+
+import html
+import shlex
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..store.jobs import JobRecord
+from .query import JobRow
+from .urls import browse_url, endpoint
+
+# Neu.ro Flow's status colours
+STATUS_COLOURS = {
+    "pending": "skyblue", "running": "steelblue", "succeeded": "limegreen",
+    "cancelled": "orange", "failed": "orangered", "unknown": "crimson",
+}
+PS_COLUMNS = ("JOB", "STATUS", "RAW ID", "WHEN")
+
+
+def humanize(stamp: float | None, now: float | None = None) -> str:
+    """``31 seconds ago`` when less than a day old, else a date (neuro-flow's WHEN)."""
+    if stamp is None:
+        return "N/A"
+    now = time.time() if now is None else now
+    delta = max(0.0, now - stamp)
+    if delta < 1:
+        return "now"
+    if delta < 86400:
+        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
+            if delta >= size:
+                count = int(delta // size)
+                if count == 1:
+                    return f"{'an' if unit == 'hour' else 'a'} {unit} ago"
+                return f"{count} {unit}s ago"
+    moment = datetime.fromtimestamp(stamp)
+    if moment.year == datetime.fromtimestamp(now).year:
+        return moment.strftime("%b %d")
+    return moment.strftime("%b %d %Y")
+
+
+def _cells(row: JobRow, server_base: str | None, now: float) -> list[str]:
+    url = endpoint(row.record, server_base) if row.record and row.record.active else None
+    return [row.label, row.status, row.raw_id or "N/A", humanize(row.when, now), url or ""]
+
+
+def ps_text(rows: Sequence[JobRow], server_base: str | None = None, *, footer: str = "") -> str:
+    """neuro-flow's ps table (JOB STATUS RAW ID WHEN), plus URL when a job serves HTTP."""
+    now = time.time()
+    table = [_cells(row, server_base, now) for row in rows]
+    headers = [*PS_COLUMNS, "URL"]
+    if not any(cells[4] for cells in table):
+        headers = headers[:4]
+        table = [cells[:4] for cells in table]
+    widths = [max(len(h), *(len(c[i]) for c in table)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines.append("  ".join("━" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in table]
+    if footer:
+        lines.append(footer)
+    return "\n".join(lines)
+
+
+def status_badge(status: str) -> str:
+    """A coloured status label (HTML)."""
+    colour = STATUS_COLOURS.get(status, "crimson")
+    return (
+        f'<span style="color:{colour};font-weight:bold" data-status="{html.escape(status)}">'
+        f"{html.escape(status)}</span>"
+    )
+
+
+def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: str = "") -> str:
+    """The ps table as HTML, statuses in Neu.ro's colours, links to running web UIs."""
+    now = time.time()
+    out = ['<table class="neuro-jupyter-ps"><thead><tr>']
+    out += [f"<th style='text-align:left'>{h}</th>" for h in (*PS_COLUMNS, "URL")]
+    out.append("</tr></thead><tbody>")
+    for row in rows:
+        label, status, raw_id, when, url = _cells(row, server_base, now)
+        link = (
+            f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
+            if url and not url.endswith("(tcp)") else html.escape(url)
+        )
+        out.append(
+            f"<tr><td>{html.escape(label)}</td><td>{status_badge(status)}</td>"
+            f"<td><code>{html.escape(raw_id)}</code></td><td>{html.escape(when)}</td>"
+            f"<td>{link}</td></tr>"
+        )
+    out.append("</tbody></table>")
+    if footer:
+        out.append(f"<p>{html.escape(footer)}</p>")
+    return "".join(out)
+
+
+def _fmt_time(stamp: float | None) -> str:
+    return datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds") if stamp else "-"
+
+
+def status_lines(record: JobRecord, server_base: str | None = None) -> list[tuple[str, str]]:
+    """``neuro status``-like facts about one run, as (name, value) pairs."""
+    meta = record.meta
+    image = meta.get("image")
+    lines = [
+        ("Job", record.label),
+        ("Raw ID", record.raw_id),
+        ("Status", record.status + (f" ({record.reason})" if record.reason else "")),
+        ("Image", f"{image} (not used locally)" if image else "- (not used locally)"),
+        ("Command", shlex.join(meta.get("argv") or record.spec.get("argv") or [])),
+        ("Workdir", str(record.spec.get("workdir", "-"))),
+        ("Preset", str(meta.get("preset") or "- (no limits)")),
+        ("Pid", str(record.pid or "-")),
+        ("Created", _fmt_time(record.created_at)),
+        ("Started", _fmt_time(record.started_at)),
+        ("Finished", _fmt_time(record.finished_at)),
+    ]
+    if record.exit_code is not None:
+        lines.append(("Exit code", str(record.exit_code)))
+    if record.life_span:
+        lines.append(("Life span", f"{record.life_span:g}s"))
+    if record.http_port:
+        port = str(record.http_port)
+        if record.asked_port and record.asked_port != record.http_port:
+            port += f" (asked {record.asked_port}, which was taken)"
+        lines.append(("HTTP port", port))
+        url = browse_url(record, server_base)
+        if url:
+            lines.append(("URL", url))
+        elif record.meta.get("proxy") == "tcp":
+            lines.append(("Endpoint", f"127.0.0.1:{record.http_port} (tcp, not a web page)"))
+    for local, remote in meta.get("port_forward") or []:
+        lines.append(("Port forward", f"{local}:{remote} (the job listens on 127.0.0.1 itself)"))
+    lines.append(("Log", record.log_path))
+    return lines
+
+
+def status_text(record: JobRecord, server_base: str | None = None) -> str:
+    """``status_lines`` as aligned text."""
+    pairs = status_lines(record, server_base)
+    width = max(len(name) for name, _ in pairs) + 1
+    return "\n".join(f"{(name + ':').ljust(width)} {value}" for name, value in pairs)
+
+
+def status_html(record: JobRecord, server_base: str | None = None) -> str:
+    """``status_lines`` as an HTML table (escaped), status coloured."""
+    out = ['<table class="neuro-jupyter-status">']
+    for name, value in status_lines(record, server_base):
+        cell = status_badge(record.status) + (
+            f" ({html.escape(record.reason)})" if record.reason else ""
+        ) if name == "Status" else html.escape(value)
+        if name == "URL":
+            cell = f'<a href="{html.escape(value)}" target="_blank" rel="noopener">{html.escape(value)}</a>'
+        out.append(f"<tr><th style='text-align:left'>{name}</th><td>{cell}</td></tr>")
+    out.append("</table>")
+    return "".join(out)

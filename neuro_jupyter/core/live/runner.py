@@ -1,0 +1,155 @@
+"""``run``: start a live job on this machine, or re-attach to its running instance (§1.8)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .. import paths
+from ..backends.local import LocalBackend
+from ..backends.local.mapping import to_process_spec
+from ..errors import BackendError, InvalidInputError, UnknownNameError
+from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job
+from ..store.projects import project_pk
+from .logs import tail_log
+from .ports import choose_port, rewrite_port
+from .query import active_runs, job_infos, refresh
+from .urls import BASE_URL_ENV, PORT_ENV, PROXY_ENV, absolute_base_path, server_base_url
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+
+_SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
+STARTED_WAIT = 5.0  # seconds run waits for the supervisor to record the job as running
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What ``run`` did: started a new job, or found one running (``started`` False)."""
+
+    record: JobRecord
+    started: bool
+    message: str
+    attach: bool  # a terminal front end should stream the log (not detached)
+    recent_log: str = ""  # the last lines, when re-attaching
+
+    @property
+    def pending(self) -> bool:
+        return not self.started and self.record.status == "pending"
+
+
+def suffix_and_args(
+    suffix: str | None, positional: Sequence[str]
+) -> tuple[str | None, tuple[str, ...]]:
+    """``run JOB [SUFFIX] [ARGS]...``: without ``-s``, the first positional is the suffix."""
+    if suffix is None and positional:
+        return positional[0], tuple(positional[1:])
+    return suffix, tuple(positional)
+
+
+def _label(job_id: str, suffix: str) -> str:
+    return f"{job_id} {suffix}" if suffix else job_id
+
+
+def run_job(
+    project: Project, job_id: str, *, suffix: str | None = None,
+    params: Mapping[str, str] | None = None, args: Sequence[str] = (), detach: bool | None = None,
+    server_base: str | None = None,
+) -> RunResult:
+    """Run live job ``job_id``; re-attach if it runs already. For multi jobs the suffix is
+    ``suffix`` or a random one, and ``args`` become ``${{ multi.args }}``. ``server_base`` is
+    the base URL of the Jupyter server to link through (found automatically when None)."""
+    infos = job_infos(project)
+    info = infos.get(job_id)
+    if info is None:
+        raise UnknownNameError("job", job_id, infos, where=f"project {project.id}")
+    if not info.multi:
+        if suffix:
+            raise InvalidInputError(f"Job {job_id} is not a multi job: it takes no suffix")
+        if args:
+            raise InvalidInputError(
+                f"Extra arguments are for multi jobs only; {job_id} is not one (use -p NAME VALUE)"
+            )
+    explicit_suffix = bool(suffix)
+    if info.multi and not suffix:
+        suffix = secrets.token_hex(5)
+    suffix = suffix or ""
+    if suffix and not _SUFFIX.match(suffix):
+        raise InvalidInputError(
+            f"Invalid suffix {suffix!r}: letters, digits and '-', at most 40 characters"
+        )
+    label = _label(job_id, suffix)
+    if not info.multi or explicit_suffix:
+        running = [r for r in active_runs(project, job_id) if r.suffix == suffix]
+        if running:
+            record = running[-1]
+            attach = not (detach if detach is not None else info.detach)
+            if record.status == "pending":
+                return RunResult(record, False, f"Job {label} is pending, try again later", False)
+            return RunResult(
+                record, False, f"Job {label} is running, connecting...", attach,
+                recent_log=tail_log(record),
+            )
+    from ..workflow import resolve_live_job
+
+    spec = resolve_live_job(
+        project, job_id, suffix=suffix, params=dict(params or {}), multi_args=tuple(args)
+    )
+    return _start(project, spec, suffix, label, detach, server_base)
+
+
+def _start(
+    project: Project, spec: object, suffix: str, label: str, detach: bool | None,
+    server_base: str | None,
+) -> RunResult:
+    from ..workflow.model import JobSpec
+
+    assert isinstance(spec, JobSpec)
+    raw_id = f"job-{uuid.uuid4()}"
+    log_path = paths.logs_dir() / f"{raw_id}.log"
+    asked = spec.http_port or None
+    env_extra: dict[str, str] = {}
+    meta: dict[str, object] = {
+        "title": spec.title, "image": spec.image, "preset": spec.preset,
+        "multi": spec.multi, "detach": spec.detach, "browse": spec.browse,
+        "tags": list(spec.tags), "port_forward": [list(p) for p in spec.port_forward],
+    }
+    port = None
+    if asked:
+        taken = {r.http_port for r in active_jobs() if r.http_port}
+        port = choose_port(asked, taken)
+        env_extra[PORT_ENV] = str(port)
+        meta["proxy"] = spec.env.get(PROXY_ENV) or "prefix"
+        if meta["proxy"] == "absolute":
+            base = server_base if server_base is not None else server_base_url(project.root)
+            meta["base_path"] = absolute_base_path(base, port)
+            env_extra[BASE_URL_ENV] = str(meta["base_path"])
+    process = to_process_spec(spec, project, log_path, env_extra=env_extra)
+    if asked and port:
+        process = rewrite_port(process, asked, port)
+    meta["argv"] = list(process.argv)
+    record = JobRecord(
+        raw_id=raw_id, project_pk=project_pk(project), job_id=spec.job_id, suffix=suffix,
+        status="pending", asked_port=asked, http_port=port, life_span=spec.life_span,
+        log_path=str(log_path), created_at=time.time(), meta=meta,
+    )
+    insert_job(record)
+    try:
+        LocalBackend().start(process, raw_id=raw_id, detached=True)
+    except BackendError:
+        raise
+    deadline = time.monotonic() + STARTED_WAIT
+    delay = 0.005
+    current = get_job_record(raw_id)
+    while current.status == "pending" and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
+        current = refresh(get_job_record(raw_id))
+    attach = not (detach if detach is not None else spec.detach)
+    note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"
+    return RunResult(current, True, f"Job {label} started: {raw_id}{note}", attach)

@@ -1,0 +1,1 @@
+"""The project's code: the dataset, training and evaluation."""

@@ -1,0 +1,358 @@
+"""Bake records: bakes, their attempts, the tasks of each attempt, and the task cache.
+
+Writers (the orchestrator, front ends cancelling or restarting) call these inside one
+``Store.tx()`` per scheduling round; nested calls join the outer transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConflictError, NotFoundError
+from .db import Store
+
+UNFINISHED_ATTEMPT = ("pending", "running")
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One attempt of a bake (restart creates the next one)."""
+
+    bake_id: str
+    number: int
+    result: str  # pending|running|succeeded|failed|cancelled
+    reason: str
+    executor_pid: int | None
+    executor_start: str
+    executor_id: str
+    from_failed: bool
+    created_at: float
+    finished_at: float | None
+    log_path: str
+    source_attempt: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at is not None
+
+
+@dataclass(frozen=True)
+class BakeRecord:
+    """A bake: a batch run with its config snapshot; ``last_attempt`` is the newest attempt."""
+
+    bake_id: str
+    project_pk: int
+    batch: str
+    name: str | None
+    tags: tuple[str, ...]
+    params: Mapping[str, str]
+    config_files: Mapping[str, str]
+    backend: str
+    created_at: float
+    last_attempt: AttemptRecord | None = None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A node of an attempt's graph (a task, or an action call) and how it ran."""
+
+    bake_id: str
+    attempt: int
+    full_id: str  # dotted
+    status: str
+    kind: str = "task"
+    title: str = ""
+    needs: Mapping[str, str] = field(default_factory=dict)  # dotted full id -> level
+    matrix_group: str | None = None
+    seq: int = 0
+    raw_id: str = ""
+    exit_code: int | None = None
+    reason: str = ""
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    state: Mapping[str, str] = field(default_factory=dict)
+    cache_key: str = ""
+    log_path: str = ""
+    pid: int | None = None
+    pid_start: str = ""
+    created_at: float = 0.0
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """A cached result of a task: its raw id and outputs."""
+
+    raw_id: str
+    outputs: Mapping[str, str]
+    state: Mapping[str, str]
+    created_at: float
+
+
+def new_bake_id() -> str:
+    """``bake-<uuid4>``, the form neuro-flow's ``resolve_bake`` recognises."""
+    return f"bake-{uuid.uuid4()}"
+
+
+def create_bake(
+    store: Store, *, project_pk: int, batch: str, name: str | None, tags: Sequence[str],
+    params: Mapping[str, str], config_files: Mapping[str, str], backend: str = "local",
+) -> BakeRecord:
+    """Insert a bake with its attempt #1 (pending); the name must be unique in the project."""
+    bake_id = new_bake_id()
+    now = time.time()
+    with store.tx() as conn:
+        if name and conn.execute(
+            "SELECT 1 FROM bakes WHERE project_pk = ? AND name = ?", (project_pk, name)
+        ).fetchone():
+            raise ConflictError(f"A bake named {name!r} already exists in this project")
+        conn.execute(
+            "INSERT INTO bakes (bake_id, project_pk, batch, name, tags_json, params_json,"
+            " config_json, backend, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (bake_id, project_pk, batch, name or None, json.dumps(list(tags)),
+             json.dumps(dict(params)), json.dumps(dict(config_files)), backend, now),
+        )
+        create_attempt(store, bake_id, 1, from_failed=True)
+    return get_bake(store, bake_id)
+
+
+def create_attempt(
+    store: Store, bake_id: str, number: int, *, from_failed: bool, source: int | None = None
+) -> AttemptRecord:
+    """Insert attempt ``number`` of a bake, pending until its executor starts."""
+    with store.tx() as conn:
+        conn.execute(
+            "INSERT INTO attempts (bake_id, number, result, from_failed, source_attempt,"
+            " created_at) VALUES (?, ?, 'pending', ?, ?, ?)",
+            (bake_id, number, int(from_failed), source, time.time()),
+        )
+    return get_attempt(store, bake_id, number)
+
+
+def _attempt(row: sqlite3.Row) -> AttemptRecord:
+    return AttemptRecord(
+        bake_id=row["bake_id"], number=int(row["number"]), result=row["result"],
+        reason=row["reason"], executor_pid=row["executor_pid"],
+        executor_start=row["executor_start"], executor_id=row["executor_id"],
+        from_failed=bool(row["from_failed"]), created_at=float(row["created_at"]),
+        finished_at=row["finished_at"], log_path=row["log_path"],
+        source_attempt=row["source_attempt"],
+    )
+
+
+def _bake(row: sqlite3.Row, attempt: AttemptRecord | None) -> BakeRecord:
+    return BakeRecord(
+        bake_id=row["bake_id"], project_pk=int(row["project_pk"]), batch=row["batch"],
+        name=row["name"], tags=tuple(json.loads(row["tags_json"])),
+        params=json.loads(row["params_json"]), config_files=json.loads(row["config_json"]),
+        backend=row["backend"], created_at=float(row["created_at"]), last_attempt=attempt,
+    )
+
+
+def get_attempt(store: Store, bake_id: str, number: int | None = None) -> AttemptRecord:
+    """Attempt ``number`` of a bake (default: the last one)."""
+    if number is None:
+        row = store.query_one(
+            "SELECT * FROM attempts WHERE bake_id = ? ORDER BY number DESC LIMIT 1", (bake_id,)
+        )
+    else:
+        row = store.query_one(
+            "SELECT * FROM attempts WHERE bake_id = ? AND number = ?", (bake_id, number)
+        )
+    if row is None:
+        what = f"attempt #{number}" if number is not None else "any attempt"
+        raise NotFoundError(f"Bake {bake_id} has no {what}")
+    return _attempt(row)
+
+
+def count_attempts(store: Store, bake_id: str) -> int:
+    """How many attempts a bake has."""
+    row = store.query_one("SELECT COUNT(*) FROM attempts WHERE bake_id = ?", (bake_id,))
+    return int(row[0]) if row else 0
+
+
+def get_bake(store: Store, bake_id: str) -> BakeRecord:
+    """A bake by id, with its last attempt."""
+    row = store.query_one("SELECT * FROM bakes WHERE bake_id = ?", (bake_id,))
+    if row is None:
+        raise NotFoundError(f"No bake with id {bake_id}")
+    try:
+        attempt: AttemptRecord | None = get_attempt(store, bake_id)
+    except NotFoundError:
+        attempt = None
+    return _bake(row, attempt)
+
+
+def find_bake(store: Store, project_pk: int, id_or_name: str) -> BakeRecord | None:
+    """A bake of the project by id or by name, or None."""
+    row = store.query_one(
+        "SELECT bake_id FROM bakes WHERE project_pk = ? AND (bake_id = ? OR name = ?)"
+        " ORDER BY bake_id = ? DESC LIMIT 1",
+        (project_pk, id_or_name, id_or_name, id_or_name),
+    )
+    return get_bake(store, row[0]) if row else None
+
+
+def list_bakes(
+    store: Store, project_pk: int, *, since: float | None = None, until: float | None = None,
+    recent_first: bool = True,
+) -> list[BakeRecord]:
+    """The project's bakes with their last attempts, filtered by creation time."""
+    sql = (
+        "SELECT b.*, a.bake_id AS a_bake_id, a.number, a.result, a.reason, a.executor_pid,"
+        " a.executor_start, a.executor_id, a.from_failed, a.created_at AS a_created_at,"
+        " a.finished_at, a.log_path, a.source_attempt FROM bakes b LEFT JOIN attempts a ON a.bake_id = b.bake_id"
+        " AND a.number = (SELECT MAX(number) FROM attempts WHERE bake_id = b.bake_id)"
+        " WHERE b.project_pk = ?"
+    )
+    args: list[object] = [project_pk]
+    if since is not None:
+        sql += " AND b.created_at >= ?"
+        args.append(since)
+    if until is not None:
+        sql += " AND b.created_at <= ?"
+        args.append(until)
+    sql += " ORDER BY b.created_at " + ("DESC" if recent_first else "ASC")
+    result = []
+    for row in store.query(sql, tuple(args)):
+        attempt = None
+        if row["a_bake_id"] is not None:
+            attempt = AttemptRecord(
+                bake_id=row["bake_id"], number=int(row["number"]), result=row["result"],
+                reason=row["reason"], executor_pid=row["executor_pid"],
+                executor_start=row["executor_start"], executor_id=row["executor_id"],
+                from_failed=bool(row["from_failed"]), created_at=float(row["a_created_at"]),
+                finished_at=row["finished_at"], log_path=row["log_path"],
+                source_attempt=row["source_attempt"],
+            )
+        result.append(_bake(row, attempt))
+    return result
+
+
+def update_attempt(store: Store, bake_id: str, number: int, **fields: object) -> None:
+    """Set columns of an attempt (e.g. result, reason, executor_pid, finished_at)."""
+    if not fields:
+        return
+    names = ", ".join(f"{key} = ?" for key in fields)
+    with store.tx() as conn:
+        conn.execute(
+            f"UPDATE attempts SET {names} WHERE bake_id = ? AND number = ?",
+            (*fields.values(), bake_id, number),
+        )
+
+
+_TASK_COLUMNS = (
+    "bake_id", "attempt", "full_id", "status", "kind", "title", "needs_json", "matrix_group",
+    "seq", "raw_id", "exit_code", "reason", "outputs_json", "state_json", "cache_key",
+    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at",
+)
+
+
+def _task_row(task: TaskRecord) -> tuple[object, ...]:
+    return (
+        task.bake_id, task.attempt, task.full_id, task.status, task.kind, task.title,
+        json.dumps(dict(task.needs)), task.matrix_group, task.seq, task.raw_id, task.exit_code,
+        task.reason, json.dumps(dict(task.outputs)), json.dumps(dict(task.state)),
+        task.cache_key, task.log_path, task.pid, task.pid_start, task.created_at or time.time(),
+        task.started_at, task.finished_at,
+    )
+
+
+def put_tasks(store: Store, tasks: Iterable[TaskRecord]) -> None:
+    """Insert or replace task rows (the orchestrator writes whole rows, batched per round)."""
+    rows = [_task_row(task) for task in tasks]
+    if not rows:
+        return
+    marks = ", ".join("?" for _ in _TASK_COLUMNS)
+    with store.tx() as conn:
+        conn.executemany(
+            f"INSERT OR REPLACE INTO tasks ({', '.join(_TASK_COLUMNS)}) VALUES ({marks})", rows
+        )
+
+
+def _task(row: sqlite3.Row) -> TaskRecord:
+    return TaskRecord(
+        bake_id=row["bake_id"], attempt=int(row["attempt"]), full_id=row["full_id"],
+        status=row["status"], kind=row["kind"], title=row["title"],
+        needs=json.loads(row["needs_json"]), matrix_group=row["matrix_group"],
+        seq=int(row["seq"]), raw_id=row["raw_id"], exit_code=row["exit_code"],
+        reason=row["reason"], outputs=json.loads(row["outputs_json"]),
+        state=json.loads(row["state_json"]), cache_key=row["cache_key"],
+        log_path=row["log_path"], pid=row["pid"], pid_start=row["pid_start"],
+        created_at=float(row["created_at"]), started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+def list_tasks(store: Store, bake_id: str, attempt: int) -> list[TaskRecord]:
+    """Every node of an attempt, in file order (nested nodes after their call)."""
+    rows = store.query(
+        "SELECT * FROM tasks WHERE bake_id = ? AND attempt = ? ORDER BY seq, created_at",
+        (bake_id, attempt),
+    )
+    return [_task(row) for row in rows]
+
+
+def task_statuses(store: Store, bake_id: str, attempt: int) -> list[tuple[str, str]]:
+    """(dotted id, status) of every node: the cheap query a live view polls."""
+    rows = store.query(
+        "SELECT full_id, status FROM tasks WHERE bake_id = ? AND attempt = ? ORDER BY seq",
+        (bake_id, attempt),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def lookup_cache(
+    store: Store, project_pk: int, batch: str, full_id: str, key: str, life_span: float,
+    now: float | None = None,
+) -> CacheEntry | None:
+    """A cache entry for the task and key that is still within ``life_span`` seconds."""
+    row = store.query_one(
+        "SELECT raw_id, outputs_json, state_json, created_at FROM cache_entries"
+        " WHERE project_pk = ? AND batch = ? AND full_id = ? AND key = ?",
+        (project_pk, batch, full_id, key),
+    )
+    if row is None or float(row[3]) + life_span <= (now or time.time()):
+        return None
+    return CacheEntry(row[0], json.loads(row[1]), json.loads(row[2]), float(row[3]))
+
+
+def put_cache(
+    store: Store, project_pk: int, batch: str, full_id: str, key: str, *, raw_id: str,
+    outputs: Mapping[str, str], state: Mapping[str, str],
+) -> None:
+    """Remember a succeeded task's result under its caching key."""
+    with store.tx() as conn:
+        conn.execute(
+            "INSERT OR REPLACE INTO cache_entries (project_pk, batch, full_id, key, raw_id,"
+            " outputs_json, state_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (project_pk, batch, full_id, key, raw_id, json.dumps(dict(outputs)),
+             json.dumps(dict(state)), time.time()),
+        )
+
+
+def delete_cache(
+    store: Store, project_pk: int, batch: str | None = None, full_id: str | None = None
+) -> int:
+    """Delete cache entries of a project (all, one batch, or one task of a batch); the count."""
+    sql = "DELETE FROM cache_entries WHERE project_pk = ?"
+    args: list[object] = [project_pk]
+    if batch is not None:
+        sql += " AND batch = ?"
+        args.append(batch)
+        if full_id is not None:
+            sql += " AND (full_id = ? OR full_id LIKE ?)"
+            args.extend([full_id, full_id + ".%"])
+    with store.tx() as conn:
+        return conn.execute(sql, tuple(args)).rowcount
+
+
+def log_dir(bake_id: str, attempt: int, logs_root: Path) -> Path:
+    """The folder of an attempt's task logs."""
+    return logs_root / "bakes" / bake_id / str(attempt)

@@ -1,0 +1,132 @@
+"""Finding action and module files: ``ws:`` paths, bundled ``gh:neuro-actions/*``, git clones."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import Location, WorkflowError
+from .ast import Map
+from .loader import Workspace, grammar_of_file
+
+BUNDLED_DIR = Path(__file__).parent / "actions"
+BUNDLED = ("jupyter", "tensorboard", "filebrowser", "remote_debug")
+GITHUB_URL_ENV = "NEURO_JUPYTER_GITHUB_URL"  # where gh: actions are cloned from (tests, mirrors)
+_GH = re.compile(r"^(?:gh|github):([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+)@([A-Za-z0-9_.+/-]+)$")
+
+
+@dataclass(frozen=True)
+class ActionFile:
+    """A loaded action (or module) file."""
+
+    ref: str  # as written in the call
+    key: str  # key in the config snapshot (workspace-relative path or the gh: ref)
+    display: str  # file name used in error messages
+    kind: str  # live | batch | stateful | local
+    node: Map
+    path: Path  # the action's folder (``flow.action_path``)
+
+
+def _is_ws(ref: str) -> str | None:
+    for prefix in ("ws:", "workspace:"):
+        if ref.startswith(prefix):
+            return ref[len(prefix):]
+    return None
+
+
+def _ws_candidates(ws: Workspace, rel: str, loc: Location | None) -> str:
+    rel = rel.strip().lstrip("/") if not Path(rel).is_absolute() else rel
+    root = ws.root.resolve()
+    tried = []
+    for cand in (rel, f"{rel}.yml", f"{rel}.yaml", f"{rel}/action.yml", f"{rel}/action.yaml"):
+        path = (ws.root / cand).resolve()
+        if path != root and root not in path.parents:
+            raise WorkflowError(f"action path '{rel}' leaves the workspace", loc)
+        key = path.relative_to(root).as_posix()
+        tried.append(key)
+        if ws.exists(key):
+            return key
+    raise WorkflowError(f"action file not found: tried {', '.join(tried)}", loc)
+
+
+def _clone(owner: str, repo: str, tag: str, loc: Location | None) -> Path:
+    from ..paths import home
+
+    target = home() / "actions" / "github" / owner / repo / tag.replace("/", "_")
+    if (target / "action.yml").is_file() or (target / "action.yaml").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    base = os.environ.get(GITHUB_URL_ENV, "https://github.com").rstrip("/")
+    url = f"{base}/{owner}/{repo}.git"
+    try:
+        proc = subprocess.run(
+            ["git", "clone", "--quiet", "--depth", "1", "--branch", tag, url, str(target)],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise WorkflowError(f"cannot fetch action gh:{owner}/{repo}@{tag}: {exc}", loc) from None
+    if proc.returncode != 0:
+        shutil.rmtree(target, ignore_errors=True)
+        lines = proc.stderr.strip().splitlines()
+        fatal = [ln for ln in lines if ln.startswith("fatal:")]
+        detail = (fatal or lines or ["git failed"])[0]
+        raise WorkflowError(
+            f"cannot fetch action gh:{owner}/{repo}@{tag} with git ({detail}); without a "
+            "network, copy the action into the project and call it as ws:PATH", loc)
+    return target
+
+
+def load_action(ws: Workspace, ref: str, loc: Location | None, *, module: bool = False
+                ) -> ActionFile:
+    """Load the action/module file ``ref`` and validate it against its kind's grammar."""
+    ref = ref.strip()
+    what = "module" if module else "action"
+    rel = _is_ws(ref)
+    if rel is not None:
+        key = _ws_candidates(ws, rel, loc)
+        text = ws.read(key)
+        display = key
+        folder = (ws.root / key).parent
+    else:
+        m = _GH.match(ref)
+        if not m:
+            raise WorkflowError(f"unsupported {what} '{ref}': expected ws:PATH or "
+                                "gh:OWNER/REPO@TAG", loc)
+        if module:
+            raise WorkflowError(f"Module call to non local action '{ref}' is forbidden", loc)
+        owner, repo, tag = m.groups()
+        key = f"gh:{owner}/{repo}@{tag}"
+        display = f"{key}/action.yml"
+        if key in ws.overlay:
+            folder = BUNDLED_DIR / repo
+        elif owner == "neuro-actions" and repo in BUNDLED:
+            folder = BUNDLED_DIR / repo
+        else:
+            folder = _clone(owner, repo, tag, loc)
+        if key in ws.overlay:
+            text = ws.overlay[key]
+        else:
+            afile = folder / "action.yml"
+            if not afile.is_file():
+                afile = folder / "action.yaml"
+            if not afile.is_file():
+                raise WorkflowError(f"{ref} has no action.yml or action.yaml", loc)
+            text = afile.read_text(encoding="utf-8")
+        ws.files[key] = text
+    node = ws.load(key, None, display=display, text=text)
+    grammar = grammar_of_file(node, display, "action", module=module)
+    from .loader import validate
+
+    errors = validate(node, grammar)
+    if errors:
+        from ..errors import WorkflowErrors
+
+        raise WorkflowErrors(list(errors))
+    kind_node = node.get("kind")
+    kind = str(getattr(kind_node, "value", ""))
+    return ActionFile(ref=ref, key=key, display=display, kind=kind, node=node, path=folder)

@@ -1,0 +1,621 @@
+"""Batch flows (§2): plan a bake as a tree of ``BatchGraph`` levels (tasks, matrix instances,
+action and module calls) and evaluate tasks once their needs have finished."""
+
+from __future__ import annotations
+
+import dataclasses
+import graphlib
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import UnknownNameError, WorkflowError, WorkflowErrors
+from .actions import ActionFile, load_action
+from .ast import Map, Node, Scalar, Seq
+from .batch_api import BatchGraph, BatchPlan, GraphNode
+from .common import (
+    Defaults,
+    ProjectConf,
+    base_tags,
+    eval_defaults,
+    eval_images,
+    eval_volumes,
+    flow_ctx,
+    flow_id_title,
+    git_ctx,
+    last,
+    load_project_conf,
+    make_host,
+    merged_list,
+    merged_map,
+    mixin_layers,
+    param_defs,
+    resolve_params,
+    volume_mounts,
+)
+from .contexts import id2tag
+from .evaluate import (
+    argv_of,
+    literal_str,
+    raw,
+    to_bool,
+    to_int,
+    to_str,
+    to_time,
+)
+from .expr import Scope, has_expr, parse_template, to_text
+from .grammar import batch_flow
+from .live import eval_inputs
+from .loader import Workspace
+from .matrix import auto_suffix, expand_matrix
+from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
+from .spec import ID_RE
+
+NodeKind = Literal["task", "action", "module", "local", "stateful"]
+DEFAULT_CACHE_LIFE = 14 * 24 * 3600.0
+
+
+@dataclass
+class _Inst:
+    """One node of a level before it runs: the entry it came from and its matrix row."""
+
+    id: str
+    kind: NodeKind
+    entry: Map
+    layers: dict[str, list[Node]]
+    matrix: dict[str, Any]
+    action: ActionFile | None
+    needs: dict[str, NeedLevel]
+    fail_fast: bool
+    max_parallel: int
+    group: str
+
+
+@dataclass
+class LevelEnv:
+    """What the nodes of one level evaluate against."""
+
+    ws: Workspace
+    conf: ProjectConf
+    flow_id: str
+    names: dict[str, Any]  # contexts shared by the level's tasks (no matrix/needs/strategy)
+    mixins: dict[str, Map]
+    defaults: Defaults
+    cache: CachePolicy
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind: str = "flow"  # flow | action | module | stateful
+
+
+class Level(BatchGraph):
+    """One level of a bake: the flow's tasks, or the inside of an action/module call."""
+
+    def __init__(self, env: LevelEnv, prefix: FullID, tasks: Seq | None,
+                 max_parallel: int, fail_fast: bool, outputs: Node | None = None) -> None:
+        self.env = env
+        self.prefix = prefix
+        self.max_parallel = max_parallel
+        self.fail_fast = fail_fast
+        self._outputs = outputs
+        self._insts: dict[str, _Inst] = {}
+        self._build(tasks)
+        self.nodes = {i.id: GraphNode(
+            id=i.id, kind=i.kind, needs=dict(i.needs), max_parallel=i.max_parallel,
+            fail_fast=i.fail_fast, matrix_group=i.group if i.matrix else None,
+            matrix=dict(i.matrix), title=literal_str(last(i.layers, "title")) or "",
+        ) for i in self._insts.values()}
+
+    # ------------------------------------------------------------ building
+
+    def _scope(self, **extra: Any) -> Scope:
+        host = make_host(self.env.ws, self.env.conf.id, in_task=True,
+                         needs=extra.pop("_needs", {}))
+        return Scope({**self.env.names, **extra}, host)
+
+    def _static_scope(self, matrix: dict[str, Any] | None = None) -> Scope:
+        names = {k: v for k, v in self.env.names.items()
+                 if k in ("flow", "project", "params", "inputs")}
+        if matrix is not None:
+            names["matrix"] = matrix
+        return Scope(names, make_host(self.env.ws, self.env.conf.id))
+
+    def _build(self, tasks: Seq | None) -> None:
+        entries = list(tasks.items) if isinstance(tasks, Seq) else []
+        groups: dict[str, list[str]] = {}
+        prev_group: list[str] | None = None
+        pending_needs: list[tuple[_Inst, Node | None, list[str] | None]] = []
+        for num, entry in enumerate(entries, 1):
+            if not isinstance(entry, Map):
+                raise WorkflowError("a task must be a mapping", entry.loc)
+            kind, action = self._kind(entry)
+            layers = (mixin_layers(entry, self.env.mixins, f"task #{num}") if kind == "task"
+                      else {str(k.value): [v] for k, v in entry.items})
+            strategy = last(layers, "strategy")
+            matrix_node = strategy.get("matrix") if isinstance(strategy, Map) else None
+            rows = expand_matrix(matrix_node if isinstance(matrix_node, Map) else None,
+                                 self._static_scope(), num)
+            sscope = self._static_scope()
+            fail_fast = self.fail_fast
+            max_parallel = self.max_parallel
+            if isinstance(strategy, Map):
+                if strategy.get("fail_fast") is not None:
+                    fail_fast = bool(to_bool(strategy.get("fail_fast"), sscope,
+                                             "strategy.fail_fast"))
+                if strategy.get("max_parallel") is not None:
+                    max_parallel = to_int(strategy.get("max_parallel"), sscope,
+                                          "strategy.max_parallel") or max_parallel
+            id_node = last(layers, "id")
+            static_id = literal_str(id_node)
+            group = static_id or f"task-{num}"
+            ids: list[str] = []
+            for row in rows:
+                if id_node is not None:
+                    tid = to_text(raw(id_node, self._static_scope(row)))
+                    if static_id is not None and len(rows) > 1:
+                        tid += auto_suffix(row)
+                    elif not ID_RE.match(tid):
+                        raise WorkflowError(f"task id {tid!r} is not an identifier",
+                                            id_node.loc)
+                else:
+                    tid = f"task-{num}" + (auto_suffix(row) if row else "")
+                if tid in self._insts:
+                    raise WorkflowError(f"duplicate task id '{tid}'",
+                                        (id_node or entry).loc)
+                inst = _Inst(tid, kind, entry, layers, row, action, {}, fail_fast,
+                             max_parallel, group)
+                self._insts[tid] = inst
+                ids.append(tid)
+                pending_needs.append((inst, last(layers, "needs"), prev_group))
+            groups.setdefault(group, []).extend(ids)
+            prev_group = ids
+        for inst, needs_node, prev in pending_needs:
+            inst.needs = self._needs(inst, needs_node, prev, groups)
+        self._check_cycles()
+        self._check_local_order()
+
+    def _kind(self, entry: Map) -> tuple[NodeKind, ActionFile | None]:
+        if "module" in entry:
+            ref = entry.get("module")
+            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")),
+                                 ref.loc if ref else entry.loc, module=True)
+            if action.kind != "batch":
+                raise WorkflowError(f"module '{action.ref}' is of kind {action.kind}; a batch "
+                                    "flow can only call batch modules",
+                                    ref.loc if ref else entry.loc)
+            return "module", action
+        if "action" in entry:
+            ref = entry.get("action")
+            loc = ref.loc if ref else entry.loc
+            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")), loc)
+            if action.kind == "live":
+                raise WorkflowError(f"action '{action.ref}' is a live action; batch flows "
+                                    "call batch, stateful or local actions", loc)
+            if action.kind in ("local", "stateful") and "cache" in entry:
+                raise WorkflowError(
+                    f"Specifying cache in action call to the action {action.ref} of kind "
+                    f"{action.kind} is not supported.", entry.loc_of("cache"))
+            kind: NodeKind = {"batch": "action", "local": "local",
+                              "stateful": "stateful"}[action.kind]  # type: ignore[assignment]
+            return kind, action
+        return "task", None
+
+    def _needs(self, inst: _Inst, node: Node | None, prev: list[str] | None,
+               groups: dict[str, list[str]]) -> dict[str, NeedLevel]:
+        if node is None:
+            return {p: "completed" for p in (prev or [])}
+        scope = self._static_scope(inst.matrix)
+        pairs: list[tuple[Any, NeedLevel, Node]] = []
+        if isinstance(node, Seq):
+            pairs = [(raw(item, scope), "completed", item) for item in node.items]
+        elif isinstance(node, Map):
+            for k, v in node.items:
+                level = to_text(getattr(v, "value", "completed"))
+                if level not in ("running", "completed"):
+                    raise WorkflowError(f"needs level must be running or completed, not "
+                                        f"{level!r}", v.loc)
+                pairs.append((raw(k, scope), level, k))  # type: ignore[arg-type]
+        elif isinstance(node, Scalar) and node.value is not None:
+            value = raw(node, scope)
+            if isinstance(value, list):
+                pairs = [(v, "completed", node) for v in value]
+            else:
+                raise WorkflowError("needs: expected a list or a mapping", node.loc)
+        out: dict[str, NeedLevel] = {}
+        for value, level, where in pairs:
+            name = to_text(value)
+            if name in self._insts and name not in groups:
+                targets = [name]
+            elif name in groups:
+                targets = groups[name]
+            elif name in self._insts:
+                targets = [name]
+            else:
+                valid = sorted(set(groups) | set(self._insts))
+                raise WorkflowError(f"Task {inst.id} needs unknown task {name} (tasks: "
+                                    f"{', '.join(valid)})", where.loc)
+            for t in targets:
+                if t == inst.id:
+                    raise WorkflowError(f"Task {inst.id} needs itself", where.loc)
+                out[t] = level
+        return out
+
+    def _check_cycles(self) -> None:
+        sorter = graphlib.TopologicalSorter({i.id: set(i.needs) for i in self._insts.values()})
+        try:
+            sorter.prepare()
+        except graphlib.CycleError as exc:
+            cycle = list(reversed(exc.args[1]))
+            inst = self._insts[cycle[0]]
+            where = last(inst.layers, "needs") or inst.entry
+            path = " -> ".join(dotted((*self.prefix, c)) for c in cycle)
+            raise WorkflowError(f"tasks form a cycle: {path}", where.loc) from None
+
+    def _check_local_order(self) -> None:
+        for inst in self._insts.values():
+            if inst.kind != "local":
+                continue
+            for dep in inst.needs:
+                if self._insts[dep].kind != "local":
+                    raise WorkflowError(f"Local action '{inst.id}' depends on remote task "
+                                        f"'{dep}'", (last(inst.layers, "needs")
+                                                     or inst.entry).loc)
+
+    # ------------------------------------------------------------ evaluation
+
+    def _inst(self, node_id: str) -> _Inst:
+        inst = self._insts.get(node_id)
+        if inst is None:
+            raise UnknownNameError("task", node_id, self._insts, dotted(self.prefix) or "bake")
+        return inst
+
+    def _task_scope(self, inst: _Inst, needs: Mapping[str, DepResult]) -> Scope:
+        completed = {k: v for k, v in needs.items() if inst.needs.get(k) == "completed"}
+        ctx = {k: {"result": "succeeded" if v.result == "cached" else v.result,
+                   "outputs": dict(v.outputs)} for k, v in completed.items()}
+        return self._scope(matrix=inst.matrix, needs=ctx,
+                           strategy={"fail_fast": inst.fail_fast,
+                                     "max_parallel": inst.max_parallel},
+                           _needs=completed)
+
+    def runs_on_cancel(self, node_id: str) -> bool:
+        enable = last(self._inst(node_id).layers, "enable")
+        if isinstance(enable, Scalar) and isinstance(enable.value, str) and has_expr(
+                enable.value):
+            tpl = parse_template(enable.value, enable.loc, enable.quoted)
+            return any("always" in e.calls for e, _ in tpl.expressions())
+        return False
+
+    def is_enabled(self, node_id: str, needs: Mapping[str, DepResult], cancelling: bool
+                   ) -> bool:
+        inst = self._inst(node_id)
+        if cancelling and not self.runs_on_cancel(node_id):
+            return False
+        enable = last(inst.layers, "enable")
+        scope = self._task_scope(inst, needs)
+        if enable is None:
+            return all(d.result in ("succeeded", "cached") for k, d in needs.items()
+                       if inst.needs.get(k) == "completed")
+        return bool(to_bool(enable, scope, "enable", True))
+
+    def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
+        inst = self._inst(node_id)
+        if inst.kind == "local":
+            return self._local_task(inst, needs)
+        if inst.kind != "task":
+            raise WorkflowError(f"'{node_id}' is a {inst.kind} call: expand it with subgraph()",
+                                inst.entry.loc)
+        scope = self._task_scope(inst, needs)
+        return self._exec_unit(inst, inst.layers, scope, needs, self.env.defaults)
+
+    def _cache(self, inst: _Inst, scope: Scope, inherited: CachePolicy) -> CachePolicy:
+        cache = last(inst.layers, "cache")
+        if not isinstance(cache, Map):
+            return inherited
+        strategy = to_str(cache.get("strategy"), scope, "cache.strategy") or "inherit"
+        life = to_time(cache.get("life_span"), scope, "cache.life_span")
+        s = inherited.strategy if strategy == "inherit" else strategy
+        return CachePolicy(strategy="none" if s == "none" else "default",
+                           life_span=life if life is not None else inherited.life_span)
+
+    def _exec_unit(self, inst: _Inst, layers: Mapping[str, list[Node]], scope: Scope,
+                   needs: Mapping[str, DepResult], d: Defaults) -> TaskSpec:
+        env = self.env
+
+        def one(key: str) -> Node | None:
+            return last(layers, key)
+
+        argv = argv_of(to_str(one("cmd"), scope, "cmd"), to_str(one("bash"), scope, "bash"),
+                       to_str(one("python"), scope, "python"), inst.entry.loc)
+        env_vars = dict(d.env)
+        env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
+        vols = [*d.volumes, *merged_list(layers, "volumes", scope)]
+        mounts = volume_mounts(vols, env.volumes, env.conf.id, (one("volumes") or inst.entry).loc)
+        full_id = (*self.prefix, inst.id)
+        tags = {f"project:{id2tag(env.conf.id)}", f"flow:{id2tag(env.flow_id)}",
+                f"task:{dotted(full_id)}", *d.tags,
+                *(to_text(t) for t in merged_list(layers, "tags", scope))}
+        life_span = to_time(one("life_span"), scope, "life_span")
+        sched = to_time(one("schedule_timeout"), scope, "schedule_timeout")
+        restart = to_str(one("restart"), scope, "restart") or "never"
+        spec = TaskSpec(
+            title=to_str(one("title"), scope, "title") or dotted(full_id),
+            argv=argv,
+            image=to_str(one("image"), scope, "image"),
+            entrypoint=to_str(one("entrypoint"), scope, "entrypoint"),
+            workdir=to_str(one("workdir"), scope, "workdir") or d.workdir,
+            env=env_vars,
+            volumes=mounts,
+            tags=tuple(sorted(tags)),
+            preset=to_str(one("preset"), scope, "preset") or d.preset,
+            life_span=life_span if life_span is not None else d.life_span,
+            schedule_timeout=sched if sched is not None else d.schedule_timeout,
+            http_port=to_int(one("http_port"), scope, "http_port"),
+            http_auth=bool(to_bool(one("http_auth"), scope, "http_auth", True)),
+            pass_config=bool(to_bool(one("pass_config"), scope, "pass_config", False)),
+            restart=restart,
+            name=to_str(one("name"), scope, "name"),
+            full_id=full_id,
+            cache=self._cache(inst, scope, env.cache),
+        )
+        return dataclasses.replace(spec, caching_key=caching_key(spec, needs))
+
+    def _local_task(self, inst: _Inst, needs: Mapping[str, DepResult]) -> TaskSpec:
+        action = inst.action
+        assert action is not None
+        scope = self._task_scope(inst, needs)
+        inputs = eval_inputs(action, inst.entry.get("args"), scope, inst.entry)
+        fctx = dict(self.env.names.get("flow", {}), action_path=str(action.path))
+        ascope = Scope({"inputs": inputs, "flow": fctx}, make_host(self.env.ws,
+                                                                   self.env.conf.id))
+        layers = {k: [v] for k, v in ((str(k.value), v) for k, v in action.node.items)
+                  if k in ("cmd", "bash", "python")}
+        spec = self._exec_unit(inst, layers, ascope, needs, Defaults())
+        return dataclasses.replace(spec, cache=CachePolicy(strategy="none"),
+                                   caching_key=caching_key(spec, needs))
+
+    def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
+        inst = self._inst(node_id)
+        action = inst.action
+        if inst.kind not in ("action", "module", "stateful") or action is None:
+            raise WorkflowError(f"'{node_id}' is a {inst.kind}, not an action or module call",
+                                inst.entry.loc)
+        scope = self._task_scope(inst, needs)
+        inputs = eval_inputs(action, inst.entry.get("args"), scope, inst.entry)
+        fctx = dict(self.env.names.get("flow", {}), action_path=str(action.path))
+        cache = self._cache(inst, scope, self.env.cache)
+        prefix = (*self.prefix, inst.id)
+        if inst.kind == "stateful":
+            return StatefulLevel(self.env, prefix, action, inputs, fctx, cache,
+                                 inst.max_parallel, inst.fail_fast)
+        host_scope = Scope({"inputs": inputs, "flow": fctx},
+                           make_host(self.env.ws, self.env.conf.id))
+        acache = action.node.get("cache")
+        if isinstance(acache, Map):
+            dummy = _Inst("", "task", action.node, {"cache": [acache]}, {}, None, {}, True, 1, "")
+            cache = self._cache(dummy, host_scope, cache)
+        if inst.kind == "module":
+            names = dict(self.env.names, inputs=inputs)
+            mixins = self.env.mixins
+            defaults = self.env.defaults
+            images = dict(self.env.names.get("images", {}))
+        else:
+            names = {"inputs": inputs, "flow": fctx, "git": self.env.names.get("git")}
+            mixins = {}
+            defaults = Defaults()
+            images = {}
+        images.update(eval_images(self.env.ws, ProjectConf(id=self.env.conf.id), action.node,
+                                  host_scope))
+        names["images"] = images
+        env = LevelEnv(ws=self.env.ws, conf=self.env.conf, flow_id=self.env.flow_id,
+                       names=names, mixins=mixins, defaults=defaults, cache=cache,
+                       volumes=self.env.volumes if inst.kind == "module" else {},
+                       kind=inst.kind)
+        tasks = action.node.get("tasks")
+        return Level(env, prefix, tasks if isinstance(tasks, Seq) else None,
+                     inst.max_parallel, inst.fail_fast, outputs=action.node.get("outputs"))
+
+    def outputs(self, results: Mapping[str, DepResult]) -> dict[str, str]:
+        if not isinstance(self._outputs, Map):
+            return {}
+        ctx = {k: {"result": "succeeded" if v.result == "cached" else v.result,
+                   "outputs": dict(v.outputs)} for k, v in results.items()}
+        scope = Scope({**{k: v for k, v in self.env.names.items()
+                          if k in ("inputs", "flow")}, "needs": ctx},
+                      make_host(self.env.ws, self.env.conf.id, in_task=True, needs=results))
+        out: dict[str, str] = {}
+        for k, v in self._outputs.items:
+            name = str(k.value)
+            if name == "needs" or not isinstance(v, Map):
+                continue
+            value = v.get("value")
+            if value is not None:
+                out[name] = to_text(raw(value, scope))
+        return out
+
+
+class StatefulLevel(BatchGraph):
+    """A stateful action call: ``main``, then ``post`` (enabled by ``post_if``, default
+    ``always()``); ``state`` is what ``main`` saved (its outputs)."""
+
+    def __init__(self, env: LevelEnv, prefix: FullID, action: ActionFile,
+                 inputs: dict[str, Any], fctx: dict[str, Any], cache: CachePolicy,
+                 max_parallel: int, fail_fast: bool) -> None:
+        self.env = env
+        self.prefix = prefix
+        self.action = action
+        self.inputs = inputs
+        self.fctx = fctx
+        self.cache = cache
+        self.max_parallel = max_parallel
+        self.fail_fast = fail_fast
+        nodes = {"main": GraphNode(id="main", kind="task", max_parallel=max_parallel,
+                                   fail_fast=fail_fast, title="main")}
+        if isinstance(action.node.get("post"), Map):
+            nodes["post"] = GraphNode(id="post", kind="task", needs={"main": "completed"},
+                                      max_parallel=max_parallel, fail_fast=fail_fast,
+                                      title="post")
+        self.nodes = nodes
+
+    def _scope(self, needs: Mapping[str, DepResult], post: bool) -> Scope:
+        names: dict[str, Any] = {"inputs": self.inputs, "flow": self.fctx}
+        if post:
+            main = needs.get("main")
+            names["state"] = dict(main.outputs) if main else {}
+        host = make_host(self.env.ws, self.env.conf.id, in_task=True, needs=needs)
+        return Scope(names, host)
+
+    def runs_on_cancel(self, node_id: str) -> bool:
+        if node_id != "post":
+            return False
+        post_if = self.action.node.get("post_if")
+        if post_if is None:
+            return True
+        if isinstance(post_if, Scalar) and isinstance(post_if.value, str):
+            tpl = parse_template(post_if.value, post_if.loc, post_if.quoted)
+            return any("always" in e.calls for e, _ in tpl.expressions())
+        return False
+
+    def is_enabled(self, node_id: str, needs: Mapping[str, DepResult], cancelling: bool
+                   ) -> bool:
+        if node_id == "main":
+            return not cancelling
+        if cancelling and not self.runs_on_cancel(node_id):
+            return False
+        post_if = self.action.node.get("post_if")
+        if post_if is None:
+            return True
+        return bool(to_bool(post_if, self._scope(needs, True), "post_if", True))
+
+    def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
+        if node_id not in self.nodes:
+            raise UnknownNameError("task", node_id, self.nodes, dotted(self.prefix))
+        unit = self.action.node.get(node_id)
+        assert isinstance(unit, Map)
+        layers = {str(k.value): [v] for k, v in unit.items}
+        inst = _Inst(node_id, "task", unit, layers, {}, None, dict(self.nodes[node_id].needs),
+                     self.fail_fast, self.max_parallel, node_id)
+        helper = Level.__new__(Level)
+        helper.env = self.env
+        helper.prefix = self.prefix
+        scope = self._scope(needs, node_id == "post")
+        spec = helper._exec_unit(inst, layers, scope, needs, Defaults())
+        return dataclasses.replace(spec, cache=self.cache if node_id == "main"
+                                   else CachePolicy(strategy="none"))
+
+    def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
+        raise WorkflowError(f"'{node_id}' of a stateful action is a task, not a call")
+
+    def outputs(self, results: Mapping[str, DepResult]) -> dict[str, str]:
+        outs = self.action.node.get("outputs")
+        if not isinstance(outs, Map):
+            return {}
+        main = results.get("main")
+        scope = Scope({"inputs": self.inputs, "flow": self.fctx,
+                       "state": dict(main.outputs) if main else {}},
+                      make_host(self.env.ws, self.env.conf.id))
+        out: dict[str, str] = {}
+        for k, v in outs.items:
+            if isinstance(v, Map) and v.get("value") is not None:
+                out[str(k.value)] = to_text(raw(v.get("value"), scope))
+        return out
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, (set, frozenset, tuple)):
+        return list(x)
+    raise TypeError(type(x).__name__)
+
+
+def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult]) -> str:
+    """sha256 of the evaluated task plus its needs' results and outputs (sort_keys)."""
+    task = dataclasses.asdict(dataclasses.replace(spec, caching_key=""))
+    task.pop("caching_key", None)
+    deps = {k: {"result": "succeeded" if v.result == "cached" else v.result,
+                "outputs": dict(v.outputs)} for k, v in needs.items()}
+    blob = json.dumps({"task": task, "needs": deps, "state": {}}, sort_keys=True,
+                      default=_jsonable)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any]) -> BatchPlan:
+    """Load, check and plan the batch flow ``batch`` (``.neuro/<batch>.yml``)."""
+    rel = ws.find(batch) if batch not in ("live", "project") else None
+    if rel is None:
+        raise UnknownNameError("batch", batch, ws.batch_names())
+    conf = load_project_conf(ws)
+    node = ws.load(rel, batch_flow())
+    flow_id, title = flow_id_title(ws, node, batch)
+    fctx = flow_ctx(ws, flow_id, title, conf.id)
+    base = Scope({"flow": fctx, "project": conf.ctx()}, make_host(ws, conf.id))
+    life_span = to_time(node.get("life_span"), base, "life_span")
+    fctx["life_span"] = life_span if life_span is not None else 10 * 24 * 3600.0
+    defs = param_defs([node.get("params")] if node.get("params") is not None else [])
+    pvals = resolve_params(defs, params, base, f"batch {batch}")
+    scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals},
+                  make_host(ws, conf.id))
+    volumes = eval_volumes(ws, conf, node, scope, allow_local=False)
+    images = eval_images(ws, conf, node, scope)
+    check_image_refs(conf, node, images)
+    defaults = eval_defaults(conf, node, scope)
+    names = {"flow": fctx, "project": conf.ctx(), "params": pvals, "env": dict(defaults.env),
+             "tags": base_tags(conf.id, flow_id, defaults), "volumes": volumes,
+             "images": images, "git": git_ctx(ws)}
+    mixins: dict[str, Map] = {}
+    for owner in (conf.section("mixins"), node.get("mixins")):
+        if isinstance(owner, Map):
+            mixins.update({str(k.value): v for k, v in owner.items if isinstance(v, Map)})
+    cache = CachePolicy(
+        strategy="none" if defaults.cache_strategy == "none" else "default",
+        life_span=defaults.cache_life_span if defaults.cache_life_span is not None
+        else DEFAULT_CACHE_LIFE)
+    env = LevelEnv(ws=ws, conf=conf, flow_id=flow_id, names=names, mixins=mixins,
+                   defaults=defaults, cache=cache, volumes=volumes)
+    tasks = node.get("tasks")
+    _preload_calls(ws, tasks, 0)
+    root = Level(env, (), tasks if isinstance(tasks, Seq) else None,
+                 defaults.max_parallel or 10,
+                 True if defaults.fail_fast is None else defaults.fail_fast)
+    return BatchPlan(batch=batch, flow_id=flow_id, title=title, params=pvals,
+                     config_files=dict(ws.files), root=root,
+                     life_span=life_span if life_span is not None else 10 * 24 * 3600.0)
+
+
+def _preload_calls(ws: Workspace, tasks: Node | None, depth: int) -> None:
+    """Read every action/module file a bake may expand (nested too), so the plan's
+    ``config_files`` snapshot is complete."""
+    if depth > 20 or not isinstance(tasks, Seq):
+        return
+    for entry in tasks.items:
+        if not isinstance(entry, Map):
+            continue
+        for key in ("action", "module"):
+            ref = entry.get(key)
+            if isinstance(ref, Scalar) and ref.value:
+                action = load_action(ws, to_text(ref.value), ref.loc, module=key == "module")
+                if action.kind == "batch":
+                    _preload_calls(ws, action.node.get("tasks"), depth + 1)
+
+
+def check_image_refs(conf: ProjectConf, node: Map, images: Mapping[str, Mapping[str, Any]]
+                     ) -> None:
+    """An image ref defined twice must have the same attributes."""
+    seen: dict[str, tuple[str, dict[str, Any]]] = {}
+    locs: dict[str, Any] = {}
+    for owner in (conf.section("images"), node.get("images")):
+        if isinstance(owner, Map):
+            for k, v in owner.items:
+                locs[str(k.value)] = v.loc
+    for iid, img in images.items():
+        ref = img.get("ref")
+        if not ref:
+            continue
+        attrs = {k: v for k, v in img.items() if k not in ("id",)}
+        if ref in seen and seen[ref][1] != attrs:
+            raise WorkflowErrors([WorkflowError(
+                f"Image with ref '{ref}' defined multiple times with different attributes "
+                f"(images {seen[ref][0]} and {iid})", locs.get(iid))])
+        seen.setdefault(ref, (iid, attrs))

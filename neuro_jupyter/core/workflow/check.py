@@ -1,0 +1,332 @@
+"""Static validation (``neuro-jupyter check``): every error of every file, FILE:LINE:COL.
+
+Structure, keys, types, ids and expression syntax and contexts come from the grammar; then
+per-file semantic checks: mixins, cmd/bash/python exclusivity, action args against inputs,
+and for batch flows a planning pass (unknown needs, cycles, duplicate ids, matrix include
+keys, local-action ordering, image refs defined twice). Missing required params are not
+errors here: they fail at run time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
+from .actions import BUNDLED, ActionFile, load_action
+from .ast import Map, Node, Seq
+from .common import mixin_layers
+from .grammar import action_file, batch_flow, live_flow, project_file
+from .loader import CONFIG_DIR, Workspace, flow_kind, validate
+from .spec import Struct
+from .yaml_loader import load_yaml
+
+
+def _collect(errors: list[WorkflowError], exc: BaseException) -> None:
+    if isinstance(exc, WorkflowErrors):
+        errors.extend(e if isinstance(e, WorkflowError) else WorkflowError(str(e))
+                      for e in exc.errors)
+    elif isinstance(exc, WorkflowError):
+        errors.append(exc)
+    else:
+        errors.append(WorkflowError(str(exc)))
+
+
+def workspace_of(path: Path) -> Path:
+    """A file inside ``.neuro/`` belongs to that folder's parent; any other to its folder."""
+    path = path.resolve()
+    if path.parent.name == CONFIG_DIR:
+        return path.parent.parent
+    return path.parent
+
+
+def _role(path: Path, node: Map) -> str:
+    """live | batch | project | action, from the file's place, name and keys."""
+    in_config = path.parent.name == CONFIG_DIR
+    stem = path.stem
+    if in_config and stem == "project" or ("kind" not in node and stem == "project"):
+        return "project"
+    kind = flow_kind(node, path.name)
+    if stem in ("action",) or kind in ("stateful", "local"):
+        return "action"
+    if kind == "live":
+        return "action" if ("job" in node and "jobs" not in node) else "live"
+    if kind == "batch":
+        if any(k in node for k in ("inputs", "outputs", "name", "author", "descr")) and not any(
+                k in node for k in ("params", "defaults", "volumes", "mixins", "id", "title",
+                                    "life_span")):
+            return "action"
+        return "batch"
+    raise WorkflowError(f"unknown kind '{kind}': expected live, batch, stateful or local",
+                        node.loc_of("kind"))
+
+
+def check_paths(paths: Iterable[Path]) -> list[WorkflowError]:
+    """Check each file (its workspace is derived from where it lives)."""
+    errors: list[WorkflowError] = []
+    for path in paths:
+        errors.extend(sorted(check_file(Path(path)), key=_position))
+    return _unique(errors)
+
+
+def _position(err: WorkflowError) -> tuple[str, int, int]:
+    loc = err.location
+    return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
+
+
+def check_project(root: Path) -> list[WorkflowError]:
+    """Check every workflow file of the project at ``root``."""
+    cfg = root / CONFIG_DIR
+    if not cfg.is_dir():
+        return [WorkflowError(f".neuro folder was not found in {root}")]
+    files = sorted(p for p in cfg.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+    return check_paths(files)
+
+
+def _display(path: Path, ws_root: Path) -> str:
+    try:
+        return path.resolve().relative_to(ws_root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def check_file(path: Path) -> list[WorkflowError]:
+    """Every error of one file."""
+    errors: list[WorkflowError] = []
+    root = workspace_of(path)
+    ws = Workspace(root=root)
+    rel = _display(path, root)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [WorkflowError(f"cannot read {path}: {exc}", Location(str(path), 1, 1))]
+    try:
+        node = load_yaml(text, rel)
+        if not isinstance(node, Map):
+            return [WorkflowError("expected a mapping at the top of the file",
+                                  Location(rel, 1, 1))]
+        role = _role(path, node)
+    except NeuroJupyterError as exc:
+        _collect(errors, exc)
+        return errors
+    grammar: Struct
+    if role == "project":
+        grammar = project_file()
+    elif role == "live":
+        grammar = live_flow()
+    elif role == "batch":
+        grammar = batch_flow()
+    else:
+        grammar = action_file(str(getattr(node.get("kind"), "value", "")))
+    structural = list(validate(node, grammar))
+    if structural and role == "action":  # a module file may read the flow's contexts
+        kind = str(getattr(node.get("kind"), "value", ""))
+        if kind in ("live", "batch") and not validate(node, action_file(kind, True)):
+            structural = []
+    errors.extend(structural)
+    ws.files[rel] = text
+    ws._cache[rel] = node
+    try:
+        if role == "live":
+            errors.extend(_check_live(ws, node))
+        elif role == "batch":
+            errors.extend(_check_batch(ws, node, path, planned=not structural))
+        elif role == "project":
+            errors.extend(_check_mixins(node, node.get("mixins")))
+        else:
+            errors.extend(_check_action(ws, node))
+    except NeuroJupyterError as exc:
+        _collect(errors, exc)
+    return errors
+
+
+def _exclusive(layers: dict[str, list[Node]], loc: Location) -> list[WorkflowError]:
+    """cmd/bash/python exclusivity across mixins (the grammar checks a single mapping)."""
+    given = [k for k in ("cmd", "bash", "python") if layers.get(k)]
+    if len(given) > 1:
+        where = layers[given[1]][-1].loc
+        return [WorkflowError(f"{', '.join(given)} are mutually exclusive", where)]
+    return []
+
+
+def _mixins_of(*owners: Node | None) -> dict[str, Map]:
+    out: dict[str, Map] = {}
+    for owner in owners:
+        if isinstance(owner, Map):
+            out.update({str(k.value): v for k, v in owner.items if isinstance(v, Map)})
+    return out
+
+
+def _check_mixins(node: Map, owner: Node | None, inherited: dict[str, Map] | None = None
+                  ) -> list[WorkflowError]:
+    errors: list[WorkflowError] = []
+    own = _mixins_of(owner)
+    mixins = {**(inherited or {}), **own}
+    for name, m in own.items():
+        try:
+            mixin_layers(m, mixins, name)
+        except WorkflowError as exc:
+            errors.append(exc)
+    return errors
+
+
+def _project_mixins(ws: Workspace) -> dict[str, Map]:
+    rel = ws.find("project")
+    if rel is None:
+        return {}
+    try:
+        node = ws.load(rel, project_file())
+    except NeuroJupyterError:
+        return {}  # reported when project.yml itself is checked
+    return _mixins_of(node.get("mixins"))
+
+
+def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
+                                                            list[WorkflowError]]:
+    """Load the called action and compare the call's args with its inputs."""
+    ref_node = entry.get(key)
+    ref = str(getattr(ref_node, "value", ""))
+    loc = ref_node.loc if ref_node is not None else entry.loc
+    if ref.startswith(("gh:", "github:")):
+        repo = ref.split(":", 1)[1].split("@", 1)[0]
+        owner, _, name = repo.partition("/")
+        if not (owner == "neuro-actions" and name in BUNDLED) and key == "action":
+            return None, []  # a network fetch; not part of a static check
+    try:
+        action = load_action(ws, ref, loc, module=key == "module")
+    except NeuroJupyterError as exc:
+        errs: list[WorkflowError] = []
+        _collect(errs, exc)
+        return None, errs
+    errors: list[WorkflowError] = []
+    if action.kind == "batch" and action.key not in ws.files.get("__checked__", ""):
+        ws.files["__checked__"] = ws.files.get("__checked__", "") + "\n" + action.key
+        errors.extend(_check_tasks(ws, action.node.get("tasks"), {}))
+    inputs = action.node.get("inputs")
+    declared: dict[str, Node] = {str(k.value): v for k, v in inputs.items} if isinstance(
+        inputs, Map) else {}
+    args = entry.get("args")
+    given = {str(k.value): k for k, _ in args.items} if isinstance(args, Map) else {}
+    for name, knode in given.items():
+        if name not in declared:
+            errors.append(WorkflowError(
+                f"unknown arg '{name}' for {ref} (inputs: {', '.join(declared) or 'none'})",
+                knode.loc))
+    for name, spec in declared.items():
+        has_default = isinstance(spec, Map) and spec.get("default") is not None
+        if name not in given and not has_default:
+            errors.append(WorkflowError(
+                f"missing arg '{name}' for {ref}: the input has no default", entry.loc))
+    return action, errors
+
+
+def _check_live(ws: Workspace, node: Map) -> list[WorkflowError]:
+    errors = _check_mixins(node, node.get("mixins"), _project_mixins(ws))
+    mixins = {**_project_mixins(ws), **_mixins_of(node.get("mixins"))}
+    jobs = node.get("jobs")
+    for key, entry in (jobs.items if isinstance(jobs, Map) else ()):
+        if not isinstance(entry, Map):
+            continue
+        if "action" in entry or "module" in entry:
+            kw = "module" if "module" in entry else "action"
+            action, errs = _call_args(ws, entry, kw)
+            errors.extend(errs)
+            if action is not None and action.kind != "live":
+                errors.append(WorkflowError(
+                    f"{kw} '{action.ref}' is of kind {action.kind}; a live job needs a live "
+                    f"{kw}", entry.loc_of(kw)))
+            continue
+        try:
+            layers = mixin_layers(entry, mixins, str(key.value))
+        except WorkflowError as exc:
+            errors.append(exc)
+            continue
+        if "mixins" in entry:
+            errors.extend(_exclusive(layers, entry.loc))
+    return errors
+
+
+def _check_action(ws: Workspace, node: Map) -> list[WorkflowError]:
+    kind = str(getattr(node.get("kind"), "value", ""))
+    if kind == "batch":
+        return _check_tasks(ws, node.get("tasks"), {})
+    return []
+
+
+def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
+                 ) -> list[WorkflowError]:
+    errors: list[WorkflowError] = []
+    for entry in (tasks.items if isinstance(tasks, Seq) else ()):
+        if not isinstance(entry, Map):
+            continue
+        if "action" in entry or "module" in entry:
+            kw = "module" if "module" in entry else "action"
+            action, errs = _call_args(ws, entry, kw)
+            errors.extend(errs)
+            if action is not None and action.kind == "live":
+                errors.append(WorkflowError(
+                    f"action '{action.ref}' is a live action; batch flows call batch, "
+                    "stateful or local actions", entry.loc_of(kw)))
+            if action is not None and action.kind in ("local", "stateful") and "cache" in entry:
+                errors.append(WorkflowError(
+                    f"Specifying cache in action call to the action {action.ref} of kind "
+                    f"{action.kind} is not supported.", entry.loc_of("cache")))
+            continue
+        try:
+            layers = mixin_layers(entry, mixins, "task")
+        except WorkflowError as exc:
+            errors.append(exc)
+            continue
+        if "mixins" in entry:
+            errors.extend(_exclusive(layers, entry.loc))
+    return errors
+
+
+def _check_batch(ws: Workspace, node: Map, path: Path, *, planned: bool
+                 ) -> list[WorkflowError]:
+    errors = _check_mixins(node, node.get("mixins"), _project_mixins(ws))
+    mixins = {**_project_mixins(ws), **_mixins_of(node.get("mixins"))}
+    errors.extend(_check_tasks(ws, node.get("tasks"), mixins))
+    if errors or not planned:
+        return errors
+    errors.extend(_plan_check(ws, node, path))
+    return errors
+
+
+def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
+    """Build the batch graph (ids, needs, cycles, matrix, local order, image refs)."""
+    from .batch import plan_batch
+    from .common import param_defs
+
+    params_node = node.get("params")
+    defs = param_defs([params_node] if params_node is not None else [])
+    placeholders: dict[str, Any] = {n: "0" for n, d in defs.items() if d.default is None}
+    errors: list[WorkflowError] = []
+    stem = path.stem
+    rel = _display(path, ws.root)
+    if rel != f"{CONFIG_DIR}/{path.name}":  # a batch file outside .neuro: plan it in place
+        ws.overlay = {f"{CONFIG_DIR}/{stem}.yml": ws.files[rel]}
+        ws._cache[f"{CONFIG_DIR}/{stem}.yml"] = node
+    try:
+        plan_batch(ws, stem, params=placeholders)
+    except ExpressionError as exc:
+        if not placeholders:
+            errors.append(exc)
+    except NeuroJupyterError as exc:
+        _collect(errors, exc)
+    return errors
+
+
+def _unique(errors: list[WorkflowError]) -> list[WorkflowError]:
+    seen: set[str] = set()
+    out = []
+    for e in errors:
+        if str(e) not in seen:
+            seen.add(str(e))
+            out.append(e)
+    return out
+
+
+def format_errors(errors: Iterable[WorkflowError]) -> str:
+    return "\n".join(str(e) for e in errors)

@@ -1,0 +1,633 @@
+"""``${{ }}`` / ``$[[ ]]`` expressions: parsed once with Python's ``ast``, whitelisted, compiled
+to closures. Neu.ro's stricter rules apply on top (operators followed by a space, no escapes in
+strings, no indexing of literals, no tuples, slices, lambdas, keywords or dunder access).
+
+Evaluation never reaches Python internals: attribute access is a mapping lookup on our own
+context data, calls go only to the functions of ``functions.FUNCTIONS``.
+"""
+
+from __future__ import annotations
+
+import ast as pyast
+import io
+import operator
+import re
+import tokenize
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ExpressionError, Location
+
+MAX_SEQ = 1_000_000  # longest string/list an expression may build
+MAX_EXPR_LEN = 10_000
+
+
+class EvalError(Exception):
+    """Raised inside compiled closures; turned into an ExpressionError with a location."""
+
+
+class Scope:
+    """Names visible to an expression (contexts, comprehension variables) and the host."""
+
+    __slots__ = ("host", "names")
+
+    def __init__(self, names: Mapping[str, Any], host: Any = None) -> None:
+        self.names = names
+        self.host = host
+
+    def child(self, extra: Mapping[str, Any]) -> Scope:
+        return Scope({**self.names, **extra}, self.host)
+
+
+Compiled = Callable[[Scope], Any]
+
+ALL_CONTEXTS = frozenset(
+    {"flow", "project", "env", "tags", "volumes", "images", "params", "multi", "git",
+     "matrix", "strategy", "needs", "inputs", "state"}
+)
+
+# ---------------------------------------------------------------- Neu.ro's lexical rules
+
+_BIN_OPS = {"+", "-", "*", "/", "%", "|", "==", "!=", "<", "<=", ">", ">="}
+_WORD_OPS = {"not", "and", "or"}
+_VALUE_END = {")", "]", "}"}
+
+
+def _check_spacing(src: str) -> tuple[str, int] | None:
+    """Neu.ro requires binary operators and ``not`` to be followed by a space or tab."""
+    try:
+        toks = list(tokenize.generate_tokens(io.StringIO(src).readline))
+    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
+        return (f"cannot tokenize expression: {exc}", 0)
+    prev: tokenize.TokenInfo | None = None
+    for tok in toks:
+        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
+                        tokenize.DEDENT, tokenize.COMMENT):
+            continue
+        text = tok.string
+        is_op = (tok.type == tokenize.OP and text in _BIN_OPS) or (
+            tok.type == tokenize.NAME and text in _WORD_OPS
+        )
+        if is_op:
+            end = tok.end[1]
+            line = tok.line
+            nxt = line[end] if end < len(line) else ""
+            unary_pos = prev is None or (
+                prev.type == tokenize.OP and prev.string not in _VALUE_END
+            ) or (prev.type == tokenize.NAME and prev.string in _WORD_OPS | {"if", "else", "in"})
+            numeric_literal = text in ("-", "+") and unary_pos and nxt.isdigit()
+            if nxt not in (" ", "\t") and not numeric_literal:
+                return (f"operator '{text}' must be followed by a space", tok.start[1])
+        prev = tok
+    return None
+
+
+# ---------------------------------------------------------------- compiling
+
+_ARITH: dict[type, Callable[[Any, Any], Any]] = {
+    pyast.Add: operator.add, pyast.Sub: operator.sub, pyast.Mult: operator.mul,
+    pyast.Div: operator.truediv, pyast.Mod: operator.mod, pyast.BitOr: operator.or_,
+}
+_CMP: dict[type, Callable[[Any, Any], Any]] = {
+    pyast.Eq: operator.eq, pyast.NotEq: operator.ne, pyast.Lt: operator.lt,
+    pyast.LtE: operator.le, pyast.Gt: operator.gt, pyast.GtE: operator.ge,
+}
+_OP_TEXT = {pyast.Add: "+", pyast.Sub: "-", pyast.Mult: "*", pyast.Div: "/", pyast.Mod: "%",
+            pyast.BitOr: "|"}
+
+
+class _Unsupported(Exception):
+    def __init__(self, message: str, node: pyast.AST | None) -> None:
+        super().__init__(message)
+        self.offset = getattr(node, "col_offset", 0) if node is not None else 0
+        self.lineno = getattr(node, "lineno", 1) if node is not None else 1
+
+
+def _typename(v: Any) -> str:
+    if v is None:
+        return "None"
+    if isinstance(v, bool):
+        return "bool"
+    if isinstance(v, int):
+        return "int"
+    if isinstance(v, float):
+        return "float"
+    if isinstance(v, str):
+        return "str"
+    if isinstance(v, Mapping):
+        return "dict"
+    if isinstance(v, (list, tuple)):
+        return "list"
+    return type(v).__name__
+
+
+def _binop(op: Any, a: Any, b: Any) -> Any:
+    if op is pyast.Mult and (isinstance(a, (str, list)) or isinstance(b, (str, list))):
+        seq, n = (a, b) if isinstance(a, (str, list)) else (b, a)
+        if not isinstance(n, int) or isinstance(n, bool):
+            raise EvalError(f"cannot multiply {_typename(a)} by {_typename(b)}")
+        if len(seq) * max(n, 0) > MAX_SEQ:
+            raise EvalError("result is too large")
+        return seq * n
+    if op is pyast.BitOr and isinstance(a, Mapping) and isinstance(b, Mapping):
+        return {**a, **b}
+    if op is pyast.Add and (isinstance(a, str) and isinstance(b, str)
+                            or isinstance(a, list) and isinstance(b, list)):
+        if len(a) + len(b) > MAX_SEQ:
+            raise EvalError("result is too large")
+        return operator.add(a, b)
+    if op is pyast.Add and isinstance(a, tuple) and isinstance(b, (tuple, list)):
+        return list(a) + list(b)
+    ok_num = isinstance(a, (int, float)) and isinstance(b, (int, float))
+    if op is pyast.BitOr:
+        ok_num = isinstance(a, int) and isinstance(b, int)
+    if not ok_num:
+        raise EvalError(
+            f"unsupported operand types for {_OP_TEXT[op]}: {_typename(a)} and {_typename(b)}"
+        )
+    if op is pyast.Mod and isinstance(a, str):  # never str % x (format strings)
+        raise EvalError("unsupported operand types for %")
+    try:
+        return _ARITH[op](a, b)
+    except ZeroDivisionError:
+        raise EvalError("division by zero") from None
+    except OverflowError:
+        raise EvalError("number is too large") from None
+
+
+def lookup(obj: Any, key: Any) -> Any:
+    """``obj.key`` / ``obj[key]``: mappings by key, lists and strings by int index only."""
+    if isinstance(obj, Mapping):
+        if key in obj:
+            return obj[key]
+        keys = ", ".join(sorted(str(k) for k in obj.keys())) if len(obj) < 60 else "…"
+        raise EvalError(f"unknown key {key!r} (available: {keys or 'none'})")
+    if hasattr(obj, "__neuro_lookup__"):
+        return obj.__neuro_lookup__(key)
+    if isinstance(obj, (list, tuple, str)):
+        if isinstance(key, bool) or not isinstance(key, int):
+            raise EvalError(f"{_typename(obj)} indices must be integers, not {_typename(key)}")
+        try:
+            return obj[key]
+        except IndexError:
+            raise EvalError(f"index {key} out of range") from None
+    raise EvalError(f"cannot look up {key!r} in {_typename(obj)}")
+
+
+def _str_literal(src_segment: str | None, node: pyast.AST) -> str:
+    """Neu.ro strings: '…' or "…", no escapes, no prefixes, no triple quotes."""
+    seg = src_segment or ""
+    if len(seg) < 2 or seg[0] not in "'\"" or seg[-1] != seg[0] or seg[0] in seg[1:-1]:
+        raise _Unsupported("strings must be written as '...' or \"...\" (no prefixes, no "
+                           "implicit concatenation)", node)
+    return seg[1:-1]
+
+
+class _Compiler:
+    """Turns a whitelisted Python expression AST into closures."""
+
+    def __init__(self, src: str, functions: Mapping[str, Any]) -> None:
+        self.src = src
+        self.functions = functions
+        self.names: set[str] = set()
+        self.calls: set[str] = set()
+        self.bound: list[set[str]] = []
+
+    def seg(self, node: pyast.AST) -> str | None:
+        return pyast.get_source_segment(self.src, node)
+
+    def compile(self, node: pyast.AST) -> Compiled:
+        if isinstance(node, pyast.Constant):
+            v = node.value
+            if isinstance(v, str):
+                s = _str_literal(self.seg(node), node)
+                return lambda scope: s
+            if v is None or isinstance(v, (bool, int, float)):
+                return lambda scope: v
+            raise _Unsupported(f"unsupported literal {type(v).__name__}", node)
+        if isinstance(node, pyast.Name):
+            return self._name(node)
+        if isinstance(node, pyast.Attribute):
+            self._no_literal_base(node.value)
+            if node.attr.startswith("_"):
+                raise _Unsupported(f"attribute '{node.attr}' is not allowed", node)
+            base = self.compile(node.value)
+            attr = node.attr
+            return lambda scope: lookup(base(scope), attr)
+        if isinstance(node, pyast.Subscript):
+            self._no_literal_base(node.value)
+            if isinstance(node.slice, (pyast.Slice, pyast.Tuple)):
+                raise _Unsupported("slices are not supported", node)
+            base = self.compile(node.value)
+            key = self.compile(node.slice)
+
+            def subscript(scope: Scope) -> Any:
+                k = key(scope)
+                if isinstance(k, str) and k.startswith("__"):
+                    raise EvalError(f"key {k!r} is not allowed")
+                return lookup(base(scope), k)
+            return subscript
+        if isinstance(node, pyast.Call):
+            return self._call(node)
+        if isinstance(node, pyast.BinOp):
+            if type(node.op) not in _ARITH:
+                raise _Unsupported(f"operator {type(node.op).__name__} is not supported", node)
+            left, right, op = self.compile(node.left), self.compile(node.right), type(node.op)
+            return lambda scope: _binop(op, left(scope), right(scope))
+        if isinstance(node, pyast.UnaryOp):
+            operand = self.compile(node.operand)
+            if isinstance(node.op, pyast.Not):
+                return lambda scope: not operand(scope)
+            if isinstance(node.op, (pyast.USub, pyast.UAdd)):
+                neg = isinstance(node.op, pyast.USub)
+
+                def unary(scope: Scope) -> Any:
+                    v = operand(scope)
+                    if isinstance(v, bool) or not isinstance(v, (int, float)):
+                        raise EvalError(f"bad operand type for unary minus/plus: {_typename(v)}")
+                    return -v if neg else v
+                return unary
+            raise _Unsupported("operator ~ is not supported", node)
+        if isinstance(node, pyast.BoolOp):
+            parts = [self.compile(v) for v in node.values]
+            if isinstance(node.op, pyast.And):
+                def and_(scope: Scope) -> Any:
+                    v: Any = True
+                    for p in parts:
+                        v = p(scope)
+                        if not v:
+                            return v
+                    return v
+                return and_
+
+            def or_(scope: Scope) -> Any:
+                v: Any = False
+                for p in parts:
+                    v = p(scope)
+                    if v:
+                        return v
+                return v
+            return or_
+        if isinstance(node, pyast.Compare):
+            if len(node.ops) != 1:
+                raise _Unsupported("chained comparisons are not supported", node)
+            if type(node.ops[0]) not in _CMP:
+                raise _Unsupported(f"operator {type(node.ops[0]).__name__} is not supported",
+                                   node)
+            cmp = _CMP[type(node.ops[0])]
+            left, right = self.compile(node.left), self.compile(node.comparators[0])
+
+            def compare(scope: Scope) -> Any:
+                a, b = left(scope), right(scope)
+                try:
+                    return cmp(a, b)
+                except TypeError:
+                    raise EvalError(
+                        f"cannot compare {_typename(a)} with {_typename(b)}") from None
+            return compare
+        if isinstance(node, pyast.IfExp):
+            test, body, orelse = (self.compile(node.test), self.compile(node.body),
+                                  self.compile(node.orelse))
+            return lambda scope: body(scope) if test(scope) else orelse(scope)
+        if isinstance(node, pyast.List):
+            items = [self.compile(e) for e in node.elts]
+            return lambda scope: [i(scope) for i in items]
+        if isinstance(node, pyast.Dict):
+            if any(k is None for k in node.keys):
+                raise _Unsupported("'**' in dicts is not supported", node)
+            keys = [self.compile(k) for k in node.keys if k is not None]
+            values = [self.compile(v) for v in node.values]
+
+            def mkdict(scope: Scope) -> Any:
+                out = {}
+                for k, v in zip(keys, values, strict=True):
+                    key = k(scope)
+                    if isinstance(key, (list, dict)):
+                        raise EvalError(f"unhashable dict key of type {_typename(key)}")
+                    out[key] = v(scope)
+                return out
+            return mkdict
+        if isinstance(node, pyast.ListComp):
+            return self._listcomp(node)
+        names = {pyast.Tuple: "tuples", pyast.Set: "sets", pyast.Lambda: "lambdas",
+                 pyast.JoinedStr: "f-strings", pyast.NamedExpr: "':='",
+                 pyast.Starred: "'*' unpacking", pyast.DictComp: "dict comprehensions",
+                 pyast.SetComp: "set comprehensions", pyast.GeneratorExp: "generators",
+                 pyast.Await: "await", pyast.Yield: "yield"}
+        what = names.get(type(node), type(node).__name__)
+        raise _Unsupported(f"{what} are not supported in expressions", node)
+
+    def _no_literal_base(self, node: pyast.AST) -> None:
+        if isinstance(node, (pyast.Constant, pyast.List, pyast.Dict, pyast.ListComp)):
+            raise _Unsupported("a literal cannot be indexed or have attributes", node)
+
+    def _name(self, node: pyast.Name) -> Compiled:
+        name = node.id
+        if name.startswith("_"):
+            raise _Unsupported(f"name '{name}' is not allowed", node)
+        if not any(name in b for b in self.bound):
+            self.names.add(name)
+
+        def get(scope: Scope) -> Any:
+            try:
+                return scope.names[name]
+            except KeyError:
+                if name in ALL_CONTEXTS:
+                    avail = ", ".join(sorted(k for k in scope.names if k in ALL_CONTEXTS))
+                    raise EvalError(f"context '{name}' is not available here "
+                                    f"(available: {avail or 'none'})") from None
+                raise EvalError(f"unknown name '{name}'") from None
+        return get
+
+    def _call(self, node: pyast.Call) -> Compiled:
+        if not isinstance(node.func, pyast.Name):
+            raise _Unsupported("only built-in functions can be called", node)
+        if node.keywords or any(isinstance(a, pyast.Starred) for a in node.args):
+            raise _Unsupported("keyword and '*' arguments are not supported", node)
+        name = node.func.id
+        fn = self.functions.get(name)
+        if fn is None:
+            raise _Unsupported(
+                f"unknown function '{name}' (available: {', '.join(sorted(self.functions))})",
+                node)
+        self.calls.add(name)
+        args = [self.compile(a) for a in node.args]
+
+        def call(scope: Scope) -> Any:
+            return fn(scope, *[a(scope) for a in args])
+        return call
+
+    def _listcomp(self, node: pyast.ListComp) -> Compiled:
+        if len(node.generators) != 1:
+            raise _Unsupported("only one 'for' is supported in a comprehension", node)
+        gen = node.generators[0]
+        if not isinstance(gen.target, pyast.Name) or gen.is_async:
+            raise _Unsupported("the comprehension target must be a single name", node)
+        if len(gen.ifs) > 1:
+            raise _Unsupported("only one 'if' is supported in a comprehension", node)
+        var = gen.target.id
+        if var.startswith("_"):
+            raise _Unsupported(f"name '{var}' is not allowed", gen.target)
+        seq = self.compile(gen.iter)
+        self.bound.append({var})
+        try:
+            elt = self.compile(node.elt)
+            cond = self.compile(gen.ifs[0]) if gen.ifs else None
+        finally:
+            self.bound.pop()
+
+        def listcomp(scope: Scope) -> Any:
+            items = seq(scope)
+            if isinstance(items, Mapping):
+                items = list(items.keys())
+            if not isinstance(items, (list, tuple, str)):
+                raise EvalError(f"cannot iterate over {_typename(items)}")
+            out = []
+            for item in items:
+                inner = scope.child({var: item})
+                if cond is None or cond(inner):
+                    out.append(elt(inner))
+            return out
+        return listcomp
+
+
+@dataclass(frozen=True)
+class CompiledExpr:
+    """One parsed expression (cached by its text): the closure and what it refers to."""
+
+    src: str
+    fn: Compiled
+    names: frozenset[str]  # free names (contexts) it reads
+    calls: frozenset[str]  # functions it calls
+
+
+_EXPR_CACHE: dict[str, CompiledExpr | tuple[str, int]] = {}
+
+
+def compile_expr(src: str) -> CompiledExpr:
+    """Parse and whitelist one expression; raises _ParseFailure(message, offset)."""
+    cached = _EXPR_CACHE.get(src)
+    if cached is None:
+        try:
+            cached = _compile_uncached(src)
+        except _ParseFailure as exc:
+            cached = (exc.message, exc.offset)
+        if len(_EXPR_CACHE) > 20000:
+            _EXPR_CACHE.clear()
+        _EXPR_CACHE[src] = cached
+    if isinstance(cached, tuple):
+        raise _ParseFailure(*cached)
+    return cached
+
+
+class _ParseFailure(Exception):
+    def __init__(self, message: str, offset: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def _compile_uncached(src: str) -> CompiledExpr:
+    from .functions import FUNCTIONS
+
+    text = src.strip()
+    lead = len(src) - len(src.lstrip())
+    if not text:
+        raise _ParseFailure("empty expression", 0)
+    if len(text) > MAX_EXPR_LEN:
+        raise _ParseFailure("expression is too long", 0)
+    if "\n" in text or "\r" in text:
+        text = " ".join(text.split())  # Neu.ro tokenizes across lines
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = pyast.parse(text, mode="eval")
+    except SyntaxError as exc:
+        raise _ParseFailure(f"invalid expression syntax: {exc.msg}",
+                            lead + max((exc.offset or 1) - 1, 0)) from None
+    except (RecursionError, MemoryError, ValueError):
+        raise _ParseFailure("expression is too deeply nested or invalid", lead) from None
+    spacing = _check_spacing(text)
+    if spacing is not None:
+        raise _ParseFailure(spacing[0], lead + spacing[1])
+    comp = _Compiler(text, FUNCTIONS)
+    try:
+        fn = comp.compile(tree.body)
+    except _Unsupported as exc:
+        raise _ParseFailure(str(exc), lead + exc.offset) from None
+    except RecursionError:
+        raise _ParseFailure("expression is too deeply nested", lead) from None
+    return CompiledExpr(src, fn, frozenset(comp.names), frozenset(comp.calls))
+
+
+# ---------------------------------------------------------------- templates
+
+_OPEN = re.compile(r"\$\{\{|\$\[\[")
+_CLOSE_ANY = re.compile(r"\}\}|\]\]")
+
+
+def _find_close(text: str, start: int, closer: str) -> int:
+    """Index of ``closer`` after ``start``, skipping quoted strings; -1 if absent."""
+    i = start
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c in "'\"":
+            j = text.find(c, i + 1)
+            if j < 0:
+                return -1
+            i = j + 1
+            continue
+        if text.startswith(closer, i):
+            return i
+        i += 1
+    return -1
+
+
+def _offset_loc(base: Location, text: str, offset: int, quoted: bool) -> Location:
+    """The location of ``text[offset]`` when ``text`` is a scalar starting at ``base``."""
+    before = text[:offset]
+    nl = before.count("\n")
+    if nl == 0:
+        return Location(base.file, base.line, base.column + offset + (1 if quoted else 0))
+    return Location(base.file, base.line + nl, 1 + len(before) - before.rfind("\n") - 1)
+
+
+@dataclass(frozen=True)
+class Template:
+    """A string scalar with embedded expressions: literal parts and compiled expressions."""
+
+    parts: tuple[str | tuple[CompiledExpr, Location], ...]
+    loc: Location
+
+    @property
+    def single(self) -> bool:
+        """True when the whole value is one expression (its type is kept)."""
+        return len(self.parts) == 1 and isinstance(self.parts[0], tuple)
+
+    def expressions(self) -> list[tuple[CompiledExpr, Location]]:
+        return [p for p in self.parts if isinstance(p, tuple)]
+
+    def eval(self, scope: Scope) -> Any:
+        """Evaluate; a single expression keeps its type, otherwise parts join as text."""
+        first = self.parts[0] if self.parts else ""
+        if len(self.parts) == 1 and not isinstance(first, str):
+            return run(first[0], scope, first[1])
+        out = []
+        for p in self.parts:
+            if isinstance(p, str):
+                out.append(p)
+            else:
+                out.append(to_text(run(p[0], scope, p[1])))
+        return "".join(out)
+
+
+def run(expr: CompiledExpr, scope: Scope, loc: Location) -> Any:
+    """Evaluate one compiled expression, turning every failure into an ExpressionError."""
+    try:
+        return expr.fn(scope)
+    except ExpressionError as exc:
+        if exc.location is None:
+            raise ExpressionError(exc.message, loc) from None
+        raise
+    except EvalError as exc:
+        raise ExpressionError(f"{exc} in '{expr.src.strip()}'", loc) from None
+    except RecursionError:
+        raise ExpressionError("expression recursion is too deep", loc) from None
+    except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError,
+            AttributeError, MemoryError) as exc:
+        raise ExpressionError(f"{type(exc).__name__}: {exc} in '{expr.src.strip()}'",
+                              loc) from None
+
+
+def to_text(value: Any) -> str:
+    """How an expression's value is written into surrounding text (Neu.ro's ``str``)."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_repr(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_repr(k)}: {_repr(v)}" for k, v in value.items()) + "}"
+    if hasattr(value, "__neuro_str__"):
+        return str(value.__neuro_str__())
+    return str(value)
+
+
+def _repr(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return to_text(value)
+
+
+def has_expr(text: str) -> bool:
+    """Whether a string holds ``${{`` or ``$[[``."""
+    return "${{" in text or "$[[" in text
+
+
+_TEMPLATE_CACHE: dict[str, tuple[tuple[Any, ...], str | None, int]] = {}
+
+
+def parse_template(text: str, loc: Location, quoted: bool = False) -> Template:
+    """Split a scalar into literal text and expressions; raises ExpressionError with position."""
+    cached = _TEMPLATE_CACHE.get(text)
+    if cached is None:
+        cached = _split(text)
+        if len(_TEMPLATE_CACHE) > 20000:
+            _TEMPLATE_CACHE.clear()
+        _TEMPLATE_CACHE[text] = cached
+    raw_parts, error, err_off = cached
+    if error is not None:
+        raise ExpressionError(error, _offset_loc(loc, text, err_off, quoted))
+    parts: list[str | tuple[CompiledExpr, Location]] = []
+    for p in raw_parts:
+        if isinstance(p, str):
+            parts.append(p)
+        else:
+            src, start, off = p
+            try:
+                parts.append((compile_expr(src), _offset_loc(loc, text, start, quoted)))
+            except _ParseFailure as exc:
+                raise ExpressionError(
+                    exc.message, _offset_loc(loc, text, off + exc.offset, quoted)) from None
+    return Template(tuple(parts), loc)
+
+
+def _split(text: str) -> tuple[tuple[Any, ...], str | None, int]:
+    parts: list[Any] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        m = _OPEN.search(text, i)
+        end = m.start() if m else n
+        literal = text[i:end]
+        stray = _CLOSE_ANY.search(literal)
+        if stray is not None:
+            return ((), f"unexpected '{stray.group()}' outside an expression", i + stray.start())
+        if literal:
+            parts.append(literal)
+        if m is None:
+            break
+        closer = "}}" if m.group() == "${{" else "]]"
+        close = _find_close(text, m.end(), closer)
+        if close < 0:
+            return ((), f"expression opened with '{m.group()}' is not closed with '{closer}'",
+                    m.start())
+        parts.append((text[m.end():close], m.start(), m.end()))
+        i = close + 2
+    return (tuple(parts), None, 0)
+
+
+def template_names(tpl: Template) -> set[str]:
+    """Every context name the template's expressions read."""
+    out: set[str] = set()
+    for expr, _ in tpl.expressions():
+        out |= expr.names
+    return out
+
+
+def seq_len_ok(seq: Sequence[Any]) -> bool:
+    return len(seq) <= MAX_SEQ

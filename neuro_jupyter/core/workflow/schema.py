@@ -1,0 +1,67 @@
+"""JSON Schemas of live, batch, action and project files, generated from the grammar.
+
+Shipped as package data (``schemas/*.json``) for editors running yaml-language-server:
+``# yaml-language-server: $schema=<path or URL of neuro-flow.schema.json>``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .grammar import action_file, batch_flow, live_flow, project_file
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+KINDS = ("live", "batch", "action", "project")
+_DRAFT = "http://json-schema.org/draft-07/schema#"
+
+
+def _body(kind: str) -> dict[str, Any]:
+    if kind == "live":
+        return live_flow().schema()
+    if kind == "batch":
+        return batch_flow().schema()
+    if kind == "project":
+        return project_file().schema()
+    if kind == "action":
+        return {"anyOf": [action_file(k).schema() for k in ("live", "batch", "stateful",
+                                                             "local")]}
+    raise ValueError(f"unknown schema kind {kind!r}: expected one of {', '.join(KINDS)}")
+
+
+def schema(kind: str | None = None) -> dict[str, Any]:
+    """The JSON Schema of one file kind, or the combined schema (any workflow file)."""
+    if kind is None:
+        out: dict[str, Any] = {
+            "$schema": _DRAFT, "title": "Neu.ro Flow workflow file (neuro-jupyter)",
+            "anyOf": [{"$ref": f"#/definitions/{k}"} for k in KINDS],
+            "definitions": {k: _body(k) for k in KINDS},
+        }
+        return out
+    return {"$schema": _DRAFT, "title": f"Neu.ro Flow {kind} file (neuro-jupyter)",
+            **_body(kind)}
+
+
+def schema_text(kind: str | None = None) -> str:
+    return json.dumps(schema(kind), indent=2, sort_keys=True) + "\n"
+
+
+def file_name(kind: str | None) -> str:
+    return f"neuro-flow-{kind}.schema.json" if kind else "neuro-flow.schema.json"
+
+
+def write_schemas(folder: Path = SCHEMA_DIR) -> list[Path]:
+    """(Re)generate the shipped schema files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for kind in (None, *KINDS):
+        path = folder / file_name(kind)
+        path.write_text(schema_text(kind), encoding="utf-8")
+        out.append(path)
+    return out
+
+
+if __name__ == "__main__":  # pragma: no cover - regenerate: python -m ...workflow.schema
+    for p in write_schemas():
+        print(p)

@@ -1,0 +1,354 @@
+"""The structure of every workflow file (§1–§2) as data: keys, types, required keys and the
+expression contexts each attribute may use. One description drives validation (``validate``),
+the JSON Schemas (``schema.py``) and the context checks of ``neuro-jupyter check``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ExpressionError, Location, WorkflowError
+from .ast import Map, Node, Scalar, Seq, describe
+from .expr import ALL_CONTEXTS, Template, has_expr, parse_template
+from .functions import LIVE_ONLY, TASK_ONLY
+
+ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+TIME_RE = re.compile(r"^((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?$")
+PORT_FORWARD_RE = re.compile(r"^\d+:\d+$")
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a value is evaluated: which contexts and which functions it may use."""
+
+    contexts: frozenset[str]
+    live: bool = False  # inspect_job/upload allowed
+    task: bool = False  # success/failure/always allowed
+    name: str = ""
+
+
+class Errors(list[WorkflowError]):
+    """Collected errors of one validation pass."""
+
+    def add(self, message: str, loc: Location | None) -> None:
+        self.append(WorkflowError(message, loc))
+
+
+def check_template(tpl: Template, site: Site | None, errors: Errors, attr: str) -> None:
+    """Contexts and functions used by ``tpl`` must be allowed at ``site``."""
+    if site is None:
+        return
+    for expr, loc in tpl.expressions():
+        for name in sorted(expr.names):
+            if name not in site.contexts:
+                allowed = ", ".join(sorted(site.contexts)) or "none"
+                if name in ALL_CONTEXTS:
+                    errors.append(ExpressionError(
+                        f"context '{name}' is not available in {attr} (allowed: {allowed})", loc))
+                else:
+                    errors.append(ExpressionError(
+                        f"unknown name '{name}' in {attr} (contexts allowed here: {allowed})",
+                        loc))
+        for fn in sorted(expr.calls):
+            if fn in TASK_ONLY and not site.task:
+                errors.append(ExpressionError(
+                    f"{fn}() is only available inside a task definition ({attr})", loc))
+            if fn in LIVE_ONLY and not site.live:
+                errors.append(ExpressionError(
+                    f"{fn}() is only available in live jobs ({attr})", loc))
+
+
+def scalar_template(node: Scalar, errors: Errors) -> Template | None:
+    """Parse a string scalar with expressions, recording a syntax error."""
+    if isinstance(node.value, str) and has_expr(node.value):
+        try:
+            return parse_template(node.value, node.loc, node.quoted)
+        except ExpressionError as exc:
+            errors.append(exc)
+    return None
+
+
+# ---------------------------------------------------------------- types
+
+
+class Type:
+    """A value type of the workflow language."""
+
+    expr_ok = True
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        raise NotImplementedError
+
+    def schema(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _expr_scalar(self, node: Node, attr: str, site: Site | None, errors: Errors) -> bool:
+        """If ``node`` is a string holding expressions, check it and return True."""
+        if isinstance(node, Scalar) and isinstance(node.value, str) and has_expr(node.value):
+            if not self.expr_ok:
+                errors.add(f"expressions are not allowed in {attr}", node.loc)
+                return True
+            tpl = scalar_template(node, errors)
+            if tpl is not None:
+                check_template(tpl, site, errors, attr)
+            return True
+        return False
+
+
+EXPR_SCHEMA = {"type": "string", "pattern": r"^\s*(\$\{\{|\$\[\[).*(\}\}|\]\])\s*$"}
+
+
+@dataclass(frozen=True)
+class Str(Type):
+    """A string (numbers are accepted and converted, as Neu.ro does)."""
+
+    expr_ok: bool = True
+    pattern: str | None = None
+    what: str = "a string"
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if not isinstance(node, Scalar):
+            errors.add(f"{attr}: expected {self.what}, found {describe(node)}", node.loc)
+            return
+        if self.pattern and not re.match(self.pattern, str(node.value)):
+            errors.add(f"{attr}: {node.value!r} is not {self.what}", node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": ["string", "number", "boolean", "null"]}
+        if self.pattern:
+            out = {"type": "string", "pattern": self.pattern}
+        return out
+
+
+@dataclass(frozen=True)
+class Ident(Type):
+    """An identifier, no expressions (flow ids, mixin names)."""
+
+    expr_ok: bool = False
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if not isinstance(node, Scalar) or not isinstance(node.value, str):
+            errors.add(f"{attr}: expected an identifier, found {describe(node)}", node.loc)
+        elif not ID_RE.match(node.value):
+            errors.add(f"{attr}: {node.value!r} is not an identifier (letters, digits and "
+                       "'_', not starting with a digit)", node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": ID_RE.pattern}
+
+
+@dataclass(frozen=True)
+class Bool(Type):
+    expr_ok: bool = True
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if not isinstance(node, Scalar) or not isinstance(node.value, bool):
+            if isinstance(node, Scalar) and str(node.value).lower() in ("true", "false"):
+                return
+            errors.add(f"{attr}: expected a boolean (true/false), found {describe(node)}",
+                       node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        if not self.expr_ok:
+            return {"type": "boolean"}
+        return {"anyOf": [{"type": "boolean"}, EXPR_SCHEMA]}
+
+
+@dataclass(frozen=True)
+class Int(Type):
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if isinstance(node, Scalar) and isinstance(node.value, int) and not isinstance(
+                node.value, bool):
+            return
+        if isinstance(node, Scalar) and isinstance(node.value, str) and node.value.strip().isdigit():
+            return
+        errors.add(f"{attr}: expected an integer, found {describe(node)}", node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "integer"}, EXPR_SCHEMA]}
+
+
+@dataclass(frozen=True)
+class Time(Type):
+    """Seconds as a number, or ``1d6h15m45s``."""
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if isinstance(node, Scalar):
+            v = node.value
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                return
+            if isinstance(v, str) and v and TIME_RE.match(v.strip()):
+                return
+        errors.add(f"{attr}: expected a time: seconds or a string like '1d6h15m45s', found "
+                   f"{describe(node)}", node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        return {"anyOf": [{"type": "number"}, {"type": "string",
+                                               "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"},
+                          EXPR_SCHEMA]}
+
+
+@dataclass(frozen=True)
+class Enum(Type):
+    choices: tuple[str, ...] = ()
+    expr_ok: bool = True
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if not isinstance(node, Scalar) or str(node.value) not in self.choices:
+            found = repr(node.value) if isinstance(node, Scalar) else describe(node)
+            errors.add(f"{attr}: expected one of {', '.join(self.choices)}, found {found}",
+                       node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        if not self.expr_ok:
+            return {"enum": list(self.choices)}
+        return {"anyOf": [{"enum": list(self.choices)}, EXPR_SCHEMA]}
+
+
+@dataclass(frozen=True)
+class Prim(Type):
+    """Any primitive (action args, matrix values, param defaults)."""
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if not isinstance(node, Scalar):
+            errors.add(f"{attr}: expected a string, number or boolean, found {describe(node)}",
+                       node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        return {"type": ["string", "number", "boolean", "null"]}
+
+
+@dataclass(frozen=True)
+class ListOf(Type):
+    """A list, or one ``${{ }}`` expression giving a list."""
+
+    item: Type = field(default_factory=Str)
+    expr_ok: bool = True
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if isinstance(node, Scalar) and node.value is None:
+            return
+        if not isinstance(node, Seq):
+            errors.add(f"{attr}: expected a list, found {describe(node)}", node.loc)
+            return
+        for i, item in enumerate(node.items):
+            self.item.validate(item, f"{attr}[{i}]", site, errors)
+
+    def schema(self) -> dict[str, Any]:
+        arr = {"type": "array", "items": self.item.schema()}
+        return {"anyOf": [arr, EXPR_SCHEMA]} if self.expr_ok else arr
+
+
+@dataclass(frozen=True)
+class MapOf(Type):
+    """A mapping with free keys (identifiers when ``ids``), or one expression giving a dict."""
+
+    value: Type = field(default_factory=Str)
+    ids: bool = False
+    expr_ok: bool = True
+    key_what: str = "key"
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if isinstance(node, Scalar) and node.value is None:
+            return
+        if not isinstance(node, Map):
+            errors.add(f"{attr}: expected a mapping, found {describe(node)}", node.loc)
+            return
+        for k, v in node.items:
+            if not isinstance(k.value, str):
+                errors.add(f"{attr}: expected a str {self.key_what}, found {k.value!r}", k.loc)
+                continue
+            if self.ids and not ID_RE.match(k.value):
+                errors.add(f"{attr}: {k.value} is not an identifier (use letters, digits and "
+                           "'_', not starting with a digit)", k.loc)
+            self.value.validate(v, f"{attr}.{k.value}", site, errors)
+
+    def schema(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"type": "object", "additionalProperties": self.value.schema()}
+        if self.ids:
+            obj["propertyNames"] = {"pattern": ID_RE.pattern}
+        return {"anyOf": [obj, EXPR_SCHEMA]} if self.expr_ok else obj
+
+
+@dataclass(frozen=True)
+class F:
+    """A key of a structure: its type, whether it is required, and its evaluation site."""
+
+    type: Type
+    required: bool = False
+    site: str | None = None  # a site name resolved by the Struct's owner; None = inherit
+    descr: str = ""
+
+
+@dataclass(frozen=True)
+class Struct(Type):
+    """A mapping with a fixed set of keys."""
+
+    name: str = ""
+    fields: Mapping[str, F] = field(default_factory=dict)
+    sites: Mapping[str, Site] = field(default_factory=dict)  # site name -> Site
+    expr_ok: bool = False
+    exclusive: tuple[str, ...] = ()  # keys of which at most one may be given
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        if not isinstance(node, Map):
+            errors.add(f"{attr or self.name}: expected a mapping ({self.name}), found "
+                       f"{describe(node)}", node.loc)
+            return
+        self.validate_keys(node, attr, errors)
+        for k, v in node.items:
+            f = self.fields.get(str(k.value))
+            if f is None:
+                continue
+            s = self.sites.get(f.site, site) if f.site else site
+            f.type.validate(v, f"{attr}.{k.value}" if attr else str(k.value), s, errors)
+
+    def validate_keys(self, node: Map, attr: str, errors: Errors) -> None:
+        where = f" in {attr}" if attr else ""
+        for k, _ in node.items:
+            if str(k.value) not in self.fields:
+                errors.add(f"unexpected key '{k.value}'{where} ({self.name}); allowed keys: "
+                           f"{', '.join(self.fields)}", k.loc)
+        given = [k for k in self.exclusive if k in node]
+        if len(given) > 1:
+            key = node.key_node(given[1])
+            errors.add(f"{', '.join(given)} are mutually exclusive",
+                       key.loc if key else node.loc)
+        for name, f in self.fields.items():
+            if f.required and name not in node:
+                errors.add(f"missing mandatory key '{name}'{where} ({self.name})", node.loc)
+
+    def schema(self) -> dict[str, Any]:
+        props = {}
+        for name, f in self.fields.items():
+            s = dict(f.type.schema())
+            if f.descr:
+                s["description"] = f.descr
+            props[name] = s
+        out: dict[str, Any] = {"type": "object", "properties": props,
+                               "additionalProperties": False}
+        req = [n for n, f in self.fields.items() if f.required]
+        if req:
+            out["required"] = req
+        return out

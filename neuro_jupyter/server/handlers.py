@@ -1,0 +1,543 @@
+"""REST handlers of the server extension: thin, authenticated views over ``neuro_jupyter.core``.
+
+Every route lives under ``<base_url>neuro-jupyter/api/``; ``{pk}`` is a project's key from the
+projects list, ``{bake}`` a bake id or name, ``{task}`` a dotted task id.
+
+=======  ==========================================  ==========================================
+Verb     Path                                        Answer
+=======  ==========================================  ==========================================
+GET      ``projects``                                ``{"projects": [project, ...]}``
+GET      ``projects/{pk}``                           a project
+GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows)
+POST     ``projects/{pk}/jobs/{job_id}/start``       201, the new run (409 with ``job`` if it
+                                                     runs already); body ``{"suffix": "",
+                                                     "params": {}, "args": []}`` (all optional)
+POST     ``projects/{pk}/jobs/{job_id}/kill``        ``{"messages": [...]}`` once stopped; body
+                                                     ``{"suffix": ""}``; ``job_id`` may be ALL
+GET      ``jobs/{raw_id}``                           one run of a job, with its ``url``
+GET      ``jobs/{raw_id}/log?offset=&limit=``        ``{"text", "offset", "next_offset",
+                                                     "size"}``; a negative offset counts from
+                                                     the end (a tail)
+GET      ``projects/{pk}/bakes``                     ``{"bakes": [bake, ...]}``, newest first
+GET      ``projects/{pk}/bakes/{bake}?attempt=``     ``{"bake", "attempt", "attempts", "tasks",
+                                                     "edges"}``
+GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  ``{"task", "attempt", "text"}``
+         log?attempt=&raw=``
+GET      ``projects/{pk}/bakes/{bake}/graph.dot``    the graph in DOT (text/vnd.graphviz)
+GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml)
+POST     ``projects/{pk}/bakes/{bake}/cancel``       the bake's state; body ``{"attempt": n}``
+POST     ``projects/{pk}/bakes/{bake}/restart``      201, the new attempt's state; body
+                                                     ``{"attempt": n, "from_failed": true}``
+=======  ==========================================  ==========================================
+
+Errors are JSON ``{"message": ..., "reason": ...}``: 400 bad input, 404 unknown project, job,
+bake or task, 409 a clash with the current state (a job already runs, a bake still runs), 500
+anything else of ours. Every verb is ``@tornado.web.authenticated`` and ``@authorized`` on the
+``neuro_jupyter`` resource. Paths never come from requests: projects are looked up by key in the
+store and everything else by name inside them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+
+from ..core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NeuroJupyterError,
+    NotFoundError,
+)
+
+NAMESPACE = "neuro-jupyter/api"
+AUTH_RESOURCE = "neuro_jupyter"
+
+T = TypeVar("T")
+Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
+
+
+def status_of(error: NeuroJupyterError) -> int:
+    """The HTTP status for one of our errors."""
+    if isinstance(error, InvalidInputError):
+        return 400
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, ConflictError):
+        return 409
+    return 500
+
+
+def json_errors(method: Handler) -> Handler:
+    """Answer our errors as JSON with a fitting status instead of a 500 page."""
+
+    @functools.wraps(method)
+    async def inner(self: NeuroHandler, *args: Any, **kwargs: Any) -> None:
+        try:
+            await method(self, *args, **kwargs)
+        except NeuroJupyterError as error:
+            status = status_of(error)
+            if status == 500:
+                self.log.error("neuro-jupyter: %s", error, exc_info=error)
+            self.set_status(status)
+            self.finish(json.dumps({"message": str(error), "reason": self._reason}))
+
+    return inner  # type: ignore[return-value]
+
+
+def to_json(value: Any) -> Any:
+    """Plain JSON data from records: dataclasses (fields only), mappings, sequences, paths."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_json(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+class NeuroHandler(APIHandler):
+    """Base of our handlers: authorization resource, request parsing, project lookup."""
+
+    auth_resource = AUTH_RESOURCE
+
+    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Call a blocking core function off the event loop."""
+        return await asyncio.to_thread(func, *args, **kwargs)
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(json.dumps(data))
+
+    def body(self) -> dict[str, Any]:
+        """The request's JSON object body ({} when empty)."""
+        raw = self.request.body
+        if not raw or not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except ValueError as error:
+            raise InvalidInputError(f"The request body is not JSON: {error}") from error
+        if not isinstance(data, dict):
+            raise InvalidInputError("The request body must be a JSON object")
+        return data
+
+    def int_arg(self, name: str, default: int | None = None) -> int | None:
+        """An optional integer query argument."""
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError:
+            raise InvalidInputError(f"Query argument {name!r} must be an integer, not {raw!r}") from None
+
+    def bool_arg(self, name: str) -> bool:
+        """An optional boolean query argument (1/true/yes)."""
+        raw = (self.get_query_argument(name, "") or "").lower()
+        if raw in ("", "0", "false", "no"):
+            return False
+        if raw in ("1", "true", "yes"):
+            return True
+        raise InvalidInputError(f"Query argument {name!r} must be true or false, not {raw!r}")
+
+    async def project(self, pk: str) -> tuple[Any, Any]:
+        """The project record and the opened project for a key from the URL."""
+        return await self.run(_open_project, pk)
+
+
+def _parse_pk(pk: str) -> int:
+    try:
+        value = int(pk)
+    except ValueError:
+        raise InvalidInputError(f"A project key is an integer, not {pk!r}") from None
+    if value < 1:
+        raise InvalidInputError(f"A project key is a positive integer, not {pk!r}")
+    return value
+
+
+def _open_project(pk: str) -> tuple[Any, Any]:
+    from ..core.project import open_project
+    from ..core.store.projects import get_project
+
+    record = get_project(_parse_pk(pk))
+    if not (record.root / ".neuro").is_dir():
+        raise NotFoundError(f"The folder of project {record.name!r} is gone: {record.root}")
+    return record, open_project(record.root, record=False)
+
+
+def project_json(record: Any) -> dict[str, Any]:
+    """A project record for the API."""
+    data: dict[str, Any] = to_json(record)
+    data["exists"] = (Path(record.root) / ".neuro").is_dir()
+    return data
+
+
+# --- projects -------------------------------------------------------------------------------
+
+
+class ProjectsHandler(NeuroHandler):
+    """The recorded projects."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self) -> None:
+        """Every recorded project, most recently opened first."""
+        from ..core.store.projects import list_projects
+
+        records = await self.run(list_projects)
+        self.reply({"projects": [project_json(r) for r in records]})
+
+
+class ProjectHandler(NeuroHandler):
+    """One project."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str) -> None:
+        """The project with key ``pk``."""
+        from ..core.store.projects import get_project
+
+        record = await self.run(get_project, _parse_pk(pk))
+        self.reply(project_json(record))
+
+
+# --- live jobs ------------------------------------------------------------------------------
+
+
+def job_json(record: Any, url: str | None) -> dict[str, Any]:
+    """A job run for the API (its process spec stays on the server)."""
+    names = (
+        "raw_id", "project_pk", "job_id", "suffix", "backend", "status", "reason", "exit_code",
+        "signal", "http_port", "life_span", "created_at", "started_at", "finished_at",
+    )
+    data = {name: to_json(getattr(record, name)) for name in names}
+    data["label"] = record.label
+    data["when"] = record.when
+    data["url"] = url
+    return data
+
+
+def _job_rows(project: Any, base_url: str) -> list[dict[str, Any]]:
+    from ..core.live import browse_url, list_jobs
+    from ..core.live.query import job_infos
+
+    infos = job_infos(project)
+    rows = []
+    for row in list_jobs(project):
+        info = infos.get(row.job_id)
+        record = row.record
+        url = browse_url(record, server_base_url=base_url) if record and record.active else None
+        rows.append({
+            "job_id": row.job_id,
+            "suffix": row.suffix,
+            "label": row.label,
+            "status": row.status,
+            "multi": row.multi,
+            "title": info.title if info else "",
+            "browse": bool(info and info.browse),
+            "raw_id": row.raw_id,
+            "when": row.when,
+            "url": url,
+        })
+    return rows
+
+
+def _suffix(body: Mapping[str, Any]) -> str:
+    suffix = body.get("suffix") or ""
+    if not isinstance(suffix, str):
+        raise InvalidInputError("'suffix' must be a string")
+    return suffix
+
+
+class JobsHandler(NeuroHandler):
+    """A project's live jobs."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str) -> None:
+        """The project's live jobs (ps rows: every live.yml job and every suffix that ran)."""
+        _, project = await self.project(pk)
+        rows = await self.run(_job_rows, project, self.base_url)
+        self.reply({"jobs": rows})
+
+
+class JobActionHandler(NeuroHandler):
+    """Start or kill a live job of a project."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def post(self, pk: str, job_id: str, action: str) -> None:
+        """``start``: body ``{"suffix", "params": {name: value}, "args": [...]}``;
+        ``kill``: body ``{"suffix"}``."""
+        _, project = await self.project(pk)
+        body = self.body()
+        suffix = _suffix(body)
+        if action == "kill":
+            from ..core.live import kill_job
+
+            messages = await self.run(kill_job, project, job_id, suffix)
+            self.reply({"messages": list(messages)})
+            return
+        params = body.get("params") or {}
+        if not isinstance(params, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+        ):
+            raise InvalidInputError("'params' must map names to strings")
+        args = body.get("args") or []
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise InvalidInputError("'args' must be a list of strings")
+        from ..core.live import browse_url, run_job
+
+        result = await self.run(
+            run_job, project, job_id, suffix=suffix or None, params=params, args=tuple(args),
+            detach=True, server_base=self.base_url,
+        )
+        job = job_json(result.record, browse_url(result.record, server_base_url=self.base_url))
+        if result.started:
+            self.reply(job, 201)
+        else:  # it runs (or waits) already: a clash, with the run it clashes with
+            self.reply({"message": result.message, "reason": "Conflict", "job": job}, 409)
+
+
+class JobHandler(NeuroHandler):
+    """One run of a live job."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, raw_id: str) -> None:
+        """The run ``raw_id`` with the link to its web UI (through the proxy) while it runs."""
+        from ..core.live import browse_url, get_job
+
+        record = await self.run(get_job, raw_id)
+        url = browse_url(record, server_base_url=self.base_url) if record.active else None
+        self.reply(job_json(record, url))
+
+
+def _read_log_page(raw_id: str, offset: int, limit: int | None) -> dict[str, Any]:
+    from ..core.live import get_job, read_log
+
+    record = get_job(raw_id)
+    path = Path(record.log_path) if record.log_path else None
+    size = path.stat().st_size if path is not None and path.is_file() else 0
+    start = max(0, size + offset) if offset < 0 else offset
+    text, next_offset = read_log(record, start, limit)
+    return {"text": text, "offset": start, "next_offset": next_offset, "size": size}
+
+
+class JobLogHandler(NeuroHandler):
+    """A page of a job's log."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, raw_id: str) -> None:
+        """``?offset=&limit=`` in bytes; a negative offset reads the last ``-offset`` bytes."""
+        offset = self.int_arg("offset", 0) or 0
+        limit = self.int_arg("limit")
+        if limit is not None and limit < 0:
+            raise InvalidInputError("'limit' must not be negative")
+        self.reply(await self.run(_read_log_page, raw_id, offset, limit))
+
+
+# --- bakes ----------------------------------------------------------------------------------
+
+
+def attempt_json(attempt: Any) -> dict[str, Any]:
+    """An attempt for the API."""
+    names = ("number", "result", "reason", "from_failed", "created_at", "finished_at")
+    return {name: to_json(getattr(attempt, name)) for name in names}
+
+
+def bake_json(bake: Any) -> dict[str, Any]:
+    """A bake for the API, with the result of its last attempt as ``status``."""
+    names = ("bake_id", "project_pk", "batch", "name", "tags", "params", "backend", "created_at")
+    data = {name: to_json(getattr(bake, name)) for name in names}
+    last = bake.last_attempt
+    data["status"] = last.result if last else "pending"
+    data["attempt"] = last.number if last else None
+    return data
+
+
+def task_json(task: Any) -> dict[str, Any]:
+    """A task of an attempt for the API (no log paths or process ids)."""
+    names = (
+        "full_id", "status", "kind", "title", "needs", "matrix_group", "raw_id", "exit_code",
+        "reason", "outputs", "created_at", "started_at", "finished_at",
+    )
+    return {name: to_json(getattr(task, name)) for name in names}
+
+
+def state_json(state: Any, attempts: list[Any]) -> dict[str, Any]:
+    """A bake's state (one attempt, its tasks and edges) for the API."""
+    return {
+        "bake": bake_json(state.bake),
+        "attempt": attempt_json(state.attempt),
+        "attempts": [attempt_json(a) for a in attempts],
+        "tasks": [task_json(t) for t in state.tasks],
+        "edges": [list(edge) for edge in state.edges],
+    }
+
+
+def _attempts(bake_id: str) -> list[Any]:
+    from ..core.store import open_store
+    from ..core.store.bakes import count_attempts, get_attempt
+
+    store = open_store()
+    return [get_attempt(store, bake_id, n) for n in range(1, count_attempts(store, bake_id) + 1)]
+
+
+def _bake_state(project: Any, bake_ref: str, attempt: int | None) -> dict[str, Any]:
+    from ..core.bake import inspect_bake, resolve_bake
+
+    bake = resolve_bake(project, bake_ref)
+    state = inspect_bake(project, bake, attempt)
+    return state_json(state, _attempts(bake.bake_id))
+
+
+class BakesHandler(NeuroHandler):
+    """A project's bakes."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str) -> None:
+        """The project's bakes, newest first."""
+        from ..core.bake import list_bakes
+
+        _, project = await self.project(pk)
+        bakes = await self.run(list_bakes, project)
+        self.reply({"bakes": [bake_json(b) for b in bakes]})
+
+
+class BakeHandler(NeuroHandler):
+    """One bake: an attempt with its tasks and graph edges."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str, bake: str) -> None:
+        """``?attempt=n`` (default: the last attempt)."""
+        attempt = self.int_arg("attempt")
+        _, project = await self.project(pk)
+        self.reply(await self.run(_bake_state, project, bake, attempt))
+
+
+def _task_log(project: Any, bake_ref: str, task: str, attempt: int | None, raw: bool) -> dict[str, Any]:
+    from ..core.bake import resolve_bake, task_log
+
+    bake = resolve_bake(project, bake_ref)
+    text = task_log(project, bake, task, attempt=attempt, raw=raw)
+    return {"task": task, "attempt": attempt, "text": text}
+
+
+class TaskLogHandler(NeuroHandler):
+    """The log of one task of a bake."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str, bake: str, task: str) -> None:
+        """``?attempt=n`` (default: the last), ``?raw=true`` keeps workflow command lines."""
+        attempt = self.int_arg("attempt")
+        raw = self.bool_arg("raw")
+        _, project = await self.project(pk)
+        self.reply(await self.run(_task_log, project, bake, task, attempt, raw))
+
+
+def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str) -> bytes:
+    from ..core.bake import inspect_bake, resolve_bake
+    from ..core.graph import render, to_dot
+
+    bake = resolve_bake(project, bake_ref)
+    dot = to_dot(inspect_bake(project, bake, attempt))
+    return dot.encode("utf-8") if fmt == "dot" else render(dot, "svg")
+
+
+class GraphHandler(NeuroHandler):
+    """A bake attempt's graph as DOT or SVG, coloured by task state."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str, bake: str, fmt: str) -> None:
+        """``?attempt=n`` (default: the last attempt)."""
+        attempt = self.int_arg("attempt")
+        _, project = await self.project(pk)
+        data = await self.run(_graph, project, bake, attempt, fmt)
+        kind = "image/svg+xml" if fmt == "svg" else "text/vnd.graphviz; charset=utf-8"
+        self.finish(data, set_content_type=kind)
+
+
+def _bake_action(project: Any, bake_ref: str, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    from ..core.bake import cancel_bake, resolve_bake, restart_bake
+
+    attempt = body.get("attempt")
+    if attempt is not None and (not isinstance(attempt, int) or isinstance(attempt, bool)):
+        raise InvalidInputError("'attempt' must be an integer")
+    bake = resolve_bake(project, bake_ref)
+    if action == "cancel":
+        cancel_bake(project, bake, attempt)
+        return _bake_state(project, bake.bake_id, attempt)
+    from_failed = body.get("from_failed", True)
+    if not isinstance(from_failed, bool):
+        raise InvalidInputError("'from_failed' must be true or false")
+    new = restart_bake(project, bake, attempt=attempt, from_failed=from_failed)
+    return _bake_state(project, bake.bake_id, new.number)
+
+
+class BakeActionHandler(NeuroHandler):
+    """Cancel or restart a bake."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def post(self, pk: str, bake: str, action: str) -> None:
+        """``cancel``: body ``{"attempt"}``; ``restart``: ``{"attempt", "from_failed"}``."""
+        _, project = await self.project(pk)
+        body = self.body()
+        state = await self.run(_bake_action, project, bake, action, body)
+        self.reply(state, 201 if action == "restart" else 200)
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+_PK = r"(?P<pk>[^/]+)"
+_BAKE = _PK + r"/bakes/(?P<bake>[^/]+)"
+
+ROUTES: list[tuple[str, type[NeuroHandler]]] = [
+    (r"projects", ProjectsHandler),
+    (rf"projects/{_PK}", ProjectHandler),
+    (rf"projects/{_PK}/jobs", JobsHandler),
+    (rf"projects/{_PK}/jobs/(?P<job_id>[^/]+)/(?P<action>start|kill)", JobActionHandler),
+    (r"jobs/(?P<raw_id>[^/]+)", JobHandler),
+    (r"jobs/(?P<raw_id>[^/]+)/log", JobLogHandler),
+    (rf"projects/{_PK}/bakes", BakesHandler),
+    (rf"projects/{_BAKE}", BakeHandler),
+    (rf"projects/{_BAKE}/tasks/(?P<task>[^/]+)/log", TaskLogHandler),
+    (rf"projects/{_BAKE}/graph\.(?P<fmt>dot|svg)", GraphHandler),
+    (rf"projects/{_BAKE}/(?P<action>cancel|restart)", BakeActionHandler),
+]
+
+
+def setup_handlers(web_app: Any) -> None:
+    """Add the routes under ``<base_url>neuro-jupyter/api/``."""
+    base_url = web_app.settings.get("base_url", "/")
+    handlers = [(url_path_join(base_url, NAMESPACE, path) + "/?$", cls) for path, cls in ROUTES]
+    web_app.add_handlers(".*$", handlers)

@@ -1,0 +1,145 @@
+"""A panel of a project's live jobs: status in Neu.ro's colours, Start / Stop / Open / Logs.
+
+It refreshes itself every few seconds while it has a view, through the kernel's asyncio event
+loop (display updates from other threads get lost with ipykernel 7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from ..core.errors import NeuroJupyterError
+from ..core.live import browse_url, kill_job, ps_page, run_job, server_base_url, tail_log
+from ..core.live.query import JobRow
+from ..core.live.render import humanize, status_badge
+from ..core.project.discovery import Project
+
+REFRESH_SECONDS = 3.0
+ROWS = 50
+
+
+class JobsPanel(widgets.VBox):
+    """The live jobs of ``project`` with buttons; ``refresh()`` re-reads the store."""
+
+    def __init__(self, project: Project, *, interval: float = REFRESH_SECONDS, **kwargs: Any) -> None:
+        self.project = project
+        self.interval = interval
+        self._title = widgets.HTML(f"<b>Live jobs of {html.escape(project.name)}</b>")
+        refresh = widgets.Button(description="Refresh", icon="refresh",
+                                 layout=widgets.Layout(width="auto"))
+        refresh.on_click(lambda _: self.refresh())
+        self.message = widgets.HTML("")
+        self.table = widgets.VBox([])
+        self.log_title = widgets.HTML("")
+        self.log_view = widgets.HTML("")
+        super().__init__(
+            [widgets.HBox([self._title, refresh]), self.message, self.table, self.log_title, self.log_view],
+            **kwargs,
+        )
+        self._view_count = 0  # let ipywidgets count the views, to refresh only while shown
+        self._handle: asyncio.TimerHandle | None = None
+        self._closed = False
+        self.rows: list[JobRow] = []
+        self.refresh()
+        self._schedule()
+
+    # -- state ---------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Re-read the jobs from the store and rebuild the rows."""
+        try:
+            page = ps_page(self.project, limit=ROWS)
+        except NeuroJupyterError as exc:
+            self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
+            return
+        self.rows = page.rows
+        base = server_base_url(self.project.root)
+        self.table.children = [self._row(row, base) for row in page.rows]
+        more = page.total - len(page.rows)
+        self._title.value = f"<b>Live jobs of {html.escape(self.project.name)}</b>" + (
+            f" <small>({more} more: %neuro_ps --page 2)</small>" if more > 0 else ""
+        )
+
+    def _row(self, row: JobRow, base: str | None) -> widgets.HBox:
+        record = row.record
+        active = bool(record and record.active)
+        url = browse_url(record, base) if record and active else None
+        label = widgets.HTML(f"<code>{html.escape(row.label)}</code>",
+                             layout=widgets.Layout(width="14em"))
+        status = widgets.HTML(status_badge(row.status), layout=widgets.Layout(width="7em"))
+        when = widgets.HTML(html.escape(humanize(row.when)), layout=widgets.Layout(width="9em"))
+        start = widgets.Button(description="Start", icon="play", disabled=active,
+                               tooltip=f"run {row.job_id}", layout=widgets.Layout(width="auto"))
+        stop = widgets.Button(description="Stop", icon="stop", disabled=not active,
+                              layout=widgets.Layout(width="auto"))
+        logs = widgets.Button(description="Logs", icon="file-text", disabled=record is None,
+                              layout=widgets.Layout(width="auto"))
+        link = (
+            f'<a href="{html.escape(url)}" target="_blank" rel="noopener" '
+            f'class="jupyter-button mod-info" style="padding:0 1em;text-decoration:none">Open</a>'
+            if url else ""
+        )
+        opener = widgets.HTML(link)
+        start.on_click(lambda _: self.start(row))
+        stop.on_click(lambda _: self.stop(row))
+        logs.on_click(lambda _: self.show_logs(row))
+        return widgets.HBox([label, status, when, start, stop, logs, opener])
+
+    # -- actions -------------------------------------------------------------------------
+    def _act(self, action: Any) -> None:
+        try:
+            text = action()
+        except NeuroJupyterError as exc:
+            self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
+        else:
+            self.message.value = html.escape(text)
+        self.refresh()
+
+    def start(self, row: JobRow) -> None:
+        """Start the row's job (a new suffix for a multi job; its suffix if it has one)."""
+        self._act(lambda: run_job(self.project, row.job_id, suffix=row.suffix or None,
+                                  detach=True).message)
+
+    def stop(self, row: JobRow) -> None:
+        """Ask the row's job to stop; the refresh shows when it has."""
+        self._act(lambda: "; ".join(kill_job(self.project, row.job_id, row.suffix, wait=False)))
+
+    def show_logs(self, row: JobRow) -> None:
+        """Show the last lines of the row's log."""
+        if row.record is None:
+            return
+        self.log_title.value = f"<b>Log of {html.escape(row.label)}</b> (last lines)"
+        self.log_view.value = f"<pre>{html.escape(tail_log(row.record, 40))}</pre>"
+        self._log_row = row
+
+    # -- self refresh ----------------------------------------------------------------------
+    def _schedule(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            try:
+                loop = asyncio.get_event_loop_policy().get_event_loop()
+            except RuntimeError:  # pragma: no cover - no loop in this thread
+                return
+        self._handle = loop.call_later(self.interval, self._tick)
+
+    def _tick(self) -> None:
+        if self._closed:
+            return
+        if self._view_count is None or self._view_count > 0:
+            self.refresh()
+            row = getattr(self, "_log_row", None)
+            if row is not None and row.record is not None:
+                self.log_view.value = f"<pre>{html.escape(tail_log(row.record, 40))}</pre>"
+        self._schedule()
+
+    def close(self) -> None:
+        """Stop refreshing and close the widget."""
+        self._closed = True
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.cancel()
+        super().close()

@@ -1,0 +1,317 @@
+"""The Neuro sidebar in a real JupyterLab, driven through Debian's chromium with Playwright.
+
+Set-up goes through the core API (a project, a finished job, a finished bake); the test then
+clicks project → job (start, stop, open) → bake (graph, task log) like a user, and keeps a
+screenshot of every step in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neuro_jupyter.core.project import Project, open_project
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run",
+]
+TOKEN = "neuro-jupyter-browser-test"
+
+LIVE = """kind: live
+title: Demo jobs
+jobs:
+  hello:
+    image: ubuntu
+    title: Says <b>hello</b>
+    bash: echo "<script>alert('hello')</script> from a job"
+  sleeper:
+    image: ubuntu
+    title: Sleeps a minute
+    bash: |
+      echo "<img src=x onerror=alert(1)> sleeping"
+      sleep 60
+  web:
+    image: neuromation/base
+    title: A web UI
+    http_port: {port}
+    browse: true
+    detach: true
+    cmd: python -m http.server {port} --bind 127.0.0.1
+"""
+
+TRAINING = """kind: batch
+title: Training
+tasks:
+  - id: prepare
+    image: ubuntu
+    bash: echo "<script>prepared</script>"
+  - id: train
+    needs: [prepare]
+    image: ubuntu
+    bash: |
+      echo training
+      exit 3
+  - id: report
+    needs: [train]
+    image: ubuntu
+    bash: echo never
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def demo_project(tmp_path: Path) -> Iterator[Project]:
+    """A project with a finished job (``hello``) and a finished, failed bake."""
+    from neuro_jupyter.core.bake import start_bake, watch_bake
+    from neuro_jupyter.core.live import get_job, kill_job, run_job
+
+    root = tmp_path / "work" / "demo"
+    (root / ".neuro").mkdir(parents=True)
+    (root / ".neuro" / "project.yml").write_text("id: demo\nproject_name: Demo <i>project</i>\n")
+    (root / ".neuro" / "live.yml").write_text(LIVE.format(port=free_port()))
+    (root / ".neuro" / "training.yml").write_text(TRAINING)
+    project = open_project(root)
+    hello = run_job(project, "hello", detach=True).record
+    deadline = time.monotonic() + 30
+    while get_job(hello.raw_id).active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    bake = start_bake(project, "training", name="first-training")
+    state = list(watch_bake(project, bake, interval=0.05))[-1]
+    assert state.attempt.result == "failed"
+    yield project
+    kill_job(project, "ALL", grace=2)
+
+
+@pytest.fixture
+def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 with its own settings; yields its base URL."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    port = free_port()
+    app_settings = tmp_path / "app-settings"
+    app_settings.mkdir()
+    (app_settings / "overrides.json").write_text(json.dumps({
+        "@jupyterlab/apputils-extension:notification": {
+            "checkForUpdates": False, "fetchNews": "false",
+        },
+    }))
+    env = dict(os.environ)
+    env.update(
+        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-user-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
+        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+    )
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+            "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={TOKEN}", "--LabApp.news_url=None",
+            f"--LabApp.app_settings_dir={app_settings}",
+            f"--ServerApp.root_dir={demo_project.root.parent}",
+        ],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.copy(tmp_path / "lab.log", ARTIFACTS / "lab.log") if ARTIFACTS.is_dir() else None
+
+
+@pytest.fixture
+def page(lab: str) -> Iterator[Any]:
+    """A chromium page on JupyterLab (fresh workspace), with page errors collected."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.errors = errors  # type: ignore[attr-defined]
+        page.goto(f"{lab}/lab?reset&token={TOKEN}")
+        page.wait_for_selector("#jp-main-dock-panel")
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Project) -> None:
+    sidebar = page.locator("#neuro-jupyter-sidebar")
+
+    # Projects
+    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="neuro-jupyter-sidebar"]').click()
+    project_item = sidebar.locator(".nj-project", has_text="Demo <i>project</i>")
+    project_item.wait_for()
+    shot(page, "01-projects")
+
+    # A project: live jobs and bakes with status badges
+    project_item.click()
+    hello = sidebar.locator('.nj-job[data-job-id="hello"]')
+    hello.locator('.nj-badge[data-status="succeeded"]').wait_for()
+    bake_item = sidebar.locator(".nj-bake", has_text="first-training")
+    bake_item.locator('.nj-badge[data-status="failed"]').wait_for()
+    assert sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge').inner_text() == "unknown"
+    assert sidebar.locator(".nj-job", has_text="Says <b>hello</b>").count() == 1
+    colour = hello.locator(".nj-badge").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == "rgb(50, 205, 50)"  # limegreen
+    shot(page, "02-project")
+
+    # The view follows changes made elsewhere (here: a kill from the core API) by polling
+    from neuro_jupyter.core.live import kill_job, run_job
+
+    run_job(demo_project, "sleeper", detach=True)
+    sleeper_badge = sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge')
+    sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge[data-status="running"]').wait_for()
+    kill_job(demo_project, "sleeper", grace=2)
+    sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge[data-status="cancelled"]').wait_for()
+    assert sleeper_badge.inner_text() == "cancelled"
+
+    # A finished job: its log is shown as text, never as HTML
+    hello.click()
+    log = sidebar.locator(".nj-job-view .nj-log")
+    page.wait_for_function(
+        "() => document.querySelector('#neuro-jupyter-sidebar .nj-log')?.textContent.includes('from a job')"
+    )
+    assert log.inner_text().strip() == "<script>alert('hello')</script> from a job"
+    assert sidebar.locator("script").count() == 0
+    assert sidebar.locator("h3").first.inner_text() == "Says <b>hello</b>"
+    shot(page, "03-job-finished")
+
+    # Start and stop a job from the UI
+    sidebar.locator(".nj-crumb-project").click()
+    sidebar.locator('.nj-job[data-job-id="sleeper"]').click()
+    start = sidebar.locator("button.nj-start")
+    start.wait_for()
+    start.click()
+    sidebar.locator('.nj-job-view .nj-badge[data-status="running"]').wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('#neuro-jupyter-sidebar .nj-log')?.textContent.includes('sleeping')"
+    )
+    assert sidebar.locator(".nj-log").inner_text().startswith("<img src=x onerror=alert(1)>")
+    assert sidebar.locator("img").count() == 0
+    shot(page, "04-job-running")
+    sidebar.locator("button.nj-stop").click()
+    sidebar.locator('.nj-job-view .nj-badge[data-status="cancelled"]').wait_for()
+    shot(page, "05-job-stopped")
+
+    # Open a job's web UI through the proxy in a new tab
+    sidebar.locator(".nj-crumb-project").click()
+    sidebar.locator('.nj-job[data-job-id="web"]').click()
+    sidebar.locator("button.nj-start").click()
+    open_button = sidebar.locator("button.nj-open")
+    open_button.wait_for()
+    with page.context.expect_page() as opened:
+        open_button.click()
+    web = opened.value
+    web.wait_for_load_state()
+    assert "/proxy/" in web.url
+    assert web.url.startswith(lab)
+    deadline = time.monotonic() + 20
+    while "Directory listing" not in web.content() and time.monotonic() < deadline:
+        time.sleep(0.3)
+        web.reload()
+    assert "Directory listing" in web.content()
+    web.close()
+    sidebar.locator("button.nj-stop").click()
+    sidebar.locator('.nj-job-view .nj-badge[data-status="cancelled"]').wait_for()
+
+    # A bake: graph, tasks table, a task's log
+    sidebar.locator(".nj-crumb-project").click()
+    sidebar.locator(".nj-bake", has_text="first-training").click()
+    graph = sidebar.locator("img.nj-graph")
+    graph.wait_for()
+    page.wait_for_function(
+        "() => document.querySelector('#neuro-jupyter-sidebar img.nj-graph')?.naturalWidth > 0"
+    )
+    rows = sidebar.locator(".nj-tasks .nj-task")
+    assert rows.count() == 3
+    statuses = {
+        rows.nth(i).get_attribute("data-task-id"): rows.nth(i).locator(".nj-badge").inner_text()
+        for i in range(3)
+    }
+    assert statuses == {"prepare": "succeeded", "train": "failed", "report": "skipped"} or (
+        statuses["prepare"] == "succeeded" and statuses["train"] == "failed"
+    )
+    sidebar.locator('.nj-task[data-task-id="prepare"]').click()
+    page.wait_for_function(
+        "() => document.querySelector('#neuro-jupyter-sidebar .nj-task-log .nj-log')"
+        "?.textContent.includes('prepared')"
+    )
+    assert sidebar.locator(".nj-task-log .nj-log").inner_text().strip() == (
+        "<script>prepared</script>"
+    )
+    assert sidebar.locator("script").count() == 0
+    shot(page, "06-bake")
+
+    # Restart the failed bake from the UI: attempt #2 appears and runs to its end
+    sidebar.locator("button.nj-restart").click()
+    sidebar.locator('.nj-attempt[data-attempt="2"]').wait_for()
+    sidebar.locator('.nj-attempt.nj-selected[data-attempt="2"] .nj-badge[data-status="failed"]').wait_for()
+    sidebar.locator('.nj-attempt[data-attempt="1"]').click()
+    sidebar.locator('.nj-attempt.nj-selected[data-attempt="1"]').wait_for()
+    shot(page, "07-bake-restarted")
+
+    # Command palette entries
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette")
+    palette.locator("input").fill("Neu.ro")
+    palette.locator(".lm-CommandPalette-item", has_text="Open the Projects Panel").wait_for()
+    labels = palette.locator(".lm-CommandPalette-itemLabel").all_inner_texts()
+    assert "Neu.ro: Restart the Selected Bake" in labels
+    assert "Neu.ro: Start the Selected Live Job" in labels
+    shot(page, "08-palette")
+    page.keyboard.press("Escape")
+
+    assert page.errors == []

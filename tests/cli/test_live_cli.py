@@ -1,0 +1,104 @@
+"""``neuro-jupyter ps|run|logs|status|kill`` with real jobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.cli import main
+from neuro_jupyter.core.live import get_job, job_status
+from neuro_jupyter.core.project import open_project
+
+LIVE_YML = """\
+kind: live
+jobs:
+  hello:
+    image: ubuntu:22.04
+    bash: echo hello from the job
+  failing:
+    image: ubuntu:22.04
+    bash: echo bad; exit 4
+  sleeper:
+    image: ubuntu:22.04
+    bash: echo started; sleep 60
+  bg:
+    image: ubuntu:22.04
+    detach: true
+    cmd: sleep 60
+"""
+
+
+@pytest.fixture
+def root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / "rt").mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "rt"))
+    project = tmp_path / "proj"
+    (project / ".neuro").mkdir(parents=True)
+    (project / ".neuro" / "live.yml").write_text(LIVE_YML)
+    yield project
+    from neuro_jupyter.core.backends.local.supervision import kill_record
+    from neuro_jupyter.core.store.jobs import active_jobs
+
+    for record in active_jobs():
+        kill_record(record, grace=1)
+
+
+def test_run_attaches_until_the_end(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(root), "run", "hello"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Job hello started: job-")
+    assert "hello from the job\n" in out and out.rstrip().endswith("Job hello succeeded")
+    assert main(["--project", str(root), "run", "failing"]) == 4
+
+
+def test_detached_ps_status_logs_kill(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(root), "run", "bg"]) == 0  # detach: true in live.yml
+    assert "Detached" in capsys.readouterr().out
+    assert main(["--project", str(root), "run", "sleeper", "--detach"]) == 0
+    capsys.readouterr()
+    assert main(["--project", str(root), "ps"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["JOB", "STATUS", "RAW", "ID", "WHEN"]
+    assert [line.split()[:2] for line in lines[2:]] == [
+        ["bg", "running"], ["failing", "unknown"], ["hello", "unknown"], ["sleeper", "running"]]
+    assert main(["--project", str(root), "run", "bg"]) == 0
+    assert "Job bg is running, connecting..." in capsys.readouterr().out
+    assert main(["--project", str(root), "status", "sleeper"]) == 0
+    assert "running" in capsys.readouterr().out
+    time.sleep(0.2)
+    assert main(["--project", str(root), "logs", "sleeper"]) == 0
+    assert capsys.readouterr().out == "started\n"
+    assert main(["--project", str(root), "kill", "ALL"]) == 0
+    assert capsys.readouterr().out.count("Killed job") == 2
+    assert main(["--project", str(root), "kill", "bg"]) == 0
+    assert "is not running" in capsys.readouterr().out
+
+
+def test_unknown_job(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project", str(root), "status", "nope"]) == 1
+    assert "Unknown job 'nope'" in capsys.readouterr().err
+
+
+def test_ctrl_c_detaches_and_the_job_goes_on(root: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run", "sleeper"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
+    )
+    assert proc.stdout is not None
+    seen = ""
+    while "started\n" not in seen:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        seen += line
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Detached from sleeper" in rest
+    record = job_status(open_project(root), "sleeper")
+    assert get_job(record.raw_id).status == "running"

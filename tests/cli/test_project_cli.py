@@ -1,0 +1,69 @@
+"""``neuro-jupyter init`` and ``neuro-jupyter projects`` as real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+EXPECTED = [
+    ".gitignore", ".neuro", ".neuro.toml", "Dockerfile", "HELP.md", "README.md", "apt.txt",
+    "config", "data", "modules", "notebooks", "requirements.txt", "results", "setup.cfg",
+]
+
+
+def cli(*argv: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("neuro-jupyter", path=str(Path(sys.executable).parent))
+    command = [exe] if exe else [sys.executable, "-m", "neuro_jupyter"]
+    return subprocess.run(
+        [*command, *argv], cwd=cwd, input=stdin, capture_output=True, text=True, timeout=120,
+        env=os.environ.copy(), check=False,
+    )
+
+
+def test_init_no_input_then_again(tmp_path: Path) -> None:
+    first = cli("init", "--name", "Neuro Tutorial", "--no-input", cwd=tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    root = tmp_path / "neuro-tutorial"
+    assert sorted(p.name for p in root.iterdir()) == EXPECTED
+    assert f"Created project neuro_tutorial in {root}" in first.stdout
+    snapshot = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    second = cli("init", "--name", "Neuro Tutorial", "--no-input", cwd=tmp_path)
+
+    assert second.returncode == 1
+    assert "already exists and is not empty; nothing was written" in second.stderr
+    assert "Traceback" not in second.stderr
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == snapshot
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["neuro-tutorial"]
+
+
+def test_init_prompts_on_stdin_and_output_dir(tmp_path: Path) -> None:
+    done = cli("init", "--output-dir", "projects", cwd=tmp_path, stdin="My Model\n\nsrc\n")
+
+    assert done.returncode == 0, done.stderr
+    assert "project_name [Name of the project]: " in done.stdout
+    assert "project_slug [my-model]: " in done.stdout
+    assert "code_directory [modules]: " in done.stdout
+    assert (tmp_path / "projects" / "my-model" / "src" / "train.py").is_file()
+
+
+def test_init_unknown_template(tmp_path: Path) -> None:
+    done = cli("init", "--no-input", "--template", "no/such/template", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "Unknown template 'no/such/template'" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_projects_lists_created_projects(tmp_path: Path) -> None:
+    assert "No projects yet" in cli("projects", cwd=tmp_path).stdout
+    cli("init", "--name", "One", "--no-input", cwd=tmp_path)
+    cli("init", "--name", "Two", "--no-input", cwd=tmp_path)
+
+    lines = cli("projects", cwd=tmp_path).stdout.splitlines()
+
+    assert lines[0].split() == ["ID", "NAME", "FOLDER", "OPENED"]
+    assert sorted(line.split()[0] for line in lines[1:]) == ["one", "two"]

@@ -1,0 +1,103 @@
+"""The local meaning of an evaluated job: mount paths, workdir, entrypoint, env, presets."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.core.backends.local.mapping import MountRewriter, to_process_spec
+from neuro_jupyter.core.errors import BackendError, UnknownNameError
+from neuro_jupyter.core.presets import load_presets, presets_path
+from neuro_jupyter.core.project import Project, open_project
+from neuro_jupyter.core.workflow.model import ExecUnit, VolumeMount
+
+
+@pytest.fixture
+def a_project(tmp_path: Path) -> Project:
+    (tmp_path / "p" / ".neuro").mkdir(parents=True)
+    return open_project(tmp_path / "p")
+
+
+def volumes(root: Path) -> tuple[VolumeMount, ...]:
+    return (
+        VolumeMount("storage:p", "/project", root),
+        VolumeMount("storage:p/data", "/project/data", root / "data", read_only=True),
+        VolumeMount("storage:p/results", "/project/results/", root / "out"),
+    )
+
+
+def test_longest_mount_first_on_component_boundaries(tmp_path: Path) -> None:
+    rewrite = MountRewriter(volumes(tmp_path))
+    assert rewrite("cd /project") == f"cd {tmp_path}"
+    assert rewrite("--data /project/data/x.csv") == f"--data {tmp_path}/data/x.csv"
+    assert rewrite("--out=/project/results") == f"--out={tmp_path}/out"
+    assert rewrite("/project/database") == f"{tmp_path}/database"  # /project, not /project/data
+    for untouched in ("/project2/x", "/home/project/data", "~/project", "a/project", "/projects"):
+        assert rewrite(untouched) == untouched
+
+
+def test_process_spec_maps_argv_env_workdir(a_project: Project, tmp_path: Path) -> None:
+    unit = ExecUnit(
+        title="live.train",
+        argv=("bash", "-euo", "pipefail", "-c", "cd /project\npython -u /project/modules/t.py --data /project/data"),
+        entrypoint="env FOO=1",
+        workdir="/project/results",
+        env={"PYTHONPATH": "/project/modules", "BIND": "0.0.0.0:80"},
+        volumes=volumes(a_project.root),
+        life_span=60.0,
+    )
+    spec = to_process_spec(unit, a_project, tmp_path / "log")
+    root = a_project.root
+    assert spec.argv[:2] == ("env", "FOO=1")
+    assert spec.argv[-1] == f"cd {root}\npython -u {root}/modules/t.py --data {root}/data"
+    assert spec.workdir == root / "out"
+    assert spec.env["PYTHONPATH"] == f"{root}/modules"
+    assert spec.env["BIND"] == "127.0.0.1:80"
+    assert spec.env["PATH"].split(":")[0] == str(Path(sys.executable).parent)
+    assert spec.life_span == 60.0
+    assert (root / "data").is_dir() and (root / "out").is_dir()  # created when missing
+
+
+def test_default_and_relative_workdir(a_project: Project, tmp_path: Path) -> None:
+    unit = ExecUnit(title="t", argv=("true",))
+    assert to_process_spec(unit, a_project, tmp_path / "l").workdir == a_project.root
+    rel = ExecUnit(title="t", argv=("true",), workdir="modules")
+    assert to_process_spec(rel, a_project, tmp_path / "l").workdir == a_project.root / "modules"
+    bad = ExecUnit(title="t", argv=("true",), workdir="/no/such/container/dir")
+    with pytest.raises(BackendError, match="workdir"):
+        to_process_spec(bad, a_project, tmp_path / "l")
+
+
+def test_no_command_is_a_clear_error(a_project: Project, tmp_path: Path) -> None:
+    unit = ExecUnit(title="live.x", argv=None, image="ubuntu")
+    with pytest.raises(BackendError, match="image CMD|image's CMD"):
+        to_process_spec(unit, a_project, tmp_path / "l")
+
+
+def test_presets_table_created_and_applied(a_project: Project, tmp_path: Path) -> None:
+    path = presets_path()
+    assert path.is_file() and "cpu-small" in path.read_text()
+    spec = to_process_spec(ExecUnit(title="t", argv=("true",), preset="gpu-small"), a_project, tmp_path / "l")
+    assert spec.resources.gpu == 1 and spec.env["CUDA_VISIBLE_DEVICES"] == "0"
+    cpu = to_process_spec(ExecUnit(title="t", argv=("true",), preset="cpu-small"), a_project, tmp_path / "l")
+    assert cpu.env["CUDA_VISIBLE_DEVICES"] == "" and cpu.env["OMP_NUM_THREADS"] == "1"
+    none = to_process_spec(ExecUnit(title="t", argv=("true",)), a_project, tmp_path / "l")
+    assert "CUDA_VISIBLE_DEVICES" not in none.env and none.resources.memory_mb is None
+
+
+def test_presets_are_user_editable(a_project: Project, tmp_path: Path) -> None:
+    presets_path().write_text("presets:\n  tiny: {cpu: 1, memory_mb: 64}\n")
+    assert set(load_presets()) == {"tiny"}
+    with pytest.raises(UnknownNameError, match="tiny"):
+        to_process_spec(ExecUnit(title="t", argv=("true",), preset="cpu-small"), a_project, tmp_path / "l")
+
+
+def test_parent_of_mounts_is_implied(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    vols = (VolumeMount("s:d", "/project/data", root / "data"),
+            VolumeMount("s:m", "/project/modules", root / "modules"))
+    assert MountRewriter(vols)("cd /project && ls /project/data") == f"cd {root} && ls {root}/data"
+    mixed = (*vols, VolumeMount("s:r", "/project/results", tmp_path / "elsewhere" / "out"))
+    assert MountRewriter(mixed)("cd /project") == "cd /project"  # the volumes disagree

@@ -1,0 +1,78 @@
+"""Links through a real Jupyter server's jupyter-server-proxy: /proxy/<port>/ and, for Jupyter
+itself, /proxy/absolute/<port>/ with a matching base_url."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.core.live import browse_url, run_job, server_base_url
+from neuro_jupyter.core.project import Project
+
+Wait = Callable[..., object]
+TOKEN = "live-proxy-test-token"
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _fetch(url: str) -> tuple[int, str] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read().decode(errors="replace")
+    except OSError:
+        return None
+
+
+@pytest.fixture
+def a_jupyter_server(tmp_path: Path, a_runtime_dir: Path, wait_for: Wait) -> Iterator[str]:
+    """A Jupyter server on 127.0.0.1 with base_url /jl/; yields its origin."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jupyter", "server", "--no-browser", "--allow-root",
+         "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+         f"--IdentityProvider.token={TOKEN}", "--ServerApp.base_url=/jl/",
+         f"--ServerApp.root_dir={tmp_path}"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ,
+    )
+    origin = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _fetch(f"{origin}/jl/api/status?token={TOKEN}"), timeout=60)
+        wait_for(lambda: list(a_runtime_dir.glob("jpserver-*.json")), timeout=20)
+        yield origin
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Path, wait_for: Wait) -> None:
+    from neuro_jupyter.core.project.scaffold import init_project
+
+    project: Project = init_project("Proxy Demo", no_input=True, output_dir=tmp_path / "p")
+    assert server_base_url(project.root) == "/jl/"
+
+    browser = run_job(project, "filebrowser")
+    url = browse_url(browser.record, "/jl/")
+    assert url == f"/jl/proxy/{browser.record.http_port}/"
+    status, page = wait_for(lambda: _fetch(f"{a_jupyter_server}{url}?token={TOKEN}"), timeout=60)  # type: ignore[misc]
+    assert status == 200 and "README.md" in page
+
+    jupyter = run_job(project, "jupyter")
+    port = jupyter.record.http_port
+    url = browse_url(jupyter.record, "/jl/")
+    assert url == f"/jl/proxy/absolute/{port}/"
+    assert jupyter.record.meta["base_path"] == url  # the job's Jupyter serves under that path
+    status, body = wait_for(  # type: ignore[misc]
+        lambda: _fetch(f"{a_jupyter_server}{url}api/status?token={TOKEN}"), timeout=90)
+    assert status == 200 and '"started"' in body

@@ -1,0 +1,178 @@
+"""run / ps / logs / status / kill on real processes, through the core API."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.core.errors import InvalidInputError, NotFoundError, UnknownNameError
+from neuro_jupyter.core.live import (
+    browse_url,
+    follow_log,
+    get_job,
+    job_status,
+    kill_job,
+    list_jobs,
+    ps_html,
+    ps_page,
+    ps_text,
+    read_log,
+    run_job,
+    server_base_url,
+    status_text,
+)
+from neuro_jupyter.core.project import Project
+
+Wait = Callable[..., object]
+
+
+def ended(raw_id: str) -> bool:
+    return not get_job(raw_id).active
+
+
+def test_run_records_and_logs(a_project: Project, wait_for: Wait) -> None:
+    result = run_job(a_project, "hello")
+    assert result.started and result.record.job_id == "hello"
+    assert result.record.raw_id.startswith("job-") and result.attach  # not detached: a CLI attaches
+    wait_for(lambda: ended(result.record.raw_id))
+    record = job_status(a_project, "hello")
+    assert record.status == "succeeded" and record.exit_code == 0
+    text, offset = read_log(record)
+    assert text == "hello <script>alert(1)</script>\ndone\n" and offset == len(text.encode())
+    assert read_log(record, offset) == ("", offset)
+    rows = {row.label: row for row in list_jobs(a_project)}
+    assert rows["hello"].status == "succeeded" and rows["hello"].raw_id == record.raw_id
+    assert rows["sleeper"].status == "unknown" and rows["sleeper"].raw_id is None
+    text_table = ps_text(list_jobs(a_project))
+    assert text_table.splitlines()[0].split() == ["JOB", "STATUS", "RAW", "ID", "WHEN"]
+    assert re.search(r"sleeper\s+unknown\s+N/A\s+N/A", text_table)
+    assert re.search(r"Image:\s+ubuntu:22.04 \(not used locally\)", status_text(record))
+
+
+def test_unknown_job_lists_the_jobs(a_project: Project) -> None:
+    with pytest.raises(UnknownNameError) as info:
+        run_job(a_project, "nope")
+    assert "hello" in str(info.value) and "multi_sleep" in str(info.value)
+    with pytest.raises(UnknownNameError):
+        job_status(a_project, "nope")
+    with pytest.raises(NotFoundError, match="has not run"):
+        job_status(a_project, "sleeper")
+
+
+def test_run_reattaches_and_kill(a_project: Project, wait_for: Wait) -> None:
+    first = run_job(a_project, "sleeper")
+    assert first.record.status == "running"
+    again = run_job(a_project, "sleeper")
+    assert not again.started and again.record.raw_id == first.record.raw_id
+    assert again.message == "Job sleeper is running, connecting..."
+    messages = kill_job(a_project, "sleeper")
+    assert messages == [f"Killed job sleeper ({first.record.raw_id}): cancelled"]
+    assert kill_job(a_project, "sleeper")[0].startswith("Job sleeper is not running")
+    assert job_status(a_project, "sleeper").status == "cancelled"
+
+
+def test_failure_and_params(a_project: Project, wait_for: Wait) -> None:
+    failing = run_job(a_project, "failing")
+    wait_for(lambda: ended(failing.record.raw_id))
+    record = get_job(failing.record.raw_id)
+    assert (record.status, record.exit_code) == ("failed", 4)
+    greet = run_job(a_project, "greet", params={"who": "Bob"})
+    wait_for(lambda: ended(greet.record.raw_id))
+    assert read_log(get_job(greet.record.raw_id))[0] == "hello Bob\n"
+    with pytest.raises(InvalidInputError, match="multi"):
+        run_job(a_project, "greet", args=("x",))
+    with pytest.raises(InvalidInputError, match="not a multi job"):
+        run_job(a_project, "greet", suffix="s1")
+
+
+def test_multi_jobs(a_project: Project, wait_for: Wait) -> None:
+    one = run_job(a_project, "multi_sleep", suffix="exp-1", args=("--lr", "0.1"))
+    two = run_job(a_project, "multi_sleep")
+    assert one.record.suffix == "exp-1" and re.fullmatch(r"[0-9a-f]{10}", two.record.suffix)
+    wait_for(lambda: "args=" in read_log(get_job(one.record.raw_id))[0])
+    assert "suffix=exp-1 args=--lr 0.1" in read_log(get_job(one.record.raw_id))[0]
+    labels = [row.label for row in list_jobs(a_project) if row.job_id == "multi_sleep"]
+    assert labels == sorted(["multi_sleep exp-1", f"multi_sleep {two.record.suffix}"])
+    assert run_job(a_project, "multi_sleep", suffix="exp-1").record.raw_id == one.record.raw_id
+    with pytest.raises(InvalidInputError, match="give its suffix"):
+        job_status(a_project, "multi_sleep")
+    assert job_status(a_project, "multi_sleep", "exp-1").raw_id == one.record.raw_id
+    with pytest.raises(InvalidInputError, match="Invalid suffix"):
+        run_job(a_project, "multi_sleep", suffix="bad suffix!")
+    assert len(kill_job(a_project, "ALL")) == 2
+    assert kill_job(a_project, "ALL") == ["No running jobs"]
+
+
+def test_killed_from_outside_is_failed(a_project: Project, wait_for: Wait) -> None:
+    result = run_job(a_project, "sleeper")
+    os.kill(result.record.pid or 0, signal.SIGKILL)
+    wait_for(lambda: ended(result.record.raw_id))
+    record = job_status(a_project, "sleeper")
+    assert record.status == "failed" and record.signal == signal.SIGKILL
+    assert "SIGKILL" in record.reason
+
+
+def test_follow_log_streams_until_the_end(a_project: Project) -> None:
+    result = run_job(a_project, "counter")
+    assert not result.attach  # detach: true
+    text = "".join(follow_log(result.record))
+    assert text == "".join(f"tick {i}\n" for i in range(8))
+    assert get_job(result.record.raw_id).status == "succeeded"
+
+
+def _get(url: str, wait_for: Wait) -> str:
+    def fetch() -> str | None:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read().decode() if response.status == 200 else None
+        except OSError:
+            return None
+
+    return str(wait_for(fetch))
+
+
+def test_http_job_url_and_taken_port(a_project: Project, web_port: int, wait_for: Wait) -> None:
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", web_port))
+    blocker.listen()
+    try:
+        result = run_job(a_project, "web")
+        record = result.record
+        assert record.asked_port == web_port and record.http_port != web_port
+        assert f"port {web_port} is taken" in result.message
+        assert str(record.http_port) in " ".join(record.meta["argv"])
+        assert "--bind 127.0.0.1" in " ".join(record.meta["argv"])  # jobs bind loopback only
+        url = browse_url(record)
+        assert url == f"http://127.0.0.1:{record.http_port}/"
+        assert "<h1>site</h1>" in _get(url, wait_for)
+        assert url in ps_text(list_jobs(a_project))
+        assert browse_url(record, "/user/me/") == f"/user/me/proxy/{record.http_port}/"
+        assert f"asked {web_port}" in status_text(record)
+    finally:
+        blocker.close()
+
+
+def test_jupyter_server_discovery(a_project: Project, a_runtime_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert server_base_url(a_project.root) is None
+    info = {"pid": os.getpid(), "base_url": "/user/me/", "root_dir": str(a_project.root.parent)}
+    (a_runtime_dir / "jpserver-1.json").write_text(json.dumps(info))
+    (a_runtime_dir / "jpserver-2.json").write_text(json.dumps({"pid": 999999999, "base_url": "/dead/"}))
+    assert server_base_url(a_project.root) == "/user/me/"
+    monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))
+    assert server_base_url() == "/user/me/"
+
+
+def test_ps_pages_and_escapes(a_project: Project, wait_for: Wait) -> None:
+    page = ps_page(a_project, limit=3, offset=0)
+    assert page.total == 7 and [r.job_id for r in page.rows] == ["counter", "failing", "greet"]
+    assert [r.job_id for r in ps_page(a_project, limit=3, offset=6).rows] == ["web"]
+    html_table = ps_html(page.rows)
+    assert "<th style='text-align:left'>RAW ID</th>" in html_table and "crimson" in html_table

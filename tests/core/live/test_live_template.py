@@ -1,0 +1,91 @@
+"""The project template's live jobs run for real on this machine."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.core.live import browse_url, get_job, kill_job, read_log, run_job
+from neuro_jupyter.core.project import Project
+
+Wait = Callable[..., object]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def template_project(tmp_path: Path) -> Project:
+    from neuro_jupyter.core.project.scaffold import init_project
+
+    return init_project("Demo Live", no_input=True, output_dir=tmp_path)
+
+
+def _fetch(url: str) -> tuple[int, bytes] | None:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return response.status, response.read()
+    except OSError:
+        return None
+
+
+def _ended(raw_id: str) -> bool:
+    return not get_job(raw_id).active
+
+
+def test_train_and_multitrain_write_results(template_project: Project, wait_for: Wait) -> None:
+    train = run_job(template_project, "train")
+    runs = [run_job(template_project, "multitrain", suffix=s, args=("--epochs", "2"))
+            for s in ("fast", "slow")]
+    assert all(r.record.status == "running" for r in runs)  # two suffixes at once
+    for result in (train, *runs):
+        wait_for(lambda r=result: _ended(r.record.raw_id), timeout=120)
+        record = get_job(result.record.raw_id)
+        assert record.status == "succeeded", read_log(record)[0]
+    results = template_project.root / "results"
+    assert (results / "fast" / "metrics.json").is_file() and (results / "slow" / "metrics.json").is_file()
+    assert json.loads((results / "fast" / "metrics.json").read_text())["epochs"] == 2
+    trained = [p for p in results.iterdir() if p.is_dir() and p.name not in ("fast", "slow")]
+    assert trained and any(trained[0].glob("events.out.tfevents.*"))
+
+    board = run_job(template_project, "tensorboard")
+    url = browse_url(board.record)
+    assert url and url.startswith("http://127.0.0.1:")
+    wait_for(lambda: _fetch(url), timeout=60)
+    runs_json = wait_for(lambda: (_fetch(url + "data/runs") or (0, b"[]"))[1] != b"[]" and
+                         _fetch(url + "data/runs"), timeout=60)
+    assert isinstance(runs_json, tuple) and b"fast" in runs_json[1]  # serves train's logs
+    kill_job(template_project, "tensorboard")
+
+
+def test_web_jobs_serve(template_project: Project, wait_for: Wait) -> None:
+    browser = run_job(template_project, "filebrowser")
+    jupyter = run_job(template_project, "jupyter")
+    debug = run_job(template_project, "remote_debug")
+    files_url = browse_url(browser.record)
+    assert files_url
+    status, body = wait_for(lambda: _fetch(files_url), timeout=60)  # type: ignore[misc]
+    assert status == 200 and b"README.md" in body and b".neuro/" in body
+    jupyter_url = browse_url(jupyter.record)
+    assert jupyter_url and jupyter_url.endswith(f"/proxy/absolute/{jupyter.record.http_port}/")
+    status, body = wait_for(lambda: _fetch(jupyter_url + "api/status"), timeout=90)  # type: ignore[misc]
+    assert status == 200 and b"started" in body
+    status, body = wait_for(lambda: _fetch(jupyter_url + "api/contents"), timeout=30)  # type: ignore[misc]
+    assert b"demo.ipynb" in body  # serves the project's notebooks
+    port = debug.record.http_port
+    assert port and browse_url(debug.record) is None  # a debugger port is not a web page
+
+    def connects() -> bool:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        except OSError:
+            return False
+        return True
+
+    wait_for(connects, timeout=60)
+    assert "debugpy listens on 127.0.0.1" in read_log(get_job(debug.record.raw_id))[0]
+    messages = kill_job(template_project, "ALL")
+    assert len(messages) == 3 and all("cancelled" in m for m in messages)

@@ -1,0 +1,195 @@
+"""%neuro_run / %neuro_ps / %neuro_logs / %neuro_status / %neuro_kill / %neuro_panel in a real
+IPython shell, and a fresh shell (a kernel restart) that still sees the running jobs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+
+from neuro_jupyter.core.live import get_job, job_status
+from neuro_jupyter.core.project import Project, open_project
+
+LIVE_YML = """\
+kind: live
+jobs:
+  hello:
+    image: ubuntu:22.04
+    bash: echo "hello <script>alert(1)</script>"
+  noisy:
+    image: ubuntu:22.04
+    bash: |
+      echo "<script>alert(2)</script>"
+      sleep 60
+  counter:
+    image: ubuntu:22.04
+    detach: true
+    python: |
+      import time
+      for i in range(6):
+          print("tick", i, flush=True)
+          time.sleep(0.3)
+  multi_job:
+    image: ubuntu:22.04
+    multi: true
+    bash: echo "args=${{ multi.args }}"; sleep 60
+"""
+
+
+@pytest.fixture(scope="module")
+def ipython() -> Iterator[InteractiveShell]:
+    shell = start_ipython()
+    assert shell is not None
+    shell.run_line_magic("load_ext", "neuro_jupyter")
+    yield shell
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No Jupyter server in sight; no job survives the test."""
+    (tmp_path / "rt").mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "rt"))
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)
+    yield
+    from neuro_jupyter.core.backends.local.supervision import kill_record
+    from neuro_jupyter.core.store.jobs import active_jobs
+
+    for record in active_jobs():
+        kill_record(record, grace=1)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    root = tmp_path / "proj"
+    (root / ".neuro").mkdir(parents=True)
+    (root / ".neuro" / "live.yml").write_text(LIVE_YML)
+    return open_project(root)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.02)
+
+
+def test_run_ps_logs_status(ipython: InteractiveShell, project: Project,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    where = f"--project {project.root}"
+    view = ipython.run_line_magic("neuro_run", f"hello {where}")
+    assert view is not None and "Job hello started" in repr(view)
+    record = job_status(project, "hello")
+    wait_for(lambda: not get_job(record.raw_id).active)
+    ps = ipython.run_line_magic("neuro_ps", where)
+    assert "limegreen" in ps._repr_html_() and record.raw_id in ps._repr_html_()
+    assert repr(ps).splitlines()[0].split() == ["JOB", "STATUS", "RAW", "ID", "WHEN"]
+    capsys.readouterr()
+    ipython.run_line_magic("neuro_logs", f"hello {where}")
+    assert capsys.readouterr().out == "hello <script>alert(1)</script>\n"
+    status = ipython.run_line_magic("neuro_status", f"hello {where}")
+    assert "succeeded" in repr(status) and "(not used locally)" in repr(status)
+    ipython.run_line_magic("neuro_kill", f"hello {where}")
+    assert "Job hello is not running" in capsys.readouterr().out
+
+
+def test_current_project_is_the_working_folder(ipython: InteractiveShell, project: Project,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project.root)
+    ps = ipython.run_line_magic("neuro_ps", "")
+    assert "multi_job" in repr(ps)
+
+
+def test_errors_are_friendly(ipython: InteractiveShell, project: Project,
+                             capsys: pytest.CaptureFixture[str]) -> None:
+    assert ipython.run_line_magic("neuro_run", f"nope --project {project.root}") is None
+    err = capsys.readouterr().err
+    assert "Unknown job 'nope'" in err and "counter, hello, multi_job, noisy" in err
+
+
+def test_reattach_escapes_job_output(ipython: InteractiveShell, project: Project) -> None:
+    where = f"--project {project.root}"
+    ipython.run_line_magic("neuro_run", f"noisy {where}")
+    record = job_status(project, "noisy")
+    wait_for(lambda: "alert" in Path(record.log_path).read_text())
+    view = ipython.run_line_magic("neuro_run", f"noisy {where}")
+    assert "is running, connecting" in repr(view)
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in view._repr_html_()
+    assert "<script>" not in view._repr_html_()
+
+
+def test_multi_suffix_and_args(ipython: InteractiveShell, project: Project) -> None:
+    where = f"--project {project.root}"
+    ipython.run_line_magic("neuro_run", f"multi_job exp1 {where} -- --lr 0.5")
+    ipython.run_line_magic("neuro_run", f"multi_job -s exp2 {where} -- --lr 0.7")
+    one, two = job_status(project, "multi_job", "exp1"), job_status(project, "multi_job", "exp2")
+    wait_for(lambda: "args=" in Path(two.log_path).read_text())
+    assert "args=--lr 0.7" in Path(two.log_path).read_text()
+    ps = repr(ipython.run_line_magic("neuro_ps", where))
+    assert "multi_job exp1" in ps and "multi_job exp2" in ps
+    ipython.run_line_magic("neuro_kill", f"multi_job exp1 {where}")
+    assert get_job(one.raw_id).status == "cancelled" and get_job(two.raw_id).active
+
+
+def test_logs_follow(ipython: InteractiveShell, project: Project,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    where = f"--project {project.root}"
+    ipython.run_line_magic("neuro_run", f"counter {where}")
+    capsys.readouterr()
+    ipython.run_line_magic("neuro_logs", f"counter -f {where}")
+    assert capsys.readouterr().out == "".join(f"tick {i}\n" for i in range(6))
+
+
+FRESH_SHELL = textwrap.dedent("""
+    import sys
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "neuro_jupyter")
+    print(repr(shell.run_line_magic("neuro_ps", "--project " + sys.argv[1])))
+    sys.stdout.flush()
+    shell.run_line_magic("neuro_logs", "counter -f --project " + sys.argv[1])
+""")
+
+
+def test_a_new_kernel_sees_running_jobs(ipython: InteractiveShell, project: Project) -> None:
+    where = f"--project {project.root}"
+    ipython.run_line_magic("neuro_run", f"noisy {where}")
+    ipython.run_line_magic("neuro_run", f"counter {where}")
+    noisy = job_status(project, "noisy")
+    out = subprocess.run([sys.executable, "-c", FRESH_SHELL, str(project.root)],
+                         capture_output=True, text=True, timeout=60, env=os.environ)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert any(line.startswith("noisy") and "running" in line and noisy.raw_id in line
+               for line in lines)
+    assert out.stdout.rstrip().endswith("tick 5")  # -f streamed until the job ended
+    assert get_job(noisy.raw_id).status == "running"
+
+
+def test_panel_buttons(ipython: InteractiveShell, project: Project) -> None:
+    panel = ipython.run_line_magic("neuro_panel", f"--project {project.root}")
+    try:
+        rows = {row.label: row for row in panel.rows}
+        assert set(rows) == {"counter", "hello", "multi_job", "noisy"}
+        panel.start(rows["noisy"])
+        record = job_status(project, "noisy")
+        assert record.active and "started" in panel.message.value
+        wait_for(lambda: "alert" in Path(record.log_path).read_text())
+        panel.refresh()
+        row = next(r for r in panel.rows if r.label == "noisy")
+        assert row.status == "running"
+        panel.show_logs(row)
+        assert "&lt;script&gt;" in panel.log_view.value and "<script>" not in panel.log_view.value
+        panel.stop(row)
+        wait_for(lambda: not get_job(record.raw_id).active)
+        panel.refresh()
+        assert next(r for r in panel.rows if r.label == "noisy").status == "cancelled"
+    finally:
+        panel.close()

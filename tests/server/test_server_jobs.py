@@ -1,0 +1,252 @@
+"""Live-job routes: one run's details and its paged log, unknown ids and bad paging."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from neuro_jupyter.core import paths
+from neuro_jupyter.core.project import Project
+from neuro_jupyter.core.store.jobs import JobRecord, insert_job
+from neuro_jupyter.core.store.projects import project_pk
+
+API = "neuro-jupyter/api"
+LOG = "<script>alert('job')</script>\nstep 1\nstep 2 ✓\n"
+
+
+def finished_job(project: Project, log: str = LOG) -> JobRecord:
+    """A recorded run of ``train`` that has finished, with its log file."""
+    raw_id = f"job-{uuid.uuid4()}"
+    log_path = paths.logs_dir() / f"{raw_id}.log"
+    log_path.write_text(log, encoding="utf-8")
+    now = time.time()
+    return insert_job(JobRecord(
+        raw_id=raw_id, project_pk=project_pk(project), job_id="train", status="failed",
+        reason="exit code 3", exit_code=3, log_path=str(log_path), created_at=now - 3,
+        started_at=now - 2, finished_at=now - 1, spec={"env": {"SECRET": "s3cr3t"}},
+    ))
+
+
+@pytest.fixture
+def a_project(make_project: Callable[..., Project]) -> Project:
+    return make_project("jobs")
+
+
+async def get_json(jp_fetch: Any, *parts: str, **kwargs: Any) -> Any:
+    response = await jp_fetch(API, *parts, **kwargs)
+    assert response.code == 200
+    return json.loads(response.body)
+
+
+async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, str]:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(API, *parts, **kwargs)
+    assert info.value.response is not None
+    return info.value.code, json.loads(info.value.response.body)["message"]
+
+
+async def test_job_details(jp_fetch: Any, a_project: Project) -> None:
+    record = finished_job(a_project)
+    job = await get_json(jp_fetch, "jobs", record.raw_id)
+    assert job["raw_id"] == record.raw_id
+    assert (job["job_id"], job["status"], job["exit_code"]) == ("train", "failed", 3)
+    assert job["reason"] == "exit code 3"
+    assert job["url"] is None
+    assert job["label"] == "train"
+    assert "spec" not in job and "s3cr3t" not in json.dumps(job)
+
+
+async def test_unknown_job_is_404(jp_fetch: Any) -> None:
+    code, message = await error_of(jp_fetch, "jobs", "job-missing")
+    assert code == 404
+    assert "job-missing" in message
+    code, _ = await error_of(jp_fetch, "jobs", "job-missing", "log")
+    assert code == 404
+
+
+async def test_job_log_whole(jp_fetch: Any, a_project: Project) -> None:
+    record = finished_job(a_project)
+    page = await get_json(jp_fetch, "jobs", record.raw_id, "log")
+    size = len(LOG.encode())
+    assert page == {"text": LOG, "offset": 0, "next_offset": size, "size": size}
+
+
+async def test_job_log_pages(jp_fetch: Any, a_project: Project) -> None:
+    record = finished_job(a_project)
+    first = await get_json(jp_fetch, "jobs", record.raw_id, "log",
+                           params={"offset": "0", "limit": "10"})
+    assert first["text"] == LOG[:10]
+    rest = await get_json(jp_fetch, "jobs", record.raw_id, "log",
+                          params={"offset": str(first["next_offset"])})
+    assert first["text"] + rest["text"] == LOG
+
+
+async def test_job_log_tail(jp_fetch: Any, a_project: Project) -> None:
+    record = finished_job(a_project)
+    tail = await get_json(jp_fetch, "jobs", record.raw_id, "log", params={"offset": "-12"})
+    data = LOG.encode()
+    assert tail["offset"] == len(data) - 12
+    assert tail["text"] == data[-12:].decode()
+    everything = await get_json(jp_fetch, "jobs", record.raw_id, "log",
+                                params={"offset": "-100000"})
+    assert everything["text"] == LOG
+
+
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [({"offset": "x"}, "'offset'"), ({"limit": "1.5"}, "'limit'"), ({"limit": "-1"}, "'limit'")],
+)
+async def test_job_log_bad_paging_is_400(
+    jp_fetch: Any, a_project: Project, params: dict[str, str], words: str
+) -> None:
+    record = finished_job(a_project)
+    code, message = await error_of(jp_fetch, "jobs", record.raw_id, "log", params=params)
+    assert code == 400
+    assert words in message
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def live_yml(port: int) -> str:
+    return f"""kind: live
+title: Jobs of the tests
+jobs:
+  sleeper:
+    image: ubuntu
+    title: Sleeper <i>job</i>
+    bash: |
+      echo "<script>alert(1)</script>"
+      sleep 60
+  web:
+    image: neuromation/base
+    title: A web UI
+    http_port: {port}
+    browse: true
+    detach: true
+    cmd: python -m http.server {port} --bind 127.0.0.1
+"""
+
+
+@pytest.fixture
+def live_project(make_project: Callable[..., Project]) -> Any:
+    from neuro_jupyter.core.live import kill_job
+
+    project = make_project("live", {"live.yml": live_yml(free_port())})
+    yield project
+    kill_job(project, "ALL", grace=2)
+
+
+async def test_jobs_lists_every_live_job(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
+    assert [(j["job_id"], j["status"], j["raw_id"]) for j in jobs] == [
+        ("sleeper", "unknown", None), ("web", "unknown", None),
+    ]
+    assert jobs[0]["title"] == "Sleeper <i>job</i>"
+    assert (jobs[1]["browse"], jobs[1]["url"]) == (True, None)
+
+
+async def test_start_see_and_kill_a_job(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    response = await jp_fetch(API, "projects", pk, "jobs", "sleeper", "start", method="POST",
+                              body="{}")
+    assert response.code == 201
+    job = json.loads(response.body)
+    assert (job["job_id"], job["status"]) == ("sleeper", "running")
+    jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
+    assert (jobs[0]["status"], jobs[0]["raw_id"]) == ("running", job["raw_id"])
+
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "sleeper", "start",
+                                   method="POST", body="{}")
+    assert code == 409
+    assert "running" in message
+
+    deadline = time.monotonic() + 20
+    text = ""
+    while "alert" not in text and time.monotonic() < deadline:
+        text = (await get_json(jp_fetch, "jobs", job["raw_id"], "log"))["text"]
+    assert text == "<script>alert(1)</script>\n"
+
+    killed = await get_json(jp_fetch, "projects", pk, "jobs", "sleeper", "kill", method="POST",
+                            body="{}")
+    assert killed["messages"] == [f"Killed job sleeper ({job['raw_id']}): cancelled"]
+    after = await get_json(jp_fetch, "jobs", job["raw_id"])
+    assert after["status"] == "cancelled"
+    again = await get_json(jp_fetch, "projects", pk, "jobs", "sleeper", "kill", method="POST",
+                           body="{}")
+    assert "is not running" in again["messages"][0]
+
+
+async def test_a_running_web_job_links_through_the_proxy(
+    jp_fetch: Any, jp_base_url: str, live_project: Project,
+    project_pk_of: Callable[[Project], Any],
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    response = await jp_fetch(API, "projects", pk, "jobs", "web", "start", method="POST",
+                              body="{}")
+    job = json.loads(response.body)
+    port = job["http_port"]
+    assert job["url"] == f"{jp_base_url}proxy/{port}/"
+    details = await get_json(jp_fetch, "jobs", job["raw_id"])
+    assert details["url"] == job["url"]
+    rows = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
+    assert rows[1]["url"] == job["url"]
+
+
+async def test_start_unknown_job_is_404_listing_the_jobs(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "nope", "start",
+                                   method="POST", body="{}")
+    assert code == 404
+    assert "sleeper, web" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("{", "not JSON"),
+        (json.dumps({"suffix": 3}), "'suffix'"),
+        (json.dumps({"params": {"a": 1}}), "'params'"),
+        (json.dumps({"args": "x"}), "'args'"),
+        (json.dumps({"suffix": "abc"}), "not a multi job"),
+    ],
+)
+async def test_start_refuses_bad_input(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any],
+    body: str, words: str,
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "sleeper", "start",
+                                   method="POST", body=body)
+    assert code == 400
+    assert words in message
+    jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
+    assert jobs[0]["status"] == "unknown"
+
+
+async def test_jobs_of_a_project_with_a_broken_live_yml_is_400(
+    jp_fetch: Any, make_project: Callable[..., Project], project_pk_of: Callable[[Project], Any]
+) -> None:
+    project = make_project("broken", {"live.yml": "kind: live\njobs:\n  a: [\n"})
+    pk = str(await project_pk_of(project))
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs")
+    assert code == 400
+    assert "live.yml" in message

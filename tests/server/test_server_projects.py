@@ -1,0 +1,177 @@
+"""Projects routes, error mapping, and the auth rule every route follows."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from neuro_jupyter.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    NeuroJupyterError,
+    NotFoundError,
+    UnknownNameError,
+    WorkflowError,
+)
+from neuro_jupyter.core.project import Project
+from neuro_jupyter.server.handlers import NAMESPACE, ROUTES, status_of
+
+
+def sample_path(pattern: str) -> str:
+    """A concrete URL path for a route pattern (each group replaced by a plausible value)."""
+
+    def value(match: re.Match[str]) -> str:
+        choices = match.group(2)
+        return choices.split("|")[0] if "|" in choices or choices.isalpha() else "1"
+
+    return re.sub(r"\(\?P<(\w+)>([^)]*)\)", value, pattern).replace("\\.", ".")
+
+
+def route_calls() -> list[tuple[str, str]]:
+    """(method, path) for every verb of every route."""
+    calls = []
+    for pattern, cls in ROUTES:
+        for method in ("get", "post", "put", "patch", "delete"):
+            if method in cls.__dict__:
+                calls.append((method.upper(), sample_path(pattern)))
+    return calls
+
+
+async def fetch_error(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*parts, **kwargs)
+    response = info.value.response
+    assert response is not None
+    return info.value.code, json.loads(response.body)
+
+
+def test_every_route_has_a_verb() -> None:
+    calls = route_calls()
+    assert len(calls) == len(ROUTES)
+    assert ("GET", "projects/1/bakes/1/graph.dot") in calls
+    assert ("POST", "projects/1/jobs/1/start") in calls
+
+
+@pytest.mark.parametrize(("method", "path"), route_calls())
+async def test_route_refuses_requests_without_a_token(
+    jp_fetch: Any, method: str, path: str
+) -> None:
+    body = "{}" if method == "POST" else None
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(
+            NAMESPACE, path, method=method, body=body, headers={"Authorization": ""}
+        )
+    assert info.value.code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), route_calls())
+async def test_route_refuses_a_wrong_token(jp_fetch: Any, method: str, path: str) -> None:
+    body = "{}" if method == "POST" else None
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(
+            NAMESPACE, path, method=method, body=body,
+            headers={"Authorization": "token not-the-token"},
+        )
+    assert info.value.code == 403
+
+
+async def test_projects_lists_recorded_projects(
+    jp_fetch: Any, make_project: Callable[..., Project]
+) -> None:
+    first = make_project("alpha")
+    second = make_project("beta")
+    response = await jp_fetch(NAMESPACE, "projects")
+    assert response.code == 200
+    projects = json.loads(response.body)["projects"]
+    assert [p["project_id"] for p in projects] == ["beta", "alpha"]
+    assert projects[0]["root"] == str(second.root)
+    assert projects[1]["name"] == "<b>alpha</b> project"
+    assert projects[0]["exists"] is True
+    assert first.root != second.root
+
+
+async def test_projects_is_empty_on_a_fresh_home(jp_fetch: Any) -> None:
+    response = await jp_fetch(NAMESPACE, "projects")
+    assert json.loads(response.body) == {"projects": []}
+
+
+async def test_one_project(jp_fetch: Any, make_project: Callable[..., Project]) -> None:
+    make_project("alpha")
+    projects = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
+    pk = projects[0]["pk"]
+    response = await jp_fetch(NAMESPACE, "projects", str(pk))
+    assert json.loads(response.body)["project_id"] == "alpha"
+
+
+async def test_unknown_project_is_404(jp_fetch: Any) -> None:
+    code, body = await fetch_error(jp_fetch, NAMESPACE, "projects", "999")
+    assert code == 404
+    assert "999" in body["message"]
+
+
+@pytest.mark.parametrize("pk", ["abc", "0", "-3"])
+async def test_bad_project_key_is_400(jp_fetch: Any, pk: str) -> None:
+    code, body = await fetch_error(jp_fetch, NAMESPACE, "projects", pk)
+    assert code == 400
+    assert "project key" in body["message"]
+
+
+async def test_project_whose_folder_is_gone_is_404(
+    jp_fetch: Any, make_project: Callable[..., Project]
+) -> None:
+    import shutil
+
+    project = make_project("gone")
+    shutil.rmtree(project.root / ".neuro")
+    pk = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"][0]["pk"]
+    listed = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
+    assert listed[0]["exists"] is False
+    code, body = await fetch_error(jp_fetch, NAMESPACE, "projects", str(pk), "jobs")
+    assert code == 404
+    assert "gone" in body["message"]
+
+
+async def test_unknown_route_under_the_namespace_is_404(jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(NAMESPACE, "projects", "1", "nothing-here")
+    assert info.value.code == 404
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (InvalidInputError("x"), 400),
+        (WorkflowError("bad key"), 400),
+        (NotFoundError("x"), 404),
+        (UnknownNameError("job", "x", ["a"]), 404),
+        (ConflictError("x"), 409),
+        (NeuroJupyterError("x"), 500),
+    ],
+)
+def test_error_statuses(error: NeuroJupyterError, status: int) -> None:
+    assert status_of(error) == status
+
+
+@pytest.mark.parametrize(("method", "path"), route_calls())
+async def test_route_asks_the_authorizer_for_the_neuro_jupyter_resource(
+    jp_fetch: Any, jp_serverapp: Any, monkeypatch: pytest.MonkeyPatch, method: str, path: str
+) -> None:
+    authorizer = jp_serverapp.web_app.settings["authorizer"]
+    asked: list[tuple[str, str]] = []
+
+    def deny_ours(handler: Any, user: Any, action: str, resource: str) -> bool:
+        asked.append((action, resource))
+        return resource != "neuro_jupyter"
+
+    monkeypatch.setattr(authorizer, "is_authorized", deny_ours)
+    body = "{}" if method == "POST" else None
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(NAMESPACE, path, method=method, body=body)
+    assert info.value.code == 403
+    expected = "read" if method == "GET" else "write"
+    assert (expected, "neuro_jupyter") in asked
