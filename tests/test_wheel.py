@@ -68,3 +68,13 @@ def test_wheel_installs_enabled_extensions(tmp_path: Path) -> None:
         env, tmp_path,
     )
     assert int(handlers.strip()) >= 11
+
+    # the bundled project template ships in the wheel, dotfiles included (engineer F)
+    home = tmp_path / "nj-home"
+    env["NEURO_JUPYTER_HOME"] = str(home)
+    run([str(bin_dir / "neuro-jupyter"), "init", "--name", "Wheel Check", "--no-input",
+         "--output-dir", str(tmp_path / "projects")], env, tmp_path)
+    made = tmp_path / "projects" / "wheel-check"
+    for entry in (".neuro/live.yml", ".neuro/training.yml", ".gitignore", ".neuro.toml",
+                  "HELP.md", "modules/train.py", "notebooks/demo.ipynb", "data/.gitkeep"):
+        assert (made / entry).is_file(), entry

@@ -99,6 +99,24 @@ export interface IBakeState {
   edges: [string, string, string][];
 }
 
+/** A bake graph laid out on the server without Graphviz (node i at x[i], y[i]). */
+export interface IGraphLayout {
+  ids: string[];
+  labels: string[];
+  counts: number[];
+  x: number[];
+  y: number[];
+  edges: number[]; // flat pairs of node indexes
+  statuses: string[];
+  width: number;
+  height: number;
+  node_w: number;
+  node_h: number;
+  gap_x: number;
+  gap_y: number;
+  margin: number;
+}
+
 /** An error answered by the server, with its JSON message. */
 export class NeuroApiError extends Error {
   constructor(
@@ -198,7 +216,7 @@ export class NeuroApi {
     return reply.text;
   }
 
-  /** The URL of a bake's graph as SVG (fetched by `graphSvg`). */
+  /** A bake's graph as an SVG document rendered by Graphviz on the server. */
   async graphSvg(pk: number, bakeId: string, attempt?: number): Promise<string> {
     const response = await this.request(
       ['projects', String(pk), 'bakes', bakeId, 'graph.svg'],
@@ -206,6 +224,19 @@ export class NeuroApi {
       attempt === undefined ? {} : { attempt: String(attempt) }
     );
     return response.text();
+  }
+
+  /** The bake's graph laid out without Graphviz (for drawing in the browser). */
+  async graphLayout(
+    pk: number,
+    bakeId: string,
+    attempt?: number
+  ): Promise<IGraphLayout> {
+    return this.json<IGraphLayout>(
+      ['projects', String(pk), 'bakes', bakeId, 'graph.json'],
+      undefined,
+      attempt === undefined ? {} : { attempt: String(attempt) }
+    );
   }
 
   /** Cancel a bake's running attempt. */

@@ -9,6 +9,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import {
   IBake,
   IBakeState,
+  IGraphLayout,
   IJob,
   IJobRow,
   IProject,
@@ -36,6 +37,7 @@ export interface IViewData {
   bake: IBakeState | null;
   svg: string;
   svgError: string;
+  layout: IGraphLayout | null;
   task: string | null;
   taskLog: string;
 }
@@ -51,6 +53,7 @@ function emptyData(): IViewData {
     bake: null,
     svg: '',
     svgError: '',
+    layout: null,
     task: null,
     taskLog: ''
   };
@@ -72,8 +75,24 @@ export class NeuroModel implements IDisposable {
         max: options.maxInterval ?? 60 * 1000
       },
       name: 'neuro-jupyter:refresh',
-      standby: 'when-hidden'
+      // idle while the sidebar is closed, and while the browser tab is hidden
+      standby: () => !this._active || 'when-hidden'
     });
+  }
+
+  /** Whether the sidebar is shown: the poll only runs while it is. */
+  get active(): boolean {
+    return this._active;
+  }
+
+  set active(value: boolean) {
+    if (value === this._active) {
+      return;
+    }
+    this._active = value;
+    if (value) {
+      void this.refreshNow();
+    }
   }
 
   readonly api: NeuroApi;
@@ -138,9 +157,13 @@ export class NeuroModel implements IDisposable {
     if (view.kind !== 'job') {
       return;
     }
-    await this.act(() =>
-      this.api.startJob(view.project.pk, view.jobId, view.suffix)
-    );
+    await this.act(async () => {
+      const job = await this.api.startJob(view.project.pk, view.jobId, view.suffix);
+      if (this._view === view && job.suffix !== view.suffix) {
+        // a multi job started without a suffix got one: follow that run
+        this._view = { ...view, suffix: job.suffix };
+      }
+    });
   }
 
   /** Stop (kill) the job shown. */
@@ -268,9 +291,10 @@ export class NeuroModel implements IDisposable {
           previous.attempt.number === state.attempt.number &&
           JSON.stringify(previous.tasks.map(t => t.status)) ===
             JSON.stringify(state.tasks.map(t => t.status));
-        if (unchangedTasks && (this._data.svg || this._data.svgError)) {
+        if (unchangedTasks && (this._data.svg || this._data.layout)) {
           data.svg = this._data.svg;
           data.svgError = this._data.svgError;
+          data.layout = this._data.layout;
         } else {
           try {
             data.svg = await this.api.graphSvg(
@@ -279,7 +303,13 @@ export class NeuroModel implements IDisposable {
               state.attempt.number
             );
           } catch (error) {
+            // no Graphviz on the server: draw the graph here from its layout
             data.svgError = (error as Error).message;
+            data.layout = await this.api.graphLayout(
+              view.project.pk,
+              view.bakeId,
+              state.attempt.number
+            );
           }
         }
         if (data.task) {
@@ -312,6 +342,7 @@ export class NeuroModel implements IDisposable {
   }
 
   private _actionError = '';
+  private _active = false;
   private _busy = false;
   private _changed = new Signal<this, void>(this);
   private _data: IViewData = emptyData();

@@ -5,9 +5,10 @@
  * Every piece of text that comes from users or jobs (names, log lines, task ids, reasons) is
  * put in the DOM as text nodes, never as HTML; the bake graph is shown as an image.
  */
+import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IBake, IJobRow, IProject, ITask } from './api';
+import { IBake, IGraphLayout, IJobRow, IProject, ITask } from './api';
 import { NeuroModel, View } from './model';
 
 /** Statuses with a colour of their own (Neu.ro's palette); anything else is "unknown". */
@@ -112,6 +113,16 @@ export class NeuroPanel extends Widget {
   dispose(): void {
     this.model.changed.disconnect(this.render, this);
     super.dispose();
+  }
+
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.active = true;
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.active = false;
   }
 
   /** Redraw the panel from the model, keeping the log scrolled to its end if it was. */
@@ -344,7 +355,7 @@ export class NeuroPanel extends Widget {
   }
 
   private bakeView(): HTMLElement {
-    const { bake, svg, svgError, task, taskLog } = this.model.data;
+    const { bake, svg, svgError, layout, task, taskLog } = this.model.data;
     if (!bake) {
       return h('p', { class: 'nj-empty' }, 'Loading…');
     }
@@ -369,7 +380,9 @@ export class NeuroPanel extends Widget {
       ),
       image
         ? h('img', { class: 'nj-graph', src: image, alt: `Graph of ${bake.bake.batch}` })
-        : h('p', { class: 'nj-empty nj-graph-missing' }, svgError || 'No graph.'),
+        : layout
+          ? this.drawGraph(layout, task)
+          : h('p', { class: 'nj-empty nj-graph-missing' }, svgError || 'No graph.'),
       this.legend(),
       h('h4', {}, 'Tasks'),
       h(
@@ -420,6 +433,70 @@ export class NeuroPanel extends Widget {
         return chip;
       })
     );
+  }
+
+  /**
+   * Draw a server-side layout as SVG elements (labels as text nodes); a click selects a task.
+   * The layout's layers run left to right; the narrow sidebar draws them top to bottom.
+   */
+  private drawGraph(layout: IGraphLayout, selected: string | null): Element {
+    const NS = 'http://www.w3.org/2000/svg';
+    const nodeW = 120;
+    const nodeH = 26;
+    const gapX = 14;
+    const gapY = 26;
+    const pad = 6;
+    const colStep = layout.node_w + layout.gap_x;
+    const rowStep = layout.node_h + layout.gap_y;
+    const x = layout.ids.map(
+      (_, i) => pad + ((layout.y[i] - layout.margin) / rowStep) * (nodeW + gapX)
+    );
+    const y = layout.ids.map(
+      (_, i) => pad + Math.round((layout.x[i] - layout.margin) / colStep) * (nodeH + gapY)
+    );
+    const width = Math.max(nodeW, ...x.map(v => v + nodeW)) + pad;
+    const height = Math.max(nodeH, ...y.map(v => v + nodeH)) + pad;
+    const svg = document.createElementNS(NS, 'svg');
+    svg.setAttribute('class', 'nj-graph nj-graph-drawn');
+    svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
+    svg.setAttribute('width', String(width));
+    for (let k = 0; k + 1 < layout.edges.length; k += 2) {
+      const [a, b] = [layout.edges[k], layout.edges[k + 1]];
+      const line = document.createElementNS(NS, 'line');
+      line.setAttribute('x1', String(x[a] + nodeW / 2));
+      line.setAttribute('y1', String(y[a] + nodeH));
+      line.setAttribute('x2', String(x[b] + nodeW / 2));
+      line.setAttribute('y2', String(y[b]));
+      line.setAttribute('class', 'nj-edge');
+      svg.appendChild(line);
+    }
+    layout.ids.forEach((id, i) => {
+      const status = STATUSES.includes(layout.statuses[i]) ? layout.statuses[i] : 'unknown';
+      const group = document.createElementNS(NS, 'g');
+      group.setAttribute(
+        'class',
+        `nj-node nj-status-${status}` + (id === selected ? ' nj-selected' : '')
+      );
+      group.setAttribute('data-task-id', id);
+      const rect = document.createElementNS(NS, 'rect');
+      rect.setAttribute('x', String(x[i]));
+      rect.setAttribute('y', String(y[i]));
+      rect.setAttribute('width', String(nodeW));
+      rect.setAttribute('height', String(nodeH));
+      rect.setAttribute('rx', '12');
+      const text = document.createElementNS(NS, 'text');
+      text.setAttribute('x', String(x[i] + nodeW / 2));
+      text.setAttribute('y', String(y[i] + nodeH / 2 + 4));
+      text.setAttribute('text-anchor', 'middle');
+      const count = layout.counts[i] > 1 ? ` ×${layout.counts[i]}` : '';
+      text.textContent = layout.labels[i] + count;
+      const title = document.createElementNS(NS, 'title');
+      title.textContent = `${id}: ${layout.statuses[i]}`;
+      group.append(rect, text, title);
+      group.addEventListener('click', () => void this.model.selectTask(id));
+      svg.appendChild(group);
+    });
+    return svg;
   }
 
   private taskRow(task: ITask, selected: boolean): HTMLElement {

@@ -54,7 +54,7 @@ def _project(args: argparse.Namespace) -> Any:
 
 def cmd_ps(args: argparse.Namespace) -> int:
     """Print one page of the ps table."""
-    from ..core.live import ps_page, ps_text, server_base_url
+    from ..core.live import ps_page, ps_text, server_url
 
     project = _project(args)
     limit = max(1, args.limit)
@@ -63,14 +63,14 @@ def cmd_ps(args: argparse.Namespace) -> int:
     if page.total > page.offset + len(page.rows) or page.offset:
         last = (page.total + limit - 1) // limit
         footer = f"Page {args.page} of {last} ({page.total} rows): neuro-jupyter ps --page N"
-    print(ps_text(page.rows, server_base_url(project.root), footer=footer))
+    print(ps_text(page.rows, server_url(project.root), footer=footer))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run (or find running) and attach unless detached; returns the job's exit code when it
     ended while attached, 2 when the job is pending."""
-    from ..core.live import browse_url, run_job, server_base_url, suffix_and_args
+    from ..core.live import browse_url, run_job, server_url, suffix_and_args
 
     project = _project(args)
     suffix, extra = suffix_and_args(args.suffix, args.extra)
@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(result.message)
     if result.pending:
         return 2
-    url = browse_url(result.record, server_base_url(project.root)) if result.record.active else None
+    url = browse_url(result.record, server_url(project.root)) if result.record.active else None
     if url:
         print(f"URL: {url}")
     if not result.attach:
@@ -127,10 +127,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """Print the job's status."""
-    from ..core.live import job_status, server_base_url, status_text
+    from ..core.live import job_status, server_url, status_text
 
     project = _project(args)
-    print(status_text(job_status(project, args.job, args.suffix), server_base_url(project.root)))
+    print(status_text(job_status(project, args.job, args.suffix), server_url(project.root)))
     return 0
 
 

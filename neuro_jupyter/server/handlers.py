@@ -24,7 +24,12 @@ GET      ``projects/{pk}/bakes/{bake}?attempt=``     ``{"bake", "attempt", "atte
 GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  ``{"task", "attempt", "text"}``
          log?attempt=&raw=``
 GET      ``projects/{pk}/bakes/{bake}/graph.dot``    the graph in DOT (text/vnd.graphviz)
-GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml)
+GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml; needs
+                                                     Graphviz's ``dot``)
+GET      ``projects/{pk}/bakes/{bake}/graph.json``   the graph laid out without Graphviz:
+                                                     ``{"ids", "labels", "x", "y", "edges",
+                                                     "statuses", "width", "height", ...}``,
+                                                     layers left to right
 POST     ``projects/{pk}/bakes/{bake}/cancel``       the bake's state; body ``{"attempt": n}``
 POST     ``projects/{pk}/bakes/{bake}/restart``      201, the new attempt's state; body
                                                      ``{"attempt": n, "from_failed": true}``
@@ -466,8 +471,26 @@ def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str) -> bytes:
     from ..core.graph import render, to_dot
 
     bake = resolve_bake(project, bake_ref)
-    dot = to_dot(inspect_bake(project, bake, attempt))
+    state = inspect_bake(project, bake, attempt)
+    if fmt == "json":
+        return json.dumps(_layout_json(state)).encode("utf-8")
+    dot = to_dot(state)
     return dot.encode("utf-8") if fmt == "dot" else render(dot, "svg")
+
+
+def _layout_json(state: Any) -> dict[str, Any]:
+    """The graph laid out in Python (no Graphviz), as the notebook's bake view draws it."""
+    from ..core.graph_layout import GAP_X, GAP_Y, MARGIN, NodeIn, layout
+
+    nodes = [
+        NodeIn(t.full_id, t.full_id.rpartition(".")[2], tuple(t.needs), t.matrix_group, t.kind)
+        for t in state.tasks
+    ]
+    drawn = layout(nodes)
+    data = drawn.to_json()
+    data["statuses"] = drawn.statuses({t.full_id: t.status for t in state.tasks})
+    data.update(gap_x=GAP_X, gap_y=GAP_Y, margin=MARGIN)
+    return data
 
 
 class GraphHandler(NeuroHandler):
@@ -481,7 +504,11 @@ class GraphHandler(NeuroHandler):
         attempt = self.int_arg("attempt")
         _, project = await self.project(pk)
         data = await self.run(_graph, project, bake, attempt, fmt)
-        kind = "image/svg+xml" if fmt == "svg" else "text/vnd.graphviz; charset=utf-8"
+        kind = {
+            "svg": "image/svg+xml",
+            "dot": "text/vnd.graphviz; charset=utf-8",
+            "json": "application/json",
+        }[fmt]
         self.finish(data, set_content_type=kind)
 
 
@@ -531,7 +558,7 @@ ROUTES: list[tuple[str, type[NeuroHandler]]] = [
     (rf"projects/{_PK}/bakes", BakesHandler),
     (rf"projects/{_BAKE}", BakeHandler),
     (rf"projects/{_BAKE}/tasks/(?P<task>[^/]+)/log", TaskLogHandler),
-    (rf"projects/{_BAKE}/graph\.(?P<fmt>dot|svg)", GraphHandler),
+    (rf"projects/{_BAKE}/graph\.(?P<fmt>dot|svg|json)", GraphHandler),
     (rf"projects/{_BAKE}/(?P<action>cancel|restart)", BakeActionHandler),
 ]
 

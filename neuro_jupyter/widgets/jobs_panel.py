@@ -44,6 +44,7 @@ class JobsPanel(widgets.VBox):
         self._handle: asyncio.TimerHandle | None = None
         self._closed = False
         self.rows: list[JobRow] = []
+        self._row_views: dict[tuple[str, str], _RowView] = {}
         self.refresh()
         self._schedule()
 
@@ -57,36 +58,23 @@ class JobsPanel(widgets.VBox):
             return
         self.rows = page.rows
         base = server_base_url(self.project.root)
-        self.table.children = [self._row(row, base) for row in page.rows]
+        keys = [(row.job_id, row.suffix) for row in page.rows]
+        for key in set(self._row_views) - set(keys):  # rows gone from this page
+            self._row_views.pop(key).close()
+        for row in page.rows:
+            key = (row.job_id, row.suffix)
+            if key not in self._row_views:
+                self._row_views[key] = _RowView(self, key)
+            self._row_views[key].update(row, base)
+        self.table.children = [self._row_views[key].box for key in keys]
         more = page.total - len(page.rows)
         self._title.value = f"<b>Live jobs of {html.escape(self.project.name)}</b>" + (
             f" <small>({more} more: %neuro_ps --page 2)</small>" if more > 0 else ""
         )
 
-    def _row(self, row: JobRow, base: str | None) -> widgets.HBox:
-        record = row.record
-        active = bool(record and record.active)
-        url = browse_url(record, base) if record and active else None
-        label = widgets.HTML(f"<code>{html.escape(row.label)}</code>",
-                             layout=widgets.Layout(width="14em"))
-        status = widgets.HTML(status_badge(row.status), layout=widgets.Layout(width="7em"))
-        when = widgets.HTML(html.escape(humanize(row.when)), layout=widgets.Layout(width="9em"))
-        start = widgets.Button(description="Start", icon="play", disabled=active,
-                               tooltip=f"run {row.job_id}", layout=widgets.Layout(width="auto"))
-        stop = widgets.Button(description="Stop", icon="stop", disabled=not active,
-                              layout=widgets.Layout(width="auto"))
-        logs = widgets.Button(description="Logs", icon="file-text", disabled=record is None,
-                              layout=widgets.Layout(width="auto"))
-        link = (
-            f'<a href="{html.escape(url)}" target="_blank" rel="noopener" '
-            f'class="jupyter-button mod-info" style="padding:0 1em;text-decoration:none">Open</a>'
-            if url else ""
-        )
-        opener = widgets.HTML(link)
-        start.on_click(lambda _: self.start(row))
-        stop.on_click(lambda _: self.stop(row))
-        logs.on_click(lambda _: self.show_logs(row))
-        return widgets.HBox([label, status, when, start, stop, logs, opener])
+    def row(self, key: tuple[str, str]) -> JobRow:
+        """The current ps row of (job id, suffix)."""
+        return next(r for r in self.rows if (r.job_id, r.suffix) == key)
 
     # -- actions -------------------------------------------------------------------------
     def _act(self, action: Any) -> None:
@@ -142,4 +130,50 @@ class JobsPanel(widgets.VBox):
         handle = getattr(self, "_handle", None)
         if handle is not None:
             handle.cancel()
+        for view in getattr(self, "_row_views", {}).values():
+            view.close()
         super().close()
+
+
+class _RowView:
+    """The widgets of one ps row, updated in place on refresh (no new widgets every tick)."""
+
+    def __init__(self, panel: JobsPanel, key: tuple[str, str]) -> None:
+        self.key = key
+        label = f"{key[0]} {key[1]}" if key[1] else key[0]
+        self.label = widgets.HTML(f"<code>{html.escape(label)}</code>",
+                                  layout=widgets.Layout(width="14em"))
+        self.status = widgets.HTML(layout=widgets.Layout(width="7em"))
+        self.when = widgets.HTML(layout=widgets.Layout(width="9em"))
+        self.start = widgets.Button(description="Start", icon="play", tooltip=f"run {label}",
+                                    layout=widgets.Layout(width="auto"))
+        self.stop = widgets.Button(description="Stop", icon="stop",
+                                   layout=widgets.Layout(width="auto"))
+        self.logs = widgets.Button(description="Logs", icon="file-text",
+                                   layout=widgets.Layout(width="auto"))
+        self.opener = widgets.HTML()
+        self.start.on_click(lambda _: panel.start(panel.row(key)))
+        self.stop.on_click(lambda _: panel.stop(panel.row(key)))
+        self.logs.on_click(lambda _: panel.show_logs(panel.row(key)))
+        self.box = widgets.HBox([self.label, self.status, self.when, self.start, self.stop,
+                                 self.logs, self.opener])
+
+    def update(self, row: JobRow, base: str | None) -> None:
+        record = row.record
+        active = bool(record and record.active)
+        url = browse_url(record, base) if record and active else None
+        self.status.value = status_badge(row.status)
+        self.when.value = html.escape(humanize(row.when))
+        self.start.disabled = active
+        self.stop.disabled = not active
+        self.logs.disabled = record is None
+        self.opener.value = (
+            f'<a href="{html.escape(url)}" target="_blank" rel="noopener" '
+            f'class="jupyter-button mod-info" style="padding:0 1em;text-decoration:none">Open</a>'
+            if url else ""
+        )
+
+    def close(self) -> None:
+        for child in self.box.children:
+            child.close()
+        self.box.close()

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -105,34 +105,39 @@ def demo_project(tmp_path: Path) -> Iterator[Project]:
     kill_job(project, "ALL", grace=2)
 
 
-@pytest.fixture
-def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
-    """A JupyterLab server on 127.0.0.1 with its own settings; yields its base URL."""
+@contextmanager
+def running_lab(tmp_path: Path, root_dir: Path, path_first: Path | None = None) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 with its own settings; yields its base URL.
+
+    ``path_first`` goes first on the server's PATH (to shadow programs such as ``dot``)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
     port = free_port()
     app_settings = tmp_path / "app-settings"
-    app_settings.mkdir()
+    app_settings.mkdir(exist_ok=True)
     (app_settings / "overrides.json").write_text(json.dumps({
         "@jupyterlab/apputils-extension:notification": {
             "checkForUpdates": False, "fetchNews": "false",
         },
     }))
     env = dict(os.environ)
+    path = [str(Path(sys.executable).parent), env.get("PATH", "")]
+    if path_first is not None:
+        path.insert(0, str(path_first))
     env.update(
         JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-user-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
         JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        PATH=os.pathsep.join(path),
     )
-    log = (tmp_path / "lab.log").open("w")
+    log_path = tmp_path / "lab.log"
+    log = log_path.open("w")
     proc = subprocess.Popen(
         [
             sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
             "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={TOKEN}", "--LabApp.news_url=None",
-            f"--LabApp.app_settings_dir={app_settings}",
-            f"--ServerApp.root_dir={demo_project.root.parent}",
+            f"--LabApp.app_settings_dir={app_settings}", f"--ServerApp.root_dir={root_dir}",
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -146,7 +151,7 @@ def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+                    pytest.fail("JupyterLab did not start:\n" + log_path.read_text())
                 time.sleep(0.2)
         yield url
     finally:
@@ -157,11 +162,17 @@ def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
-        shutil.copy(tmp_path / "lab.log", ARTIFACTS / "lab.log") if ARTIFACTS.is_dir() else None
 
 
 @pytest.fixture
-def page(lab: str) -> Iterator[Any]:
+def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
+    """JupyterLab serving the folder that holds the demo project."""
+    with running_lab(tmp_path, demo_project.root.parent) as url:
+        yield url
+
+
+@contextmanager
+def lab_page(url: str) -> Iterator[Any]:
     """A chromium page on JupyterLab (fresh workspace), with page errors collected."""
     from playwright.sync_api import sync_playwright
 
@@ -174,13 +185,19 @@ def page(lab: str) -> Iterator[Any]:
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.errors = errors  # type: ignore[attr-defined]
-        page.goto(f"{lab}/lab?reset&token={TOKEN}")
+        page.goto(f"{url}/lab?reset&token={TOKEN}")
         page.wait_for_selector("#jp-main-dock-panel")
         try:
             yield page
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def page(lab: str) -> Iterator[Any]:
+    with lab_page(lab) as page:
+        yield page
 
 
 def shot(page: Any, name: str) -> None:
@@ -314,4 +331,69 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
     shot(page, "08-palette")
     page.keyboard.press("Escape")
 
+    # Polling: runs while the sidebar shows, stands by in a hidden browser tab or when closed
+    api_calls: list[str] = []
+    page.on("request", lambda r: api_calls.append(r.url) if "/neuro-jupyter/api/" in r.url else None)
+    with page.expect_request(lambda r: "/neuro-jupyter/api/" in r.url, timeout=10_000):
+        pass
+    with page.expect_request(lambda r: "/neuro-jupyter/api/" in r.url, timeout=10_000):
+        page.evaluate(  # the tab goes to the background
+            "() => { Object.defineProperty(document, 'visibilityState',"
+            " {value: 'hidden', configurable: true});"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )  # the poll lingers one tick, then stands by
+    page.wait_for_timeout(500)  # let a request in flight land
+    api_calls.clear()
+    page.wait_for_timeout(4_000)  # longer than the 3 s poll interval
+    assert api_calls == []
+    with page.expect_request(lambda r: "/neuro-jupyter/api/" in r.url, timeout=10_000):
+        page.evaluate(
+            "() => { delete document.visibilityState;"
+            " document.dispatchEvent(new Event('visibilitychange')); }"
+        )
+    page.locator('.jp-SideBar .lm-TabBar-tab[data-id="neuro-jupyter-sidebar"]').click()
+    assert not sidebar.is_visible()
+    page.wait_for_timeout(500)
+    api_calls.clear()
+    page.wait_for_timeout(4_000)
+    assert api_calls == []
+
     assert page.errors == []
+
+
+def test_bake_graph_is_drawn_in_the_browser_without_graphviz(
+    tmp_path: Path, demo_project: Project
+) -> None:
+    fake_bin = tmp_path / "no-graphviz"
+    fake_bin.mkdir()
+    dot = fake_bin / "dot"
+    dot.write_text("#!/bin/sh\necho 'dot: not really installed' >&2\nexit 1\n")
+    dot.chmod(0o755)
+    with running_lab(tmp_path, demo_project.root.parent, path_first=fake_bin) as url, \
+            lab_page(url) as page:
+        sidebar = page.locator("#neuro-jupyter-sidebar")
+        page.locator('.jp-SideBar .lm-TabBar-tab[data-id="neuro-jupyter-sidebar"]').click()
+        sidebar.locator(".nj-project").first.click()
+        sidebar.locator(".nj-bake", has_text="first-training").click()
+        graph = sidebar.locator("svg.nj-graph-drawn")
+        graph.wait_for()
+        nodes = graph.locator(".nj-node")
+        assert nodes.count() == 3
+        assert graph.locator('.nj-node[data-task-id="train"]').get_attribute("class") == (
+            "nj-node nj-status-failed"
+        )
+        fill = graph.locator('.nj-node[data-task-id="prepare"] rect').evaluate(
+            "e => getComputedStyle(e).fill"
+        )
+        assert fill == "rgb(50, 205, 50)"  # limegreen
+        assert sidebar.locator("img.nj-graph").count() == 0
+        graph.locator('.nj-node[data-task-id="prepare"]').click()
+        page.wait_for_function(
+            "() => document.querySelector('#neuro-jupyter-sidebar .nj-task-log .nj-log')"
+            "?.textContent.includes('prepared')"
+        )
+        assert sidebar.locator(".nj-task-log .nj-log").inner_text().strip() == (
+            "<script>prepared</script>"
+        )
+        shot(page, "09-bake-without-graphviz")
+        assert page.errors == []

@@ -178,16 +178,18 @@ def test_panel_buttons(ipython: InteractiveShell, project: Project) -> None:
     try:
         rows = {row.label: row for row in panel.rows}
         assert set(rows) == {"counter", "hello", "multi_job", "noisy"}
-        panel.start(rows["noisy"])
+        box = panel._row_views[("noisy", "")].box
+        panel._row_views[("noisy", "")].start.click()  # the Start button
         record = job_status(project, "noisy")
         assert record.active and "started" in panel.message.value
         wait_for(lambda: "alert" in Path(record.log_path).read_text())
         panel.refresh()
         row = next(r for r in panel.rows if r.label == "noisy")
-        assert row.status == "running"
-        panel.show_logs(row)
+        assert row.status == "running" and panel._row_views[("noisy", "")].box is box  # updated in place
+        assert panel._row_views[("noisy", "")].start.disabled
+        panel._row_views[("noisy", "")].logs.click()
         assert "&lt;script&gt;" in panel.log_view.value and "<script>" not in panel.log_view.value
-        panel.stop(row)
+        panel._row_views[("noisy", "")].stop.click()
         wait_for(lambda: not get_job(record.raw_id).active)
         panel.refresh()
         assert next(r for r in panel.rows if r.label == "noisy").status == "cancelled"

@@ -324,3 +324,18 @@ async def test_restart_a_failed_bake_starts_attempt_two(
     first = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "tasks", "prepare",
                            "log", params={"attempt": "1"})
     assert first["text"] == "<script>prepared</script>\n"
+
+
+async def test_graph_layout_needs_no_graphviz(
+    jp_fetch: Any, a_project: Project, project_pk_of: Callable[[Project], Awaitable[int]],
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
+) -> None:
+    bake = make_bake(a_project)
+    pk = str(await project_pk_of(a_project))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    layout = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json")
+    assert layout["ids"] == ["prepare", "train"]
+    assert layout["statuses"] == ["succeeded", "failed"]
+    assert layout["edges"] == [0, 1]
+    assert layout["x"][1] > layout["x"][0]
+    assert {"width", "height", "node_w", "node_h", "gap_x", "gap_y", "margin"} <= set(layout)

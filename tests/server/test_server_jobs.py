@@ -136,6 +136,10 @@ jobs:
     browse: true
     detach: true
     cmd: python -m http.server {port} --bind 127.0.0.1
+  many:
+    image: ubuntu
+    multi: true
+    bash: sleep 60
 """
 
 
@@ -154,10 +158,11 @@ async def test_jobs_lists_every_live_job(
     pk = str(await project_pk_of(live_project))
     jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
     assert [(j["job_id"], j["status"], j["raw_id"]) for j in jobs] == [
-        ("sleeper", "unknown", None), ("web", "unknown", None),
+        ("many", "unknown", None), ("sleeper", "unknown", None), ("web", "unknown", None),
     ]
-    assert jobs[0]["title"] == "Sleeper <i>job</i>"
-    assert (jobs[1]["browse"], jobs[1]["url"]) == (True, None)
+    assert jobs[0]["multi"] is True
+    assert jobs[1]["title"] == "Sleeper <i>job</i>"
+    assert (jobs[2]["browse"], jobs[2]["url"]) == (True, None)
 
 
 async def test_start_see_and_kill_a_job(
@@ -170,7 +175,7 @@ async def test_start_see_and_kill_a_job(
     job = json.loads(response.body)
     assert (job["job_id"], job["status"]) == ("sleeper", "running")
     jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
-    assert (jobs[0]["status"], jobs[0]["raw_id"]) == ("running", job["raw_id"])
+    assert (jobs[1]["status"], jobs[1]["raw_id"]) == ("running", job["raw_id"])
 
     code, message = await error_of(jp_fetch, "projects", pk, "jobs", "sleeper", "start",
                                    method="POST", body="{}")
@@ -206,7 +211,7 @@ async def test_a_running_web_job_links_through_the_proxy(
     details = await get_json(jp_fetch, "jobs", job["raw_id"])
     assert details["url"] == job["url"]
     rows = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
-    assert rows[1]["url"] == job["url"]
+    assert rows[2]["url"] == job["url"]
 
 
 async def test_start_unknown_job_is_404_listing_the_jobs(
@@ -216,7 +221,7 @@ async def test_start_unknown_job_is_404_listing_the_jobs(
     code, message = await error_of(jp_fetch, "projects", pk, "jobs", "nope", "start",
                                    method="POST", body="{}")
     assert code == 404
-    assert "sleeper, web" in message
+    assert "many, sleeper, web" in message
 
 
 @pytest.mark.parametrize(
@@ -239,7 +244,7 @@ async def test_start_refuses_bad_input(
     assert code == 400
     assert words in message
     jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
-    assert jobs[0]["status"] == "unknown"
+    assert jobs[1]["status"] == "unknown"
 
 
 async def test_jobs_of_a_project_with_a_broken_live_yml_is_400(
@@ -250,3 +255,30 @@ async def test_jobs_of_a_project_with_a_broken_live_yml_is_400(
     code, message = await error_of(jp_fetch, "projects", pk, "jobs")
     assert code == 400
     assert "live.yml" in message
+
+
+async def test_multi_job_runs_by_suffix(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    named = await jp_fetch(API, "projects", pk, "jobs", "many", "start", method="POST",
+                           body=json.dumps({"suffix": "exp1"}))
+    assert json.loads(named.body)["suffix"] == "exp1"
+    other = await jp_fetch(API, "projects", pk, "jobs", "many", "start", method="POST",
+                           body="{}")
+    random_suffix = json.loads(other.body)["suffix"]
+    assert random_suffix not in ("", "exp1")
+    rows = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
+    many = sorted(r["suffix"] for r in rows if r["job_id"] == "many")
+    assert many == sorted(["exp1", random_suffix])
+
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "many", "kill",
+                                   method="POST", body="{}")
+    assert code == 400
+    assert "exp1" in message and random_suffix in message
+    killed = await get_json(jp_fetch, "projects", pk, "jobs", "many", "kill", method="POST",
+                            body=json.dumps({"suffix": "exp1"}))
+    assert killed["messages"][0].startswith("Killed job many exp1")
+    killed = await get_json(jp_fetch, "projects", pk, "jobs", "ALL", "kill", method="POST",
+                            body="{}")
+    assert killed["messages"][0].startswith(f"Killed job many {random_suffix}")

@@ -99,3 +99,159 @@ def test_polls_on_the_event_loop_until_finished(a_project) -> None:
     assert view.result == "failed"
     assert view.statuses == ["succeeded", "failed", "failed", "failed"]
     assert view.progress == [4, 4]
+
+
+def test_a_thousand_tasks_send_compact_data(a_project) -> None:
+    import json
+
+    store = open_store()
+    bake = rows.create_bake(store, project_pk=project_pk(a_project, store), batch="big",
+                            name=None, tags=(), params={}, config_files={})
+    tasks = [rows.TaskRecord(bake.bake_id, 1, f"t{i}", "succeeded" if i < 500 else "pending",
+                             needs={f"t{i - 10}": "completed"} if i >= 10 else {},
+                             matrix_group=f"g{i // 100}", seq=i)
+             for i in range(1000)]
+    rows.put_tasks(store, tasks)
+    view = BakeView(a_project, bake.bake_id, follow=False)
+    assert len(view.graph["ids"]) == 1000 and len(view.statuses) == 1000
+    assert len(view.graph["edges"]) == 2 * 990
+    assert view.progress == [500, 1000]
+    assert len(json.dumps(view.graph)) < 100_000  # one compact dict, drawn as one SVG
+    assert len(json.dumps(view.statuses)) < 15_000  # what each poll sends
+    view.collapsed = True
+    assert view.graph["counts"] == [100] * 10
+    assert view.statuses[:5] == ["succeeded"] * 5 and view.statuses[5] == "pending"
+
+
+# --- the view in a real JupyterLab, driven through Debian's chromium with Playwright ---------
+
+BROWSER_BATCH = """kind: batch
+tasks:
+  - id: prepare
+    bash: echo "<script>window.pwned = 1</script> prepared"
+  - id: train
+    bash: while [ ! -e {gate} ]; do sleep 0.05; done; echo trained
+"""
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+TOKEN = "neuro-jupyter-bake-view-test"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    root = tmp_path / "nb"
+    (root / ".neuro").mkdir(parents=True)
+    gate = tmp_path / "gate"
+    (root / ".neuro" / "demo.yml").write_text(BROWSER_BATCH.format(gate=gate))
+    cells = ["%load_ext neuro_jupyter", "%bake demo --name in-lab"]
+    (root / "bake.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                   "outputs": [], "source": src} for i, src in enumerate(cells)],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))
+    settings = tmp_path / "app-settings"
+    settings.mkdir()
+    (settings / "overrides.json").write_text(json.dumps({
+        "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False,
+                                                        "fetchNews": "false"}}))
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-user-settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
+    port = _free_port()
+    log = (tmp_path / "lab.log").open("w")
+    lab = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
+         "--LabApp.news_url=None", f"--LabApp.app_settings_dir={settings}",
+         f"--ServerApp.root_dir={root}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2):
+                    break
+            except OSError:
+                assert lab.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "lab.log").read_text()
+                time.sleep(0.2)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(f"{url}/lab/tree/bake.ipynb?reset&token={TOKEN}")
+            page.wait_for_selector(".jp-Notebook")
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+            view = page.locator(".nj-bake")
+            try:
+                view.wait_for()
+            except Exception:
+                ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(ARTIFACTS / "bake-view-missing.png"))
+                raise
+            rects = view.locator("svg rect")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.nj-bake svg rect').length === 2")
+            fill = 'document.querySelectorAll(".nj-bake svg rect")[{}].getAttribute("fill")'
+            page.wait_for_function(f"() => {fill.format(0)} === 'limegreen'")
+            page.wait_for_function(f"() => {fill.format(1)} === 'steelblue'")  # running
+            assert view.locator(".nj-bake-legend-item").count() == 8
+            assert view.locator(".nj-bake-progress-text").inner_text() == "1/2 finished"
+            gate.touch()  # the view follows the bake by itself
+            page.wait_for_function(f"() => {fill.format(1)} === 'limegreen'")
+            page.wait_for_function(
+                "() => document.querySelector('.nj-bake-badge').textContent === 'succeeded'")
+            assert view.locator(".nj-bake-progress-text").inner_text() == "2/2 finished"
+            assert rects.nth(1).get_attribute("data-status") == "succeeded"
+
+            view.locator("svg .nj-bake-node").first.click()
+            page.wait_for_function(
+                "() => document.querySelector('.nj-bake-log').textContent.includes('prepared')")
+            assert view.locator(".nj-bake-log").inner_text().strip().endswith(
+                "<script>window.pwned = 1</script> prepared")
+            assert view.locator("script").count() == 0
+            assert page.evaluate("() => window.pwned === undefined")
+            assert view.locator("tbody tr").count() == 2
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "bake-view.png"))
+            assert errors == []
+            browser.close()
+    finally:
+        lab.terminate()
+        try:
+            lab.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            lab.kill()
+            lab.wait()
+        log.close()

@@ -49,3 +49,44 @@ def test_refreshes_while_shown_and_stops_when_closed(project: Project) -> None:
 
     assert asyncio.run(scenario()) == ("unknown", "unknown", "running")
     assert job_status(project, "sleeper").status == "running"
+
+
+def test_refreshes_inside_a_real_kernel(project: Project) -> None:
+    """In an ipykernel, the refresh runs on the kernel's event loop between cells."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+
+    def run(code: str) -> str:
+        msg_id = kc.execute(code)
+        out = []
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            if msg["msg_type"] == "error":
+                out.append("\n".join(msg["content"]["traceback"]))
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                return "".join(out)
+
+    try:
+        assert run(
+            "from neuro_jupyter.widgets.jobs_panel import JobsPanel\n"
+            "from neuro_jupyter.core.project import open_project\n"
+            f"panel = JobsPanel(open_project({str(project.root)!r}), interval=0.1)\n"
+            "panel._view_count = 1\n"
+            "print(panel.rows[0].status)\n"
+        ) == "unknown\n"
+        run_job(project, "sleeper")  # from outside the kernel
+        deadline = time.monotonic() + 30
+        while "running" not in run("print(panel.rows[0].status)"):
+            assert time.monotonic() < deadline, "the panel never refreshed"
+            time.sleep(0.2)
+        run("panel.close()")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

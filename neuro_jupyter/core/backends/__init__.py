@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .base import Backend, ExitInfo, Execution, ProcessSpec, Resources, get_backend
+from .base import Backend, Execution, ExitInfo, ProcessSpec, Resources, get_backend
 
 __all__ = ["Backend", "ExitInfo", "Execution", "ProcessSpec", "Resources", "get_backend"]

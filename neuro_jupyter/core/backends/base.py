@@ -76,17 +76,13 @@ class Backend(ABC):
         """Start ``spec``; ``detached`` processes outlive the caller (see module docstring)."""
 
 
-_BACKENDS = ("local", "ray")
+_BACKENDS = ("local",)  # a Ray backend implements the same interface later
 
 
 def get_backend(name: str = "local", **options: object) -> Backend:
-    """The backend called ``name``; heavy backends (ray) are imported only when asked for."""
+    """The backend called ``name``, imported only when asked for."""
     if name == "local":
         from .local import LocalBackend
 
-        return LocalBackend(**options)  # type: ignore[arg-type]
-    if name == "ray":
-        from .ray import RayBackend  # type: ignore[import-not-found]
-
-        return RayBackend(**options)  # type: ignore[no-any-return]
+        return LocalBackend(**options)
     raise UnknownNameError("backend", name, _BACKENDS)

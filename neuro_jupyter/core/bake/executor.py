@@ -26,6 +26,7 @@ from ..store import bakes as rows
 from ..store.db import Store, open_store
 
 _CHILDREN: list[subprocess.Popen[bytes]] = []
+DEFAULT_LIFE_SPAN = 10 * 24 * 3600.0  # neuro-flow's default life span of a bake's executor
 
 
 def spawn_executor(store: Store, bake_id: str, number: int, cwd: Path) -> rows.AttemptRecord:
@@ -58,8 +59,8 @@ def _echo(line: str) -> None:
     sys.stdout.write(f"[{stamp}] {line}\n")
 
 
-def execute(bake_id: str, number: int) -> str:
-    """Run attempt ``number`` of the bake in this process; return its result."""
+def execute(bake_id: str, number: int) -> tuple[str, str]:
+    """Run attempt ``number`` of the bake in this process; return its result and why."""
     from ..backends import get_backend
     from ..backends.local.mapping import to_process_spec
     from ..project.discovery import open_project
@@ -96,8 +97,10 @@ def execute(bake_id: str, number: int) -> str:
         runner.external_cancel = True
 
     signal.signal(signal.SIGTERM, on_term)
+    life_span = plan.life_span or DEFAULT_LIFE_SPAN
+    runner.deadline = attempt.created_at + life_span
     result = runner.run()
-    return result
+    return result, runner.reason
 
 
 def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
@@ -132,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for sig in (signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
     try:
-        result = execute(bake_id, number)
+        result, reason = execute(bake_id, number)
     except NeuroJupyterError as exc:
         _finish(bake_id, number, "failed", str(exc))
         return 1
@@ -142,7 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         sys.stdout.flush()
-    _finish(bake_id, number, result)
+    _finish(bake_id, number, result, reason)
     return 0 if result == "succeeded" else 1
 
 

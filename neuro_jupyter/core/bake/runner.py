@@ -107,6 +107,8 @@ class BakeRunner:
         self.cancelling = False
         self.cancel_requested = False
         self.external_cancel = False  # set by the executor's SIGTERM handler
+        self.deadline: float | None = None  # the flow's life_span, as a time.time() value
+        self.reason = ""  # why the attempt was cancelled, when it was not the user
         self.seq = 0
         self.last_cancel_check = 0.0
         self.root_prefix = tuple(root.prefix)
@@ -146,9 +148,16 @@ class BakeRunner:
         self._start_cancelling()
 
     def _check_cancel(self, force: bool = False) -> None:
-        if self.external_cancel and not self.cancel_requested:
-            self.echo("Terminated: cancelling the attempt")
+        if self.cancel_requested:
+            return
+        if self.external_cancel:
+            self.reason = "the executor was terminated (SIGTERM)"
+        elif self.deadline is not None and time.time() >= self.deadline:
+            self.reason = "the bake's life_span ended"
+        if self.reason:
+            self.echo(f"Cancelling the attempt: {self.reason}")
             self.request_cancel()
+            return
         now = time.monotonic()
         if not force and now - self.last_cancel_check < CANCEL_CHECK_INTERVAL:
             return
@@ -294,7 +303,11 @@ class BakeRunner:
                 spec.cache.life_span,
             )
             if hit is not None:
-                self._update(fid, raw_id=hit.raw_id, cache_key=spec.caching_key)
+                row = self.store.query_one(
+                    "SELECT log_path FROM tasks WHERE raw_id = ? LIMIT 1", (hit.raw_id,)
+                )
+                self._update(fid, raw_id=hit.raw_id, cache_key=spec.caching_key,
+                             log_path=row[0] if row else "")
                 self._finish(level, node_id, "cached", outputs=hit.outputs, state=hit.state)
                 return True
         raw_id = f"job-{uuid.uuid4()}"

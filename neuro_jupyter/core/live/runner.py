@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from .. import paths
 from ..backends.local import LocalBackend
 from ..backends.local.mapping import to_process_spec
-from ..errors import BackendError, InvalidInputError, UnknownNameError
+from ..errors import InvalidInputError, UnknownNameError
 from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job
 from ..store.projects import project_pk
 from .logs import tail_log
@@ -23,6 +23,7 @@ from .urls import BASE_URL_ENV, PORT_ENV, PROXY_ENV, absolute_base_path, server_
 
 if TYPE_CHECKING:
     from ..project.discovery import Project
+    from ..workflow.model import JobSpec
 
 _SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 STARTED_WAIT = 5.0  # seconds run waits for the supervisor to record the job as running
@@ -104,12 +105,9 @@ def run_job(
 
 
 def _start(
-    project: Project, spec: object, suffix: str, label: str, detach: bool | None,
+    project: Project, spec: JobSpec, suffix: str, label: str, detach: bool | None,
     server_base: str | None,
 ) -> RunResult:
-    from ..workflow.model import JobSpec
-
-    assert isinstance(spec, JobSpec)
     raw_id = f"job-{uuid.uuid4()}"
     log_path = paths.logs_dir() / f"{raw_id}.log"
     asked = spec.http_port or None
@@ -118,6 +116,7 @@ def _start(
         "title": spec.title, "image": spec.image, "preset": spec.preset,
         "multi": spec.multi, "detach": spec.detach, "browse": spec.browse,
         "tags": list(spec.tags), "port_forward": [list(p) for p in spec.port_forward],
+        "restart": spec.restart,
     }
     port = None
     if asked:
@@ -139,16 +138,13 @@ def _start(
         log_path=str(log_path), created_at=time.time(), meta=meta,
     )
     insert_job(record)
-    try:
-        LocalBackend().start(process, raw_id=raw_id, detached=True)
-    except BackendError:
-        raise
+    LocalBackend().start(process, raw_id=raw_id, detached=True)
     deadline = time.monotonic() + STARTED_WAIT
     delay = 0.005
     current = get_job_record(raw_id)
     while current.status == "pending" and time.monotonic() < deadline:
         time.sleep(delay)
-        delay = min(delay * 2, 0.1)
+        delay = min(delay * 2, 0.02)
         current = refresh(get_job_record(raw_id))
     attach = not (detach if detach is not None else spec.detach)
     note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"

@@ -59,26 +59,37 @@ def jupyter_servers() -> list[dict[str, Any]]:
     return [info for _, info in sorted(found, key=lambda item: item[0], reverse=True)]
 
 
-def server_base_url(project_root: Path | None = None) -> str | None:
-    """The base URL (``/`` or ``/user/x/``) of the Jupyter server to link jobs through: the one
-    that started this kernel, else one serving the project's folder, else the newest; None when
-    no server runs."""
+def jupyter_server(project_root: Path | None = None) -> dict[str, Any] | None:
+    """The Jupyter server to link jobs through. Inside a kernel (``JPY_PARENT_PID`` set): the
+    server that started it, or none (e.g. nbclient). Elsewhere: one serving the project's
+    folder, else the newest one; None when no server runs."""
     servers = jupyter_servers()
-    if not servers:
-        return None
     parent = os.environ.get("JPY_PARENT_PID")
-    chosen = next((s for s in servers if parent and str(s.get("pid")) == parent), None)
-    if chosen is None and project_root is not None:
+    if parent:
+        return next((s for s in servers if str(s.get("pid")) == parent), None)
+    if project_root is not None:
         for server in servers:
             root = server.get("root_dir") or server.get("notebook_dir")
             if root and (Path(root) == project_root or Path(root) in project_root.parents):
-                chosen = server
-                break
-    chosen = chosen or servers[0]
-    return _slashed(str(chosen.get("base_url") or "/"))
+                return server
+    return servers[0] if servers else None
+
+
+def server_base_url(project_root: Path | None = None) -> str | None:
+    """The base URL path (``/`` or ``/user/x/``) of ``jupyter_server``; None without one."""
+    server = jupyter_server(project_root)
+    return _slashed(str(server.get("base_url") or "/")) if server else None
+
+
+def server_url(project_root: Path | None = None) -> str | None:
+    """The full URL (``http://127.0.0.1:8888/``) of ``jupyter_server``, for terminals."""
+    server = jupyter_server(project_root)
+    return _slashed(str(server["url"])) if server and server.get("url") else None
 
 
 def _slashed(base: str) -> str:
+    if "://" in base:
+        return base.rstrip("/") + "/"
     base = "/" + base.strip("/") + "/"
     return "/" if base == "//" else base
 

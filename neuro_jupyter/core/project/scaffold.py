@@ -296,9 +296,12 @@ def init_project(
             raise ScaffoldError(f"Template {source!r} made an invalid project: {exc}") from exc
         target = out_dir / rendered.name
         _check_target(target)
-        if target.is_dir():
-            target.rmdir()
-        os.rename(rendered, target)
+        try:
+            if target.is_dir():
+                target.rmdir()
+            os.rename(rendered, target)
+        except OSError as exc:  # e.g. another init filled the folder meanwhile
+            raise ScaffoldError(f"Cannot create {target}: {exc.strerror}; nothing was written.") from exc
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         for folder in reversed(created):

@@ -116,6 +116,7 @@ MIGRATIONS: list[str] = [
     ALTER TABLE attempts ADD COLUMN log_path TEXT NOT NULL DEFAULT '';
     ALTER TABLE attempts ADD COLUMN source_attempt INTEGER;  -- restart: the attempt it restarts
     CREATE INDEX tasks_by_attempt ON tasks (bake_id, attempt, seq);
+    CREATE INDEX tasks_by_raw_id ON tasks (raw_id);
     CREATE INDEX cache_by_project ON cache_entries (project_pk, batch);
     """,
     # 3: live jobs: process identities (pid reuse), display/URL metadata, ps paging

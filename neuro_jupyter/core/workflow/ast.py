@@ -17,7 +17,8 @@ class Scalar:
 
     value: ScalarValue
     loc: Location
-    quoted: bool = False  # written with quotes or as a block: text offsets shift by one
+    quoted: bool = False  # written with quotes: text offsets shift by one column
+    content: Location | None = None  # block scalars (| >): where the text itself starts
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class Map:
         """Where ``key``'s value is, or the mapping itself when absent."""
         value = self.get(key)
         return value.loc if value is not None else self.loc
+
+    def key_loc(self, key: str) -> Location:
+        """Where ``key`` itself is written, or the mapping when absent."""
+        k = self.key_node(key)
+        return k.loc if k is not None else self.loc
 
     def keys(self) -> list[str]:
         return [str(k.value) for k, _ in self.items]

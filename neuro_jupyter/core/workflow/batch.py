@@ -3,14 +3,9 @@ action and module calls) and evaluate tasks once their needs have finished."""
 
 from __future__ import annotations
 
-import dataclasses
 import graphlib
-import hashlib
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ..errors import UnknownNameError, WorkflowError, WorkflowErrors
 from .actions import ActionFile, load_action
@@ -29,16 +24,11 @@ from .common import (
     last,
     load_project_conf,
     make_host,
-    merged_list,
-    merged_map,
     mixin_layers,
     param_defs,
     resolve_params,
-    volume_mounts,
 )
-from .contexts import id2tag
 from .evaluate import (
-    argv_of,
     literal_str,
     raw,
     to_bool,
@@ -46,47 +36,16 @@ from .evaluate import (
     to_str,
     to_time,
 )
-from .expr import Scope, has_expr, parse_template, to_text
+from .expr import Scope
 from .grammar import batch_flow
 from .live import eval_inputs
 from .loader import Workspace
 from .matrix import auto_suffix, expand_matrix
 from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
 from .spec import ID_RE
-
-NodeKind = Literal["task", "action", "module", "local", "stateful"]
-DEFAULT_CACHE_LIFE = 14 * 24 * 3600.0
-
-
-@dataclass
-class _Inst:
-    """One node of a level before it runs: the entry it came from and its matrix row."""
-
-    id: str
-    kind: NodeKind
-    entry: Map
-    layers: dict[str, list[Node]]
-    matrix: dict[str, Any]
-    action: ActionFile | None
-    needs: dict[str, NeedLevel]
-    fail_fast: bool
-    max_parallel: int
-    group: str
-
-
-@dataclass
-class LevelEnv:
-    """What the nodes of one level evaluate against."""
-
-    ws: Workspace
-    conf: ProjectConf
-    flow_id: str
-    names: dict[str, Any]  # contexts shared by the level's tasks (no matrix/needs/strategy)
-    mixins: dict[str, Map]
-    defaults: Defaults
-    cache: CachePolicy
-    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    kind: str = "flow"  # flow | action | module | stateful
+from .stateful import StatefulLevel
+from .taskspec import DEFAULT_CACHE_LIFE, LevelEnv, NodeInst, NodeKind, exec_unit
+from .template import has_expr, node_template, to_text
 
 
 class Level(BatchGraph):
@@ -99,7 +58,7 @@ class Level(BatchGraph):
         self.max_parallel = max_parallel
         self.fail_fast = fail_fast
         self._outputs = outputs
-        self._insts: dict[str, _Inst] = {}
+        self._insts: dict[str, NodeInst] = {}
         self._build(tasks)
         self.nodes = {i.id: GraphNode(
             id=i.id, kind=i.kind, needs=dict(i.needs), max_parallel=i.max_parallel,
@@ -125,7 +84,7 @@ class Level(BatchGraph):
         entries = list(tasks.items) if isinstance(tasks, Seq) else []
         groups: dict[str, list[str]] = {}
         prev_group: list[str] | None = None
-        pending_needs: list[tuple[_Inst, Node | None, list[str] | None]] = []
+        pending_needs: list[tuple[NodeInst, Node | None, list[str] | None]] = []
         for num, entry in enumerate(entries, 1):
             if not isinstance(entry, Map):
                 raise WorkflowError("a task must be a mapping", entry.loc)
@@ -163,7 +122,7 @@ class Level(BatchGraph):
                 if tid in self._insts:
                     raise WorkflowError(f"duplicate task id '{tid}'",
                                         (id_node or entry).loc)
-                inst = _Inst(tid, kind, entry, layers, row, action, {}, fail_fast,
+                inst = NodeInst(tid, kind, entry, layers, row, action, {}, fail_fast,
                              max_parallel, group)
                 self._insts[tid] = inst
                 ids.append(tid)
@@ -195,13 +154,13 @@ class Level(BatchGraph):
             if action.kind in ("local", "stateful") and "cache" in entry:
                 raise WorkflowError(
                     f"Specifying cache in action call to the action {action.ref} of kind "
-                    f"{action.kind} is not supported.", entry.loc_of("cache"))
+                    f"{action.kind} is not supported.", entry.key_loc("cache"))
             kind: NodeKind = {"batch": "action", "local": "local",
                               "stateful": "stateful"}[action.kind]  # type: ignore[assignment]
             return kind, action
         return "task", None
 
-    def _needs(self, inst: _Inst, node: Node | None, prev: list[str] | None,
+    def _needs(self, inst: NodeInst, node: Node | None, prev: list[str] | None,
                groups: dict[str, list[str]]) -> dict[str, NeedLevel]:
         if node is None:
             return {p: "completed" for p in (prev or [])}
@@ -264,13 +223,13 @@ class Level(BatchGraph):
 
     # ------------------------------------------------------------ evaluation
 
-    def _inst(self, node_id: str) -> _Inst:
+    def _inst(self, node_id: str) -> NodeInst:
         inst = self._insts.get(node_id)
         if inst is None:
             raise UnknownNameError("task", node_id, self._insts, dotted(self.prefix) or "bake")
         return inst
 
-    def _task_scope(self, inst: _Inst, needs: Mapping[str, DepResult]) -> Scope:
+    def _task_scope(self, inst: NodeInst, needs: Mapping[str, DepResult]) -> Scope:
         completed = {k: v for k, v in needs.items() if inst.needs.get(k) == "completed"}
         ctx = {k: {"result": "succeeded" if v.result == "cached" else v.result,
                    "outputs": dict(v.outputs)} for k, v in completed.items()}
@@ -283,7 +242,7 @@ class Level(BatchGraph):
         enable = last(self._inst(node_id).layers, "enable")
         if isinstance(enable, Scalar) and isinstance(enable.value, str) and has_expr(
                 enable.value):
-            tpl = parse_template(enable.value, enable.loc, enable.quoted)
+            tpl = node_template(enable)
             return any("always" in e.calls for e, _ in tpl.expressions())
         return False
 
@@ -307,9 +266,10 @@ class Level(BatchGraph):
             raise WorkflowError(f"'{node_id}' is a {inst.kind} call: expand it with subgraph()",
                                 inst.entry.loc)
         scope = self._task_scope(inst, needs)
-        return self._exec_unit(inst, inst.layers, scope, needs, self.env.defaults)
+        return exec_unit(self.env, self.prefix, inst, inst.layers, scope, needs,
+                         self.env.defaults, self._cache(inst, scope, self.env.cache))
 
-    def _cache(self, inst: _Inst, scope: Scope, inherited: CachePolicy) -> CachePolicy:
+    def _cache(self, inst: NodeInst, scope: Scope, inherited: CachePolicy) -> CachePolicy:
         cache = last(inst.layers, "cache")
         if not isinstance(cache, Map):
             return inherited
@@ -319,49 +279,7 @@ class Level(BatchGraph):
         return CachePolicy(strategy="none" if s == "none" else "default",
                            life_span=life if life is not None else inherited.life_span)
 
-    def _exec_unit(self, inst: _Inst, layers: Mapping[str, list[Node]], scope: Scope,
-                   needs: Mapping[str, DepResult], d: Defaults) -> TaskSpec:
-        env = self.env
-
-        def one(key: str) -> Node | None:
-            return last(layers, key)
-
-        argv = argv_of(to_str(one("cmd"), scope, "cmd"), to_str(one("bash"), scope, "bash"),
-                       to_str(one("python"), scope, "python"), inst.entry.loc)
-        env_vars = dict(d.env)
-        env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
-        vols = [*d.volumes, *merged_list(layers, "volumes", scope)]
-        mounts = volume_mounts(vols, env.volumes, env.conf.id, (one("volumes") or inst.entry).loc)
-        full_id = (*self.prefix, inst.id)
-        tags = {f"project:{id2tag(env.conf.id)}", f"flow:{id2tag(env.flow_id)}",
-                f"task:{dotted(full_id)}", *d.tags,
-                *(to_text(t) for t in merged_list(layers, "tags", scope))}
-        life_span = to_time(one("life_span"), scope, "life_span")
-        sched = to_time(one("schedule_timeout"), scope, "schedule_timeout")
-        restart = to_str(one("restart"), scope, "restart") or "never"
-        spec = TaskSpec(
-            title=to_str(one("title"), scope, "title") or dotted(full_id),
-            argv=argv,
-            image=to_str(one("image"), scope, "image"),
-            entrypoint=to_str(one("entrypoint"), scope, "entrypoint"),
-            workdir=to_str(one("workdir"), scope, "workdir") or d.workdir,
-            env=env_vars,
-            volumes=mounts,
-            tags=tuple(sorted(tags)),
-            preset=to_str(one("preset"), scope, "preset") or d.preset,
-            life_span=life_span if life_span is not None else d.life_span,
-            schedule_timeout=sched if sched is not None else d.schedule_timeout,
-            http_port=to_int(one("http_port"), scope, "http_port"),
-            http_auth=bool(to_bool(one("http_auth"), scope, "http_auth", True)),
-            pass_config=bool(to_bool(one("pass_config"), scope, "pass_config", False)),
-            restart=restart,
-            name=to_str(one("name"), scope, "name"),
-            full_id=full_id,
-            cache=self._cache(inst, scope, env.cache),
-        )
-        return dataclasses.replace(spec, caching_key=caching_key(spec, needs))
-
-    def _local_task(self, inst: _Inst, needs: Mapping[str, DepResult]) -> TaskSpec:
+    def _local_task(self, inst: NodeInst, needs: Mapping[str, DepResult]) -> TaskSpec:
         action = inst.action
         assert action is not None
         scope = self._task_scope(inst, needs)
@@ -371,9 +289,8 @@ class Level(BatchGraph):
                                                                    self.env.conf.id))
         layers = {k: [v] for k, v in ((str(k.value), v) for k, v in action.node.items)
                   if k in ("cmd", "bash", "python")}
-        spec = self._exec_unit(inst, layers, ascope, needs, Defaults())
-        return dataclasses.replace(spec, cache=CachePolicy(strategy="none"),
-                                   caching_key=caching_key(spec, needs))
+        return exec_unit(self.env, self.prefix, inst, layers, ascope, needs, Defaults(),
+                         CachePolicy(strategy="none"))
 
     def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
         inst = self._inst(node_id)
@@ -384,17 +301,19 @@ class Level(BatchGraph):
         scope = self._task_scope(inst, needs)
         inputs = eval_inputs(action, inst.entry.get("args"), scope, inst.entry)
         fctx = dict(self.env.names.get("flow", {}), action_path=str(action.path))
-        cache = self._cache(inst, scope, self.env.cache)
         prefix = (*self.prefix, inst.id)
+        host_scope = Scope({"inputs": inputs, "flow": fctx},
+                           make_host(self.env.ws, self.env.conf.id))
+        cache = self.env.cache  # flow defaults, then the action file's cache, then the call's
+        acache = action.node.get("cache")
+        if isinstance(acache, Map):
+            holder = NodeInst("", "task", action.node, {"cache": [acache]}, {}, None, {}, True, 1,
+                           "")
+            cache = self._cache(holder, host_scope, cache)
+        cache = self._cache(inst, scope, cache)
         if inst.kind == "stateful":
             return StatefulLevel(self.env, prefix, action, inputs, fctx, cache,
                                  inst.max_parallel, inst.fail_fast)
-        host_scope = Scope({"inputs": inputs, "flow": fctx},
-                           make_host(self.env.ws, self.env.conf.id))
-        acache = action.node.get("cache")
-        if isinstance(acache, Map):
-            dummy = _Inst("", "task", action.node, {"cache": [acache]}, {}, None, {}, True, 1, "")
-            cache = self._cache(dummy, host_scope, cache)
         if inst.kind == "module":
             names = dict(self.env.names, inputs=inputs)
             mixins = self.env.mixins
@@ -433,112 +352,6 @@ class Level(BatchGraph):
             if value is not None:
                 out[name] = to_text(raw(value, scope))
         return out
-
-
-class StatefulLevel(BatchGraph):
-    """A stateful action call: ``main``, then ``post`` (enabled by ``post_if``, default
-    ``always()``); ``state`` is what ``main`` saved (its outputs)."""
-
-    def __init__(self, env: LevelEnv, prefix: FullID, action: ActionFile,
-                 inputs: dict[str, Any], fctx: dict[str, Any], cache: CachePolicy,
-                 max_parallel: int, fail_fast: bool) -> None:
-        self.env = env
-        self.prefix = prefix
-        self.action = action
-        self.inputs = inputs
-        self.fctx = fctx
-        self.cache = cache
-        self.max_parallel = max_parallel
-        self.fail_fast = fail_fast
-        nodes = {"main": GraphNode(id="main", kind="task", max_parallel=max_parallel,
-                                   fail_fast=fail_fast, title="main")}
-        if isinstance(action.node.get("post"), Map):
-            nodes["post"] = GraphNode(id="post", kind="task", needs={"main": "completed"},
-                                      max_parallel=max_parallel, fail_fast=fail_fast,
-                                      title="post")
-        self.nodes = nodes
-
-    def _scope(self, needs: Mapping[str, DepResult], post: bool) -> Scope:
-        names: dict[str, Any] = {"inputs": self.inputs, "flow": self.fctx}
-        if post:
-            main = needs.get("main")
-            names["state"] = dict(main.outputs) if main else {}
-        host = make_host(self.env.ws, self.env.conf.id, in_task=True, needs=needs)
-        return Scope(names, host)
-
-    def runs_on_cancel(self, node_id: str) -> bool:
-        if node_id != "post":
-            return False
-        post_if = self.action.node.get("post_if")
-        if post_if is None:
-            return True
-        if isinstance(post_if, Scalar) and isinstance(post_if.value, str):
-            tpl = parse_template(post_if.value, post_if.loc, post_if.quoted)
-            return any("always" in e.calls for e, _ in tpl.expressions())
-        return False
-
-    def is_enabled(self, node_id: str, needs: Mapping[str, DepResult], cancelling: bool
-                   ) -> bool:
-        if node_id == "main":
-            return not cancelling
-        if cancelling and not self.runs_on_cancel(node_id):
-            return False
-        post_if = self.action.node.get("post_if")
-        if post_if is None:
-            return True
-        return bool(to_bool(post_if, self._scope(needs, True), "post_if", True))
-
-    def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
-        if node_id not in self.nodes:
-            raise UnknownNameError("task", node_id, self.nodes, dotted(self.prefix))
-        unit = self.action.node.get(node_id)
-        assert isinstance(unit, Map)
-        layers = {str(k.value): [v] for k, v in unit.items}
-        inst = _Inst(node_id, "task", unit, layers, {}, None, dict(self.nodes[node_id].needs),
-                     self.fail_fast, self.max_parallel, node_id)
-        helper = Level.__new__(Level)
-        helper.env = self.env
-        helper.prefix = self.prefix
-        scope = self._scope(needs, node_id == "post")
-        spec = helper._exec_unit(inst, layers, scope, needs, Defaults())
-        return dataclasses.replace(spec, cache=self.cache if node_id == "main"
-                                   else CachePolicy(strategy="none"))
-
-    def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
-        raise WorkflowError(f"'{node_id}' of a stateful action is a task, not a call")
-
-    def outputs(self, results: Mapping[str, DepResult]) -> dict[str, str]:
-        outs = self.action.node.get("outputs")
-        if not isinstance(outs, Map):
-            return {}
-        main = results.get("main")
-        scope = Scope({"inputs": self.inputs, "flow": self.fctx,
-                       "state": dict(main.outputs) if main else {}},
-                      make_host(self.env.ws, self.env.conf.id))
-        out: dict[str, str] = {}
-        for k, v in outs.items:
-            if isinstance(v, Map) and v.get("value") is not None:
-                out[str(k.value)] = to_text(raw(v.get("value"), scope))
-        return out
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Path):
-        return str(x)
-    if isinstance(x, (set, frozenset, tuple)):
-        return list(x)
-    raise TypeError(type(x).__name__)
-
-
-def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult]) -> str:
-    """sha256 of the evaluated task plus its needs' results and outputs (sort_keys)."""
-    task = dataclasses.asdict(dataclasses.replace(spec, caching_key=""))
-    task.pop("caching_key", None)
-    deps = {k: {"result": "succeeded" if v.result == "cached" else v.result,
-                "outputs": dict(v.outputs)} for k, v in needs.items()}
-    blob = json.dumps({"task": task, "needs": deps, "state": {}}, sort_keys=True,
-                      default=_jsonable)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any]) -> BatchPlan:

@@ -20,6 +20,7 @@ from .common import mixin_layers
 from .grammar import action_file, batch_flow, live_flow, project_file
 from .loader import CONFIG_DIR, Workspace, flow_kind, validate
 from .spec import Struct
+from .template import has_expr
 from .yaml_loader import load_yaml
 
 
@@ -145,8 +146,7 @@ def _exclusive(layers: dict[str, list[Node]], loc: Location) -> list[WorkflowErr
     """cmd/bash/python exclusivity across mixins (the grammar checks a single mapping)."""
     given = [k for k in ("cmd", "bash", "python") if layers.get(k)]
     if len(given) > 1:
-        where = layers[given[1]][-1].loc
-        return [WorkflowError(f"{', '.join(given)} are mutually exclusive", where)]
+        return [WorkflowError(f"{', '.join(given)} are mutually exclusive (with mixins)", loc)]
     return []
 
 
@@ -163,10 +163,16 @@ def _check_mixins(node: Map, owner: Node | None, inherited: dict[str, Map] | Non
     errors: list[WorkflowError] = []
     own = _mixins_of(owner)
     mixins = {**(inherited or {}), **own}
+    cycles: set[frozenset[str]] = set()
     for name, m in own.items():
         try:
             mixin_layers(m, mixins, name)
         except WorkflowError as exc:
+            if exc.message.startswith("mixin cycle: "):
+                members = frozenset(exc.message.split(": ", 1)[1].split(" -> "))
+                if members in cycles:
+                    continue
+                cycles.add(members)
             errors.append(exc)
     return errors
 
@@ -188,6 +194,8 @@ def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
     ref_node = entry.get(key)
     ref = str(getattr(ref_node, "value", ""))
     loc = ref_node.loc if ref_node is not None else entry.loc
+    if has_expr(ref):
+        return None, []  # reported by the grammar: no expressions here
     if ref.startswith(("gh:", "github:")):
         repo = ref.split(":", 1)[1].split("@", 1)[0]
         owner, _, name = repo.partition("/")
@@ -242,8 +250,8 @@ def _check_live(ws: Workspace, node: Map) -> list[WorkflowError]:
         except WorkflowError as exc:
             errors.append(exc)
             continue
-        if "mixins" in entry:
-            errors.extend(_exclusive(layers, entry.loc))
+        if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
+            errors.extend(_exclusive(layers, entry.loc_of("mixins")))
     return errors
 
 
@@ -271,15 +279,15 @@ def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
             if action is not None and action.kind in ("local", "stateful") and "cache" in entry:
                 errors.append(WorkflowError(
                     f"Specifying cache in action call to the action {action.ref} of kind "
-                    f"{action.kind} is not supported.", entry.loc_of("cache")))
+                    f"{action.kind} is not supported.", entry.key_loc("cache")))
             continue
         try:
             layers = mixin_layers(entry, mixins, "task")
         except WorkflowError as exc:
             errors.append(exc)
             continue
-        if "mixins" in entry:
-            errors.extend(_exclusive(layers, entry.loc))
+        if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
+            errors.extend(_exclusive(layers, entry.loc_of("mixins")))
     return errors
 
 

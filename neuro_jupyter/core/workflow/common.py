@@ -3,20 +3,24 @@ defaults, mixins, params, and turning evaluated volume refs into ``VolumeMount``
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..errors import Location, UnknownNameError, WorkflowError
+from ..paths import HOME_ENV
 from .ast import Map, Node, Scalar, Seq
 from .contexts import GitContext, id2tag, image_ctx, split_volume_ref, volume_ctx
 from .evaluate import raw, to_bool, to_list, to_map, to_str, to_time
-from .expr import Scope, to_text
+from .expr import Scope
 from .functions import Host
 from .grammar import project_file
 from .loader import Workspace
 from .model import VolumeMount
+from .template import to_text
 
 
 @dataclass
@@ -41,13 +45,15 @@ class ProjectConf:
 def load_project_conf(ws: Workspace) -> ProjectConf:
     """Read project.yml (if any); the id falls back to the Project's id or folder name."""
     rel = ws.find("project")
+    if rel is None:  # Neu.ro still reads (deprecated) project.yml at the workspace root
+        rel = next((n for n in ("project.yml", "project.yaml") if ws.exists(n)), None)
     node = ws.load(rel, project_file()) if rel else None
 
     def lit(key: str) -> str | None:
         n = node.get(key) if node is not None else None
         return to_text(n.value) if isinstance(n, Scalar) and n.value is not None else None
 
-    pid = lit("id") or ws.project_id
+    pid = ws.project_id or lit("id")  # the Project (core.project) read the same file
     if not pid:
         from ..project.ids import derive_project_id
 
@@ -310,7 +316,6 @@ def volume_mounts(refs: list[Any], volumes: Mapping[str, Mapping[str, Any]], pro
     set); anything else maps to the local storage stand-in (``core.paths.storage_path``).
     """
     from ..errors import InvalidInputError
-    from ..paths import storage_path
 
     out: list[VolumeMount] = []
     by_remote: dict[str, Mapping[str, Any]] = {}
@@ -336,12 +341,20 @@ def volume_mounts(refs: list[Any], volumes: Mapping[str, Mapping[str, Any]], pro
             if remote.startswith("secret:"):
                 raise WorkflowError(f"secret volumes are not supported locally: {text}", loc)
             try:
-                local = storage_path(remote, project_id)
+                local = _storage_local(remote, project_id, os.environ.get(HOME_ENV, ""))
             except InvalidInputError as exc:
                 raise WorkflowError(f"volume {text!r}: {exc}", loc) from None
         out.append(VolumeMount(remote=remote, mount=mount, local=local, read_only=ro,
                                volume_id=str(vol["id"]) if vol else None))
     return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _storage_local(remote: str, project_id: str, home_env: str) -> Path:
+    """``core.paths.storage_path``, memoized per home (it resolves paths on disk)."""
+    from ..paths import storage_path
+
+    return storage_path(remote, project_id)
 
 
 def job_name(project_id: str, job_id: str, suffix: str) -> str:

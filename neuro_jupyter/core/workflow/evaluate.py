@@ -8,8 +8,9 @@ from typing import Any
 
 from ..errors import ExpressionError, Location, WorkflowError
 from .ast import Map, Node, Scalar, Seq, plain
-from .expr import Scope, has_expr, parse_template, to_text
+from .expr import Scope
 from .spec import TIME_RE
+from .template import has_expr, node_template, to_text
 
 
 def raw(node: Node | None, scope: Scope) -> Any:
@@ -19,7 +20,7 @@ def raw(node: Node | None, scope: Scope) -> Any:
     if isinstance(node, Scalar):
         value = node.value
         if isinstance(value, str) and has_expr(value):
-            return parse_template(value, node.loc, node.quoted).eval(scope)
+            return node_template(node).eval(scope)
         return value
     if isinstance(node, Seq):
         return [raw(i, scope) for i in node.items]

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from .expr import MAX_SEQ, EvalError, Scope, to_text
+from .expr import MAX_SEQ, EvalError, Scope
 from .model import DepResult
+from .template import to_text
 
 
 @dataclass

@@ -32,6 +32,8 @@ from .spec import (
 )
 
 EXCL = ("cmd", "bash", "python")
+TASK_HINTS = {k: f"{k} is for live jobs only"
+              for k in ("detach", "browse", "port_forward", "multi", "params")}
 FLOW_CTX = frozenset({"flow", "project"})
 JOB_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git"}
 TASK_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git", "matrix",
@@ -278,9 +280,11 @@ class Outputs(Type):
             entry.validate(v, f"{attr}.{k.value}", site, errors)
 
     def schema(self) -> dict[str, Any]:
-        return {"type": "object", "additionalProperties": {
-            "type": "object", "properties": {"descr": {"type": "string"}, "value": {}},
-            "additionalProperties": False}}
+        return {"type": "object", "properties": {"needs": {"type": "array",
+                                                          "items": {"type": "string"}}},
+                "additionalProperties": {
+                    "type": "object", "properties": {"descr": {"type": "string"}, "value": {}},
+                    "additionalProperties": False}}
 
 
 # ---------------------------------------------------------------- structures
@@ -427,11 +431,13 @@ def _with_sites(struct: Struct, sites: dict[str, Site]) -> Struct:
         if isinstance(t, Struct):
             t = _with_sites(t, sites)
         fields[name] = F(t, f.required, f.site, f.descr)
-    return Struct(name=struct.name, fields=fields, sites=sites, exclusive=struct.exclusive)
+    return Struct(name=struct.name, fields=fields, sites=sites, exclusive=struct.exclusive,
+                  hints=struct.hints)
 
 
 def _tasks(sites: dict[str, Site]) -> ListOf:
-    task = _with_sites(Struct(name="Task", fields=_task_fields(), exclusive=EXCL), sites)
+    task = _with_sites(Struct(name="Task", fields=_task_fields(), exclusive=EXCL,
+                              hints=TASK_HINTS), sites)
     choice = Choice(plain=task, action=_with_sites(_call("action", True, "task"), sites),
                     module=_with_sites(_call("module", True, "task"), sites))
     return ListOf(item=choice, expr_ok=False)
@@ -469,8 +475,9 @@ def action_file(kind: str, module: bool = False) -> Struct:
         sites = SITES["live_module" if module else "live_action"]
         fields = _action_head("live")
         job_fields = _live_job_fields("job_multi", params=False)
+        hints = {"params": "job.params is not supported inside live action, use inputs instead"}
         fields["job"] = F(Struct(name="ActionJob", fields=job_fields, sites=sites,
-                                 exclusive=EXCL), required=True)
+                                 exclusive=EXCL, hints=hints), required=True)
         return Struct(name="LiveAction", fields=fields, sites=sites)
     if kind == "batch":
         sites = SITES["batch_module" if module else "batch_action"]

@@ -45,10 +45,11 @@ from .evaluate import (
     to_str,
     to_time,
 )
-from .expr import Scope, to_text
+from .expr import Scope
 from .grammar import live_flow
 from .loader import Workspace
 from .model import JobSpec, LiveJobInfo
+from .template import to_text
 
 
 @dataclass

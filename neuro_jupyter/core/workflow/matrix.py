@@ -9,7 +9,8 @@ from typing import Any
 from ..errors import WorkflowError
 from .ast import Map, Seq
 from .evaluate import raw, to_list
-from .expr import Scope, to_text
+from .expr import Scope
+from .template import to_text
 
 MATRIX_LIMIT = 256
 

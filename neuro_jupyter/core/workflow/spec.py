@@ -12,8 +12,9 @@ from typing import Any
 
 from ..errors import ExpressionError, Location, WorkflowError
 from .ast import Map, Node, Scalar, Seq, describe
-from .expr import ALL_CONTEXTS, Template, has_expr, parse_template
+from .expr import ALL_CONTEXTS
 from .functions import LIVE_ONLY, TASK_ONLY
+from .template import Template, has_expr, node_template
 
 ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TIME_RE = re.compile(r"^((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?$")
@@ -65,7 +66,7 @@ def scalar_template(node: Scalar, errors: Errors) -> Template | None:
     """Parse a string scalar with expressions, recording a syntax error."""
     if isinstance(node.value, str) and has_expr(node.value):
         try:
-            return parse_template(node.value, node.loc, node.quoted)
+            return node_template(node)
         except ExpressionError as exc:
             errors.append(exc)
     return None
@@ -310,6 +311,7 @@ class Struct(Type):
     sites: Mapping[str, Site] = field(default_factory=dict)  # site name -> Site
     expr_ok: bool = False
     exclusive: tuple[str, ...] = ()  # keys of which at most one may be given
+    hints: Mapping[str, str] = field(default_factory=dict)  # unknown key -> explanation
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
         if not isinstance(node, Map):
@@ -327,7 +329,11 @@ class Struct(Type):
     def validate_keys(self, node: Map, attr: str, errors: Errors) -> None:
         where = f" in {attr}" if attr else ""
         for k, _ in node.items:
-            if str(k.value) not in self.fields:
+            if str(k.value) in self.hints:
+                errors.add(f"unexpected key '{k.value}'{where} ({self.name}): "
+                           f"{self.hints[str(k.value)]}; allowed keys: "
+                           f"{', '.join(self.fields)}", k.loc)
+            elif str(k.value) not in self.fields:
                 errors.add(f"unexpected key '{k.value}'{where} ({self.name}); allowed keys: "
                            f"{', '.join(self.fields)}", k.loc)
         given = [k for k in self.exclusive if k in node]

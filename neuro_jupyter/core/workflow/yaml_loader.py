@@ -22,39 +22,84 @@ def _loc(node: yaml.Node, filename: str) -> Location:
     return Location(filename, mark.line + 1, mark.column + 1)
 
 
-def _convert(loader: FlowLoader, node: yaml.Node, filename: str, depth: int = 0) -> Node:
-    if depth > 200:
-        raise WorkflowError("YAML nesting is too deep", _loc(node, filename))
-    if isinstance(node, yaml.ScalarNode):
-        try:
-            value = loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
-            raise WorkflowError(f"invalid scalar: {exc}", _loc(node, filename)) from None
-        if not isinstance(value, (str, int, float, bool)) and value is not None:
-            value = str(node.value)  # timestamps, binary: keep the text
-        return Scalar(value, _loc(node, filename), quoted=node.style in ("'", '"', "|", ">"))
-    if isinstance(node, yaml.SequenceNode):
-        return Seq(tuple(_convert(loader, i, filename, depth + 1) for i in node.value),
-                   _loc(node, filename))
-    if isinstance(node, yaml.MappingNode):
-        try:
-            loader.flatten_mapping(node)  # YAML merge keys ``<<:``
-        except yaml.YAMLError as exc:
-            raise WorkflowError(f"invalid merge key: {exc}", _loc(node, filename)) from None
-        items: list[tuple[Scalar, Node]] = []
-        seen: dict[object, Location] = {}
-        for knode, vnode in node.value:
-            key = _convert(loader, knode, filename, depth + 1)
-            if not isinstance(key, Scalar):
-                raise WorkflowError("mapping keys must be scalars", key.loc)
-            if key.value in seen:
-                raise WorkflowError(
-                    f"duplicate key '{key.value}' (first defined at {seen[key.value]})", key.loc
-                )
-            seen[key.value] = key.loc
-            items.append((key, _convert(loader, vnode, filename, depth + 1)))
-        return Map(tuple(items), _loc(node, filename))
-    raise WorkflowError(f"unsupported YAML node {type(node).__name__}", _loc(node, filename))
+MAX_NODES = 1_000_000  # after alias expansion: refuses "billion laughs" documents
+
+
+class _Converter:
+    """Compose-node → located-node conversion; aliases are converted once and shared."""
+
+    def __init__(self, loader: FlowLoader, filename: str, text: str) -> None:
+        self.loader = loader
+        self.filename = filename
+        self.lines = text.splitlines()
+        self.memo: dict[int, tuple[Node, int]] = {}
+
+    def loc(self, node: yaml.Node) -> Location:
+        return _loc(node, self.filename)
+
+    def block_start(self, node: yaml.Node) -> Location | None:
+        """Where a block scalar's text starts: the first non-blank line after the indicator."""
+        for i in range(node.start_mark.line + 1, min(len(self.lines), node.end_mark.line + 1)):
+            line = self.lines[i]
+            if line.strip():
+                return Location(self.filename, i + 1, len(line) - len(line.lstrip()) + 1)
+        return None
+
+    def convert(self, node: yaml.Node, depth: int = 0) -> tuple[Node, int]:
+        """The located node and its size once aliases are expanded."""
+        cached = self.memo.get(id(node))
+        if cached is not None:
+            return cached
+        if depth > 200:
+            raise WorkflowError("YAML nesting is too deep", self.loc(node))
+        result = self._convert(node, depth)
+        if result[1] > MAX_NODES:
+            raise WorkflowError(f"the document expands to more than {MAX_NODES} values "
+                                "(YAML aliases)", self.loc(node))
+        self.memo[id(node)] = result
+        return result
+
+    def _convert(self, node: yaml.Node, depth: int) -> tuple[Node, int]:
+        if isinstance(node, yaml.ScalarNode):
+            try:
+                value = self.loader.construct_object(node, deep=True)
+            except yaml.YAMLError as exc:
+                raise WorkflowError(f"invalid scalar: {exc}", self.loc(node)) from None
+            if not isinstance(value, (str, int, float, bool)) and value is not None:
+                value = str(node.value)  # timestamps, binary: keep the text
+            block = node.style in ("|", ">")
+            return Scalar(value, self.loc(node), quoted=node.style in ("'", '"'),
+                          content=self.block_start(node) if block else None), 1
+        if isinstance(node, yaml.SequenceNode):
+            items = [self.convert(i, depth + 1) for i in node.value]
+            return (Seq(tuple(n for n, _ in items), self.loc(node)),
+                    1 + sum(size for _, size in items))
+        if isinstance(node, yaml.MappingNode):
+            own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
+            try:
+                self.loader.flatten_mapping(node)  # YAML merge keys ``<<:`` come first
+            except yaml.YAMLError as exc:
+                raise WorkflowError(f"invalid merge key: {exc}", self.loc(node)) from None
+            merged_count = len(node.value) - own
+            pairs: dict[object, tuple[Scalar, Node]] = {}
+            seen: dict[object, Location] = {}
+            total = 1
+            for index, (knode, vnode) in enumerate(node.value):
+                key, ksize = self.convert(knode, depth + 1)
+                if not isinstance(key, Scalar):
+                    raise WorkflowError("mapping keys must be scalars", key.loc)
+                if index >= merged_count:  # the mapping's own keys must be unique
+                    if key.value in seen:
+                        raise WorkflowError(
+                            f"duplicate key '{key.value}' (first defined at "
+                            f"{seen[key.value]})", key.loc)
+                    seen[key.value] = key.loc
+                value, vsize = self.convert(vnode, depth + 1)
+                total += ksize + vsize
+                pairs.pop(key.value, None)
+                pairs[key.value] = (key, value)
+            return Map(tuple(pairs.values()), self.loc(node)), total
+        raise WorkflowError(f"unsupported YAML node {type(node).__name__}", self.loc(node))
 
 
 def _yaml_error(exc: yaml.YAMLError, filename: str) -> WorkflowError:
@@ -71,7 +116,7 @@ def load_yaml(text: str, filename: str) -> Node:
         root = loader.get_single_node()
         if root is None:
             return Map((), Location(filename, 1, 1))
-        return _convert(loader, root, filename)
+        return _Converter(loader, filename, text).convert(root)[0]
     except yaml.YAMLError as exc:
         raise _yaml_error(exc, filename) from None
     except RecursionError:

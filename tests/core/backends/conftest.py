@@ -34,13 +34,15 @@ def start_job(a_project: Project) -> Iterator[StartJob]:
 
     started: list[str] = []
 
-    def start(script: str, *, life_span: float | None = None, resources: Resources = Resources()) -> str:
+    def start(script: str, *, life_span: float | None = None, resources: Resources | None = None,
+              restart: str = "never") -> str:
         raw_id = f"job-{uuid.uuid4()}"
         log = paths.logs_dir() / f"{raw_id}.log"
         insert_job(JobRecord(raw_id=raw_id, project_pk=project_pk(a_project), job_id="t",
-                             created_at=time.time(), log_path=str(log)))
+                             created_at=time.time(), log_path=str(log),
+                             meta={"restart": restart}))
         spec = ProcessSpec(argv=("bash", "-c", script), workdir=a_project.root, log_path=log,
-                           life_span=life_span, resources=resources)
+                           life_span=life_span, resources=resources or Resources())
         LocalBackend().start(spec, raw_id=raw_id, detached=True)
         started.append(raw_id)
         return raw_id

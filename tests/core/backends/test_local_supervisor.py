@@ -18,6 +18,7 @@ from neuro_jupyter.core.backends.local.supervision import (
     check_record,
     kill_record,
 )
+from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.store.jobs import get_job_record, update_job
 
 StartJob = Callable[..., str]
@@ -125,7 +126,7 @@ def test_memory_limit_from_preset(start_job: StartJob, wait_for: Wait) -> None:
     assert rec.status == "failed" and "MemoryError" in Path(rec.log_path).read_text()
 
 
-def test_job_outlives_the_process_that_started_it(start_job: StartJob, wait_for: Wait, a_project: object, tmp_path: Path) -> None:
+def test_job_outlives_the_process_that_started_it(start_job: StartJob, wait_for: Wait, a_project: Project, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import time, uuid
         from neuro_jupyter.core import paths
@@ -134,7 +135,7 @@ def test_job_outlives_the_process_that_started_it(start_job: StartJob, wait_for:
         from neuro_jupyter.core.project import open_project
         from neuro_jupyter.core.store.jobs import JobRecord, insert_job
         from neuro_jupyter.core.store.projects import project_pk
-        p = open_project({str(getattr(a_project, 'root'))!r})
+        p = open_project({str(a_project.root)!r})
         raw = "job-" + str(uuid.uuid4())
         log = paths.logs_dir() / (raw + ".log")
         insert_job(JobRecord(raw_id=raw, project_pk=project_pk(p), job_id="t", created_at=time.time(), log_path=str(log)))
@@ -146,4 +147,20 @@ def test_job_outlives_the_process_that_started_it(start_job: StartJob, wait_for:
     wait_for(lambda: running(raw))
     time.sleep(0.2)
     assert check_record(get_job_record(raw)).status == "running"
+    assert kill_record(get_job_record(raw), grace=1).status == "cancelled"
+
+
+def test_restart_on_failure(start_job: StartJob, wait_for: Wait) -> None:
+    # fails twice, then succeeds: restart: on-failure runs it three times
+    raw = start_job('n=$(cat runs 2>/dev/null || echo 0); echo $((n+1)) > runs; echo "run $n"; [ "$n" -ge 2 ]',
+                    restart="on-failure")
+    wait_for(lambda: finished(raw))
+    rec = get_job_record(raw)
+    log = Path(rec.log_path).read_text()
+    assert rec.status == "succeeded" and "run 2" in log and log.count("restart #") == 2
+
+
+def test_kill_stops_restarting(start_job: StartJob, wait_for: Wait) -> None:
+    raw = start_job("echo once; exit 1", restart="always")
+    wait_for(lambda: Path(get_job_record(raw).log_path).read_text().count("once") >= 2)
     assert kill_record(get_job_record(raw), grace=1).status == "cancelled"

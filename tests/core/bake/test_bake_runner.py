@@ -1,144 +1,172 @@
-"""The scheduler in-process over a hand-built BatchGraph: needs levels, limits, fail_fast, cache."""
+"""Scheduling semantics through real YAML: needs levels, max_parallel, fail_fast, enable,
+matrix limits and nested action calls (each bake runs in its own executor process)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import time
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-import pytest
+from neuro_jupyter.core.bake import start_bake, task_log
+from neuro_jupyter.core.graph import to_dot
 
-from neuro_jupyter.core import paths
-from neuro_jupyter.core.backends.local import LocalBackend
-from neuro_jupyter.core.backends.local.mapping import to_process_spec
-from neuro_jupyter.core.bake.runner import BakeRunner
-from neuro_jupyter.core.project import open_project
-from neuro_jupyter.core.store import bakes as rows
-from neuro_jupyter.core.store import open_store
-from neuro_jupyter.core.store.projects import project_pk
-from neuro_jupyter.core.workflow.batch_api import BatchGraph, GraphNode
-from neuro_jupyter.core.workflow.model import CachePolicy, DepResult, TaskSpec
+CONCURRENCY = "touch {d}/$$; ls {d} | wc -l >> {counts}; sleep 0.3; rm {d}/$$"
 
 
-class ShellGraph(BatchGraph):
-    """Nodes running shell snippets; enable is success() unless listed as always."""
-
-    def __init__(self, nodes: list[GraphNode], scripts: Mapping[str, str], *,
-                 max_parallel: int = 10, always: tuple[str, ...] = (), cache: str = "none") -> None:
-        self.prefix = ()
-        self.nodes = {node.id: node for node in nodes}
-        self.scripts = scripts
-        self.max_parallel = max_parallel
-        self.fail_fast = True
-        self.always = always
-        self.cache = cache
-
-    def is_enabled(self, node_id: str, needs: Mapping[str, DepResult], cancelling: bool) -> bool:
-        if node_id in self.always:
-            return True
-        return not cancelling and all(dep.result == "succeeded" for dep in needs.values())
-
-    def runs_on_cancel(self, node_id: str) -> bool:
-        return node_id in self.always
-
-    def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
-        script = self.scripts[node_id]
-        for dep, result in needs.items():
-            for name, value in result.outputs.items():
-                script = script.replace(f"{{{dep}.{name}}}", value)
-        key = hashlib.sha256(json.dumps([node_id, script]).encode()).hexdigest()
-        return TaskSpec(title=node_id, argv=("sh", "-c", script), full_id=(node_id,),
-                        cache=CachePolicy(strategy=self.cache), caching_key=key)  # type: ignore[arg-type]
-
-    def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
-        raise AssertionError("no calls here")
-
-    def outputs(self, results: Mapping[str, DepResult]) -> dict[str, str]:
-        return {}
+def statuses(state: Any) -> dict[str, str]:
+    return {task.full_id: task.status for task in state.tasks}
 
 
-@pytest.fixture()
-def a_project(tmp_path: Path):
-    (tmp_path / ".neuro").mkdir()
-    return open_project(tmp_path)
+def test_running_level_needs_and_outputs(a_project: Any, write_batch: Any,
+                                         wait_finished: Any) -> None:
+    write_batch("levels", """\
+kind: batch
+tasks:
+  - id: server
+    bash: sleep 1; echo "::set-output name=url::http://127.0.0.1:1"
+  - id: client
+    needs:
+      server: running
+    bash: echo client
+  - id: report
+    needs: [server, client]
+    bash: echo "${{ needs.server.outputs.url }} ${{ needs.client.result }}"
+""")
+    state = wait_finished(a_project, start_bake(a_project, "levels"))
+    tasks = {t.full_id: t for t in state.tasks}
+    assert state.attempt.result == "succeeded"
+    assert tasks["client"].finished_at < tasks["server"].finished_at  # started while it ran
+    assert tasks["client"].needs == {"server": "running"}
+    assert task_log(a_project, state.bake, "report") == "http://127.0.0.1:1 succeeded\n"
 
 
-def run(project, graph: BatchGraph, batch: str = "b") -> tuple[str, dict[str, rows.TaskRecord]]:
-    store = open_store()
-    bake = rows.create_bake(store, project_pk=project_pk(project, store), batch=batch, name=None,
-                            tags=(), params={}, config_files={})
-    runner = BakeRunner(store, bake, 1, graph, project, backend=LocalBackend(),
-                        mapper=to_process_spec, logs_root=paths.logs_dir())
-    result = runner.run()
-    return result, {t.full_id: t for t in rows.list_tasks(store, bake.bake_id, 1)}
-
-
-def test_runner_outputs_flow_to_needs_and_running_level(a_project) -> None:
-    nodes = [
-        GraphNode("a", "task", {}),
-        GraphNode("server", "task", {}),
-        GraphNode("b", "task", {"a": "completed", "server": "running"}),
-    ]
-    scripts = {"a": "echo '::set-output name=x::42'", "server": "sleep 0.5",
-               "b": "echo got {a.x}"}
-    result, tasks = run(a_project, ShellGraph(nodes, scripts))
-    assert result == "succeeded"
-    assert tasks["a"].outputs == {"x": "42"}
-    assert Path(tasks["b"].log_path).read_text() == "got 42\n"
-    # b needed server only at the running level, so it finished before server did
-    assert tasks["b"].finished_at < tasks["server"].finished_at  # type: ignore[operator]
-    assert tasks["b"].needs == {"a": "completed", "server": "running"}
-
-
-def test_runner_max_parallel_limits_concurrency(a_project, tmp_path: Path) -> None:
+def test_flow_max_parallel(a_project: Any, write_batch: Any, wait_finished: Any,
+                           tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
-    script = f"touch {marks}/$$; ls {marks} | wc -l >> {tmp_path}/counts; sleep 0.2; rm {marks}/$$"
-    nodes = [GraphNode(f"t{i}", "task", {}) for i in range(6)]
-    result, _ = run(a_project, ShellGraph(nodes, {n.id: script for n in nodes}, max_parallel=2))
-    assert result == "succeeded"
-    counts = [int(x) for x in (tmp_path / "counts").read_text().split()]
-    assert len(counts) == 6 and max(counts) <= 2
+    counts = tmp_path / "counts"
+    script = CONCURRENCY.format(d=marks, counts=counts)
+    tasks = "".join(f"  - id: t{i}\n    needs: []\n    bash: {script}\n" for i in range(6))
+    write_batch("par", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    state = wait_finished(a_project, start_bake(a_project, "par"))
+    assert state.attempt.result == "succeeded"
+    seen = [int(x) for x in counts.read_text().split()]
+    assert len(seen) == 6 and max(seen) <= 2 and 2 in seen
 
 
-def test_runner_matrix_group_limit(a_project, tmp_path: Path) -> None:
+def test_matrix_max_parallel(a_project: Any, write_batch: Any, wait_finished: Any,
+                             tmp_path: Path) -> None:
     marks = tmp_path / "marks"
     marks.mkdir()
-    script = f"touch {marks}/$$; ls {marks} | wc -l >> {tmp_path}/counts; sleep 0.2; rm {marks}/$$"
-    nodes = [GraphNode(f"m-{i}", "task", {}, max_parallel=1, matrix_group="m") for i in range(3)]
-    result, tasks = run(a_project, ShellGraph(nodes, {n.id: script for n in nodes}))
-    assert result == "succeeded"
-    assert max(int(x) for x in (tmp_path / "counts").read_text().split()) == 1
-    assert {t.matrix_group for t in tasks.values()} == {"m"}
+    counts = tmp_path / "counts"
+    write_batch("mx", f"""\
+kind: batch
+tasks:
+  - id: fit
+    strategy:
+      max_parallel: 1
+      matrix:
+        n: [a, b, c]
+    bash: {CONCURRENCY.format(d=marks, counts=counts)}
+""")
+    state = wait_finished(a_project, start_bake(a_project, "mx"))
+    assert statuses(state) == {"fit-a": "succeeded", "fit-b": "succeeded", "fit-c": "succeeded"}
+    assert [int(x) for x in counts.read_text().split()] == [1, 1, 1]
 
 
-def test_runner_fail_fast_cancels_and_always_runs(a_project) -> None:
-    nodes = [
-        GraphNode("bad", "task", {}),
-        GraphNode("slow", "task", {}),
-        GraphNode("after", "task", {"bad": "completed"}),
-        GraphNode("cleanup", "task", {"bad": "completed", "slow": "completed"}),
-    ]
-    scripts = {"bad": "sleep 0.2; exit 3", "slow": "sleep 30", "after": "true",
-               "cleanup": "echo cleaning"}
-    started = time.monotonic()
-    result, tasks = run(a_project, ShellGraph(nodes, scripts, always=("cleanup",)))
-    assert time.monotonic() - started < 25  # slow was killed, not waited for
-    assert result == "cancelled"
-    assert tasks["bad"].status == "failed" and tasks["bad"].exit_code == 3
-    assert tasks["slow"].status == "cancelled"
-    assert tasks["after"].status == "skipped"
-    assert tasks["cleanup"].status == "succeeded"
+def test_fail_fast_cancels_and_always_runs(a_project: Any, write_batch: Any,
+                                           wait_finished: Any) -> None:
+    write_batch("ff", """\
+kind: batch
+tasks:
+  - id: bad
+    needs: []
+    bash: sleep 0.3; exit 3
+  - id: slow
+    needs: []
+    cmd: sleep 60
+  - id: after
+    needs: [bad]
+    cmd: "true"
+  - id: on_failure
+    needs: [bad]
+    enable: ${{ failure() }}
+    bash: echo bad failed
+  - id: cleanup
+    needs: [bad, slow]
+    enable: ${{ always() }}
+    bash: echo cleanup
+""")
+    state = wait_finished(a_project, start_bake(a_project, "ff"))
+    # while cancelling only always() tasks run, as in neuro-flow (failure() ones are skipped)
+    assert statuses(state) == {"bad": "failed", "slow": "cancelled", "after": "skipped",
+                               "on_failure": "skipped", "cleanup": "succeeded"}
+    assert state.attempt.result == "cancelled"
+    assert {t.full_id: t for t in state.tasks}["bad"].exit_code == 3
 
 
-def test_runner_cache_hit_marks_cached(a_project) -> None:
-    nodes = [GraphNode("a", "task", {})]
-    scripts = {"a": "echo '::set-output name=v::1'"}
-    first, tasks1 = run(a_project, ShellGraph(nodes, scripts, cache="default"))
-    second, tasks2 = run(a_project, ShellGraph(nodes, scripts, cache="default"))
-    assert first == second == "succeeded"
-    assert tasks2["a"].status == "cached"
-    assert tasks2["a"].raw_id == tasks1["a"].raw_id
-    assert tasks2["a"].outputs == {"v": "1"}
+def test_without_fail_fast_the_rest_finishes(a_project: Any, write_batch: Any,
+                                             wait_finished: Any) -> None:
+    write_batch("noff", """\
+kind: batch
+defaults:
+  fail_fast: false
+tasks:
+  - id: bad
+    needs: []
+    cmd: "false"
+  - id: slow
+    needs: []
+    cmd: sleep 0.5
+  - id: on_failure
+    needs: [bad]
+    enable: ${{ failure() }}
+    bash: echo bad failed
+  - id: on_success
+    needs: [bad]
+    cmd: "true"
+""")
+    state = wait_finished(a_project, start_bake(a_project, "noff"))
+    assert statuses(state) == {"bad": "failed", "slow": "succeeded", "on_failure": "succeeded",
+                               "on_success": "skipped"}
+    assert state.attempt.result == "failed"
+
+
+def test_nested_action_call(a_project: Any, write_batch: Any, wait_finished: Any) -> None:
+    (a_project.root / "actions").mkdir()
+    (a_project.root / "actions" / "double.yml").write_text("""\
+kind: batch
+inputs:
+  value:
+    descr: a number
+outputs:
+  twice:
+    value: ${{ needs.calc.outputs.v }}
+tasks:
+  - id: show
+    bash: echo "got ${{ inputs.value }}"
+  - id: calc
+    bash: echo "::set-output name=v::${{ inputs.value }}${{ inputs.value }}"
+""")
+    write_batch("nest", """\
+kind: batch
+tasks:
+  - id: seed
+    bash: echo "::set-output name=n::4"
+  - id: call
+    action: ws:actions/double.yml
+    args:
+      value: ${{ needs.seed.outputs.n }}
+  - id: use
+    bash: echo "result ${{ needs.call.outputs.twice }}"
+""")
+    state = wait_finished(a_project, start_bake(a_project, "nest"))
+    assert state.attempt.result == "succeeded", [(t.full_id, t.reason) for t in state.tasks]
+    assert statuses(state) == {"seed": "succeeded", "call": "succeeded",
+                               "call.show": "succeeded", "call.calc": "succeeded",
+                               "use": "succeeded"}
+    assert task_log(a_project, state.bake, "use") == "result 44\n"
+    assert task_log(a_project, state.bake, "call.show") == "got 4\n"
+    dot = to_dot(state)
+    assert "subgraph cluster_call {" in dot
+    assert 'seed -> "call.show" [lhead=cluster_call]' in dot
+    assert '"call.show" -> use [ltail=cluster_call]' in dot

@@ -14,7 +14,21 @@ from neuro_jupyter.core.project import Project, open_project
 
 LIVE_YML = """\
 kind: live
+defaults:
+  env:
+    FROM_DEFAULTS: d1
+mixins:
+  shared:
+    env:
+      FROM_MIXIN: m1
 jobs:
+  envy:
+    image: ubuntu:22.04
+    mixins: [shared]
+    entrypoint: env
+    env:
+      OWN: o1
+    cmd: bash -c 'echo "$FROM_DEFAULTS $FROM_MIXIN $OWN"; pwd'
   hello:
     image: ubuntu:22.04
     bash: |

@@ -35,6 +35,12 @@ def _fetch(url: str) -> tuple[int, str] | None:
         return None
 
 
+def _fetched(wait_for: Wait, url: str, timeout: float) -> tuple[int, str]:
+    result = wait_for(lambda: _fetch(url), timeout=timeout)
+    assert isinstance(result, tuple)
+    return result
+
+
 @pytest.fixture
 def a_jupyter_server(tmp_path: Path, a_runtime_dir: Path, wait_for: Wait) -> Iterator[str]:
     """A Jupyter server on 127.0.0.1 with base_url /jl/; yields its origin."""
@@ -65,7 +71,7 @@ def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Pa
     browser = run_job(project, "filebrowser")
     url = browse_url(browser.record, "/jl/")
     assert url == f"/jl/proxy/{browser.record.http_port}/"
-    status, page = wait_for(lambda: _fetch(f"{a_jupyter_server}{url}?token={TOKEN}"), timeout=60)  # type: ignore[misc]
+    status, page = _fetched(wait_for, f"{a_jupyter_server}{url}?token={TOKEN}", 60)
     assert status == 200 and "README.md" in page
 
     jupyter = run_job(project, "jupyter")
@@ -73,6 +79,5 @@ def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Pa
     url = browse_url(jupyter.record, "/jl/")
     assert url == f"/jl/proxy/absolute/{port}/"
     assert jupyter.record.meta["base_path"] == url  # the job's Jupyter serves under that path
-    status, body = wait_for(  # type: ignore[misc]
-        lambda: _fetch(f"{a_jupyter_server}{url}api/status?token={TOKEN}"), timeout=90)
+    status, body = _fetched(wait_for, f"{a_jupyter_server}{url}api/status?token={TOKEN}", 90)
     assert status == 200 and '"started"' in body

@@ -27,6 +27,7 @@ from neuro_jupyter.core.live import (
     read_log,
     run_job,
     server_base_url,
+    server_url,
     status_text,
 )
 from neuro_jupyter.core.project import Project
@@ -55,6 +56,14 @@ def test_run_records_and_logs(a_project: Project, wait_for: Wait) -> None:
     assert text_table.splitlines()[0].split() == ["JOB", "STATUS", "RAW", "ID", "WHEN"]
     assert re.search(r"sleeper\s+unknown\s+N/A\s+N/A", text_table)
     assert re.search(r"Image:\s+ubuntu:22.04 \(not used locally\)", status_text(record))
+
+
+def test_defaults_mixins_entrypoint(a_project: Project, wait_for: Wait) -> None:
+    result = run_job(a_project, "envy")
+    wait_for(lambda: ended(result.record.raw_id))
+    record = get_job(result.record.raw_id)
+    assert record.status == "succeeded" and record.meta["argv"][0] == "env"
+    assert read_log(record)[0] == f"d1 m1 o1\n{a_project.root}\n"
 
 
 def test_unknown_job_lists_the_jobs(a_project: Project) -> None:
@@ -166,13 +175,38 @@ def test_jupyter_server_discovery(a_project: Project, a_runtime_dir: Path, monke
     (a_runtime_dir / "jpserver-1.json").write_text(json.dumps(info))
     (a_runtime_dir / "jpserver-2.json").write_text(json.dumps({"pid": 999999999, "base_url": "/dead/"}))
     assert server_base_url(a_project.root) == "/user/me/"
-    monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))
+    info["url"] = "http://127.0.0.1:8888/user/me"
+    (a_runtime_dir / "jpserver-1.json").write_text(json.dumps(info))
+    assert server_url(a_project.root) == "http://127.0.0.1:8888/user/me/"
+    monkeypatch.setenv("JPY_PARENT_PID", str(os.getpid()))  # a kernel of that server
     assert server_base_url() == "/user/me/"
+    monkeypatch.setenv("JPY_PARENT_PID", "1")  # a kernel of something else (e.g. nbclient)
+    assert server_base_url(a_project.root) is None
 
 
 def test_ps_pages_and_escapes(a_project: Project, wait_for: Wait) -> None:
     page = ps_page(a_project, limit=3, offset=0)
-    assert page.total == 7 and [r.job_id for r in page.rows] == ["counter", "failing", "greet"]
-    assert [r.job_id for r in ps_page(a_project, limit=3, offset=6).rows] == ["web"]
+    assert page.total == 8 and [r.job_id for r in page.rows] == ["counter", "envy", "failing"]
+    assert [r.job_id for r in ps_page(a_project, limit=3, offset=6).rows] == ["sleeper", "web"]
     html_table = ps_html(page.rows)
     assert "<th style='text-align:left'>RAW ID</th>" in html_table and "crimson" in html_table
+
+
+def test_pending_job_is_not_started_twice(a_project: Project) -> None:
+    import time
+
+    from neuro_jupyter.core.backends.local.procs import start_ticks
+    from neuro_jupyter.core.backends.local.supervision import hostname
+    from neuro_jupyter.core.store.jobs import JobRecord, finish_job, insert_job
+    from neuro_jupyter.core.store.projects import project_pk
+
+    # a run whose (live) supervisor has not started the process yet: this test process
+    insert_job(JobRecord(raw_id="job-pending", project_pk=project_pk(a_project), job_id="sleeper",
+                         status="pending", supervisor_pid=os.getpid(), host=hostname(),
+                         supervisor_start=start_ticks(os.getpid()), created_at=time.time()))
+    try:
+        result = run_job(a_project, "sleeper")
+        assert result.pending and result.message == "Job sleeper is pending, try again later"
+        assert not result.started and result.record.raw_id == "job-pending"
+    finally:
+        finish_job("job-pending", "cancelled")

@@ -32,6 +32,12 @@ def _fetch(url: str) -> tuple[int, bytes] | None:
         return None
 
 
+def _fetched(wait_for: Wait, url: str, timeout: float) -> tuple[int, bytes]:
+    result = wait_for(lambda: _fetch(url), timeout=timeout)
+    assert isinstance(result, tuple)
+    return result
+
+
 def _ended(raw_id: str) -> bool:
     return not get_job(raw_id).active
 
@@ -67,13 +73,13 @@ def test_web_jobs_serve(template_project: Project, wait_for: Wait) -> None:
     debug = run_job(template_project, "remote_debug")
     files_url = browse_url(browser.record)
     assert files_url
-    status, body = wait_for(lambda: _fetch(files_url), timeout=60)  # type: ignore[misc]
+    status, body = _fetched(wait_for, files_url, 60)
     assert status == 200 and b"README.md" in body and b".neuro/" in body
     jupyter_url = browse_url(jupyter.record)
     assert jupyter_url and jupyter_url.endswith(f"/proxy/absolute/{jupyter.record.http_port}/")
-    status, body = wait_for(lambda: _fetch(jupyter_url + "api/status"), timeout=90)  # type: ignore[misc]
+    status, body = _fetched(wait_for, jupyter_url + "api/status", 90)
     assert status == 200 and b"started" in body
-    status, body = wait_for(lambda: _fetch(jupyter_url + "api/contents"), timeout=30)  # type: ignore[misc]
+    status, body = _fetched(wait_for, jupyter_url + "api/contents", 30)
     assert b"demo.ipynb" in body  # serves the project's notebooks
     port = debug.record.http_port
     assert port and browse_url(debug.record) is None  # a debugger port is not a web page

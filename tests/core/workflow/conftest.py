@@ -10,8 +10,9 @@ import pytest
 
 from neuro_jupyter.core.errors import Location
 from neuro_jupyter.core.project import Project
-from neuro_jupyter.core.workflow.expr import Scope, parse_template
+from neuro_jupyter.core.workflow.expr import Scope
 from neuro_jupyter.core.workflow.functions import Host
+from neuro_jupyter.core.workflow.template import parse_template
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from neuro_jupyter.core.errors import ExpressionError, Location
-from neuro_jupyter.core.workflow.expr import Scope, parse_template
+from neuro_jupyter.core.workflow.expr import Scope
 from neuro_jupyter.core.workflow.functions import Host
 from neuro_jupyter.core.workflow.model import DepResult
+from neuro_jupyter.core.workflow.template import parse_template
 
 Ev = Callable[..., Any]
 

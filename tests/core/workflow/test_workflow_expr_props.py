@@ -10,9 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from neuro_jupyter.core.errors import Location, WorkflowError
-from neuro_jupyter.core.workflow.expr import Scope, parse_template
+from neuro_jupyter.core.workflow.expr import Scope
 from neuro_jupyter.core.workflow.functions import FUNCTIONS, Host
 from neuro_jupyter.core.workflow.model import DepResult
+from neuro_jupyter.core.workflow.template import parse_template
 
 PLAIN = (str, int, float, bool, list, dict, type(None))
 TOKENS = [

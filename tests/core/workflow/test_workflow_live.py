@@ -209,3 +209,28 @@ def test_other_gh_actions_are_cloned_with_git(make_project: MakeProject, tmp_pat
     with pytest.raises(WorkflowError, match=r"live.yml:6:13: cannot fetch action "
                                             r"gh:someone/absent@v1 with git"):
         resolve_live_job(project, "missing")
+
+
+def test_inspect_job_reads_our_store(make_project: MakeProject) -> None:
+    import time
+
+    from neuro_jupyter.core.store.jobs import JobRecord, insert_job
+    from neuro_jupyter.core.store.projects import project_pk
+
+    project = make_project({".neuro/live.yml": (
+        "kind: live\njobs:\n  server:\n    cmd: serve\n"
+        "  client:\n    cmd: curl ${{ inspect_job('server').http_url }}/x\n")})
+    with pytest.raises(WorkflowError, match=r"live.yml:6:15: inspect_job\(\): job 'server' "
+                                            "is not running"):
+        resolve_live_job(project, "client")
+    insert_job(JobRecord(raw_id="job-1", project_pk=project_pk(project), job_id="server",
+                         status="running", http_port=8765, created_at=time.time()))
+    assert resolve_live_job(project, "client").argv == ("curl", "http://127.0.0.1:8765/x")
+
+
+def test_project_yml_at_the_workspace_root_is_still_read(make_project: MakeProject) -> None:
+    project = make_project({".neuro/live.yml": "kind: live\njobs:\n  j:\n"
+                                               "    cmd: echo ${{ project.owner }}\n",
+                            "project.yml": "id: rooted\nowner: carol\n"})
+    spec = resolve_live_job(project, "j")
+    assert spec.argv == ("echo", "carol") and spec.project_id == "proj"

@@ -3,6 +3,7 @@
 Started in its own session so it outlives the kernel that launched it. It reads the job's
 ProcessSpec from the store, starts the job in a new process group with stdout+stderr going to the
 job's log file, records start, pid, exit code or signal and finish time, enforces ``life_span``,
+restarts the job as its ``restart`` policy says (``on-failure``/``always``, with a growing pause),
 and on SIGTERM (``kill``) stops the job's group: SIGTERM, then SIGKILL after a grace period.
 The job gets SIGKILL if the supervisor itself dies (PR_SET_PDEATHSIG), so a job never runs
 unrecorded; readers notice a dead supervisor and mark the job failed (``supervision.py``).
@@ -21,9 +22,11 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from ...store.db import open_store
 from ...store.jobs import finish_job, get_job_record, update_job
+from ..base import ProcessSpec
 from .limits import preexec
 from .procs import signal_group, signal_name, start_ticks
 from .specio import spec_from_dict
@@ -44,6 +47,8 @@ def supervise(raw_id: str) -> int:
     """Run job ``raw_id`` to its end and record everything; returns the supervisor exit code."""
     open_store()
     record = get_job_record(raw_id)
+    if not record.active:  # killed (or failed) before its supervisor got going
+        return 0
     spec = spec_from_dict(record.spec)
     grace = float(os.environ.get(GRACE_ENV) or DEFAULT_GRACE)
     wake_r, wake_w = socket.socketpair()
@@ -56,25 +61,34 @@ def supervise(raw_id: str) -> int:
         finish_job(raw_id, "cancelled", reason="killed before it started")
         return 0
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(spec.log_path, "ab", buffering=0) as log:
-        try:
-            proc = subprocess.Popen(
-                list(spec.argv), cwd=str(spec.workdir), env={**os.environ, **spec.env},
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=preexec(spec.resources, die_with_parent=True),
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.write(f"neuro-jupyter: cannot start {spec.argv[0]!r}: {exc}\n".encode())
-            finish_job(raw_id, "failed", reason=f"cannot start {spec.argv[0]!r}: {exc}", exit_code=127)
-            return 0
+    policy = str(record.meta.get("restart") or "never")
     started = time.time()
-    update_job(
-        raw_id, only_if_active=True, status="running", pid=proc.pid,
-        pid_start=start_ticks(proc.pid), started_at=started,
-    )
-    why = _wait(proc, spec.life_span, started, grace, wake_r)
-    code = proc.returncode
-    signal_group(proc.pid, signal.SIGKILL)  # like a container: leftovers die with the job
+    restarts = 0
+    while True:
+        proc = _start(raw_id, spec)
+        if proc is None:
+            return 0
+        fields: dict[str, Any] = {"pid": proc.pid, "pid_start": start_ticks(proc.pid)}
+        if not restarts:
+            fields.update(status="running", started_at=started)
+        if not update_job(raw_id, only_if_active=True, **fields):
+            # the job was ended meanwhile (killed before it started): do not let it run
+            signal_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return 0
+        why = _wait(proc, spec.life_span, started, grace, wake_r)
+        code = proc.returncode
+        signal_group(proc.pid, signal.SIGKILL)  # like a container: leftovers die with the job
+        if why != "exited" or not _restarts(policy, code):
+            break
+        restarts += 1
+        delay = min(0.1 * 2 ** (restarts - 1), 10.0)
+        _log(spec.log_path, f"neuro-jupyter: the job exited with code {code}; restart "
+                            f"#{restarts} in {delay:g}s (restart: {policy})\n")
+        select.select([wake_r], [], [], delay)
+        if _Flags.stop:
+            why = "cancelled"
+            break
     if why == "cancelled":
         finish_job(raw_id, "cancelled", reason="killed", exit_code=_exit_code(code),
                    signal=-code if code < 0 else None)
@@ -89,6 +103,32 @@ def supervise(raw_id: str) -> int:
     else:
         finish_job(raw_id, "failed", reason=f"exit code {code}", exit_code=code)
     return 0
+
+
+def _start(raw_id: str, spec: ProcessSpec) -> subprocess.Popen[bytes] | None:
+    """Start the job's process in its own group, output to the log; None (and the job recorded
+    failed) when it cannot start."""
+    with open(spec.log_path, "ab", buffering=0) as log:
+        try:
+            return subprocess.Popen(
+                list(spec.argv), cwd=str(spec.workdir), env={**os.environ, **spec.env},
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=preexec(spec.resources, die_with_parent=True),
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.write(f"neuro-jupyter: cannot start {spec.argv[0]!r}: {exc}\n".encode())
+            finish_job(raw_id, "failed", reason=f"cannot start {spec.argv[0]!r}: {exc}", exit_code=127)
+            return None
+
+
+def _restarts(policy: str, code: int) -> bool:
+    """Neu.ro's restart policy: ``always``, ``on-failure`` (non-zero exit) or ``never``."""
+    return policy == "always" or (policy == "on-failure" and code != 0)
+
+
+def _log(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(text)
 
 
 def _exit_code(code: int) -> int:

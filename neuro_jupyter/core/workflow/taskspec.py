@@ -1,0 +1,138 @@
+"""Evaluating one batch task into a ``TaskSpec`` and its caching key (§2.2, §2.6)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .actions import ActionFile
+from .ast import Map, Node
+from .common import Defaults, ProjectConf, last, merged_list, merged_map, volume_mounts
+from .contexts import id2tag
+from .evaluate import argv_of, to_bool, to_int, to_str, to_time
+from .expr import Scope
+from .loader import Workspace
+from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
+from .template import to_text
+
+NodeKind = Literal["task", "action", "module", "local", "stateful"]
+DEFAULT_CACHE_LIFE = 14 * 24 * 3600.0
+
+
+@dataclass
+class NodeInst:
+    """One node of a level before it runs: the entry it came from and its matrix row."""
+
+    id: str
+    kind: NodeKind
+    entry: Map
+    layers: dict[str, list[Node]]
+    matrix: dict[str, Any]
+    action: ActionFile | None
+    needs: dict[str, NeedLevel]
+    fail_fast: bool
+    max_parallel: int
+    group: str
+
+
+@dataclass
+class LevelEnv:
+    """What the nodes of one level evaluate against."""
+
+    ws: Workspace
+    conf: ProjectConf
+    flow_id: str
+    names: dict[str, Any]  # contexts shared by the level's tasks (no matrix/needs/strategy)
+    mixins: dict[str, Map]
+    defaults: Defaults
+    cache: CachePolicy
+    volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind: str = "flow"  # flow | action | module | stateful
+
+
+def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str, list[Node]],
+              scope: Scope, needs: Mapping[str, DepResult], d: Defaults,
+              cache: CachePolicy) -> TaskSpec:
+    """Evaluate a task's exec-unit attributes (with mixin layers) into a TaskSpec."""
+
+    def one(key: str) -> Node | None:
+        return last(layers, key)
+
+    argv = argv_of(to_str(one("cmd"), scope, "cmd"), to_str(one("bash"), scope, "bash"),
+                   to_str(one("python"), scope, "python"), inst.entry.loc)
+    env_vars = dict(d.env)
+    env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
+    vols = [*d.volumes, *merged_list(layers, "volumes", scope)]
+    mounts = volume_mounts(vols, env.volumes, env.conf.id, (one("volumes") or inst.entry).loc)
+    full_id = (*prefix, inst.id)
+    tags = {f"project:{id2tag(env.conf.id)}", f"flow:{id2tag(env.flow_id)}",
+            f"task:{dotted(full_id)}", *d.tags,
+            *(to_text(t) for t in merged_list(layers, "tags", scope))}
+    life_span = to_time(one("life_span"), scope, "life_span")
+    sched = to_time(one("schedule_timeout"), scope, "schedule_timeout")
+    restart = to_str(one("restart"), scope, "restart") or "never"
+    spec = TaskSpec(
+        title=to_str(one("title"), scope, "title") or dotted(full_id),
+        argv=argv,
+        image=to_str(one("image"), scope, "image"),
+        entrypoint=to_str(one("entrypoint"), scope, "entrypoint"),
+        workdir=to_str(one("workdir"), scope, "workdir") or d.workdir,
+        env=env_vars,
+        volumes=mounts,
+        tags=tuple(sorted(tags)),
+        preset=to_str(one("preset"), scope, "preset") or d.preset,
+        life_span=life_span if life_span is not None else d.life_span,
+        schedule_timeout=sched if sched is not None else d.schedule_timeout,
+        http_port=to_int(one("http_port"), scope, "http_port"),
+        http_auth=bool(to_bool(one("http_auth"), scope, "http_auth", True)),
+        pass_config=bool(to_bool(one("pass_config"), scope, "pass_config", False)),
+        restart=restart,
+        name=to_str(one("name"), scope, "name"),
+        full_id=full_id,
+        cache=cache,
+    )
+    return dataclasses.replace(spec, caching_key=caching_key(spec, needs))
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, Path):
+        return str(x)
+    if isinstance(x, (set, frozenset, tuple)):
+        return list(x)
+    raise TypeError(type(x).__name__)
+
+
+def _task_dict(spec: TaskSpec) -> dict[str, Any]:
+    """The evaluated task as JSON-able data (what ``dataclasses.asdict`` gives, faster)."""
+    out: dict[str, Any] = {}
+    for f in _TASK_FIELDS:
+        value = getattr(spec, f)
+        if f == "volumes":
+            value = [{"remote": v.remote, "mount": v.mount, "local": str(v.local),
+                      "read_only": v.read_only, "volume_id": v.volume_id} for v in value]
+        elif f == "cache":
+            value = {"strategy": value.strategy, "life_span": value.life_span}
+        elif f == "env":
+            value = dict(value)
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[f] = value
+    return out
+
+
+_TASK_FIELDS = tuple(f.name for f in dataclasses.fields(TaskSpec) if f.name != "caching_key")
+
+
+def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult]) -> str:
+    """sha256 of the evaluated task plus its needs' results and outputs (sort_keys)."""
+    task = _task_dict(spec)
+    deps = {k: {"result": "succeeded" if v.result == "cached" else v.result,
+                "outputs": dict(v.outputs)} for k, v in needs.items()}
+    blob = json.dumps({"task": task, "needs": deps, "state": {}}, sort_keys=True,
+                      default=_jsonable)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()

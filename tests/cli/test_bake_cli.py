@@ -1,0 +1,114 @@
+"""The bake verbs of ``neuro-jupyter`` as real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD = """\
+kind: batch
+tasks:
+  - id: prep
+    bash: echo prepared; echo "::set-output name=n::5"
+  - id: fit
+    strategy:
+      matrix:
+        k: [a, b]
+    bash: echo "fit ${{ matrix.k }} ${{ needs.prep.outputs.n }}"
+"""
+BAD = "kind: batch\ntasks:\n  - id: ok\n    cmd: 'true'\n  - id: boom\n    bash: echo no; exit 4\n"
+
+
+def cli(*argv: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("neuro-jupyter", path=str(Path(sys.executable).parent))
+    command = [exe] if exe else [sys.executable, "-m", "neuro_jupyter"]
+    return subprocess.run([*command, *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=120, env=env or os.environ.copy(), check=False)
+
+
+@pytest.fixture()
+def a_root(tmp_path: Path) -> Path:
+    root = tmp_path / "proj"
+    (root / ".neuro").mkdir(parents=True)
+    (root / ".neuro" / "good.yml").write_text(GOOD)
+    (root / ".neuro" / "bad.yml").write_text(BAD)
+    return root
+
+
+def test_bake_waits_shows_progress_and_exit_codes(a_root: Path) -> None:
+    ok = cli("bake", "good", "--name", "g1", "-t", "ci", cwd=a_root)
+    assert ok.returncode == 0, ok.stderr
+    assert re.search(r"Task prep \[job-[0-9a-f-]+\] is succeeded\n  n: 5", ok.stdout)
+    assert "Attempt #1 succeeded (3/3 tasks finished)" in ok.stdout
+    bad = cli("--project", str(a_root), "bake", "bad", cwd=a_root.parent)
+    assert bad.returncode == 1
+    assert "Task boom" in bad.stdout and "is failed (exit code 4)" in bad.stdout
+    assert "neuro-jupyter restart bake-" in bad.stdout
+
+    listed = cli("bakes", cwd=a_root)
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["ID", "NAME", "BATCH", "EXECUTOR", "STATUS", "WHEN"]
+    assert "g1" in lines[3] and "succeeded" in lines[3] and "failed" in lines[2]
+    tagged = cli("bakes", "--tag", "ci", "--recent-last", cwd=a_root).stdout.splitlines()
+    assert len(tagged) == 3 and "g1" in tagged[2]
+    assert len(cli("bakes", "--since", "2999-01-01", cwd=a_root).stdout.splitlines()) == 2
+
+
+def test_inspect_show_and_graph_files(a_root: Path, tmp_path: Path) -> None:
+    assert cli("bake", "good", "--name", "g2", cwd=a_root).returncode == 0
+    out = cli("inspect", "g2", cwd=a_root)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("Bake id: bake-")
+    assert "Attempt #1 succeeded" in lines
+    assert lines[lines.index("Tasks:") + 1].split() == ["ID", "STATUS", "RAW", "ID", "STARTED",
+                                                      "FINISHED"]
+    graph = tmp_path / "g.gv"
+    dot = cli("inspect", "g2", "-o", str(graph), "--dot", cwd=a_root)
+    assert dot.returncode == 0
+    text = graph.read_text()
+    assert text.startswith("strict digraph good {") and "prep -> \"fit-a\"" in text
+    assert "color=limegreen" in text
+    if shutil.which("dot"):
+        assert cli("inspect", "g2", "-o", str(graph), "--svg", "--pdf", cwd=a_root).returncode == 0
+        assert Path(f"{graph}.svg").read_text().lstrip().startswith("<?xml")
+        assert Path(f"{graph}.pdf").read_bytes().startswith(b"%PDF")
+    nodot = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    missing = cli("inspect", "g2", "--pdf", "-o", str(tmp_path / "x.gv"), cwd=a_root, env=nodot)
+    assert missing.returncode == 1
+    assert "Graphviz's `dot` program was not found" in missing.stderr
+
+    show = cli("show", "g2", "prep", cwd=a_root)
+    assert show.stdout == "Attempt #1 succeeded\nTask prep succeeded\nprepared\n"
+    raw = cli("show", "g2", "prep", "--raw", cwd=a_root)
+    assert "::set-output name=n::5" in raw.stdout
+    unknown = cli("show", "g2", "nope", cwd=a_root)
+    assert unknown.returncode == 1 and "fit-a, fit-b, prep" in unknown.stderr
+
+
+def test_detach_cancel_restart_clear_cache(a_root: Path) -> None:
+    (a_root / ".neuro" / "slow.yml").write_text(
+        "kind: batch\ntasks:\n  - id: nap\n    cmd: sleep 60\n"
+    )
+    started = cli("bake", "slow", "--name", "s", "--detach", cwd=a_root)
+    assert started.returncode == 0 and "started" in started.stdout
+    assert cli("restart", "s", cwd=a_root).returncode == 1
+    cancel = cli("cancel", "s", cwd=a_root)
+    assert cancel.returncode == 0, cancel.stderr
+    restart = cli("restart", "s", "--detach", cwd=a_root)
+    assert restart.returncode == 0, restart.stderr
+    assert "attempt #2 started" in restart.stdout
+    assert cli("cancel", "s", "-a", "2", cwd=a_root).returncode == 0
+
+    assert cli("bake", "good", cwd=a_root).returncode == 0
+    again = cli("bake", "good", cwd=a_root)
+    assert "Task prep [job-" in again.stdout and "is cached" in again.stdout
+    cleared = cli("clear-cache", "good", "prep", cwd=a_root)
+    assert cleared.stdout.strip() == "Deleted 1 cache entry"
+    assert cli("clear-cache", "ALL", cwd=a_root).stdout.strip() == "Deleted 2 cache entries"
