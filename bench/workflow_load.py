@@ -56,15 +56,14 @@ PLAIN = """\
     volumes:
       - ${{{{ volumes.results.ref_rw }}}}
     env:
-      N: "{i}"
-      PREV: ${{{{ needs.t{prev}.outputs.value if {has_prev} else 'none' }}}}
+      N: "{i}"{prev_env}
     bash: |
       echo "::set-output name=value::{i}"
       python train.py --epochs ${{{{ params.epochs }}}} --id {i}
 """
 
 MATRIX = """\
-  - id: m{i}
+  - id: m{i}_${{{{ matrix.ORDINAL }}}}
     strategy:
       matrix:
         lr: [0.1, 0.01, 0.001, 0.0001]
@@ -79,9 +78,9 @@ def make_flow(n: int) -> str:
         if i % 50 == 49:
             parts.append(MATRIX.format(i=i))
         else:
-            prev = i - 1
-            has_prev = "True" if i > 0 and i % 50 != 0 else "False"
-            parts.append(PLAIN.format(i=i, prev=prev if i > 0 else 0, has_prev=has_prev))
+            prev_env = (f"\n      PREV: ${{{{ needs.t{i - 1}.outputs.value }}}}"
+                        if i % 50 != 0 else "")
+            parts.append(PLAIN.format(i=i, prev_env=prev_env))
     return "".join(parts)
 
 

@@ -70,7 +70,7 @@ def test_tour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Killed job tensorboard" in text
     # the Bakes section: both bakes succeeded, the views are widgets, the magics printed
     assert "tour-training succeeded" in text and "tour-cell succeeded" in text
-    assert "Task shout-2 succeeded\nhello notebook\nhello notebook" in text
+    assert "Task shout_2 succeeded\nhello notebook\nhello notebook" in text
     views = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) >= 3

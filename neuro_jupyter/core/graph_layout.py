@@ -7,6 +7,7 @@ Matrix instances can be collapsed into one node per matrix group (with a count).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -77,6 +78,12 @@ def layout(nodes: Sequence[NodeIn], *, collapse: bool = False) -> Layout:
             order.append(key)
             labels[key] = node.group.rpartition(".")[2] if key == node.group else node.label
         members[key].append(node.id)
+    if collapse:  # a group is labelled by what its members' ids share ("train_0_1" → "train")
+        for key, names in members.items():
+            if len(names) > 1:
+                locals_ = [name.rpartition(".")[2] for name in names]
+                shared = os.path.commonprefix(locals_).rstrip("_-.")
+                labels[key] = shared or labels[key]
     # 2. edges between drawn nodes; a call's inner sources hang off the call node
     index = {key: i for i, key in enumerate(order)}
     known = set(drawn_of)

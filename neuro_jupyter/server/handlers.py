@@ -6,7 +6,8 @@ projects list, ``{bake}`` a bake id or name, ``{task}`` a dotted task id.
 =======  ==========================================  ==========================================
 Verb     Path                                        Answer
 =======  ==========================================  ==========================================
-GET      ``projects``                                ``{"projects": [project, ...]}``
+GET      ``projects``                                ``{"projects": [project, ...]}``, with the
+                                                     projects in the server's folder recorded
 GET      ``projects/{pk}``                           a project
 GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows)
 POST     ``projects/{pk}/jobs/{job_id}/start``       201, the new run (409 with ``job`` if it
@@ -192,6 +193,39 @@ def project_json(record: Any) -> dict[str, Any]:
 # --- projects -------------------------------------------------------------------------------
 
 
+def discover_projects(server_root: str | None) -> None:
+    """Record projects the server serves but the store does not know yet: the project holding
+    the server's root folder, and projects in its direct subfolders (a cloned project shows up
+    in the sidebar before any notebook opened it). Broken ones are left for the user to open."""
+    from ..core.errors import NeuroJupyterError as Error
+    from ..core.project import open_project
+    from ..core.project.discovery import find_root
+    from ..core.store.projects import list_projects
+
+    if not server_root:
+        return
+    root = Path(server_root).expanduser()
+    candidates: list[Path] = []
+    try:
+        candidates.append(find_root(root))
+    except Error:
+        pass
+    try:
+        candidates += sorted(p for p in root.iterdir() if (p / ".neuro").is_dir())
+    except OSError:
+        return
+    known = {str(r.root) for r in list_projects()}
+    for folder in candidates:
+        if str(folder.resolve()) in known:
+            continue
+        try:
+            open_project(folder)
+        except (Error, OSError):
+            continue
+        known.add(str(folder.resolve()))
+
+
+
 class ProjectsHandler(NeuroHandler):
     """The recorded projects."""
 
@@ -202,6 +236,7 @@ class ProjectsHandler(NeuroHandler):
         """Every recorded project, most recently opened first."""
         from ..core.store.projects import list_projects
 
+        await self.run(discover_projects, self.settings.get("server_root_dir"))
         records = await self.run(list_projects)
         self.reply({"projects": [project_json(r) for r in records]})
 

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ kind: batch
 tasks:
   - id: prep
     bash: echo prepared; echo "::set-output name=n::5"
-  - id: fit
+  - id: fit_${{ matrix.k }}
     strategy:
       matrix:
         k: [a, b]
@@ -73,7 +74,7 @@ def test_inspect_show_and_graph_files(a_root: Path, tmp_path: Path) -> None:
     dot = cli("inspect", "g2", "-o", str(graph), "--dot", cwd=a_root)
     assert dot.returncode == 0
     text = graph.read_text()
-    assert text.startswith("strict digraph good {") and "prep -> \"fit-a\"" in text
+    assert text.startswith("strict digraph good {") and "prep -> fit_a" in text
     assert "color=limegreen" in text
     if shutil.which("dot"):
         assert cli("inspect", "g2", "-o", str(graph), "--svg", "--pdf", cwd=a_root).returncode == 0
@@ -89,7 +90,7 @@ def test_inspect_show_and_graph_files(a_root: Path, tmp_path: Path) -> None:
     raw = cli("show", "g2", "prep", "--raw", cwd=a_root)
     assert "::set-output name=n::5" in raw.stdout
     unknown = cli("show", "g2", "nope", cwd=a_root)
-    assert unknown.returncode == 1 and "fit-a, fit-b, prep" in unknown.stderr
+    assert unknown.returncode == 1 and "fit_a, fit_b, prep" in unknown.stderr
 
 
 def test_detach_cancel_restart_clear_cache(a_root: Path) -> None:
@@ -101,6 +102,11 @@ def test_detach_cancel_restart_clear_cache(a_root: Path) -> None:
     assert cli("restart", "s", cwd=a_root).returncode == 1
     cancel = cli("cancel", "s", cwd=a_root)
     assert cancel.returncode == 0, cancel.stderr
+    deadline = time.monotonic() + 30
+    while not re.search(r"^Executor pid \d+ finished$",
+                        cli("inspect", "s", cwd=a_root).stdout, re.M):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     restart = cli("restart", "s", "--detach", cwd=a_root)
     assert restart.returncode == 0, restart.stderr
     assert "attempt #2 started" in restart.stdout

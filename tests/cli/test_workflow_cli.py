@@ -68,4 +68,4 @@ def test_schema(kind: str | None, capsys: pytest.CaptureFixture[str]) -> None:
     if kind == "live":
         assert "jobs" in schema["properties"] and schema["required"] == ["kind", "jobs"]
     if kind is None:
-        assert set(schema["definitions"]) == {"live", "batch", "action", "project"}
+        assert {"live", "batch", "project", "local_action"} <= set(schema["definitions"])

@@ -175,3 +175,41 @@ async def test_route_asks_the_authorizer_for_the_neuro_jupyter_resource(
     assert info.value.code == 403
     expected = "read" if method == "GET" else "write"
     assert (expected, "neuro_jupyter") in asked
+
+
+def test_the_server_finds_no_unauthenticated_verb(jp_serverapp: Any) -> None:
+    """Adding our routes runs the server's own check for verbs without authentication."""
+    import warnings
+
+    from jupyter_server.utils import JupyterServerAuthWarning
+
+    from neuro_jupyter.server.handlers import setup_handlers
+
+    assert jp_serverapp.web_app.settings["allow_unauthenticated_access"] is False
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        setup_handlers(jp_serverapp.web_app)
+    assert [w for w in caught if issubclass(w.category, JupyterServerAuthWarning)] == []
+
+
+async def test_projects_in_the_server_folder_are_found(jp_fetch: Any, jp_root_dir: Any) -> None:
+    cloned = jp_root_dir / "cloned"
+    (cloned / ".neuro").mkdir(parents=True)
+    (cloned / ".neuro" / "live.yml").write_text("kind: live\njobs: {}\n")
+    broken = jp_root_dir / "broken"
+    (broken / ".neuro").mkdir(parents=True)
+    (broken / ".neuro" / "project.yml").write_text("id: [not, an, id\n")
+    (jp_root_dir / "plain").mkdir()
+    projects = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
+    assert [(p["project_id"], p["root"]) for p in projects] == [("cloned", str(cloned.resolve()))]
+    again = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
+    assert again == projects
+
+
+async def test_the_project_holding_the_server_folder_is_found(
+    jp_fetch: Any, jp_root_dir: Any
+) -> None:
+    (jp_root_dir / ".neuro").mkdir()
+    (jp_root_dir / ".neuro" / "project.yml").write_text("id: served\n")
+    projects = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
+    assert [p["project_id"] for p in projects] == ["served"]

@@ -209,7 +209,13 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(f"{url}/lab/tree/bake.ipynb?reset&token={TOKEN}")
             page.wait_for_selector(".jp-Notebook")
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+            select = page.locator(".jp-Dialog button", has_text="Select")
+            try:  # Lab may ask which kernel to start
+                select.wait_for(timeout=10_000)
+                select.click()
+            except Exception:  # no dialog: the kernel started by itself
+                pass
+            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 

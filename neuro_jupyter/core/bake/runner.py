@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 Mapper = Callable[[TaskSpec, "Project", Path], ProcessSpec]
 
 CANCEL_CHECK_INTERVAL = 0.25
+FLUSH_INTERVAL = 0.05
 IDLE_WAIT = 0.25
 KILL_GRACE = 5.0
 
@@ -111,6 +112,7 @@ class BakeRunner:
         self.reason = ""  # why the attempt was cancelled, when it was not the user
         self.seq = 0
         self.last_cancel_check = 0.0
+        self.last_flush = 0.0
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
         self._add_level(root, owner=None, inputs_copied=True)
@@ -124,7 +126,7 @@ class BakeRunner:
             self._check_cancel(force=True)
             while not self.levels[self.root_prefix].done:
                 self._schedule()
-                self._flush()
+                self._flush(force=not self.running)
                 if self.levels[self.root_prefix].done:
                     break
                 if not self.running:
@@ -174,6 +176,8 @@ class BakeRunner:
         timeout = IDLE_WAIT
         if self.polled:
             timeout = 0.05
+        if self.dirty or self.cache_puts:  # unwritten changes go out within FLUSH_INTERVAL
+            timeout = min(timeout, max(0.0, self.last_flush + FLUSH_INTERVAL - time.monotonic()))
         deadlines: list[float] = [
             d for ex in self.running.values() if (d := getattr(ex, "deadline", None))
         ]
@@ -356,7 +360,7 @@ class BakeRunner:
             if result is None:
                 continue
             if result.result == "cached":
-                result = DepResult("succeeded", result.outputs)
+                result = DepResult("succeeded", result.outputs, result.state)
             needs[dep] = result
         return needs
 
@@ -486,7 +490,7 @@ class BakeRunner:
             changes["reason"] = reason
         self._update(fid, **changes)
         self.echo(f"Task {dotted(fid)} is {status}" + (f" ({reason})" if reason else ""))
-        level.results[node_id] = DepResult(status, dict(outputs or {}))
+        level.results[node_id] = DepResult(status, dict(outputs or {}), dict(state or {}))
         for child, how in level.dependents.get(node_id, ()):
             if how == "completed" or not was_started:
                 self._satisfy(level, child)
@@ -533,8 +537,12 @@ class BakeRunner:
 
     # --- the store -------------------------------------------------------------------------
 
-    def _flush(self) -> None:
-        """Write this round's changes in one transaction."""
+    def _flush(self, force: bool = True) -> None:
+        """Write the changes of the last rounds in one transaction, at most every
+        FLUSH_INTERVAL while tasks run (short tasks finish many per interval)."""
+        if not force and time.monotonic() - self.last_flush < FLUSH_INTERVAL:
+            return
+        self.last_flush = time.monotonic()
         now = time.time()
         for fid, execution in self.running.items():  # start times of tasks that last
             record = self.records[fid]

@@ -43,8 +43,7 @@ from .loader import Workspace
 from .matrix import auto_suffix, expand_matrix
 from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
 from .spec import ID_RE
-from .stateful import StatefulLevel
-from .taskspec import DEFAULT_CACHE_LIFE, LevelEnv, NodeInst, NodeKind, exec_unit
+from .taskspec import DEFAULT_CACHE_LIFE, POST_PREFIX, LevelEnv, NodeInst, NodeKind, exec_unit
 from .template import has_expr, node_template, to_text
 
 
@@ -59,6 +58,7 @@ class Level(BatchGraph):
         self.fail_fast = fail_fast
         self._outputs = outputs
         self._insts: dict[str, NodeInst] = {}
+        self._inputs: dict[str, dict[str, Any]] = {}  # stateful calls' evaluated args
         self._build(tasks)
         self.nodes = {i.id: GraphNode(
             id=i.id, kind=i.kind, needs=dict(i.needs), max_parallel=i.max_parallel,
@@ -85,6 +85,7 @@ class Level(BatchGraph):
         groups: dict[str, list[str]] = {}
         prev_group: list[str] | None = None
         pending_needs: list[tuple[NodeInst, Node | None, list[str] | None]] = []
+        post_groups: list[list[NodeInst]] = []
         for num, entry in enumerate(entries, 1):
             if not isinstance(entry, Map):
                 raise WorkflowError("a task must be a mapping", entry.loc)
@@ -106,31 +107,51 @@ class Level(BatchGraph):
                     max_parallel = to_int(strategy.get("max_parallel"), sscope,
                                           "strategy.max_parallel") or max_parallel
             id_node = last(layers, "id")
-            static_id = literal_str(id_node)
-            group = static_id or f"task-{num}"
+            group = literal_str(id_node) or f"task-{num}"
             ids: list[str] = []
+            posts: list[NodeInst] = []
             for row in rows:
                 if id_node is not None:
                     tid = to_text(raw(id_node, self._static_scope(row)))
-                    if static_id is not None and len(rows) > 1:
-                        tid += auto_suffix(row)
-                    elif not ID_RE.match(tid):
+                    if not ID_RE.match(tid):
                         raise WorkflowError(f"task id {tid!r} is not an identifier",
                                             id_node.loc)
-                else:
-                    tid = f"task-{num}" + (auto_suffix(row) if row else "")
+                else:  # Neu.ro's auto id: task-<n>[-<value of each key, keys sorted>]
+                    tid = f"task-{num}" + auto_suffix(row)
                 if tid in self._insts:
-                    raise WorkflowError(f"duplicate task id '{tid}'",
+                    hint = (" (a matrix task needs an id that uses ${{ matrix.<key> }}, or no "
+                            "id)" if len(rows) > 1 and literal_str(id_node) else "")
+                    raise WorkflowError(f"duplicate task id '{tid}'{hint}",
                                         (id_node or entry).loc)
-                inst = NodeInst(tid, kind, entry, layers, row, action, {}, fail_fast,
-                             max_parallel, group)
+                if kind == "stateful":  # main runs here as a task, post at the end
+                    inst = NodeInst(tid, "task", entry, layers, row, action, {}, fail_fast,
+                                    max_parallel, group, role="main")
+                    if action is not None and isinstance(action.node.get("post"), Map):
+                        posts.append(NodeInst(
+                            POST_PREFIX + tid, "task", entry, {}, row, action, {}, fail_fast,
+                            max_parallel, POST_PREFIX + group, role="post", state_from=tid))
+                else:
+                    inst = NodeInst(tid, kind, entry, layers, row, action, {}, fail_fast,
+                                    max_parallel, group)
                 self._insts[tid] = inst
                 ids.append(tid)
                 pending_needs.append((inst, last(layers, "needs"), prev_group))
+            if posts:
+                post_groups.append(posts)
             groups.setdefault(group, []).extend(ids)
             prev_group = ids
         for inst, needs_node, prev in pending_needs:
             inst.needs = self._needs(inst, needs_node, prev, groups)
+        # post tasks of stateful calls run after everything, the latest call's first
+        last_ids = prev_group or []
+        for posts in reversed(post_groups):
+            for post in posts:
+                if post.id in self._insts:
+                    raise WorkflowError(f"duplicate task id '{post.id}'", post.entry.loc)
+                post.needs = {**{i: "completed" for i in last_ids},
+                              post.state_from: "completed"}
+                self._insts[post.id] = post
+            last_ids = [p.id for p in posts]
         self._check_cycles()
         self._check_local_order()
 
@@ -238,8 +259,17 @@ class Level(BatchGraph):
                                      "max_parallel": inst.max_parallel},
                            _needs=completed)
 
+    def _enable(self, inst: NodeInst) -> Node | None:
+        """The node's ``enable`` (a post task's is the action's ``post_if``)."""
+        if inst.role == "post" and inst.action is not None:
+            return inst.action.node.get("post_if")
+        return last(inst.layers, "enable")
+
     def runs_on_cancel(self, node_id: str) -> bool:
-        enable = last(self._inst(node_id).layers, "enable")
+        inst = self._inst(node_id)
+        enable = self._enable(inst)
+        if enable is None:
+            return inst.role == "post"  # post_if defaults to always()
         if isinstance(enable, Scalar) and isinstance(enable.value, str) and has_expr(
                 enable.value):
             tpl = node_template(enable)
@@ -251,11 +281,15 @@ class Level(BatchGraph):
         inst = self._inst(node_id)
         if cancelling and not self.runs_on_cancel(node_id):
             return False
-        enable = last(inst.layers, "enable")
-        scope = self._task_scope(inst, needs)
+        enable = self._enable(inst)
         if enable is None:
+            if inst.role == "post":
+                return True
             return all(d.result in ("succeeded", "cached") for k, d in needs.items()
                        if inst.needs.get(k) == "completed")
+        scope = self._task_scope(inst, needs)
+        if inst.role == "post":
+            scope = self._action_scope(inst, scope, needs)
         return bool(to_bool(enable, scope, "enable", True))
 
     def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
@@ -266,18 +300,54 @@ class Level(BatchGraph):
             raise WorkflowError(f"'{node_id}' is a {inst.kind} call: expand it with subgraph()",
                                 inst.entry.loc)
         scope = self._task_scope(inst, needs)
+        if inst.role:
+            return self._stateful_task(inst, scope, needs)
         return exec_unit(self.env, self.prefix, inst, inst.layers, scope, needs,
                          self.env.defaults, self._cache(inst, scope, self.env.cache))
 
-    def _cache(self, inst: NodeInst, scope: Scope, inherited: CachePolicy) -> CachePolicy:
-        cache = last(inst.layers, "cache")
+    def _action_scope(self, inst: NodeInst, scope: Scope, needs: Mapping[str, DepResult]
+                      ) -> Scope:
+        """What a stateful action's ``main``/``post``/``post_if`` see: ``inputs`` (the call's
+        args), ``flow`` with ``action_path``, and for post the ``state`` main saved."""
+        action = inst.action
+        assert action is not None
+        main = self._insts[inst.state_from] if inst.role == "post" else inst
+        if inst.role == "main" or main.id not in self._inputs:
+            self._inputs[main.id] = eval_inputs(action, main.entry.get("args"), scope,
+                                                main.entry)
+        names: dict[str, Any] = {
+            "inputs": self._inputs[main.id],
+            "flow": dict(self.env.names.get("flow", {}), action_path=str(action.path))}
+        if inst.role == "post":
+            dep = needs.get(inst.state_from)
+            names["state"] = dict(dep.state or dep.outputs) if dep is not None else {}
+        host = make_host(self.env.ws, self.env.conf.id, in_task=True, needs=needs)
+        return Scope(names, host)
+
+    def _stateful_task(self, inst: NodeInst, scope: Scope, needs: Mapping[str, DepResult]
+                       ) -> TaskSpec:
+        """A stateful action's ``main`` (at the call) or ``post`` (with main's saved state)."""
+        assert inst.action is not None
+        ascope = self._action_scope(inst, scope, needs)
+        unit = inst.action.node.get(inst.role)
+        assert isinstance(unit, Map)
+        layers = {str(k.value): [v] for k, v in unit.items}
+        return exec_unit(self.env, self.prefix, inst, layers, ascope, needs, Defaults(),
+                         self.env.cache, state=ascope.names.get("state"))
+
+    def _cache(self, inst: NodeInst, scope: Scope, inherited: CachePolicy,
+               node: Node | None = None) -> CachePolicy:
+        """The cache policy: ``inherit`` takes the parent's strategy; a life span is at most
+        the parent's (Neu.ro's ``_build_cache``)."""
+        cache = node if node is not None else last(inst.layers, "cache")
         if not isinstance(cache, Map):
             return inherited
         strategy = to_str(cache.get("strategy"), scope, "cache.strategy") or "inherit"
         life = to_time(cache.get("life_span"), scope, "cache.life_span")
         s = inherited.strategy if strategy == "inherit" else strategy
         return CachePolicy(strategy="none" if s == "none" else "default",
-                           life_span=life if life is not None else inherited.life_span)
+                           life_span=min(life, inherited.life_span) if life is not None
+                           else inherited.life_span)
 
     def _local_task(self, inst: NodeInst, needs: Mapping[str, DepResult]) -> TaskSpec:
         action = inst.action
@@ -295,7 +365,7 @@ class Level(BatchGraph):
     def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
         inst = self._inst(node_id)
         action = inst.action
-        if inst.kind not in ("action", "module", "stateful") or action is None:
+        if inst.kind not in ("action", "module") or action is None:
             raise WorkflowError(f"'{node_id}' is a {inst.kind}, not an action or module call",
                                 inst.entry.loc)
         scope = self._task_scope(inst, needs)
@@ -304,16 +374,9 @@ class Level(BatchGraph):
         prefix = (*self.prefix, inst.id)
         host_scope = Scope({"inputs": inputs, "flow": fctx},
                            make_host(self.env.ws, self.env.conf.id))
-        cache = self.env.cache  # flow defaults, then the action file's cache, then the call's
-        acache = action.node.get("cache")
-        if isinstance(acache, Map):
-            holder = NodeInst("", "task", action.node, {"cache": [acache]}, {}, None, {}, True, 1,
-                           "")
-            cache = self._cache(holder, host_scope, cache)
-        cache = self._cache(inst, scope, cache)
-        if inst.kind == "stateful":
-            return StatefulLevel(self.env, prefix, action, inputs, fctx, cache,
-                                 inst.max_parallel, inst.fail_fast)
+        # the call's cache over the flow's, then the action file's over that (Neu.ro's order)
+        cache = self._cache(inst, scope, self.env.cache)
+        cache = self._cache(inst, host_scope, cache, action.node.get("cache"))
         if inst.kind == "module":
             names = dict(self.env.names, inputs=inputs)
             mixins = self.env.mixins

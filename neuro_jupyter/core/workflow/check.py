@@ -17,8 +17,10 @@ from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError
 from .actions import BUNDLED, ActionFile, load_action
 from .ast import Map, Node, Seq
 from .common import mixin_layers
+from .evaluate import literal_str
 from .grammar import action_file, batch_flow, live_flow, project_file
 from .loader import CONFIG_DIR, Workspace, flow_kind, validate
+from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
 from .template import has_expr
 from .yaml_loader import load_yaml
@@ -208,9 +210,9 @@ def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
         _collect(errs, exc)
         return None, errs
     errors: list[WorkflowError] = []
-    if action.kind == "batch" and action.key not in ws.files.get("__checked__", ""):
-        ws.files["__checked__"] = ws.files.get("__checked__", "") + "\n" + action.key
-        errors.extend(_check_tasks(ws, action.node.get("tasks"), {}))
+    if action.key not in ws.checked and not action.key.startswith("gh:"):
+        ws.checked.add(action.key)  # the action file's own checks, once
+        errors.extend(_check_action(ws, action.node))
     inputs = action.node.get("inputs")
     declared: dict[str, Node] = {str(k.value): v for k, v in inputs.items} if isinstance(
         inputs, Map) else {}
@@ -252,14 +254,78 @@ def _check_live(ws: Workspace, node: Map) -> list[WorkflowError]:
             continue
         if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
             errors.extend(_exclusive(layers, entry.loc_of("mixins")))
+    errors.extend(_live_refs(ws, node, mixins))
     return errors
+
+
+def _live_refs(ws: Workspace, node: Map, mixins: dict[str, Map]) -> list[WorkflowError]:
+    """``volumes.<id>``, ``images.<id>`` and ``params.<name>`` used in a live flow exist."""
+    project = _project_node(ws)
+    known: dict[str, set[str]] = {
+        "volumes": section_ids(node.get("volumes"), project.get("volumes") if project else None),
+        "images": section_ids(node.get("images"), project.get("images") if project else None)}
+    jobs = node.get("jobs")
+    errors = ref_errors(node, known, skip=[jobs] if jobs is not None else [])
+    for key, entry in (jobs.items if isinstance(jobs, Map) else ()):
+        if not isinstance(entry, Map):
+            continue
+        try:
+            layers = mixin_layers(entry, mixins, str(key.value))
+        except WorkflowError:
+            continue  # reported above
+        params = section_ids(*layers.get("params", []))
+        errors.extend(ref_errors(entry, {**known, "params": params}))
+    return errors
+
+
+def _project_node(ws: Workspace) -> Map | None:
+    rel = ws.find("project")
+    if rel is None:
+        return None
+    try:
+        return ws.load(rel, project_file())
+    except NeuroJupyterError:
+        return None
 
 
 def _check_action(ws: Workspace, node: Map) -> list[WorkflowError]:
     kind = str(getattr(node.get("kind"), "value", ""))
+    errors: list[WorkflowError] = []
+    known: dict[str, set[str]] = {"inputs": section_ids(node.get("inputs"))}
     if kind == "batch":
-        return _check_tasks(ws, node.get("tasks"), {})
-    return []
+        errors.extend(_check_tasks(ws, node.get("tasks"), {}))
+        known["images"] = section_ids(node.get("images"))
+        tasks = node.get("tasks")
+        ids: set[str] = set()
+        dynamic = False  # an id that is an expression: the task ids are not known statically
+        for num, entry in enumerate(tasks.items if isinstance(tasks, Seq) else (), 1):
+            if isinstance(entry, Map):
+                errors.extend(ref_errors(entry, {**known, "matrix": _keys_or_any(entry)}))
+                id_node = entry.get("id")
+                dynamic = dynamic or (id_node is not None and literal_str(id_node) is None)
+                ids.add(literal_str(id_node) or f"task-{num}")
+        outputs = node.get("outputs")
+        if not dynamic:
+            errors.extend(ref_errors(outputs, {**known, "needs": ids}, outputs=True))
+        errors.extend(ref_errors(node, known, skip=[n for n in (tasks, outputs) if n]))
+    else:
+        errors.extend(ref_errors(node, known))
+    return errors
+
+
+def _keys_or_any(entry: Map) -> Any:
+    keys = matrix_keys(entry.get("strategy"))
+    return keys if keys is not None else _ANY
+
+
+class _AnyKeys(frozenset[str]):
+    """Matches every key (matrix keys that only evaluation knows)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+_ANY = _AnyKeys()
 
 
 def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
@@ -317,12 +383,37 @@ def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
         ws.overlay = {f"{CONFIG_DIR}/{stem}.yml": ws.files[rel]}
         ws._cache[f"{CONFIG_DIR}/{stem}.yml"] = node
     try:
-        plan_batch(ws, stem, params=placeholders)
+        plan = plan_batch(ws, stem, params=placeholders)
     except ExpressionError as exc:
         if not placeholders:
             errors.append(exc)
+        return errors
     except NeuroJupyterError as exc:
         _collect(errors, exc)
+        return errors
+    errors.extend(_batch_refs(ws, node, plan.root, set(defs)))
+    return errors
+
+
+def _batch_refs(ws: Workspace, node: Map, root: Any, params: set[str]) -> list[WorkflowError]:
+    """Ids used in a batch flow's expressions exist: volumes, images, params, matrix keys
+    and, per task, the tasks it needs (as planned: defaults and matrix instances included)."""
+    project = _project_node(ws)
+    known: dict[str, Any] = {
+        "volumes": section_ids(node.get("volumes"), project.get("volumes") if project else None),
+        "images": section_ids(node.get("images"), project.get("images") if project else None),
+        "params": params}
+    tasks = node.get("tasks")
+    errors = ref_errors(node, known, skip=[tasks] if tasks is not None else [])
+    needs_of: dict[int, set[str]] = {}
+    for inst in root._insts.values():
+        if inst.role != "post":
+            done = {k for k, level in inst.needs.items() if level == "completed"}
+            needs_of.setdefault(id(inst.entry), set()).update(done)
+    for entry in (tasks.items if isinstance(tasks, Seq) else ()):
+        if isinstance(entry, Map):
+            errors.extend(ref_errors(entry, {**known, "matrix": _keys_or_any(entry),
+                                             "needs": needs_of.get(id(entry), set())}))
     return errors
 
 

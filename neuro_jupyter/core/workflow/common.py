@@ -58,8 +58,19 @@ def load_project_conf(ws: Workspace) -> ProjectConf:
         from ..project.ids import derive_project_id
 
         pid = derive_project_id(ws.root.name)
-    return ProjectConf(id=pid, owner=lit("owner"), project_name=lit("project_name"),
-                       role=lit("role"), node=node)
+    return ProjectConf(id=pid, owner=lit("owner") or _local_user(),
+                       project_name=lit("project_name"), role=lit("role"), node=node)
+
+
+def _local_user() -> str | None:
+    """``project.owner`` when project.yml sets none: Neu.ro uses the platform user; here,
+    the local user."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no user name in the environment or passwd
+        return None
 
 
 def flow_ctx(ws: Workspace, flow_id: str, title: str, project_id: str,

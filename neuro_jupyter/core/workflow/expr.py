@@ -190,7 +190,13 @@ class _Compiler:
         self.functions = functions
         self.names: set[str] = set()
         self.calls: set[str] = set()
+        self.refs: set[tuple[str, str, int]] = set()
         self.bound: list[set[str]] = []
+
+    def _ref(self, base: pyast.AST, key: str, at: pyast.AST) -> None:
+        """Record ``context.key`` / ``context['key']`` (for static checks of ids)."""
+        if isinstance(base, pyast.Name) and not any(base.id in b for b in self.bound):
+            self.refs.add((base.id, key, getattr(at, "col_offset", 0)))
 
     def seg(self, node: pyast.AST) -> str | None:
         return pyast.get_source_segment(self.src, node)
@@ -212,6 +218,7 @@ class _Compiler:
                 raise _Unsupported(f"attribute '{node.attr}' is not allowed", node)
             base = self.compile(node.value)
             attr = node.attr
+            self._ref(node.value, attr, node)
             return lambda scope: lookup(base(scope), attr)
         if isinstance(node, pyast.Subscript):
             self._no_literal_base(node.value)
@@ -219,6 +226,8 @@ class _Compiler:
                 raise _Unsupported("slices are not supported", node)
             base = self.compile(node.value)
             key = self.compile(node.slice)
+            if isinstance(node.slice, pyast.Constant) and isinstance(node.slice.value, str):
+                self._ref(node.value, _str_literal(self.seg(node.slice), node.slice), node)
 
             def subscript(scope: Scope) -> Any:
                 k = key(scope)
@@ -398,6 +407,7 @@ class CompiledExpr:
     fn: Compiled
     names: frozenset[str]  # free names (contexts) it reads
     calls: frozenset[str]  # functions it calls
+    refs: frozenset[tuple[str, str, int]] = frozenset()  # (context, key, offset) looked up
 
 
 _EXPR_CACHE: dict[str, CompiledExpr | tuple[str, int]] = {}
@@ -456,4 +466,5 @@ def _compile_uncached(src: str) -> CompiledExpr:
         raise _ParseFailure(str(exc), lead + exc.offset) from None
     except RecursionError:
         raise _ParseFailure("expression is too deeply nested", lead) from None
-    return CompiledExpr(src, fn, frozenset(comp.names), frozenset(comp.calls))
+    return CompiledExpr(src, fn, frozenset(comp.names), frozenset(comp.calls),
+                        frozenset((c, k, lead + off) for c, k, off in comp.refs))

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import InvalidInputError, UnknownNameError, WorkflowError
+from ..errors import InvalidInputError, NeuroJupyterError, UnknownNameError, WorkflowError
 from .actions import ActionFile, load_action
-from .ast import Map, Node, Scalar
+from .ast import Map, Node, Scalar, plain
 from .common import (
     Defaults,
     ProjectConf,
@@ -113,9 +113,14 @@ def live_jobs(ws: Workspace) -> list[LiveJobInfo]:
             body: Mapping[str, list[Node]] = layers
             params = param_defs(layers.get("params", []))
         else:
-            action = _load_call(flow, entry, kind)
-            job = action.node.get("job")
-            body = {str(k.value): [v] for k, v in job.items} if isinstance(job, Map) else {}
+            try:
+                action = _load_call(flow, entry, kind)
+            except NeuroJupyterError:  # e.g. a gh: action without network: listed anyway;
+                body = {}  # resolving the job reports the error
+            else:
+                job = action.node.get("job")
+                body = ({str(k.value): [v] for k, v in job.items} if isinstance(job, Map)
+                        else {})
             params = param_defs([entry.get("params")] if entry.get("params") else [])
         title = literal_str(last(body, "title")) or f"{flow.flow_id}.{job_id}"
         out.append(LiveJobInfo(
@@ -123,11 +128,19 @@ def live_jobs(ws: Workspace) -> list[LiveJobInfo]:
             multi=bool(literal_bool(last(body, "multi"))),
             detach=bool(literal_bool(last(body, "detach"))),
             browse=bool(literal_bool(last(body, "browse"))),
-            params={n: (literal_str(d.default) if d.default is not None else None)
-                    for n, d in params.items()},
+            params={n: _default_text(d.default) for n, d in params.items()},
             kind=kind,  # type: ignore[arg-type]
         ))
     return out
+
+
+def _default_text(node: Node | None) -> str | None:
+    """A param's default as written (an expression stays unevaluated); None = required."""
+    if node is None:
+        return None
+    if isinstance(node, Scalar):
+        return to_text(node.value)
+    return to_text(plain(node))
 
 
 def _load_call(flow: LiveFlow, entry: Map, kind: str) -> ActionFile:
@@ -151,7 +164,7 @@ class _Env:
     defaults: Defaults
 
 
-def _flow_env(flow: LiveFlow, *, upload_ok: bool = True) -> _Env:
+def _flow_env(flow: LiveFlow) -> _Env:
     ws, conf = flow.ws, flow.conf
     fctx = flow_ctx(ws, flow.flow_id, flow.title, conf.id)
     host = make_host(ws, conf.id, live=True)

@@ -25,6 +25,7 @@ class Workspace:
     overlay: Mapping[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)  # rel path -> text of every file read
     _cache: dict[str, Map] = field(default_factory=dict)
+    checked: set[str] = field(default_factory=set)  # action files already checked
 
     @property
     def project_id(self) -> str:

@@ -79,6 +79,8 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 def auto_suffix(row: dict[str, Any]) -> str:
-    """``-o1-t1`` from a matrix row (ORDINAL excluded), for auto ids."""
-    parts = [_UNSAFE.sub("_", to_text(v)) for k, v in row.items() if k != "ORDINAL"]
+    """``-o1-t1`` from a matrix row, for auto ids: values by sorted key, ORDINAL excluded
+    (as Neu.ro does), characters other than letters, digits, ``_``, ``-`` made ``_`` so
+    dotted full ids stay unambiguous (Neu.ro keeps ``0.1``, which breaks them: issue #804)."""
+    parts = [_UNSAFE.sub("_", to_text(row[k])) for k in sorted(row) if k != "ORDINAL"]
     return "".join(f"-{p}" for p in parts)

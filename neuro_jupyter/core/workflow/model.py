@@ -121,3 +121,4 @@ class DepResult:
 
     result: str
     outputs: Mapping[str, str] = field(default_factory=dict)
+    state: Mapping[str, str] = field(default_factory=dict)  # ``::save-state`` (stateful main)

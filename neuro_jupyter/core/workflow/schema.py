@@ -32,13 +32,29 @@ def _body(kind: str) -> dict[str, Any]:
 
 def schema(kind: str | None = None) -> dict[str, Any]:
     """The JSON Schema of one file kind, or the combined schema (any workflow file)."""
-    if kind is None:
-        out: dict[str, Any] = {
+    if kind is None:  # pick by ``kind`` so editors complete the right keys
+        defs = {k: _body(k) for k in ("live", "batch", "project")}
+        for k in ("live", "batch", "stateful", "local"):
+            defs[f"{k}_action"] = action_file(k).schema()
+
+        def when(value: str, *refs: str) -> dict[str, Any]:
+            then = ({"$ref": f"#/definitions/{refs[0]}"} if len(refs) == 1
+                    else {"anyOf": [{"$ref": f"#/definitions/{r}"} for r in refs]})
+            return {"if": {"properties": {"kind": {"const": value}}, "required": ["kind"]},
+                    "then": then}
+
+        return {
             "$schema": _DRAFT, "title": "Neu.ro Flow workflow file (neuro-jupyter)",
-            "anyOf": [{"$ref": f"#/definitions/{k}"} for k in KINDS],
-            "definitions": {k: _body(k) for k in KINDS},
+            "type": "object",
+            "allOf": [
+                when("live", "live", "live_action"), when("batch", "batch", "batch_action"),
+                when("stateful", "stateful_action"), when("local", "local_action"),
+                {"if": {"not": {"required": ["kind"]}},
+                 "then": {"$ref": "#/definitions/project"}},
+                {"properties": {"kind": {"enum": ["live", "batch", "stateful", "local"]}}},
+            ],
+            "definitions": defs,
         }
-        return out
     return {"$schema": _DRAFT, "title": f"Neu.ro Flow {kind} file (neuro-jupyter)",
             **_body(kind)}
 

@@ -21,6 +21,7 @@ from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
 from .template import to_text
 
 NodeKind = Literal["task", "action", "module", "local", "stateful"]
+POST_PREFIX = "post-"  # a stateful call's post task: ``post-<call id>``, run at the end
 DEFAULT_CACHE_LIFE = 14 * 24 * 3600.0
 
 
@@ -38,6 +39,8 @@ class NodeInst:
     fail_fast: bool
     max_parallel: int
     group: str
+    role: str = ""  # "main" / "post" for the two halves of a stateful action call
+    state_from: str = ""  # post: the id of the main task whose saved state it reads
 
 
 @dataclass
@@ -57,7 +60,7 @@ class LevelEnv:
 
 def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str, list[Node]],
               scope: Scope, needs: Mapping[str, DepResult], d: Defaults,
-              cache: CachePolicy) -> TaskSpec:
+              cache: CachePolicy, state: Mapping[str, str] | None = None) -> TaskSpec:
     """Evaluate a task's exec-unit attributes (with mixin layers) into a TaskSpec."""
 
     def one(key: str) -> Node | None:
@@ -96,7 +99,7 @@ def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str
         full_id=full_id,
         cache=cache,
     )
-    return dataclasses.replace(spec, caching_key=caching_key(spec, needs))
+    return dataclasses.replace(spec, caching_key=caching_key(spec, needs, state))
 
 
 def _jsonable(x: Any) -> Any:
@@ -128,11 +131,12 @@ def _task_dict(spec: TaskSpec) -> dict[str, Any]:
 _TASK_FIELDS = tuple(f.name for f in dataclasses.fields(TaskSpec) if f.name != "caching_key")
 
 
-def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult]) -> str:
+def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult],
+                state: Mapping[str, str] | None = None) -> str:
     """sha256 of the evaluated task plus its needs' results and outputs (sort_keys)."""
     task = _task_dict(spec)
     deps = {k: {"result": "succeeded" if v.result == "cached" else v.result,
                 "outputs": dict(v.outputs)} for k, v in needs.items()}
-    blob = json.dumps({"task": task, "needs": deps, "state": {}}, sort_keys=True,
-                      default=_jsonable)
+    blob = json.dumps({"task": task, "needs": deps, "state": dict(state or {})},
+                      sort_keys=True, default=_jsonable)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

@@ -32,7 +32,7 @@ tasks:
     bash: |
       echo preparing
       echo "::set-output name=size::3"
-  - id: train
+  - id: train_${{ matrix.lr }}
     needs: [prep]
     strategy:
       matrix:
@@ -53,20 +53,20 @@ def test_bake_runs_matrix_outputs_and_graph(a_project: Any, wait_finished: Any, 
     assert bake.bake_id.startswith("bake-") and bake.name == "first"
     state = wait_finished(a_project, "first")
     assert state.attempt.result == "succeeded", state.attempt.reason
-    assert statuses(state) == {"prep": "succeeded", "train-1": "succeeded",
-                               "train-2": "succeeded", "report": "succeeded"}
+    assert statuses(state) == {"prep": "succeeded", "train_1": "succeeded",
+                               "train_2": "succeeded", "report": "succeeded"}
     tasks = {t.full_id: t for t in state.tasks}
     assert tasks["prep"].outputs == {"size": "3"}
-    assert tasks["train-1"].matrix_group == "train"
-    assert task_log(a_project, bake, "train-2") == "lr=2 size=3\n"
+    assert tasks["train_1"].matrix_group == tasks["train_2"].matrix_group is not None
+    assert task_log(a_project, bake, "train_2") == "lr=2 size=3\n"
     assert task_log(a_project, bake, "prep") == "preparing\n"
     assert "::set-output name=size::3" in task_log(a_project, bake, "prep", raw=True)
-    assert ("prep", "train-1", "completed") in state.edges
-    assert ("train-2", "report", "completed") in state.edges  # default: the previous task
+    assert ("prep", "train_1", "completed") in state.edges
+    assert ("train_2", "report", "completed") in state.edges  # default: the previous task
     assert [b.bake_id for b in list_bakes(a_project, tags=["nightly"])] == [bake.bake_id]
     assert list_bakes(a_project, tags=["other"]) == []
     assert resolve_bake(a_project, bake.bake_id).name == "first"
-    with pytest.raises(UnknownNameError, match="train-1"):
+    with pytest.raises(UnknownNameError, match="train_1"):
         task_log(a_project, bake, "nope")
 
 

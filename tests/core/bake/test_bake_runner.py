@@ -61,7 +61,7 @@ def test_matrix_max_parallel(a_project: Any, write_batch: Any, wait_finished: An
     write_batch("mx", f"""\
 kind: batch
 tasks:
-  - id: fit
+  - id: fit_${{{{ matrix.n }}}}
     strategy:
       max_parallel: 1
       matrix:
@@ -69,7 +69,7 @@ tasks:
     bash: {CONCURRENCY.format(d=marks, counts=counts)}
 """)
     state = wait_finished(a_project, start_bake(a_project, "mx"))
-    assert statuses(state) == {"fit-a": "succeeded", "fit-b": "succeeded", "fit-c": "succeeded"}
+    assert statuses(state) == {"fit_a": "succeeded", "fit_b": "succeeded", "fit_c": "succeeded"}
     assert [int(x) for x in counts.read_text().split()] == [1, 1, 1]
 
 

@@ -56,18 +56,21 @@ def test_graph_nodes(full: Project) -> None:
     g = plan_batch(full, "batch_all", params={"required_p": "r"}).root
     assert g.prefix == () and g.max_parallel == 3 and g.fail_fast is False
     assert list(g.nodes) == [
-        "local_prep", "first", "grid-o1-t1", "grid-o2-t1", "grid-o2-t2", "grid-extra-t9",
-        "task-4-a", "task-4-b", "after_grid", "act", "state", "mod", "cleanup", "on_failure"]
+        "local_prep", "first", "grid_o1_t1", "grid_o2_t1", "grid_o2_t2", "grid_extra_t9",
+        "task-4-a", "task-4-b", "after_grid", "act", "state", "mod", "cleanup", "on_failure",
+        "post-state"]
     n = g.nodes
     assert n["local_prep"].kind == "local" and n["act"].kind == "action"
-    assert n["state"].kind == "stateful" and n["mod"].kind == "module"
+    assert n["state"].kind == "task" and n["mod"].kind == "module"
+    assert n["post-state"].kind == "task"
+    assert n["post-state"].needs == {"on_failure": "completed", "state": "completed"}
     assert n["first"].needs == {"local_prep": "completed"}
-    assert n["grid-o2-t1"].matrix == {"x": "o2", "y": "t1", "ORDINAL": 1}
-    assert n["grid-o2-t1"].matrix_group == "grid" and n["grid-o2-t1"].max_parallel == 2
-    assert n["grid-o2-t1"].fail_fast is True
-    grid = {"grid-o1-t1", "grid-o2-t1", "grid-o2-t2", "grid-extra-t9"}
+    assert n["grid_o2_t1"].matrix == {"x": "o2", "y": "t1", "ORDINAL": 1}
+    assert n["grid_o2_t1"].matrix_group == "task-3" and n["grid_o2_t1"].max_parallel == 2
+    assert n["grid_o2_t1"].fail_fast is True
+    grid = {"grid_o1_t1", "grid_o2_t1", "grid_o2_t2", "grid_extra_t9"}
     assert set(n["task-4-a"].needs) == grid  # default: every instance of the previous task
-    assert set(n["after_grid"].needs) == grid | {"first"}  # needs by group and by expression
+    assert set(n["after_grid"].needs) == grid | {"first"}  # instances and an expression
     assert n["cleanup"].needs == {"act": "completed", "state": "running"}
     assert n["act"].max_parallel == 1 and n["first"].title == "First task"
 
@@ -100,7 +103,7 @@ def test_task_evaluation(full: Project, a_home: Path) -> None:
     assert (first.life_span, first.schedule_timeout, first.preset) == (1800, 10, "gpu")
     assert (first.http_port, first.http_auth, first.pass_config) == (8080, False, True)
     assert first.cache.strategy == "default" and first.cache.life_span == 24 * 3600
-    grid = g.task("grid-o2-t2", {"first": DepResult("succeeded", {"answer": "42"})})
+    grid = g.task("grid_o2_t2", {"first": DepResult("succeeded", {"answer": "42"})})
     assert grid.argv == ("python3", "-uc", 'print("o2-t2-2-2-42")')
     assert grid.workdir == "/w" and grid.env["MIX"] == "quick"
     assert grid.cache.strategy == "none"  # from the mixin
@@ -113,14 +116,14 @@ def test_task_evaluation(full: Project, a_home: Path) -> None:
 def test_caching_key(full: Project) -> None:
     g = plan_batch(full, "batch_all", params={"required_p": "r"}).root
     needs = {"first": DepResult("succeeded", {"answer": "42"})}
-    key = g.task("grid-o1-t1", needs).caching_key
+    key = g.task("grid_o1_t1", needs).caching_key
     assert len(key) == 64
-    assert g.task("grid-o1-t1", needs).caching_key == key
-    assert g.task("grid-o1-t1", {"first": DepResult("cached", {"answer": "42"})}
+    assert g.task("grid_o1_t1", needs).caching_key == key
+    assert g.task("grid_o1_t1", {"first": DepResult("cached", {"answer": "42"})}
                   ).caching_key == key  # cached counts as succeeded
-    assert g.task("grid-o1-t1", {"first": DepResult("succeeded", {"answer": "43"})}
+    assert g.task("grid_o1_t1", {"first": DepResult("succeeded", {"answer": "43"})}
                   ).caching_key != key
-    assert g.task("grid-o2-t1", needs).caching_key != key
+    assert g.task("grid_o2_t1", needs).caching_key != key
 
 
 def test_nested_action_graphs(full: Project) -> None:
@@ -131,7 +134,8 @@ def test_nested_action_graphs(full: Project) -> None:
     inner = act.task("inner_a", {})
     assert inner.full_id == ("act", "inner_a") and inner.image == "alpine:3"
     assert inner.argv == ("echo", "succeeded") and "task:act.inner_a" in inner.tags
-    assert inner.cache.strategy == "none"  # the call's cache wins over the action's
+    assert inner.cache.strategy == "default"  # the action's cache applies over the call's
+    assert inner.cache.life_span == 3600
     deeper = act.subgraph("deeper", {"inner_b": OK})
     assert deeper.prefix == ("act", "deeper")
     assert deeper.task("leaf", {}).argv == ("echo", "leaf", "succeeded")
@@ -142,14 +146,15 @@ def test_nested_action_graphs(full: Project) -> None:
 
 def test_stateful_and_module_calls(full: Project) -> None:
     g = plan_batch(full, "batch_all", params={"required_p": "r"}).root
-    st = g.subgraph("state", {"act": OK})
-    assert list(st.nodes) == ["main", "post"] and st.nodes["post"].needs == {"main": "completed"}
-    assert st.task("main", {}).argv == ("echo", "::save-state name=token::x")
-    saved = {"main": DepResult("succeeded", {"token": "T"})}
-    assert st.task("post", saved).argv == ("echo", "post", "T")
-    assert st.is_enabled("post", {"main": DepResult("failed")}, False)  # post_if: always()
-    assert st.runs_on_cancel("post") and not st.runs_on_cancel("main")
-    assert st.outputs(saved) == {"res": "T"}
+    main = g.task("state", {"act": OK})  # main runs at the call, as a task
+    assert main.argv == ("echo", "::save-state name=token::x") and main.full_id == ("state",)
+    assert main.image == "ubuntu" and main.workdir is None  # no flow defaults
+    saved = {"on_failure": OK, "state": DepResult("succeeded", {}, {"token": "T"})}
+    post = g.task("post-state", saved)  # post runs last, with main's saved state
+    assert post.argv == ("echo", "post", "T") and post.full_id == ("post-state",)
+    assert g.is_enabled("post-state", {"on_failure": OK, "state": DepResult("failed")}, False)
+    assert g.runs_on_cancel("post-state") and not g.runs_on_cancel("state")
+    assert g.is_enabled("post-state", {}, True)
     mod = g.subgraph("mod", {"state": OK})
     assert mod.task("m1", {}).argv == ("echo", "2", "world", "batch_all_flow")
     assert mod.task("m1", {}).env["FROM_PROJECT"] == "1"  # modules inherit defaults
@@ -170,21 +175,32 @@ def test_overlay_and_replanning_from_the_snapshot(full: Project, tmp_path: Path)
                        params={"required_p": "r"}, overlay=original.config_files)
     assert list(again.root.nodes) == list(original.root.nodes)
     needs = {"first": DepResult("succeeded", {"answer": "1"})}
-    assert again.root.task("grid-o1-t1", needs).argv == original.root.task(
-        "grid-o1-t1", needs).argv
+    assert again.root.task("grid_o1_t1", needs).argv == original.root.task(
+        "grid_o1_t1", needs).argv
     act = again.root.subgraph("act", {"after_grid": OK})
     assert act.subgraph("deeper", {"inner_b": OK}).task("leaf", {}).argv
 
 
 def test_matrix_rules(make_project: MakeProject) -> None:
     project = make_project(_batch(
-        "  - id: t\n    strategy:\n      matrix:\n        a: [1, 2]\n        b: [x]\n"
+        "  - strategy:\n      matrix:\n        z: [1, 2]\n        a: [x]\n"
         "    cmd: echo\n  - id: ${{ fmt('u_{}', matrix.v) }}\n    strategy:\n"
-        "      matrix:\n        v: ${{ range(2) }}\n    needs: [t-1-x]\n    cmd: echo\n"))
+        "      matrix:\n        v: ${{ range(2) }}\n    needs: [task-1-x-1]\n"
+        "    cmd: echo\n  - strategy:\n      matrix:\n        lr: [0.1]\n    cmd: echo\n"))
     g = plan_batch(project, "b").root
-    assert list(g.nodes) == ["t-1-x", "t-2-x", "u_0", "u_1"]
-    assert g.nodes["u_1"].needs == {"t-1-x": "completed"}  # a need on one instance
+    # auto ids: task-<n>, then the values by sorted key; '.' made '_'
+    assert list(g.nodes) == ["task-1-x-1", "task-1-x-2", "u_0", "u_1", "task-3-0_1"]
+    assert g.nodes["u_1"].needs == {"task-1-x-1": "completed"}  # a need on one instance
     assert g.nodes["u_1"].matrix == {"v": 1, "ORDINAL": 1}
+    assert set(g.nodes["task-3-0_1"].needs) == {"u_0", "u_1"}
+
+
+def test_a_matrix_task_with_a_fixed_id_is_refused(make_project: MakeProject) -> None:
+    project = make_project(_batch("  - id: t\n    strategy:\n      matrix:\n"
+                                  "        a: [1, 2]\n    cmd: echo\n"))
+    with pytest.raises(WorkflowError, match=r"b.yml:3:9: duplicate task id 't' \(a matrix "
+                                            "task needs an id that uses"):
+        plan_batch(project, "b")
 
 
 @pytest.mark.parametrize(("tasks", "message"), [
@@ -237,3 +253,14 @@ def test_no_image_needed_locally(make_project: MakeProject) -> None:
     assert g.task("task-1", {}).argv == ("echo", "hi") and g.task("task-1", {}).image is None
     assert g.task("task-2", {}).argv is None
     assert g.nodes["task-2"].needs == {"task-1": "completed"}
+
+
+def test_post_if_reads_the_state(make_project: MakeProject) -> None:
+    files = _batch("  - id: s\n    action: ws:st.yml\n")
+    files["st.yml"] = ("kind: stateful\nmain:\n  cmd: echo main\npost:\n  cmd: echo post\n"
+                       "post_if: ${{ state.keep == 'no' }}\n")
+    g = plan_batch(make_project(files), "b").root
+    assert list(g.nodes) == ["s", "post-s"]
+    assert g.is_enabled("post-s", {"s": DepResult("succeeded", {}, {"keep": "no"})}, False)
+    assert not g.is_enabled("post-s", {"s": DepResult("succeeded", {}, {"keep": "x"})}, False)
+    assert not g.runs_on_cancel("post-s")

@@ -17,7 +17,7 @@ from neuro_jupyter.core.workflow.grammar import batch_flow, live_flow
 
 KEYS = sorted({*live_flow().fields, *batch_flow().fields, "cmd", "bash", "python", "image",
                "env", "volumes", "id", "needs", "strategy", "matrix", "include", "exclude",
-               "enable", "cache", "strategy", "mixins", "params", "default", "multi", "action",
+               "enable", "cache", "mixins", "params", "default", "multi", "action",
                "args", "ref", "remote", "mount", "local", "life_span", "http_port", "j", "t"})
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-3, 300), st.sampled_from([

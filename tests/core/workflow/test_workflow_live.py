@@ -234,3 +234,22 @@ def test_project_yml_at_the_workspace_root_is_still_read(make_project: MakeProje
                             "project.yml": "id: rooted\nowner: carol\n"})
     spec = resolve_live_job(project, "j")
     assert spec.argv == ("echo", "carol") and spec.project_id == "proj"
+
+
+def test_jobs_are_listed_even_when_an_action_cannot_be_fetched(
+        make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEURO_JUPYTER_GITHUB_URL", f"file://{tmp_path / 'no-mirror'}")
+    project = make_project({".neuro/live.yml": "kind: live\njobs:\n  a:\n"
+                                               "    action: gh:someone/absent@v1\n"
+                                               "  b:\n    cmd: echo\n"})
+    assert [(j.job_id, j.kind) for j in live_jobs(project)] == [("a", "action"), ("b", "job")]
+    with pytest.raises(WorkflowError, match="cannot fetch action"):
+        resolve_live_job(project, "a")
+
+
+def test_owner_defaults_to_the_local_user(make_project: MakeProject,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGNAME", "dora")
+    project = make_project({".neuro/live.yml": "kind: live\njobs:\n  j:\n"
+                                               "    cmd: echo ${{ project.owner }}\n"})
+    assert resolve_live_job(project, "j").argv == ("echo", "dora")

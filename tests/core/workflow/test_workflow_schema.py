@@ -28,8 +28,8 @@ def test_shipped_schema_files_are_current(kind: str | None) -> None:
         "regenerate with: .venv/bin/python -m neuro_jupyter.core.workflow.schema")
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_schemas_are_valid_json_schema(kind: str) -> None:
+@pytest.mark.parametrize("kind", [None, *KINDS])
+def test_schemas_are_valid_json_schema(kind: str | None) -> None:
     jsonschema.Draft7Validator.check_schema(schema(kind))
 
 
@@ -56,6 +56,15 @@ def test_bad_files_are_rejected(kind: str, text: str) -> None:
         jsonschema.validate(yaml.safe_load(text), schema(kind))
 
 
-def test_combined_schema_is_json() -> None:
+def test_combined_schema_picks_by_kind() -> None:
     data = json.loads((SCHEMA_DIR / "neuro-flow.schema.json").read_text())
-    assert set(data["definitions"]) == set(KINDS)
+    assert set(data["definitions"]) == {"live", "batch", "project", "live_action",
+                                        "batch_action", "stateful_action", "local_action"}
+    combined = schema(None)
+    jsonschema.validate({"kind": "local", "cmd": "x"}, combined)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"kind": "local", "jobs": {}}, combined)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"kind": "nope"}, combined)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"id": "x", "jobs": {}}, combined)  # no kind: a project file
