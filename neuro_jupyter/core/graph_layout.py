@@ -19,6 +19,7 @@ GAP_X = 50
 GAP_Y = 10
 MARGIN = 10
 SWEEPS = 4
+MAX_ROWS = 40  # nodes per column before a layer wraps
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,20 @@ def layout(nodes: Sequence[NodeIn], *, collapse: bool = False) -> Layout:
         ids=order, labels=[labels[k] for k in order], counts=[len(members[k]) for k in order],
         members=[members[k] for k in order], x=[0] * count, y=[0] * count, edges=edges,
     )
-    tallest = max((len(col) for col in columns.values()), default=0)
-    for c, column in columns.items():
-        offset = (tallest - len(column)) * (NODE_H + GAP_Y) // 2
+    # a layer taller than MAX_ROWS wraps into several sub-columns (1000 independent tasks
+    # would otherwise make one column 36 000 px tall)
+    tallest = min(MAX_ROWS, max((len(col) for col in columns.values()), default=0))
+    x_col = 0
+    for c in range(depth):
+        column = columns.get(c, [])
+        subs = max(1, -(-len(column) // MAX_ROWS))
         for rank, i in enumerate(column):
-            result.x[i] = MARGIN + c * (NODE_W + GAP_X)
-            result.y[i] = MARGIN + offset + rank * (NODE_H + GAP_Y)
-    result.width = MARGIN * 2 + max(depth, 1) * (NODE_W + GAP_X) - GAP_X
+            sub, row = divmod(rank, MAX_ROWS)
+            in_sub = min(MAX_ROWS, len(column) - sub * MAX_ROWS)
+            offset = (tallest - in_sub) * (NODE_H + GAP_Y) // 2
+            result.x[i] = MARGIN + (x_col + sub) * (NODE_W + GAP_X)
+            result.y[i] = MARGIN + offset + row * (NODE_H + GAP_Y)
+        x_col += subs
+    result.width = MARGIN * 2 + max(x_col, 1) * (NODE_W + GAP_X) - GAP_X
     result.height = MARGIN * 2 + max(tallest, 1) * (NODE_H + GAP_Y) - GAP_Y
     return result

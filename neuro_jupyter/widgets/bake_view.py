@@ -86,6 +86,8 @@ class BakeView(anywidget.AnyWidget):
         """Refresh every ``interval`` seconds until the attempt has finished."""
         while True:
             await asyncio.sleep(self._interval)
+            if self.comm is None:  # the view was closed
+                return
             self.refresh()
             if self.finished:
                 return

@@ -118,3 +118,18 @@ def test_detach_cancel_restart_clear_cache(a_root: Path) -> None:
     cleared = cli("clear-cache", "good", "prep", cwd=a_root)
     assert cleared.stdout.strip() == "Deleted 1 cache entry"
     assert cli("clear-cache", "ALL", cwd=a_root).stdout.strip() == "Deleted 2 cache entries"
+
+
+def test_params_from_options_and_meta_file(a_root: Path, tmp_path: Path) -> None:
+    (a_root / ".neuro" / "hello.yml").write_text(
+        "kind: batch\nparams:\n  who: nobody\n  mood: calm\n"
+        "tasks:\n  - id: say\n    bash: echo \"${{ params.who }} is ${{ params.mood }}\"\n"
+    )
+    meta = tmp_path / "meta.yml"
+    meta.write_text("who: meta\nmood: happy\n")
+    done = cli("bake", "hello", "--meta-from-file", str(meta), "-p", "who", "cli", "-n", "h",
+               cwd=a_root)
+    assert done.returncode == 0, done.stderr
+    assert cli("show", "h", "say", cwd=a_root).stdout.endswith("cli is happy\n")
+    missing = cli("bake", "nope", cwd=a_root)
+    assert missing.returncode == 1 and "nope" in missing.stderr

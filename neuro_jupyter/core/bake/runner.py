@@ -250,11 +250,17 @@ class BakeRunner:
                 level.ready.extendleft(reversed(blocked))
 
     def _level_free(self, level: Level) -> bool:
-        """Whether a task may start in ``level`` (``max_parallel`` of it and its parents)."""
+        """Whether a task may start in ``level`` (``max_parallel`` of it and its parents).
+
+        In a parent level, the call that holds ``level`` is one of the running nodes: it does
+        not count against its own inner tasks (else ``max_parallel: 1`` would deadlock).
+        """
         current: Level | None = level
+        holding = 0
         while current is not None:
-            if current.running >= max(1, current.graph.max_parallel):
+            if current.running - holding >= max(1, current.graph.max_parallel):
                 return False
+            holding = 1
             current = self.levels[current.owner[:-1]] if current.owner is not None else None
         return True
 

@@ -116,6 +116,9 @@ class Level(BatchGraph):
                     if not ID_RE.match(tid):
                         raise WorkflowError(f"task id {tid!r} is not an identifier",
                                             id_node.loc)
+                    if tid == tid.upper():
+                        raise WorkflowError(f"task id {tid!r} is invalid: uppercase names are "
+                                            "reserved for internal usage", id_node.loc)
                 else:  # Neu.ro's auto id: task-<n>[-<value of each key, keys sorted>]
                     tid = f"task-{num}" + auto_suffix(row)
                 if tid in self._insts:
@@ -316,7 +319,7 @@ class Level(BatchGraph):
             self._inputs[main.id] = eval_inputs(action, main.entry.get("args"), scope,
                                                 main.entry)
         names: dict[str, Any] = {
-            "inputs": self._inputs[main.id],
+            "inputs": self._inputs[main.id], "git": self.env.names.get("git"),
             "flow": dict(self.env.names.get("flow", {}), action_path=str(action.path))}
         if inst.role == "post":
             dep = needs.get(inst.state_from)
@@ -427,12 +430,12 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any]) -> Batch
     flow_id, title = flow_id_title(ws, node, batch)
     fctx = flow_ctx(ws, flow_id, title, conf.id)
     base = Scope({"flow": fctx, "project": conf.ctx()}, make_host(ws, conf.id))
-    life_span = to_time(node.get("life_span"), base, "life_span")
-    fctx["life_span"] = life_span if life_span is not None else 10 * 24 * 3600.0
     defs = param_defs([node.get("params")] if node.get("params") is not None else [])
     pvals = resolve_params(defs, params, base, f"batch {batch}")
     scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals},
                   make_host(ws, conf.id))
+    life_span = to_time(node.get("life_span"), scope, "life_span")
+    fctx["life_span"] = life_span if life_span is not None else 10 * 24 * 3600.0
     volumes = eval_volumes(ws, conf, node, scope, allow_local=False)
     images = eval_images(ws, conf, node, scope)
     check_image_refs(conf, node, images)

@@ -19,7 +19,7 @@ from .ast import Map, Node, Seq
 from .common import mixin_layers
 from .evaluate import literal_str
 from .grammar import action_file, batch_flow, live_flow, project_file
-from .loader import CONFIG_DIR, Workspace, flow_kind, validate
+from .loader import CONFIG_DIR, Workspace, file_role, validate
 from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
 from .template import has_expr
@@ -45,24 +45,7 @@ def workspace_of(path: Path) -> Path:
 
 
 def _role(path: Path, node: Map) -> str:
-    """live | batch | project | action, from the file's place, name and keys."""
-    in_config = path.parent.name == CONFIG_DIR
-    stem = path.stem
-    if in_config and stem == "project" or ("kind" not in node and stem == "project"):
-        return "project"
-    kind = flow_kind(node, path.name)
-    if stem in ("action",) or kind in ("stateful", "local"):
-        return "action"
-    if kind == "live":
-        return "action" if ("job" in node and "jobs" not in node) else "live"
-    if kind == "batch":
-        if any(k in node for k in ("inputs", "outputs", "name", "author", "descr")) and not any(
-                k in node for k in ("params", "defaults", "volumes", "mixins", "id", "title",
-                                    "life_span")):
-            return "action"
-        return "batch"
-    raise WorkflowError(f"unknown kind '{kind}': expected live, batch, stateful or local",
-                        node.loc_of("kind"))
+    return file_role(path.stem, path.parent.name == CONFIG_DIR, node)
 
 
 def check_paths(paths: Iterable[Path]) -> list[WorkflowError]:

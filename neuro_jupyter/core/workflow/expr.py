@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast as pyast
 import io
 import operator
+import threading
 import tokenize
 import warnings
 from collections.abc import Callable, Mapping
@@ -19,6 +20,29 @@ from typing import Any
 
 MAX_SEQ = 1_000_000  # longest string/list an expression may build
 MAX_EXPR_LEN = 10_000
+WORK_LIMIT = 2_000_000  # items built or iterated by one evaluation (bounds time and memory)
+
+_work = threading.local()
+
+
+def reset_work() -> None:
+    """Give the evaluation that starts now its full work budget."""
+    _work.left = WORK_LIMIT
+
+
+def charge(amount: int) -> None:
+    """Spend ``amount`` of the current evaluation's budget; too much work is an error."""
+    left = getattr(_work, "left", WORK_LIMIT) - amount
+    _work.left = left
+    if left < 0:
+        raise EvalError("the expression does too much work (it builds or iterates more than "
+                        f"{WORK_LIMIT} items)")
+
+
+def _charged(value: Any) -> Any:
+    if isinstance(value, (str, list, tuple, Mapping)):
+        charge(len(value))
+    return value
 
 
 class EvalError(Exception):
@@ -127,14 +151,14 @@ def _binop(op: Any, a: Any, b: Any) -> Any:
             raise EvalError(f"cannot multiply {_typename(a)} by {_typename(b)}")
         if len(seq) * max(n, 0) > MAX_SEQ:
             raise EvalError("result is too large")
-        return seq * n
+        return _charged(seq * n)
     if op is pyast.BitOr and isinstance(a, Mapping) and isinstance(b, Mapping):
         return {**a, **b}
     if op is pyast.Add and (isinstance(a, str) and isinstance(b, str)
                             or isinstance(a, list) and isinstance(b, list)):
         if len(a) + len(b) > MAX_SEQ:
             raise EvalError("result is too large")
-        return operator.add(a, b)
+        return _charged(operator.add(a, b))
     if op is pyast.Add and isinstance(a, tuple) and isinstance(b, (tuple, list)):
         return list(a) + list(b)
     ok_num = isinstance(a, (int, float)) and isinstance(b, (int, float))
@@ -362,7 +386,7 @@ class _Compiler:
         args = [self.compile(a) for a in node.args]
 
         def call(scope: Scope) -> Any:
-            return fn(scope, *[a(scope) for a in args])
+            return _charged(fn(scope, *[a(scope) for a in args]))
         return call
 
     def _listcomp(self, node: pyast.ListComp) -> Compiled:
@@ -395,6 +419,7 @@ class _Compiler:
                 inner = scope.child({var: item})
                 if cond is None or cond(inner):
                     out.append(elt(inner))
+                charge(1)
             return out
         return listcomp
 

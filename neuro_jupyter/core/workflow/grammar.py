@@ -364,7 +364,8 @@ def _strategy() -> Struct:
 
 def _task_base() -> dict[str, F]:
     return {
-        "id": F(Str(), site="task_id", descr="Task id; may use matrix"),
+        "id": F(Str(pattern=ID_RE.pattern, what="an identifier"), site="task_id",
+                descr="Task id; may use matrix"),
         "needs": F(Needs(), site="task_id"), "strategy": F(_strategy()),
         "enable": F(Bool(), site="task"), "cache": F(_cache(), site="strategy"),
     }
@@ -398,7 +399,7 @@ def _inputs() -> MapOf:
 
 def _head(kind: str) -> dict[str, F]:
     return {"kind": F(Enum(choices=(kind,), expr_ok=False), required=True),
-            "id": F(Ident(), descr="Flow id (no expressions)"),
+            "id": F(Ident(no_upper=True), descr="Flow id (no expressions)"),
             "title": F(Str(expr_ok=False), descr="Flow title (no expressions)")}
 
 

@@ -93,9 +93,39 @@ class Workspace:
             stem, dot, ext = name.rpartition(".")
             if dot and ext in ("yml", "yaml") and stem not in ("live", "project") and stem:
                 rel = f"{CONFIG_DIR}/{name}"
-                if rel in self.overlay or (cfg / name).is_file():
+                if (rel in self.overlay or (cfg / name).is_file()) and self._is_batch(rel, stem):
                     names.add(stem)
         return sorted(names)
+
+    def _is_batch(self, rel: str, stem: str) -> bool:
+        """Whether a .neuro file is a batch flow (not an action kept there); a file that
+        does not parse counts, so planning it shows the error."""
+        try:
+            text = self.overlay[rel] if rel in self.overlay else (self.root / rel).read_text(
+                encoding="utf-8")
+            node = load_yaml(text, rel)
+            return not isinstance(node, Map) or file_role(stem, True, node) == "batch"
+        except (OSError, UnicodeDecodeError, WorkflowError):
+            return True
+
+
+def file_role(stem: str, in_config: bool, node: Map) -> str:
+    """live | batch | project | action, from the file's name, place and keys."""
+    if in_config and stem == "project" or ("kind" not in node and stem == "project"):
+        return "project"
+    kind = flow_kind(node, stem)
+    if stem == "action" or kind in ("stateful", "local"):
+        return "action"
+    if kind == "live":
+        return "action" if ("job" in node and "jobs" not in node) else "live"
+    if kind == "batch":
+        if any(k in node for k in ("inputs", "outputs", "name", "author", "descr")) and not any(
+                k in node for k in ("params", "defaults", "volumes", "mixins", "id", "title",
+                                    "life_span")):
+            return "action"
+        return "batch"
+    raise WorkflowError(f"unknown kind '{kind}': expected live, batch, stateful or local",
+                        node.loc_of("kind"))
 
 
 def flow_kind(node: Map, display: str) -> str:

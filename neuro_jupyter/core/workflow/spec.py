@@ -118,11 +118,16 @@ class Str(Type):
             return
         if self.pattern and not re.match(self.pattern, str(node.value)):
             errors.add(f"{attr}: {node.value!r} is not {self.what}", node.loc)
+        elif self.pattern == ID_RE.pattern and str(node.value) == str(node.value).upper():
+            errors.add(f"{attr}: {node.value!r} is an invalid identifier: uppercase names are "
+                       "reserved for internal usage", node.loc)
 
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": ["string", "number", "boolean", "null"]}
         if self.pattern:
             out = {"type": "string", "pattern": self.pattern}
+            if self.expr_ok:  # text with an expression is checked once evaluated
+                out = {"anyOf": [out, {"type": "string", "pattern": r"\$\{\{|\$\[\["}]}
         return out
 
 
@@ -131,6 +136,7 @@ class Ident(Type):
     """An identifier, no expressions (flow ids, mixin names)."""
 
     expr_ok: bool = False
+    no_upper: bool = False  # Neu.ro's IdExpr: ALL-CAPS ids are reserved
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
         if self._expr_scalar(node, attr, site, errors):
@@ -140,6 +146,9 @@ class Ident(Type):
         elif not ID_RE.match(node.value):
             errors.add(f"{attr}: {node.value!r} is not an identifier (letters, digits and "
                        "'_', not starting with a digit)", node.loc)
+        elif self.no_upper and node.value == node.value.upper():
+            errors.add(f"{attr}: {node.value!r} is an invalid identifier: uppercase names are "
+                       "reserved for internal usage", node.loc)
 
     def schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": ID_RE.pattern}

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ExpressionError, Location
 from .ast import Scalar
-from .expr import CompiledExpr, EvalError, Scope, _ParseFailure, compile_expr
+from .expr import CompiledExpr, EvalError, Scope, _ParseFailure, compile_expr, reset_work
 
 _OPEN = re.compile(r"\$\{\{|\$\[\[")
 _CLOSE_ANY = re.compile(r"\}\}|\]\]")
@@ -77,6 +77,7 @@ class Template:
 
 def run(expr: CompiledExpr, scope: Scope, loc: Location) -> Any:
     """Evaluate one compiled expression, turning every failure into an ExpressionError."""
+    reset_work()
     try:
         return expr.fn(scope)
     except ExpressionError as exc:

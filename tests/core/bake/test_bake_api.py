@@ -176,3 +176,34 @@ tasks:
     assert list_bakes(a_project, since=parse_when("1h")) != []
     assert list_bakes(a_project, until=parse_when("1h")) == []
     assert list_bakes(a_project, since=parse_when("2999-01-01")) == []
+
+
+def test_restart_is_refused_after_99_attempts(a_project: Any, wait_finished: Any,
+                                              write_batch: Any) -> None:
+    from neuro_jupyter.core.store import bakes as rows
+
+    write_batch("fails", "kind: batch\ntasks:\n  - id: no\n    cmd: 'false'\n")
+    bake = start_bake(a_project, "fails")
+    wait_finished(a_project, bake)
+    store = open_store()
+    for number in range(2, 100):
+        rows.create_attempt(store, bake.bake_id, number, from_failed=True)
+        rows.update_attempt(store, bake.bake_id, number, result="failed", finished_at=1.0)
+    with pytest.raises(ConflictError, match="99 attempts"):
+        restart_bake(a_project, bake)
+
+
+def test_params_from_a_meta_file(tmp_path: Path) -> None:
+    from neuro_jupyter.core.bake import params_from_file
+
+    good = tmp_path / "meta.yml"
+    good.write_text("lr: 0.1\nname: x\n")
+    assert params_from_file(good) == {"lr": "0.1", "name": "x"}
+    listed = tmp_path / "list.yml"
+    listed.write_text("- a\n- b\n")
+    with pytest.raises(InvalidInputError, match="expected a mapping node"):
+        params_from_file(listed)
+    nested = tmp_path / "nested.yml"
+    nested.write_text("a:\n  b: 1\n")
+    with pytest.raises(InvalidInputError, match="expected a scalar node"):
+        params_from_file(nested)

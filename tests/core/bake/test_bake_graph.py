@@ -110,3 +110,10 @@ def test_collapsed_status_summary() -> None:
     assert statuses_summary(["pending", "succeeded"]) == "running"
     assert statuses_summary(["pending", "pending"]) == "pending"
     assert statuses_summary(["skipped"]) == "skipped"
+
+
+def test_wide_layers_wrap_into_columns() -> None:
+    result = layout([NodeIn(f"t{i}", f"t{i}") for i in range(1000)])
+    assert result.height < 40 * 40  # at most 40 rows
+    assert len(set(result.x)) == 25  # 1000 nodes in 25 columns of 40
+    assert len(set(zip(result.x, result.y, strict=True))) == 1000

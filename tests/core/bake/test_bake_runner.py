@@ -170,3 +170,26 @@ tasks:
     assert "subgraph cluster_call {" in dot
     assert 'seed -> "call.show" [lhead=cluster_call]' in dot
     assert '"call.show" -> use [ltail=cluster_call]' in dot
+
+
+def test_calls_do_not_block_their_own_tasks_at_max_parallel_one(
+    a_project: Any, write_batch: Any, wait_finished: Any
+) -> None:
+    (a_project.root / "actions").mkdir()
+    (a_project.root / "actions" / "pair.yml").write_text(
+        "kind: batch\ntasks:\n  - id: one\n    cmd: 'true'\n  - id: two\n    cmd: 'true'\n")
+    write_batch("serial", """\
+kind: batch
+defaults:
+  max_parallel: 1
+tasks:
+  - id: first
+    cmd: "true"
+  - id: call
+    action: ws:actions/pair.yml
+  - id: last
+    cmd: "true"
+""")
+    state = wait_finished(a_project, start_bake(a_project, "serial"), timeout=30)
+    assert state.attempt.result == "succeeded"
+    assert [t.full_id for t in state.tasks] == ["first", "call", "last", "call.one", "call.two"]

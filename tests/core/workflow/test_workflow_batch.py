@@ -264,3 +264,11 @@ def test_post_if_reads_the_state(make_project: MakeProject) -> None:
     assert g.is_enabled("post-s", {"s": DepResult("succeeded", {}, {"keep": "no"})}, False)
     assert not g.is_enabled("post-s", {"s": DepResult("succeeded", {}, {"keep": "x"})}, False)
     assert not g.runs_on_cancel("post-s")
+
+
+def test_list_batches_skips_actions_kept_in_dot_neuro(make_project: MakeProject) -> None:
+    project = make_project({".neuro/b.yml": "kind: batch\ntasks:\n  - cmd: x\n",
+                            ".neuro/helper.yml": "kind: local\ncmd: echo\n",
+                            ".neuro/broken.yml": "kind: [\n",
+                            ".neuro/live.yml": "kind: live\njobs: {}\n"})
+    assert list_batches(project) == ["b", "broken"]

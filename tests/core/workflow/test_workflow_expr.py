@@ -121,6 +121,9 @@ def test_syntax_errors(ev: Ev, text: str, message: str) -> None:
     "${{ " + "[" * 300 + "]" * 300 + " }}", "${{ " + "-" * 2000 + "1 }}",
     "${{ to_json(x) }}", "${{ join('', [1, 2]) }}", "${{ keys(1) }}",
     "${{ replace('a', 'a', 'b' * 900000) + replace('a', 'a', 'b' * 900000) }}",
+    "${{ [[y for y in range(1000)] for x in range(10000)] }}",
+    "${{ ['a' * 1000000 for x in range(100)] }}",
+    "${{ [join(',', range(100000), True) for x in range(100)] }}",
 ])
 def test_hostile_input_gives_our_errors(ev: Ev, text: str) -> None:
     with pytest.raises(ExpressionError):
