@@ -128,29 +128,31 @@ def main() -> int:
         return 2
     home = Path(tempfile.mkdtemp(prefix="nj-bench-home-"))
     os.environ["NEURO_JUPYTER_HOME"] = str(home)  # a fresh store: no cache hits, no history
-    rows_out = []
-    header = ("shape", "tasks", "neuro-jupyter s", "of which tasks s", "make -j2 s", "python s",
-              "÷ make", "÷ python")
-    print("  ".join(f"{h:>16}" for h in header))
-    for shape in args.shapes.split(","):
-        for n in (int(x) for x in args.sizes.split(",")):
-            deps = dag(shape, n)
-            times: dict[str, list[float]] = {"nj": [], "span": [], "make": [], "py": []}
-            for _ in range(args.repeat):  # interleaved, so load changes hit every method
-                with tempfile.TemporaryDirectory(prefix=f"nj-bench-{shape}-{n}-") as tmp:
-                    folder = Path(tmp)
-                    whole, span = run_bake(folder, deps)
-                    times["nj"].append(whole)
-                    times["span"].append(span)
-                    times["make"].append(run_make(folder, deps))
-                    times["py"].append(run_python(deps))
-            nj, mk, py = min(times["nj"]), min(times["make"]), min(times["py"])
-            span = times["span"][times["nj"].index(nj)]
-            row = (shape, str(n), f"{nj:.2f}", f"{span:.2f}", f"{mk:.2f}", f"{py:.2f}",
-                   f"{nj / mk:.2f}", f"{nj / py:.2f}")
-            rows_out.append(row)
-            print("  ".join(f"{c:>16}" for c in row), flush=True)
-    shutil.rmtree(home, ignore_errors=True)
+    try:
+        rows_out = []
+        header = ("shape", "tasks", "neuro-jupyter s", "of which tasks s", "make -j2 s", "python s",
+                  "÷ make", "÷ python")
+        print("  ".join(f"{h:>16}" for h in header))
+        for shape in args.shapes.split(","):
+            for n in (int(x) for x in args.sizes.split(",")):
+                deps = dag(shape, n)
+                times: dict[str, list[float]] = {"nj": [], "span": [], "make": [], "py": []}
+                for _ in range(args.repeat):  # interleaved, so load changes hit every method
+                    with tempfile.TemporaryDirectory(prefix=f"nj-bench-{shape}-{n}-") as tmp:
+                        folder = Path(tmp)
+                        whole, span = run_bake(folder, deps)
+                        times["nj"].append(whole)
+                        times["span"].append(span)
+                        times["make"].append(run_make(folder, deps))
+                        times["py"].append(run_python(deps))
+                nj, mk, py = min(times["nj"]), min(times["make"]), min(times["py"])
+                span = times["span"][times["nj"].index(nj)]
+                row = (shape, str(n), f"{nj:.2f}", f"{span:.2f}", f"{mk:.2f}", f"{py:.2f}",
+                       f"{nj / mk:.2f}", f"{nj / py:.2f}")
+                rows_out.append(row)
+                print("  ".join(f"{c:>16}" for c in row), flush=True)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     if args.write_readme:
         write_readme(header, rows_out, args.repeat)
     return 0

@@ -132,6 +132,21 @@ tasks:
   - id: train
     bash: while [ ! -e {gate} ]; do sleep 0.05; done; echo trained
 """
+BIG_CELL = """\
+from neuro_jupyter.core.project import find_project
+from neuro_jupyter.core.store import bakes as rows, open_store
+from neuro_jupyter.core.store.projects import project_pk
+from neuro_jupyter.widgets.bake_view import BakeView
+
+store = open_store()
+big = rows.create_bake(store, project_pk=project_pk(find_project(), store), batch="big",
+                       name="big", tags=(), params={}, config_files={})
+rows.put_tasks(store, [rows.TaskRecord(
+    big.bake_id, 1, f"fit_{i}", "succeeded" if i % 3 else "failed",
+    needs={f"fit_{i - 1}": "completed"} if i % 100 else {}, matrix_group=f"g{i // 100}", seq=i)
+    for i in range(1000)])
+rows.update_attempt(store, big.bake_id, 1, result="failed", finished_at=1.0)
+BakeView(find_project(), "big")"""
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 TOKEN = "neuro-jupyter-bake-view-test"
@@ -162,7 +177,7 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
     (root / ".neuro").mkdir(parents=True)
     gate = tmp_path / "gate"
     (root / ".neuro" / "demo.yml").write_text(BROWSER_BATCH.format(gate=gate))
-    cells = ["%load_ext neuro_jupyter", "%bake demo --name in-lab"]
+    cells = ["%load_ext neuro_jupyter", "%bake demo --name in-lab", BIG_CELL]
     (root / "bake.ipynb").write_text(json.dumps({
         "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
                    "outputs": [], "source": src} for i, src in enumerate(cells)],
@@ -219,7 +234,7 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
-            view = page.locator(".nj-bake")
+            view = page.locator(".nj-bake").first
             try:
                 view.wait_for()
             except Exception:
@@ -228,8 +243,9 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
                 raise
             rects = view.locator("svg rect")
             page.wait_for_function(
-                "() => document.querySelectorAll('.nj-bake svg rect').length === 2")
-            fill = 'document.querySelectorAll(".nj-bake svg rect")[{}].getAttribute("fill")'
+                "() => document.querySelector('.nj-bake').querySelectorAll('svg rect').length === 2")
+            fill = ('document.querySelector(".nj-bake").querySelectorAll("svg rect")[{}]'
+                    '.getAttribute("fill")')
             page.wait_for_function(f"() => {fill.format(0)} === 'limegreen'")
             page.wait_for_function(f"() => {fill.format(1)} === 'steelblue'")  # running
             assert view.locator(".nj-bake-legend-item").count() == 8
@@ -251,6 +267,21 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
             assert view.locator("tbody tr").count() == 2
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "bake-view.png"))
+
+            # a 1000-task bake: one SVG, then a toggle collapses each matrix group into a node
+            big = page.locator(".nj-bake").nth(1)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.nj-bake')[1]?.querySelectorAll('svg rect')"
+                ".length === 1000")
+            assert big.locator("svg").count() == 1
+            assert big.locator(".nj-bake-progress-text").inner_text() == "1000/1000 finished"
+            big.locator(".nj-bake-collapse input").check()
+            page.wait_for_function(
+                "() => document.querySelectorAll('.nj-bake')[1].querySelectorAll('svg rect')"
+                ".length === 10")
+            assert big.locator("svg text").first.text_content() == "fit ×100"
+            assert big.locator('svg rect[data-status="failed"]').count() == 10
+            page.screenshot(path=str(ARTIFACTS / "bake-view-1000.png"), full_page=True)
             assert errors == []
             browser.close()
     finally:

@@ -21,7 +21,7 @@ from types import FrameType
 
 from .. import paths
 from ..backends.local.procs import start_ticks
-from ..errors import NeuroJupyterError
+from ..errors import BackendError, NeuroJupyterError
 from ..store import bakes as rows
 from ..store.db import Store, open_store
 
@@ -39,12 +39,18 @@ def spawn_executor(store: Store, bake_id: str, number: int, cwd: Path) -> rows.A
     log_path = log_dir / f"executor-{number}.log"
     env = dict(os.environ)
     env[paths.HOME_ENV] = str(paths.home())
-    with open(log_path, "ab") as log:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "neuro_jupyter.core.bake.executor", bake_id, str(number)],
-            cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
-        )
+    try:
+        with open(log_path, "ab") as log:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "neuro_jupyter.core.bake.executor", bake_id, str(number)],
+                cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
+            )
+    except OSError as exc:
+        reason = f"cannot start the bake executor: {exc}"
+        rows.update_attempt(store, bake_id, number, result="failed", reason=reason,
+                            finished_at=time.time())
+        raise BackendError(reason) from exc
     _CHILDREN.append(popen)
     ticks = start_ticks(popen.pid)
     rows.update_attempt(
@@ -125,6 +131,10 @@ def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
         _echo(f"Hint: restart from the failed tasks with: neuro-jupyter restart {bake_id}")
 
 
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """Ignore a signal in the executor only."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; the exit code is 0 when the attempt succeeded."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -133,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     bake_id, number = args[0], int(args[1])
     for sig in (signal.SIGHUP, signal.SIGINT):
-        signal.signal(sig, signal.SIG_IGN)
+        # a handler that does nothing, not SIG_IGN: an ignored signal stays ignored in the
+        # task processes after exec, a handler goes back to the default there
+        signal.signal(sig, _ignore)
     try:
         result, reason = execute(bake_id, number)
     except NeuroJupyterError as exc:

@@ -138,3 +138,31 @@ def test_flow_life_span_ends_the_bake(
     assert state.attempt.result == "cancelled"
     assert state.attempt.reason == "the bake's life_span ended"
     assert statuses(state) == {"nap": "cancelled"}
+
+
+def test_executor_ignores_sigint_and_sighup_but_tasks_do_not(
+    a_project: Any, write_batch: Any, wait_finished: Any, wait_for: Any
+) -> None:
+    write_batch("sig", "kind: batch\ntasks:\n  - id: nap\n    cmd: sleep 60\n")
+    bake = start_bake(a_project, "sig")
+    wait_for(lambda: statuses(inspect_bake(a_project, bake)).get("nap") == "running")
+    state = inspect_bake(a_project, bake)
+    os.kill(state.attempt.executor_pid, signal.SIGINT)
+    os.kill(state.attempt.executor_pid, signal.SIGHUP)
+    os.kill(state.tasks[0].pid, signal.SIGINT)  # the task gets default dispositions back
+    final = wait_finished(a_project, bake)
+    assert final.tasks[0].reason == "killed by SIGINT"
+    assert final.attempt.result == "failed" and "died" not in final.attempt.reason
+
+
+def test_sigterm_to_the_executor_cancels_the_attempt(
+    a_project: Any, write_batch: Any, wait_finished: Any, wait_for: Any
+) -> None:
+    write_batch("term", "kind: batch\ntasks:\n  - id: nap\n    cmd: sleep 60\n")
+    bake = start_bake(a_project, "term")
+    wait_for(lambda: statuses(inspect_bake(a_project, bake)).get("nap") == "running")
+    os.kill(inspect_bake(a_project, bake).attempt.executor_pid, signal.SIGTERM)
+    state = wait_finished(a_project, bake)
+    assert state.attempt.result == "cancelled"
+    assert state.attempt.reason == "the executor was terminated (SIGTERM)"
+    assert statuses(state) == {"nap": "cancelled"}
