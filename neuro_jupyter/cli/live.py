@@ -7,42 +7,68 @@ import sys
 from pathlib import Path
 from typing import Any
 
+JOB_HELP = "a job id of .neuro/live.yml"
+SUFFIX_HELP = "a multi job's suffix (optional when exactly one instance runs)"
+
+
+def add_ps_arguments(parser: argparse.ArgumentParser) -> None:
+    """ps's options (shared with ``%neuro_ps``)."""
+    parser.add_argument("--page", type=int, default=1, help="page number (default 1)")
+    parser.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """run's arguments (shared with ``%neuro_run``)."""
+    parser.add_argument("job", metavar="JOB_ID", help=JOB_HELP)
+    parser.add_argument(
+        "extra", nargs="*", default=[], metavar="SUFFIX/ARGS",
+        help="a multi job's suffix (unless -s is given; a random one otherwise), then its "
+        "arguments, which become ${{ multi.args }}; put -- before arguments that start with -",
+    )
+    parser.add_argument("-s", "--suffix", default=None, help="a multi job's suffix")
+    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), help="set a param of the job (repeatable)")
+
+
+def add_job_arguments(parser: argparse.ArgumentParser, *, kill: bool = False) -> None:
+    """``JOB_ID [SUFFIX]`` of logs, status and kill (shared with the magics)."""
+    parser.add_argument("job", metavar="JOB_ID|ALL" if kill else "JOB_ID",
+                        help=JOB_HELP + (", or ALL for every running job" if kill else ""))
+    parser.add_argument("suffix", nargs="?", default="", metavar="SUFFIX", help=SUFFIX_HELP)
+
 
 def register(subparsers: Any) -> None:
     """Add the live-job verbs to the ``neuro-jupyter`` parser."""
     ps = subparsers.add_parser("ps", help="list the project's live jobs",
                                description="Columns JOB, STATUS, RAW ID, WHEN (and URL).")
-    ps.add_argument("--page", type=int, default=1, help="page number (default 1)")
-    ps.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
+    add_ps_arguments(ps)
     ps.set_defaults(func=cmd_ps)
 
     run = subparsers.add_parser(
         "run", help="run a live job, or attach to it if it runs already",
         description="Start the job and stream its log (Ctrl-C detaches; the job goes on), unless "
-        "the job has detach: true or --detach is given. Multi jobs: SUFFIX (or -s), then ARGS "
-        "(multi.args; put -- before args that start with -).",
+        "the job has detach: true or --detach is given. If the job runs already, attach to it.",
     )
-    run.add_argument("job", metavar="JOB_ID")
-    run.add_argument("extra", nargs="*", metavar="SUFFIX/ARGS")
-    run.add_argument("-s", "--suffix", default=None)
-    run.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    run.add_argument("--detach", action="store_true", default=None, help="do not attach")
+    add_run_arguments(run)
+    run.add_argument("--detach", action="store_true", default=None,
+                     help="return once the job started instead of streaming its log")
     run.set_defaults(func=cmd_run)
 
-    logs = subparsers.add_parser("logs", help="print a job's log")
-    logs.add_argument("job", metavar="JOB_ID")
-    logs.add_argument("suffix", nargs="?", default="")
+    logs = subparsers.add_parser("logs", help="print a job's log",
+                                 description="Print the log of the job's latest run.")
+    add_job_arguments(logs)
     logs.add_argument("-f", "--follow", action="store_true", help="stream until the job ends")
     logs.set_defaults(func=cmd_logs)
 
-    status = subparsers.add_parser("status", help="show a job's status")
-    status.add_argument("job", metavar="JOB_ID")
-    status.add_argument("suffix", nargs="?", default="")
+    status = subparsers.add_parser("status", help="show a job's status",
+                                   description="Show the state of the job's latest run.")
+    add_job_arguments(status)
     status.set_defaults(func=cmd_status)
 
-    kill = subparsers.add_parser("kill", help="stop a job, or ALL running jobs")
-    kill.add_argument("job", metavar="JOB_ID|ALL")
-    kill.add_argument("suffix", nargs="?", default="")
+    kill = subparsers.add_parser("kill", help="stop a job, or ALL running jobs",
+                                 description="Stop the job (SIGTERM, then SIGKILL after 10 s) "
+                                 "and wait until it has stopped.")
+    add_job_arguments(kill, kill=True)
     kill.set_defaults(func=cmd_kill)
 
 
@@ -57,13 +83,10 @@ def cmd_ps(args: argparse.Namespace) -> int:
     from ..core.live import ps_page, ps_text, server_url
 
     project = _project(args)
-    limit = max(1, args.limit)
-    page = ps_page(project, limit=limit, offset=(max(1, args.page) - 1) * limit)
-    footer = ""
-    if page.total > page.offset + len(page.rows) or page.offset:
-        last = (page.total + limit - 1) // limit
-        footer = f"Page {args.page} of {last} ({page.total} rows): neuro-jupyter ps --page N"
-    print(ps_text(page.rows, server_url(project.root), footer=footer))
+    page = ps_page(project, limit=args.limit, page=args.page)
+    if page.warning:
+        print(f"Warning: {page.warning}", file=sys.stderr)
+    print(ps_text(page.rows, server_url(project.root), footer=page.footer("neuro-jupyter ps")))
     return 0
 
 

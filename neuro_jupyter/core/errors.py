@@ -31,7 +31,19 @@ class UnknownNameError(NotFoundError):
         self.valid = sorted(valid)
         place = f" in {where}" if where else ""
         choices = ", ".join(self.valid) if self.valid else "(none)"
-        super().__init__(f"Unknown {kind} '{name}'{place}. Valid {kind}s: {choices}")
+        super().__init__(f"Unknown {kind} '{name}'{place}. Valid {plural(kind)}: {choices}")
+
+
+def plural(noun: str) -> str:
+    """``job`` → ``jobs``, ``batch`` → ``batches``."""
+    return noun + ("es" if noun.endswith(("s", "x", "ch", "sh")) else "s")
+
+
+class UnknownParamError(UnknownNameError, InvalidInputError):
+    """A param that the job or batch does not declare: bad input (HTTP 400), not a missing thing."""
+
+    def __init__(self, name: str, valid: Iterable[str], where: str = "") -> None:
+        super().__init__("param", name, valid, where)
 
 
 class ProjectError(InvalidInputError):

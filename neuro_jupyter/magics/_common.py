@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from ..core.errors import NeuroJupyterError
 
@@ -32,3 +34,44 @@ def current_project(project_dir: str | None) -> Any:
     from ..core.project import open_project
 
     return open_project(Path(project_dir) if project_dir else Path.cwd())
+
+
+class MagicParser(argparse.ArgumentParser):
+    """argparse that reports errors as IPython UsageErrors instead of exiting the kernel."""
+
+    def error(self, message: str) -> NoReturn:
+        from IPython.core.error import UsageError
+
+        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        from IPython.core.error import UsageError
+
+        raise UsageError(message or self.format_help())
+
+
+def magic_parser(prog: str, description: str) -> MagicParser:
+    """A parser for one magic, with the common ``--project DIR`` option."""
+    parser = MagicParser(prog=prog, description=description)
+    parser.add_argument("--project", metavar="DIR", default=None,
+                        help="the project folder (default: found from the working folder)")
+    return parser
+
+
+def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
+    """Split a magic's line like a shell and parse it; words after ``--`` go to the ``extra``
+    positional (multi.args) when the parser has one."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        parser.error(str(exc))
+    rest: list[str] = []
+    if "--" in words:
+        cut = words.index("--")
+        words, rest = words[:cut], words[cut + 1 :]
+    args = parser.parse_args(words)
+    if rest:
+        if not hasattr(args, "extra"):
+            parser.error(f"unexpected arguments after --: {' '.join(rest)}")
+        args.extra = [*args.extra, *rest]
+    return args

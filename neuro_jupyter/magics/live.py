@@ -8,77 +8,33 @@ or the cell is interrupted.
 
 from __future__ import annotations
 
-import argparse
 import html
-import shlex
 import sys
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
-from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ._common import current_project, friendly_errors
+from ..cli.live import add_job_arguments, add_ps_arguments, add_run_arguments
+from ._common import current_project, friendly_errors, magic_parser, parse_line
 
+RUN = magic_parser("%neuro_run", "Run a live job, or show it if it runs already.")
+add_run_arguments(RUN)
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors as IPython UsageErrors instead of exiting."""
+PS = magic_parser("%neuro_ps", "The project's live jobs.")
+add_ps_arguments(PS)
 
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise UsageError(message or self.format_help())
-
-
-def _parser(prog: str, description: str) -> _Parser:
-    parser = _Parser(prog=prog, description=description, add_help=True)
-    parser.add_argument("--project", metavar="DIR", default=None, help="the project folder")
-    return parser
-
-
-def _parse(parser: _Parser, line: str) -> argparse.Namespace:
-    try:
-        words = shlex.split(line)
-    except ValueError as exc:
-        raise UsageError(f"{parser.prog}: {exc}") from exc
-    rest: list[str] = []
-    if "--" in words:  # everything after -- goes to the positionals (multi.args)
-        cut = words.index("--")
-        words, rest = words[:cut], words[cut + 1 :]
-    args = parser.parse_args(words)
-    if rest:
-        if not hasattr(args, "extra"):
-            parser.error(f"unexpected arguments after --: {' '.join(rest)}")
-        args.extra = [*args.extra, *rest]
-    return args
-
-
-RUN = _parser("%neuro_run", "Run a live job, or show it if it runs already.")
-RUN.add_argument("job")
-RUN.add_argument("extra", nargs="*", metavar="SUFFIX/ARGS",
-                 help="a multi job's suffix (unless -s), then its args (multi.args); put -- before args starting with -")
-RUN.add_argument("-s", "--suffix", default=None)
-RUN.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-
-PS = _parser("%neuro_ps", "The project's live jobs.")
-PS.add_argument("--page", type=int, default=1)
-PS.add_argument("--limit", type=int, default=50, help="rows per page")
-
-LOGS = _parser("%neuro_logs", "A job's log.")
-LOGS.add_argument("job")
-LOGS.add_argument("suffix", nargs="?", default="")
+LOGS = magic_parser("%neuro_logs", "A job's log.")
+add_job_arguments(LOGS)
 LOGS.add_argument("-f", "--follow", action="store_true", help="stream until the job ends")
 
-STATUS = _parser("%neuro_status", "A job's status.")
-STATUS.add_argument("job")
-STATUS.add_argument("suffix", nargs="?", default="")
+STATUS = magic_parser("%neuro_status", "A job's status.")
+add_job_arguments(STATUS)
 
-KILL = _parser("%neuro_kill", "Stop a job, or ALL running jobs of the project.")
-KILL.add_argument("job", metavar="JOB|ALL")
-KILL.add_argument("suffix", nargs="?", default="")
+KILL = magic_parser("%neuro_kill", "Stop a job, or ALL running jobs of the project.")
+add_job_arguments(KILL, kill=True)
 
-PANEL = _parser("%neuro_panel", "A panel of the project's live jobs.")
+PANEL = magic_parser("%neuro_panel", "A panel of the project's live jobs.")
 
 
 @dataclass(frozen=True)
@@ -109,7 +65,7 @@ class LiveMagics(Magics):
         """``%neuro_run JOB [SUFFIX] [-s SUFFIX] [-p NAME VALUE]... [-- ARGS]``."""
         from ..core.live import browse_url, run_job, server_base_url, suffix_and_args
 
-        args = _parse(RUN, line)
+        args = parse_line(RUN, line)
         project = current_project(args.project)
         suffix, extra = suffix_and_args(args.suffix, args.extra)
         result = run_job(project, args.job, suffix=suffix, params=dict(args.param),
@@ -139,14 +95,12 @@ class LiveMagics(Magics):
         """``%neuro_ps``: JOB, STATUS, RAW ID, WHEN (and URL) of the project's live jobs."""
         from ..core.live import ps_html, ps_page, ps_text, server_base_url
 
-        args = _parse(PS, line)
+        args = parse_line(PS, line)
         project = current_project(args.project)
-        limit = max(1, args.limit)
-        page = ps_page(project, limit=limit, offset=(max(1, args.page) - 1) * limit)
-        footer = ""
-        if page.total > page.offset + len(page.rows) or page.offset:
-            last = (page.total + limit - 1) // limit
-            footer = f"Page {args.page} of {last} ({page.total} rows): %neuro_ps --page N"
+        page = ps_page(project, limit=args.limit, page=args.page)
+        if page.warning:
+            print(f"Warning: {page.warning}", file=sys.stderr)
+        footer = page.footer("%neuro_ps")
         base = server_base_url(project.root)
         return LiveView(ps_text(page.rows, base, footer=footer), ps_html(page.rows, base, footer=footer))
 
@@ -156,7 +110,7 @@ class LiveMagics(Magics):
         """``%neuro_logs JOB [SUFFIX] [-f]``: print the log; ``-f`` streams until the job ends."""
         from ..core.live import follow_log, job_status, read_log
 
-        args = _parse(LOGS, line)
+        args = parse_line(LOGS, line)
         record = job_status(current_project(args.project), args.job, args.suffix)
         if not args.follow:
             text, _ = read_log(record)
@@ -175,7 +129,7 @@ class LiveMagics(Magics):
         """``%neuro_status JOB [SUFFIX]``."""
         from ..core.live import job_status, server_base_url, status_html, status_text
 
-        args = _parse(STATUS, line)
+        args = parse_line(STATUS, line)
         project = current_project(args.project)
         record = job_status(project, args.job, args.suffix)
         base = server_base_url(project.root)
@@ -187,7 +141,7 @@ class LiveMagics(Magics):
         """``%neuro_kill JOB [SUFFIX]`` or ``%neuro_kill ALL``."""
         from ..core.live import kill_job
 
-        args = _parse(KILL, line)
+        args = parse_line(KILL, line)
         for message in kill_job(current_project(args.project), args.job, args.suffix):
             print(message)
 
@@ -197,7 +151,7 @@ class LiveMagics(Magics):
         """``%neuro_panel``: the project's live jobs with Start/Stop/Open/Logs, refreshing itself."""
         from ..widgets.jobs_panel import JobsPanel
 
-        args = _parse(PANEL, line)
+        args = parse_line(PANEL, line)
         return JobsPanel(current_project(args.project))
 
 

@@ -352,7 +352,8 @@ class JobActionHandler(NeuroHandler):
         if result.started:
             self.reply(job, 201)
         else:  # it runs (or waits) already: a clash, with the run it clashes with
-            self.reply({"message": result.message, "reason": "Conflict", "job": job}, 409)
+            message = f"Job {result.record.label} is already {result.record.status}"
+            self.reply({"message": message, "reason": "Conflict", "job": job}, 409)
 
 
 class JobHandler(NeuroHandler):
@@ -578,6 +579,18 @@ class BakeActionHandler(NeuroHandler):
         self.reply(state, 201 if action == "restart" else 200)
 
 
+class UnknownRouteHandler(NeuroHandler):
+    """Any other path under the API: a JSON 404 instead of Jupyter's HTML page."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, path: str) -> None:
+        raise NotFoundError(f"No API route {self.request.path!r}; see neuro_jupyter.server.handlers")
+
+    post = get
+
+
 # --- routes ---------------------------------------------------------------------------------
 
 _PK = r"(?P<pk>[^/]+)"
@@ -601,5 +614,8 @@ ROUTES: list[tuple[str, type[NeuroHandler]]] = [
 def setup_handlers(web_app: Any) -> None:
     """Add the routes under ``<base_url>neuro-jupyter/api/``."""
     base_url = web_app.settings.get("base_url", "/")
-    handlers = [(url_path_join(base_url, NAMESPACE, path) + "/?$", cls) for path, cls in ROUTES]
+    handlers: list[tuple[str, type[NeuroHandler]]] = [
+        (url_path_join(base_url, NAMESPACE, path) + "/?$", cls) for path, cls in ROUTES
+    ]
+    handlers.append((url_path_join(base_url, NAMESPACE, "(?P<path>.*)"), UnknownRouteHandler))
     web_app.add_handlers(".*$", handlers)

@@ -43,6 +43,7 @@ class JobsPanel(widgets.VBox):
         self._view_count = 0  # let ipywidgets count the views, to refresh only while shown
         self._handle: asyncio.TimerHandle | None = None
         self._closed = False
+        self._warned = False  # the message shows that live.yml does not load
         self.rows: list[JobRow] = []
         self._row_views: dict[tuple[str, str], _RowView] = {}
         self.refresh()
@@ -57,6 +58,13 @@ class JobsPanel(widgets.VBox):
             self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
             return
         self.rows = page.rows
+        if page.warning:
+            self.message.value = (
+                f"<pre style='color:orangered'>{html.escape(page.warning)}</pre>"
+            )
+        elif self._warned:
+            self.message.value = ""
+        self._warned = bool(page.warning)
         base = server_base_url(self.project.root)
         keys = [(row.job_id, row.suffix) for row in page.rows]
         for key in set(self._row_views) - set(keys):  # rows gone from this page

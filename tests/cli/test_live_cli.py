@@ -102,3 +102,26 @@ def test_ctrl_c_detaches_and_the_job_goes_on(root: Path) -> None:
     assert proc.returncode == 0 and "Detached from sleeper" in rest
     record = job_status(open_project(root), "sleeper")
     assert get_job(record.raw_id).status == "running"
+
+
+@pytest.mark.parametrize("verb", ["logs", "status", "kill"])
+def test_help_describes_job_and_suffix(verb: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([verb, "--help"])
+    out = capsys.readouterr().out
+    assert "a job id of .neuro/live.yml" in out and "a multi job's suffix" in out
+
+
+def test_ps_with_a_broken_live_yml_warns_and_lists_the_runs(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(root), "run", "bg"]) == 0
+    live = root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  broken: [\n")
+    capsys.readouterr()
+    assert main(["--project", str(root), "ps"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.startswith("Warning: ") and "live.yml" in captured.err
+    assert [line.split()[:2] for line in captured.out.splitlines()[2:]] == [["bg", "running"]]
+    assert main(["--project", str(root), "kill", "bg"]) == 0
+    assert "Killed job bg" in capsys.readouterr().out

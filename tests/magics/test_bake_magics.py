@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing import globalipapp
 
 from neuro_jupyter.core.bake import inspect_bake, list_bakes
 from neuro_jupyter.core.project import open_project
@@ -23,14 +21,6 @@ tasks:
   - id: world
     bash: echo "${{ needs.hello.outputs.greeting }} world"
 """
-
-
-@pytest.fixture(scope="module")
-def ipython() -> Iterator[InteractiveShell]:
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()
-    assert shell is not None
-    shell.run_line_magic("load_ext", "neuro_jupyter")
-    yield shell
 
 
 @pytest.fixture()

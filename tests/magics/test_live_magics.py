@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing.globalipapp import start_ipython
 
 from neuro_jupyter.core.live import get_job, job_status
 from neuro_jupyter.core.project import Project, open_project
@@ -42,14 +41,6 @@ jobs:
     multi: true
     bash: echo "args=${{ multi.args }}"; sleep 60
 """
-
-
-@pytest.fixture(scope="module")
-def ipython() -> Iterator[InteractiveShell]:
-    shell = start_ipython()
-    assert shell is not None
-    shell.run_line_magic("load_ext", "neuro_jupyter")
-    yield shell
 
 
 @pytest.fixture(autouse=True)
@@ -195,3 +186,12 @@ def test_panel_buttons(ipython: InteractiveShell, project: Project) -> None:
         assert next(r for r in panel.rows if r.label == "noisy").status == "cancelled"
     finally:
         panel.close()
+
+
+def test_usage_error_names_only_the_missing_job(ipython: InteractiveShell) -> None:
+    """``%neuro_run`` without a job says the job is missing, not the optional SUFFIX/ARGS."""
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError) as info:
+        ipython.run_line_magic("neuro_run", "")
+    assert "required: JOB_ID\n" in str(info.value)

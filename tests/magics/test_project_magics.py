@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
-from IPython.testing import globalipapp
 
 from neuro_jupyter.core.store.projects import list_projects
-
-
-@pytest.fixture(scope="module")
-def ipython() -> Iterator[InteractiveShell]:
-    # The global test shell exists once per process: start it, or take the one started before.
-    shell = globalipapp.start_ipython() or globalipapp.get_ipython()
-    assert shell is not None
-    shell.run_line_magic("load_ext", "neuro_jupyter")
-    yield shell
 
 
 def test_init_without_prompts(ipython: InteractiveShell, tmp_path: Path,

@@ -180,7 +180,7 @@ async def test_start_see_and_kill_a_job(
     code, message = await error_of(jp_fetch, "projects", pk, "jobs", "sleeper", "start",
                                    method="POST", body="{}")
     assert code == 409
-    assert "running" in message
+    assert message == "Job sleeper is already running"
 
     deadline = time.monotonic() + 20
     text = ""

@@ -16,6 +16,7 @@ from neuro_jupyter.core.errors import (
     NeuroJupyterError,
     NotFoundError,
     UnknownNameError,
+    UnknownParamError,
     WorkflowError,
 )
 from neuro_jupyter.core.project import Project
@@ -140,6 +141,15 @@ async def test_unknown_route_under_the_namespace_is_404(jp_fetch: Any) -> None:
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch(NAMESPACE, "projects", "1", "nothing-here")
     assert info.value.code == 404
+    assert info.value.response is not None
+    body = json.loads(info.value.response.body)
+    assert "No API route" in body["message"] and "nothing-here" in body["message"]
+
+
+async def test_unknown_route_refuses_requests_without_a_token(jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(NAMESPACE, "nothing-here", headers={"Authorization": ""})
+    assert info.value.code == 403
 
 
 @pytest.mark.parametrize(
@@ -150,6 +160,7 @@ async def test_unknown_route_under_the_namespace_is_404(jp_fetch: Any) -> None:
         (NotFoundError("x"), 404),
         (UnknownNameError("job", "x", ["a"]), 404),
         (ConflictError("x"), 409),
+        (UnknownParamError("x", ["a"]), 400),
         (NeuroJupyterError("x"), 500),
     ],
 )

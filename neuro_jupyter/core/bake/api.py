@@ -53,22 +53,33 @@ def start_bake(
     tags: Sequence[str] = (), name: str | None = None, backend: str = "local",
 ) -> rows.BakeRecord:
     """Check the batch workflow (``text`` replaces ``.neuro/<batch>.yml``), record the bake and
-    start its executor. Workflow errors are raised before anything is recorded or started."""
+    start its executor. Workflow errors are raised before anything is recorded or started.
+
+    The executor process is started first, so that its start-up and its own plan overlap this
+    one; it waits for the bake's record and is stopped (leaving nothing) on an error."""
     from ..workflow import plan_batch
     from .executor import spawn_executor
 
     if name is not None:
         _check_name(name)
     overlay = {f".neuro/{batch}.yml": text} if text is not None else None
-    plan = plan_batch(project, batch, params=dict(params or {}), overlay=overlay)
-    store = _store()
-    config = {**plan.config_files, **(overlay or {})}
-    bake = rows.create_bake(
-        store, project_pk=project_pk(project, store), batch=plan.batch, name=name,
-        tags=tuple(tags), params=dict(plan.params), config_files=config, backend=backend,
+    bake_id = rows.new_bake_id()
+    executor = spawn_executor(
+        bake_id, 1, project.root, batch=batch, params=dict(params or {}), overlay=overlay
     )
-    spawn_executor(store, bake.bake_id, 1, project.root)
-    return rows.get_bake(store, bake.bake_id)
+    try:
+        plan = plan_batch(project, batch, params=dict(params or {}), overlay=overlay)
+        store = _store()
+        config = {**plan.config_files, **(overlay or {})}
+        rows.create_bake(
+            store, project_pk=project_pk(project, store), batch=plan.batch, name=name,
+            tags=tuple(tags), params=dict(plan.params), config_files=config, backend=backend,
+            bake_id=bake_id,
+        )
+        executor.go(store)
+    finally:
+        executor.abort()  # a no-op once it has gone
+    return rows.get_bake(store, bake_id)
 
 
 _BAKE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
@@ -229,12 +240,20 @@ def restart_bake(
         )
     if rows.count_attempts(store, record.bake_id) >= MAX_ATTEMPTS:
         raise ConflictError(f"Bake {record.bake_id} already has {MAX_ATTEMPTS} attempts")
-    plan_batch(project, record.batch, params=dict(record.params), overlay=dict(record.config_files))
     number = last.number + 1
-    rows.create_attempt(
-        store, record.bake_id, number, from_failed=from_failed, source=source.number
+    executor = spawn_executor(
+        record.bake_id, number, project.root, batch=record.batch, params=dict(record.params),
+        overlay=dict(record.config_files),
     )
-    return spawn_executor(store, record.bake_id, number, project.root)
+    try:
+        plan_batch(project, record.batch, params=dict(record.params),
+                   overlay=dict(record.config_files))
+        rows.create_attempt(
+            store, record.bake_id, number, from_failed=from_failed, source=source.number
+        )
+        return executor.go(store)
+    finally:
+        executor.abort()  # a no-op once it has gone
 
 
 def clear_cache(project: Project, batch: str, task: str | None = None) -> int:

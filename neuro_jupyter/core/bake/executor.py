@@ -1,23 +1,36 @@
-"""The bake's main job: ``python -m neuro_jupyter.core.bake.executor BAKE_ID ATTEMPT``.
+"""The bake's main job: ``python -m neuro_jupyter.core.bake.executor [--wait] BAKE_ID ATTEMPT``.
 
 Started detached (its own session) so it outlives the kernel or the CLI that started it. It
-re-plans the bake from its stored config snapshot, runs the attempt (``runner.BakeRunner``)
-and writes the attempt's result. Like neuro-flow's ``execute``, it ignores SIGHUP and SIGINT;
-SIGTERM cancels the attempt (``always()`` tasks still run). Its output is the attempt's log.
+plans the bake, runs the attempt (``runner.BakeRunner``) and writes the attempt's result. Like
+neuro-flow's ``execute``, it ignores SIGHUP and SIGINT; SIGTERM cancels the attempt (``always()``
+tasks still run). Its output is the attempt's log.
+
+Its start-up (Python, imports, planning the flow: 0.3–0.5 s at 1000 tasks) overlaps the
+caller's own planning: ``spawn_executor`` starts it with ``--wait`` and a request file (project,
+batch, params, overlay) *before* the caller checks the workflow and records the bake. The
+executor imports and plans, then waits on its stdin. ``LaunchedExecutor.go`` (the bake is
+recorded) lets it run: it uses its own plan when the config snapshot and params recorded with
+the bake are the ones it planned from, else it re-plans from the snapshot (a file changed in
+between), as it always does without ``--wait`` (recovery, tests). ``abort`` (a workflow error,
+a name conflict) stops it before it has touched the store, and removes its files: nothing of
+the bake remains.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from .. import paths
 from ..backends.local.procs import start_ticks
@@ -25,47 +38,155 @@ from ..errors import BackendError, NeuroJupyterError
 from ..store import bakes as rows
 from ..store.db import Store, open_store
 
+if TYPE_CHECKING:
+    from ..workflow.batch_api import BatchPlan
+
 _CHILDREN: list[subprocess.Popen[bytes]] = []
 DEFAULT_LIFE_SPAN = 10 * 24 * 3600.0  # neuro-flow's default life span of a bake's executor
+GO = b"go\n"
 
 
-def spawn_executor(store: Store, bake_id: str, number: int, cwd: Path) -> rows.AttemptRecord:
-    """Start the executor of an attempt, detached, and record its pid and log file."""
+@dataclass
+class LaunchedExecutor:
+    """An executor started with ``--wait``: ``go`` once its attempt is recorded, else ``abort``."""
+
+    popen: subprocess.Popen[bytes]
+    bake_id: str
+    number: int
+    log_path: Path
+    request_path: Path
+    released: bool = False
+
+    def go(self, store: Store) -> rows.AttemptRecord:
+        """Record the executor with its attempt (the row must exist) and let it run."""
+        pid = self.popen.pid
+        ticks = start_ticks(pid)
+        rows.update_attempt(
+            store, self.bake_id, self.number, executor_pid=pid, executor_id=f"pid {pid}",
+            executor_start="" if ticks is None else str(ticks), log_path=str(self.log_path),
+        )
+        self.released = True
+        try:
+            assert self.popen.stdin is not None
+            self.popen.stdin.write(GO)
+            self.popen.stdin.close()
+        except OSError:  # it died already: readers close the attempt with its log's last line
+            pass
+        return rows.get_attempt(store, self.bake_id, self.number)
+
+    def abort(self) -> None:
+        """Stop the waiting executor and remove its files (nothing of the bake is left)."""
+        if self.released:
+            return
+        self.released = True
+        try:
+            if self.popen.stdin is not None:
+                self.popen.stdin.close()
+        except OSError:
+            pass
+        self.popen.terminate()  # before "go" it has only read files and planned
+        try:
+            self.popen.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:  # pragma: no cover - reaped later
+            pass
+        _discard(self.log_path, self.request_path)
+
+
+def _discard(log_path: Path, request_path: Path) -> None:
+    for path in (request_path, log_path):
+        path.unlink(missing_ok=True)
+    try:
+        log_path.parent.rmdir()  # only when empty: a restart's folder holds earlier attempts
+    except OSError:
+        pass
+
+
+def spawn_executor(
+    bake_id: str, number: int, cwd: Path, *, batch: str, params: Mapping[str, str],
+    overlay: Mapping[str, str] | None,
+) -> LaunchedExecutor:
+    """Start the executor of attempt ``number``, detached, to plan ``batch`` (with ``overlay``
+    in place of files) while the caller does; it waits for ``go`` before touching the store."""
     for child in list(_CHILDREN):  # reap executors this process started earlier
         if child.poll() is not None:
             _CHILDREN.remove(child)
     log_dir = paths.logs_dir() / "bakes" / bake_id
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"executor-{number}.log"
+    request_path = log_dir / f"executor-{number}.request.json"
+    request = {"root": str(cwd), "batch": batch, "params": dict(params),
+               "overlay": None if overlay is None else dict(overlay)}
+    request_path.write_text(json.dumps(request), encoding="utf-8")
     env = dict(os.environ)
     env[paths.HOME_ENV] = str(paths.home())
+    argv = [sys.executable, "-m", "neuro_jupyter.core.bake.executor", "--wait", bake_id,
+            str(number), str(request_path)]
     try:
         with open(log_path, "ab") as log:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "neuro_jupyter.core.bake.executor", bake_id, str(number)],
-                cwd=str(cwd), env=env, stdin=subprocess.DEVNULL, stdout=log,
+                argv, cwd=str(cwd), env=env, stdin=subprocess.PIPE, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
             )
     except OSError as exc:
-        reason = f"cannot start the bake executor: {exc}"
-        rows.update_attempt(store, bake_id, number, result="failed", reason=reason,
-                            finished_at=time.time())
-        raise BackendError(reason) from exc
+        _discard(log_path, request_path)
+        raise BackendError(f"cannot start the bake executor: {exc}") from exc
     _CHILDREN.append(popen)
-    ticks = start_ticks(popen.pid)
-    rows.update_attempt(
-        store, bake_id, number, executor_pid=popen.pid, executor_id=f"pid {popen.pid}",
-        executor_start="" if ticks is None else str(ticks), log_path=str(log_path),
-    )
-    return rows.get_attempt(store, bake_id, number)
+    return LaunchedExecutor(popen, bake_id, number, log_path, request_path)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What ``--wait`` planned before ``go``: used when the recorded bake matches it."""
+
+    root: Path
+    plan: BatchPlan
+    config: Mapping[str, str]
+
+
+def _prepare(request_path: Path) -> Prepared | None:
+    """Import what the run needs and plan from the request; None when that fails (after
+    ``go``, planning from the recorded snapshot reports the error in the attempt)."""
+    try:
+        request: dict[str, Any] = json.loads(request_path.read_text(encoding="utf-8"))
+        request_path.unlink(missing_ok=True)
+        from ..backends import get_backend
+        from ..backends.local import child, mapping  # noqa: F401 - imported before "go"
+        from ..project.discovery import open_project
+        from ..workflow import plan_batch
+        from . import runner  # noqa: F401
+
+        get_backend("local")
+        project = open_project(request["root"], record=False)
+        overlay = request["overlay"]
+        plan = plan_batch(project, request["batch"], params=request["params"], overlay=overlay)
+    except Exception:  # reported by the plan from the snapshot, after "go"
+        return None
+    return Prepared(Path(project.root), plan, {**plan.config_files, **(overlay or {})})
+
+
+def _wait_for_go() -> bool:
+    """Block until the caller says ``go`` (True) or goes away (EOF: False)."""
+    try:
+        data = os.read(0, len(GO))
+    except OSError:
+        data = b""
+    null = os.open(os.devnull, os.O_RDONLY)  # nothing reads the pipe again
+    os.dup2(null, 0)
+    os.close(null)
+    return data == GO
+
+
+_STAMP: list[object] = [-1, ""]  # the second, and its "%H:%M:%S", formatted once
 
 
 def _echo(line: str) -> None:
-    stamp = time.strftime("%H:%M:%S")
-    sys.stdout.write(f"[{stamp}] {line}\n")
+    now = int(time.time())
+    if _STAMP[0] != now:
+        _STAMP[:] = [now, time.strftime("%H:%M:%S", time.localtime(now))]
+    sys.stdout.write(f"[{_STAMP[1]}] {line}\n")
 
 
-def execute(bake_id: str, number: int) -> tuple[str, str]:
+def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tuple[str, str]:
     """Run attempt ``number`` of the bake in this process; return its result and why."""
     from ..backends import get_backend
     from ..backends.local.mapping import to_process_spec
@@ -88,7 +209,16 @@ def execute(bake_id: str, number: int) -> tuple[str, str]:
     _echo(f"Bake {bake_id} ({bake.batch}), attempt #{number}")
     record = get_project(bake.project_pk, store)
     project = open_project(record.root, record=False)
-    plan = plan_batch(project, bake.batch, params=dict(bake.params), overlay=dict(bake.config_files))
+    if (
+        prepared is not None and prepared.root == Path(project.root)
+        and prepared.plan.batch == bake.batch and dict(prepared.config) == dict(bake.config_files)
+        and dict(prepared.plan.params) == dict(bake.params)
+    ):
+        plan = prepared.plan
+    else:
+        plan = plan_batch(
+            project, bake.batch, params=dict(bake.params), overlay=dict(bake.config_files)
+        )
     previous: dict[str, rows.TaskRecord] = {}
     source = attempt.source_attempt
     if attempt.from_failed and source:
@@ -138,16 +268,28 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; the exit code is 0 when the attempt succeeded."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) != 2 or not args[1].isdigit():
-        print("usage: python -m neuro_jupyter.core.bake.executor BAKE_ID ATTEMPT", file=sys.stderr)
+    wait = bool(args) and args[0] == "--wait"
+    if wait:
+        args = args[1:]
+    if len(args) != (3 if wait else 2) or not args[1].isdigit():
+        print("usage: python -m neuro_jupyter.core.bake.executor BAKE_ID ATTEMPT\n"
+              "       python -m neuro_jupyter.core.bake.executor --wait BAKE_ID ATTEMPT REQUEST",
+              file=sys.stderr)
         return 2
     bake_id, number = args[0], int(args[1])
     for sig in (signal.SIGHUP, signal.SIGINT):
         # a handler that does nothing, not SIG_IGN: an ignored signal stays ignored in the
         # task processes after exec, a handler goes back to the default there
         signal.signal(sig, _ignore)
+    prepared = None
+    if wait:
+        request = Path(args[2])
+        prepared = _prepare(request)
+        if not _wait_for_go():
+            _discard(paths.logs_dir() / "bakes" / bake_id / f"executor-{number}.log", request)
+            return 0
     try:
-        result, reason = execute(bake_id, number)
+        result, reason = execute(bake_id, number, prepared)
     except NeuroJupyterError as exc:
         _finish(bake_id, number, "failed", str(exc))
         return 1

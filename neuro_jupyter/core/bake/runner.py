@@ -115,6 +115,9 @@ class BakeRunner:
         self.last_flush = 0.0
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
+        # no entry of this batch in the cache when the attempt starts: no lookup can hit (its
+        # own entries are for tasks that already ran), so none is made
+        self.cache_possible = rows.has_cache(store, bake.project_pk, bake.batch)
         self._add_level(root, owner=None, inputs_copied=True)
 
     # --- the main loop -------------------------------------------------------------------
@@ -218,7 +221,7 @@ class BakeRunner:
             return
         del self.running[fid]
         self.polled.discard(fid)
-        self._finish_process(fid, info)
+        self._finish_process(fid, info, getattr(execution, "has_output", True))
 
     def _any_ready(self) -> bool:
         return any(level.ready for level in self.levels.values())
@@ -307,7 +310,7 @@ class BakeRunner:
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
         record = self.records[fid]
-        if spec.cache.strategy == "default" and spec.caching_key:
+        if spec.cache.strategy == "default" and spec.caching_key and self.cache_possible:
             hit = rows.lookup_cache(
                 self.store, self.bake.project_pk, self.bake.batch, key, spec.caching_key,
                 spec.cache.life_span,
@@ -428,7 +431,7 @@ class BakeRunner:
             self._finish_level(level)
 
     def _update(self, fid: FullID, **changes: Any) -> None:
-        self.records[fid] = dataclasses.replace(self.records[fid], **changes)
+        self.records[fid] = _replace(self.records[fid], changes)
         self.dirty.add(fid)
 
     def _mark_started(self, level: Level, node: GraphNode, fid: FullID, *, status: str) -> None:
@@ -447,12 +450,12 @@ class BakeRunner:
         if level.waiting[node_id] == 0 and node_id not in level.results:
             level.ready.append(node_id)
 
-    def _finish_process(self, fid: FullID, info: ExitInfo) -> None:
+    def _finish_process(self, fid: FullID, info: ExitInfo, has_output: bool = True) -> None:
         level = self.levels[fid[:-1]]
         record = self.records[fid]
         outputs: dict[str, str] = {}
         state: dict[str, str] = {}
-        if record.log_path:
+        if record.log_path and has_output:
             try:
                 path = Path(record.log_path)
                 if path.stat().st_size:
@@ -566,6 +569,19 @@ class BakeRunner:
                     self.store, self.bake.project_pk, self.bake.batch, key, caching_key,
                     raw_id=record.raw_id, outputs=record.outputs, state=record.state,
                 )
+
+
+def _replace(record: rows.TaskRecord, changes: Mapping[str, Any]) -> rows.TaskRecord:
+    """``dataclasses.replace`` without its per-field work (4 per task, 1000s of tasks)."""
+    if not changes.keys() <= _RECORD_FIELDS:
+        raise TypeError(f"unknown TaskRecord fields: {sorted(set(changes) - _RECORD_FIELDS)}")
+    new = object.__new__(rows.TaskRecord)
+    new.__dict__.update(record.__dict__)
+    new.__dict__.update(changes)
+    return new
+
+
+_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(rows.TaskRecord))
 
 
 def _sleep(timeout: float) -> list[Any]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from ..backends.local.supervision import request_stop, wait_stopped
 from ..store.jobs import JobRecord, latest_job
 from ..store.projects import project_pk
-from .query import active_runs, job_infos, pick_suffix
+from .query import active_runs, pick_suffix, recent_suffixes, recorded_infos
 
 if TYPE_CHECKING:
     from ..project.discovery import Project
@@ -27,14 +27,12 @@ def kill_job(
         if not targets:
             return ["No running jobs"]
     else:
-        infos = job_infos(project)
+        infos, _ = recorded_infos(project)
         suffix = _suffix_for_kill(project, job_id, suffix, infos)
         label = f"{job_id} {suffix}" if suffix else job_id
         targets = [r for r in active_runs(project, job_id) if r.suffix == suffix]
         if not targets:
-            last = latest_job(project_pk(project), job_id, suffix)
-            state = f" (last run {last.raw_id}: {last.status})" if last else " (never run)"
-            return [f"Job {label} is not running{state}"]
+            return [_not_running(project, job_id, suffix, label)]
     requested = [request_stop(r) for r in targets]
     if not wait:
         return [f"Stopping job {r.label} ({r.raw_id})" for r in requested]
@@ -51,6 +49,17 @@ def _suffix_for_kill(
         if not runs:
             return ""
     return pick_suffix(project, job_id, suffix, infos)
+
+
+def _not_running(project: Project, job_id: str, suffix: str, label: str) -> str:
+    """Why there is nothing to kill: the last run's state, or the multi job's earlier suffixes."""
+    last = latest_job(project_pk(project), job_id, suffix)
+    if last is not None:
+        return f"Job {label} is not running (last run {last.raw_id}: {last.status})"
+    earlier = recent_suffixes(project, job_id) if not suffix else []
+    if earlier:
+        return f"Job {label} is not running (earlier runs: {', '.join(earlier)})"
+    return f"Job {label} is not running (never run)"
 
 
 def _message(record: JobRecord) -> str:

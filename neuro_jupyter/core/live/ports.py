@@ -27,6 +27,15 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def is_listening(port: int, timeout: float = 0.2) -> bool:
+    """True when something accepts connections on 127.0.0.1:``port``."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A port the OS says is free on 127.0.0.1."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

@@ -7,7 +7,16 @@ from typing import TYPE_CHECKING
 
 from ..backends.local.supervision import check_record
 from ..errors import InvalidInputError, NotFoundError, UnknownNameError
-from ..store.jobs import JobRecord, active_jobs, find_jobs, get_job_record, latest_job, ps_keys
+from ..store.jobs import (
+    JobRecord,
+    active_jobs,
+    find_jobs,
+    get_job_record,
+    history,
+    latest_job,
+    ps_keys,
+    recorded_jobs,
+)
 from ..store.projects import project_pk
 
 if TYPE_CHECKING:
@@ -47,6 +56,16 @@ class PsPage:
     rows: list[JobRow]
     total: int
     offset: int
+    limit: int | None = None
+    warning: str = ""  # why live.yml's jobs are missing (it does not load): rows are the runs
+
+    def footer(self, command: str) -> str:
+        """``Page 2 of 5 (230 rows): COMMAND --page N`` when the rows need more than one page."""
+        if not self.limit or not (self.total > self.offset + len(self.rows) or self.offset):
+            return ""
+        number = self.offset // self.limit + 1
+        last = max(1, (self.total + self.limit - 1) // self.limit)
+        return f"Page {number} of {last} ({self.total} rows): {command} --page N"
 
 
 def refresh(record: JobRecord) -> JobRecord:
@@ -66,9 +85,34 @@ def job_infos(project: Project) -> dict[str, LiveJobInfo]:
     return {info.job_id: info for info in live_jobs(project)}
 
 
-def ps_page(project: Project, *, limit: int | None = DEFAULT_PAGE, offset: int = 0) -> PsPage:
-    """One page of ps rows ordered by job and suffix; jobs never run show as unknown."""
-    infos = job_infos(project)
+def recorded_infos(project: Project) -> tuple[dict[str, LiveJobInfo], str]:
+    """The live jobs by id for reading recorded runs (ps, logs, status, kill): from live.yml,
+    or, when it does not load, from the runs in the store, with the error as a warning; so a
+    broken edit of live.yml never hides or strands running jobs."""
+    from ..errors import WorkflowError, WorkflowErrors
+    from ..workflow.model import LiveJobInfo
+
+    try:
+        return job_infos(project), ""
+    except (WorkflowError, WorkflowErrors) as exc:
+        infos = {
+            job_id: LiveJobInfo(job_id=job_id, title="", multi=multi, detach=False,
+                                browse=False, params={})
+            for job_id, multi in recorded_jobs(project_pk(project)).items()
+        }
+        return infos, f"{exc}\n(live.yml does not load: only jobs that ran are shown)"
+
+
+def ps_page(
+    project: Project, *, limit: int | None = DEFAULT_PAGE, offset: int = 0, page: int | None = None
+) -> PsPage:
+    """One page of ps rows ordered by job and suffix; jobs never run show as unknown.
+    ``page`` (1-based, with ``limit``) sets the offset."""
+    if limit is not None:
+        limit = max(1, limit)
+        if page is not None:
+            offset = (max(1, page) - 1) * limit
+    infos, warning = recorded_infos(project)
     keys, total = ps_keys(project_pk(project), list(infos), limit=limit, offset=offset)
     records = find_jobs([raw for _, _, raw in keys if raw])
     rows = []
@@ -79,7 +123,7 @@ def ps_page(project: Project, *, limit: int | None = DEFAULT_PAGE, offset: int =
             job_id=job_id, suffix=suffix, status=record.status if record else "unknown",
             record=record, multi=bool(info and info.multi),
         ))
-    return PsPage(rows=rows, total=total, offset=offset)
+    return PsPage(rows=rows, total=total, offset=offset, limit=limit, warning=warning)
 
 
 def list_jobs(project: Project, *, limit: int | None = None, offset: int = 0) -> list[JobRow]:
@@ -106,16 +150,29 @@ def pick_suffix(project: Project, job_id: str, suffix: str, infos: dict[str, Liv
         running = sorted({r.suffix for r in active_runs(project, job_id)})
         if len(running) == 1:
             return running[0]
-        listed = ", ".join(running) if running else "none running"
+        if running:
+            listed = f"running: {', '.join(running)}"
+        else:
+            earlier = recent_suffixes(project, job_id)
+            listed = "none running" + (f"; earlier runs: {', '.join(earlier)}" if earlier else "")
         raise InvalidInputError(
             f"Job {job_id} is a multi job: give its suffix ({listed}), e.g. {job_id} SUFFIX"
         )
     return suffix
 
 
+def recent_suffixes(project: Project, job_id: str, most: int = 5) -> list[str]:
+    """The suffixes of a multi job's latest runs, newest first (for hints in messages)."""
+    found: list[str] = []
+    for record in history(project_pk(project), job_id, limit=50):
+        if record.suffix not in found:
+            found.append(record.suffix)
+    return found[:most]
+
+
 def job_status(project: Project, job_id: str, suffix: str = "") -> JobRecord:
     """The latest run of a job (and suffix), refreshed."""
-    infos = job_infos(project)
+    infos, _ = recorded_infos(project)
     suffix = pick_suffix(project, job_id, suffix, infos)
     record = latest_job(project_pk(project), job_id, suffix)
     if record is None:

@@ -17,7 +17,7 @@ from ..errors import InvalidInputError, UnknownNameError
 from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job
 from ..store.projects import project_pk
 from .logs import tail_log
-from .ports import choose_port, rewrite_port
+from .ports import choose_port, is_listening, rewrite_port
 from .query import active_runs, job_infos, refresh
 from .urls import BASE_URL_ENV, PORT_ENV, PROXY_ENV, absolute_base_path, server_base_url
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 _SUFFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 STARTED_WAIT = 5.0  # seconds run waits for the supervisor to record the job as running
+READY_WAIT = 15.0  # seconds run waits for a new job's HTTP port to answer, so its link works
 
 
 @dataclass(frozen=True)
@@ -146,6 +147,22 @@ def _start(
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
         current = refresh(get_job_record(raw_id))
-    attach = not (detach if detach is not None else spec.detach)
     note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"
+    if port and current.status == "running":
+        current, ready = _wait_listening(current, port)
+        if not ready and current.active:
+            note += f" (port {port} does not answer yet)"
+    attach = not (detach if detach is not None else spec.detach)
     return RunResult(current, True, f"Job {label} started: {raw_id}{note}", attach)
+
+
+def _wait_listening(record: JobRecord, port: int) -> tuple[JobRecord, bool]:
+    """Wait (up to READY_WAIT) until the job listens on ``port`` or ends; (record, listening)."""
+    deadline = time.monotonic() + READY_WAIT
+    while True:
+        if is_listening(port):
+            return record, True
+        record = refresh(get_job_record(record.raw_id))
+        if not record.active or time.monotonic() >= deadline:
+            return record, False
+        time.sleep(0.05)

@@ -103,9 +103,12 @@ def new_bake_id() -> str:
 def create_bake(
     store: Store, *, project_pk: int, batch: str, name: str | None, tags: Sequence[str],
     params: Mapping[str, str], config_files: Mapping[str, str], backend: str = "local",
+    bake_id: str | None = None,
 ) -> BakeRecord:
-    """Insert a bake with its attempt #1 (pending); the name must be unique in the project."""
-    bake_id = new_bake_id()
+    """Insert a bake with its attempt #1 (pending); the name must be unique in the project.
+
+    ``bake_id`` (from ``new_bake_id``) lets a caller start the executor before the record."""
+    bake_id = bake_id or new_bake_id()
     now = time.time()
     with store.tx() as conn:
         if name and conn.execute(
@@ -254,11 +257,15 @@ _TASK_COLUMNS = (
 )
 
 
+def _json(mapping: Mapping[str, str]) -> str:
+    return json.dumps(dict(mapping)) if mapping else "{}"
+
+
 def _task_row(task: TaskRecord) -> tuple[object, ...]:
     return (
         task.bake_id, task.attempt, task.full_id, task.status, task.kind, task.title,
-        json.dumps(dict(task.needs)), task.matrix_group, task.seq, task.raw_id, task.exit_code,
-        task.reason, json.dumps(dict(task.outputs)), json.dumps(dict(task.state)),
+        _json(task.needs), task.matrix_group, task.seq, task.raw_id, task.exit_code,
+        task.reason, _json(task.outputs), _json(task.state),
         task.cache_key, task.log_path, task.pid, task.pid_start, task.created_at or time.time(),
         task.started_at, task.finished_at,
     )
@@ -306,6 +313,14 @@ def task_statuses(store: Store, bake_id: str, attempt: int) -> list[tuple[str, s
         (bake_id, attempt),
     )
     return [(row[0], row[1]) for row in rows]
+
+
+def has_cache(store: Store, project_pk: int, batch: str) -> bool:
+    """Whether the cache holds any entry of the batch (one query instead of one per task)."""
+    return store.query_one(
+        "SELECT 1 FROM cache_entries WHERE project_pk = ? AND batch = ? LIMIT 1",
+        (project_pk, batch),
+    ) is not None
 
 
 def lookup_cache(

@@ -205,6 +205,16 @@ def history(
     return [_from_row(row) for row in rows]
 
 
+def recorded_jobs(project_pk: int, store: Store | None = None) -> dict[str, bool]:
+    """The job ids that ever ran in a project, each with True when it ran with a suffix."""
+    store = store or open_store()
+    rows = store.query(
+        "SELECT job_id, MAX(suffix != '') FROM jobs WHERE project_pk = ? GROUP BY job_id",
+        (project_pk,),
+    )
+    return {row[0]: bool(row[1]) for row in rows}
+
+
 def ps_keys(
     project_pk: int, known_jobs: Sequence[str], *, limit: int | None = None, offset: int = 0,
     store: Store | None = None,

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..errors import Location, UnknownNameError, WorkflowError
+from ..errors import Location, UnknownParamError, WorkflowError
 from ..paths import HOME_ENV
 from .ast import Map, Node, Scalar, Seq
 from .contexts import GitContext, id2tag, image_ctx, split_volume_ref, volume_ctx
@@ -296,7 +296,7 @@ def resolve_params(defs: Mapping[str, ParamDef], given: Mapping[str, Any], scope
     """Given values over defaults (evaluated in ``scope``); lists every missing param."""
     unknown = [k for k in given if k not in defs]
     if unknown:
-        raise UnknownNameError("param", unknown[0], defs, where)
+        raise UnknownParamError(unknown[0], defs, where)
     out: dict[str, str] = {}
     missing = []
     for name, d in defs.items():

@@ -477,7 +477,9 @@ def _compile_uncached(src: str) -> CompiledExpr:
             warnings.simplefilter("ignore")
             tree = pyast.parse(text, mode="eval")
     except SyntaxError as exc:
-        raise _ParseFailure(f"invalid expression syntax: {exc.msg}",
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        why = f": {exc.msg}" if exc.msg and exc.msg != "invalid syntax" else ""
+        raise _ParseFailure(f"invalid expression syntax in '{shown}'{why}",
                             lead + max((exc.offset or 1) - 1, 0)) from None
     except (RecursionError, MemoryError, ValueError):
         raise _ParseFailure("expression is too deeply nested or invalid", lead) from None

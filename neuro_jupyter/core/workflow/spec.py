@@ -5,6 +5,7 @@ the JSON Schemas (``schema.py``) and the context checks of ``neuro-jupyter check
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -343,7 +344,9 @@ class Struct(Type):
                            f"{self.hints[str(k.value)]}; allowed keys: "
                            f"{', '.join(self.fields)}", k.loc)
             elif str(k.value) not in self.fields:
-                errors.add(f"unexpected key '{k.value}'{where} ({self.name}); allowed keys: "
+                close = difflib.get_close_matches(str(k.value), list(self.fields), n=1)
+                guess = f"; did you mean '{close[0]}'?" if close else ""
+                errors.add(f"unexpected key '{k.value}'{where} ({self.name}){guess}; allowed keys: "
                            f"{', '.join(self.fields)}", k.loc)
         given = [k for k in self.exclusive if k in node]
         if len(given) > 1:

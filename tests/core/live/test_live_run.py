@@ -120,6 +120,41 @@ def test_multi_jobs(a_project: Project, wait_for: Wait) -> None:
     assert kill_job(a_project, "ALL") == ["No running jobs"]
 
 
+def test_multi_job_without_suffix_names_earlier_runs(a_project: Project) -> None:
+    """After every run of a multi job ended, logs/status/kill without a suffix name the
+    suffixes that ran instead of saying the job never ran."""
+    assert kill_job(a_project, "multi_sleep") == ["Job multi_sleep is not running (never run)"]
+    run_job(a_project, "multi_sleep", suffix="exp-1")
+    kill_job(a_project, "ALL", grace=1)
+    with pytest.raises(InvalidInputError, match=r"none running; earlier runs: exp-1\)"):
+        job_status(a_project, "multi_sleep")
+    assert kill_job(a_project, "multi_sleep") == [
+        "Job multi_sleep is not running (earlier runs: exp-1)"
+    ]
+
+
+def test_a_broken_live_yml_does_not_strand_running_jobs(a_project: Project) -> None:
+    """After a bad edit of live.yml, ps still shows the runs (with the error as a warning) and
+    status, logs and kill still work on them; run refuses with the file's error."""
+    one = run_job(a_project, "sleeper")
+    run_job(a_project, "multi_sleep", suffix="exp-1")
+    live = a_project.root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  broken:\n    comand: x\n")
+    page = ps_page(a_project)
+    assert "unexpected key 'comand'" in page.warning
+    assert [(r.label, r.status, r.multi) for r in page.rows] == [
+        ("multi_sleep exp-1", "running", True), ("sleeper", "running", False),
+    ]
+    assert job_status(a_project, "sleeper").raw_id == one.record.raw_id
+    assert job_status(a_project, "multi_sleep").suffix == "exp-1"
+    with pytest.raises(InvalidInputError, match="comand"):
+        run_job(a_project, "hello")
+    assert kill_job(a_project, "sleeper", grace=1) == [
+        f"Killed job sleeper ({one.record.raw_id}): cancelled"
+    ]
+    assert ps_page(a_project).rows[1].status == "cancelled"
+
+
 def test_killed_from_outside_is_failed(a_project: Project, wait_for: Wait) -> None:
     result = run_job(a_project, "sleeper")
     os.kill(result.record.pid or 0, signal.SIGKILL)
@@ -127,6 +162,29 @@ def test_killed_from_outside_is_failed(a_project: Project, wait_for: Wait) -> No
     record = job_status(a_project, "sleeper")
     assert record.status == "failed" and record.signal == signal.SIGKILL
     assert "SIGKILL" in record.reason
+
+
+def test_run_returns_once_the_http_port_answers(tmp_path: Path, web_port: int) -> None:
+    """A web job's link works as soon as run returns (it waits for the port), and a job that
+    ends without listening does not keep run waiting."""
+    from neuro_jupyter.core.project import open_project
+
+    root = tmp_path / "slow"
+    (root / ".neuro").mkdir(parents=True)
+    (root / ".neuro" / "live.yml").write_text(
+        "kind: live\njobs:\n"
+        f"  slow_web:\n    http_port: {web_port}\n"
+        f"    bash: sleep 0.5; exec python -m http.server {web_port} --bind 127.0.0.1\n"
+        f"  dies:\n    http_port: {web_port}\n    bash: sleep 0.2; exit 2\n"
+    )
+    project = open_project(root)
+    result = run_job(project, "slow_web")
+    assert result.message.endswith(result.record.raw_id)
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=5) as response:
+        assert response.status == 200
+    kill_job(project, "slow_web", grace=1)
+    died = run_job(project, "dies")
+    assert died.record.status == "failed" and "does not answer" not in died.message
 
 
 def test_follow_log_streams_until_the_end(a_project: Project) -> None:
@@ -188,6 +246,10 @@ def test_ps_pages_and_escapes(a_project: Project, wait_for: Wait) -> None:
     page = ps_page(a_project, limit=3, offset=0)
     assert page.total == 8 and [r.job_id for r in page.rows] == ["counter", "envy", "failing"]
     assert [r.job_id for r in ps_page(a_project, limit=3, offset=6).rows] == ["sleeper", "web"]
+    last = ps_page(a_project, limit=3, page=3)
+    assert [r.job_id for r in last.rows] == ["sleeper", "web"]
+    assert last.footer("neuro-jupyter ps") == "Page 3 of 3 (8 rows): neuro-jupyter ps --page N"
+    assert ps_page(a_project, limit=50).footer("neuro-jupyter ps") == ""
     html_table = ps_html(page.rows)
     assert "<th style='text-align:left'>RAW ID</th>" in html_table and "crimson" in html_table
 

@@ -48,7 +48,7 @@ def test_plan_params_and_snapshot(full: Project) -> None:
         "modules/batch_module.yml"]
     assert plan.config_files[".neuro/batch_all.yml"] == (
         full.root / ".neuro" / "batch_all.yml").read_text()
-    with pytest.raises(UnknownNameError, match="Valid batchs: batch_all"):
+    with pytest.raises(UnknownNameError, match="Valid batches: batch_all"):
         plan_batch(full, "nope")
 
 

@@ -132,8 +132,9 @@ def test_mixins_merge(full: Project) -> None:
 def test_params(full: Project) -> None:
     with pytest.raises(WorkflowError, match="Param required_one is not initialized"):
         resolve_live_job(full, "every")
-    with pytest.raises(UnknownNameError, match="Unknown param 'nope'"):
+    with pytest.raises(UnknownNameError, match="Unknown param 'nope'") as info:
         resolve_live_job(full, "every", params={"required_one": "1", "nope": "2"})
+    assert isinstance(info.value, InvalidInputError)  # bad input (HTTP 400), not a 404
     spec = resolve_live_job(full, "every", params={"required_one": "1", "epochs": "3"})
     assert spec.argv is not None and "3" in spec.argv
 
@@ -182,6 +183,14 @@ def test_errors_carry_file_positions(make_project: MakeProject) -> None:
     assert ".neuro/live.yml:5:5: cmd, bash are mutually exclusive" in text
     assert ".neuro/live.yml:6:5: unexpected key 'colour' in jobs.a (Job); allowed keys: " \
            "title, name, image" in text
+
+
+def test_a_misspelt_key_gets_a_suggestion(make_project: MakeProject) -> None:
+    project = make_project({".neuro/live.yml": "kind: live\njobs:\n  a:\n    comand: x\n"})
+    with pytest.raises(WorkflowErrors) as info:
+        resolve_live_job(project, "a")
+    assert ".neuro/live.yml:4:5: unexpected key 'comand' in jobs.a (Job); did you mean 'cmd'?; " \
+           "allowed keys: title" in str(info.value)
 
 
 def _git(*args: str, cwd: Path) -> None:
