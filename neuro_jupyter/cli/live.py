@@ -115,12 +115,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _attach(record: Any) -> int:
-    from ..core.live import follow_log, get_job
+    from ..core.live import get_job, stream_log
 
     try:
-        for chunk in follow_log(record):
-            sys.stdout.write(chunk)
-            sys.stdout.flush()
+        stream_log(record, sys.stdout)
     except KeyboardInterrupt:
         print(f"\nDetached from {record.label}; it goes on (neuro-jupyter kill {record.label}).")
         return 0
@@ -133,16 +131,14 @@ def _attach(record: Any) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """Print the log, or stream it with -f."""
-    from ..core.live import follow_log, job_status, read_log
+    from ..core.live import job_status, read_log, stream_log
 
     record = job_status(_project(args), args.job, args.suffix)
     if not args.follow:
         sys.stdout.write(read_log(record)[0])
         return 0
     try:
-        for chunk in follow_log(record):
-            sys.stdout.write(chunk)
-            sys.stdout.flush()
+        stream_log(record, sys.stdout)
     except KeyboardInterrupt:
         return 0
     return 0

@@ -7,41 +7,14 @@ cell returns at once with a live view (``widgets.bake_view``) that follows it.
 
 from __future__ import annotations
 
-import argparse
-import shlex
-from typing import Any, NoReturn
+from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
-from ._common import current_project, friendly_errors
+from ._common import current_project, friendly_errors, magic_parser, parse_line
 
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors as IPython UsageErrors instead of exiting."""
-
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{self.prog}: {message}\n{self.format_usage()}")
-
-    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        raise UsageError(message or self.format_help())
-
-
-def _parser(prog: str, description: str) -> _Parser:
-    parser = _Parser(prog=prog, description=description)
-    parser.add_argument("--project", metavar="DIR", default=None, help="the project folder")
-    return parser
-
-
-def _parse(parser: _Parser, line: str) -> argparse.Namespace:
-    try:
-        words = shlex.split(line)
-    except ValueError as exc:
-        raise UsageError(f"{parser.prog}: {exc}") from exc
-    return parser.parse_args(words)
-
-
-BAKE = _parser(
+BAKE = magic_parser(
     "%%bake", "Bake a batch workflow: the cell body (%%bake [NAME]) or .neuro/NAME.yml (%bake NAME)."
 )
 BAKE.add_argument("batch", nargs="?", default=None, metavar="NAME",
@@ -50,28 +23,28 @@ BAKE.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar
 BAKE.add_argument("-t", "--tag", action="append", default=[])
 BAKE.add_argument("-n", "--name", default=None, help="a name for the bake (unique in the project)")
 
-BAKES = _parser("%neuro_bakes", "The project's bakes.")
+BAKES = magic_parser("%neuro_bakes", "The project's bakes.")
 BAKES.add_argument("-t", "--tag", action="append", default=[])
 BAKES.add_argument("--since", default=None, metavar="DATE_OR_TIMEDELTA")
 BAKES.add_argument("--until", default=None, metavar="DATE_OR_TIMEDELTA")
 BAKES.add_argument("--recent-last", action="store_true")
 
-INSPECT = _parser("%neuro_inspect", "A bake's live view (graph, progress, tasks, logs).")
+INSPECT = magic_parser("%neuro_inspect", "A bake's live view (graph, progress, tasks, logs).")
 INSPECT.add_argument("bake", metavar="BAKE", help="bake id or name")
 INSPECT.add_argument("-a", "--attempt", type=int, default=None)
 INSPECT.add_argument("--text", action="store_true", help="print the tasks table instead")
 
-SHOW = _parser("%neuro_show", "A task's log.")
+SHOW = magic_parser("%neuro_show", "A task's log.")
 SHOW.add_argument("bake", metavar="BAKE")
 SHOW.add_argument("task", metavar="TASK_ID")
 SHOW.add_argument("-a", "--attempt", type=int, default=None)
 SHOW.add_argument("-r", "--raw", action="store_true")
 
-CANCEL = _parser("%neuro_cancel", "Cancel a bake (always() tasks still run).")
+CANCEL = magic_parser("%neuro_cancel", "Cancel a bake (always() tasks still run).")
 CANCEL.add_argument("bake", metavar="BAKE")
 CANCEL.add_argument("-a", "--attempt", type=int, default=None)
 
-RESTART = _parser("%neuro_restart", "Start a new attempt of a bake.")
+RESTART = magic_parser("%neuro_restart", "Start a new attempt of a bake.")
 RESTART.add_argument("bake", metavar="BAKE")
 RESTART.add_argument("-a", "--attempt", type=int, default=None)
 RESTART.add_argument("--no-from-failed", dest="from_failed", action="store_false", default=True)
@@ -94,7 +67,7 @@ class BakeMagics(Magics):
         """Start a bake and show its live view; the cell returns at once."""
         from ..core.bake import CELL_BATCH, start_bake
 
-        args = _parse(BAKE, line)
+        args = parse_line(BAKE, line)
         if cell is None and not args.batch:
             raise UsageError("%bake NAME bakes .neuro/NAME.yml; use %%bake for a cell body")
         project = current_project(args.project)
@@ -110,7 +83,7 @@ class BakeMagics(Magics):
         from ..core.bake import list_bakes, parse_when
         from ..core.bake.render import bakes_text
 
-        args = _parse(BAKES, line)
+        args = parse_line(BAKES, line)
         project = current_project(args.project)
         bakes = list_bakes(
             project, tags=args.tag, since=parse_when(args.since) if args.since else None,
@@ -125,7 +98,7 @@ class BakeMagics(Magics):
         from ..core.bake import inspect_bake, resolve_bake
         from ..core.bake.render import inspect_text
 
-        args = _parse(INSPECT, line)
+        args = parse_line(INSPECT, line)
         project = current_project(args.project)
         bake = resolve_bake(project, args.bake)
         if args.text:
@@ -140,7 +113,7 @@ class BakeMagics(Magics):
         from ..core.bake import find_task, inspect_bake, read_task_log
         from ..core.bake.render import show_header
 
-        args = _parse(SHOW, line)
+        args = parse_line(SHOW, line)
         project = current_project(args.project)
         state = inspect_bake(project, args.bake, args.attempt)
         task = find_task(state, args.task)
@@ -153,7 +126,7 @@ class BakeMagics(Magics):
         """Cancel a bake's attempt."""
         from ..core.bake import cancel_bake, resolve_bake
 
-        args = _parse(CANCEL, line)
+        args = parse_line(CANCEL, line)
         project = current_project(args.project)
         bake = resolve_bake(project, args.bake)
         cancel_bake(project, bake, args.attempt)
@@ -165,7 +138,7 @@ class BakeMagics(Magics):
         """Start the next attempt and show its live view."""
         from ..core.bake import resolve_bake, restart_bake
 
-        args = _parse(RESTART, line)
+        args = parse_line(RESTART, line)
         project = current_project(args.project)
         bake = resolve_bake(project, args.bake)
         attempt = restart_bake(project, bake, attempt=args.attempt, from_failed=args.from_failed)

@@ -108,7 +108,7 @@ class LiveMagics(Magics):
     @friendly_errors
     def neuro_logs(self, line: str) -> None:
         """``%neuro_logs JOB [SUFFIX] [-f]``: print the log; ``-f`` streams until the job ends."""
-        from ..core.live import follow_log, job_status, read_log
+        from ..core.live import job_status, read_log, stream_log
 
         args = parse_line(LOGS, line)
         record = job_status(current_project(args.project), args.job, args.suffix)
@@ -117,9 +117,7 @@ class LiveMagics(Magics):
             sys.stdout.write(text)
             return
         try:
-            for chunk in follow_log(record):
-                sys.stdout.write(chunk)
-                sys.stdout.flush()
+            stream_log(record, sys.stdout)
         except KeyboardInterrupt:
             print(f"\n(stopped following {record.label}; the job goes on)")
 

@@ -120,6 +120,8 @@ class JobsPanel(widgets.VBox):
                 loop = asyncio.get_event_loop_policy().get_event_loop()
             except RuntimeError:  # pragma: no cover - no loop in this thread
                 return
+        if loop.is_closed():  # e.g. a script whose asyncio.run() ended: no auto-refresh
+            return
         self._handle = loop.call_later(self.interval, self._tick)
 
     def _tick(self) -> None:

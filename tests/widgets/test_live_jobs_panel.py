@@ -90,3 +90,23 @@ def test_refreshes_inside_a_real_kernel(project: Project) -> None:
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_a_closed_event_loop_leaves_a_static_panel(project: Project) -> None:
+    """With the thread's event loop closed (a script after asyncio.run), the panel still shows
+    the jobs and warns when live.yml does not load, instead of raising."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.close()
+    try:
+        run_job(project, "sleeper")
+        live = project.root / ".neuro" / "live.yml"
+        live.write_text(live.read_text() + "  bad:\n    comand: x\n")
+        panel = JobsPanel(project)
+        try:
+            assert [(r.job_id, r.status) for r in panel.rows] == [("sleeper", "running")]
+            assert "comand" in panel.message.value
+        finally:
+            panel.close()
+    finally:
+        asyncio.set_event_loop(asyncio.new_event_loop())

@@ -19,6 +19,7 @@ the bake remains.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import os
 import signal
@@ -235,6 +236,7 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
     signal.signal(signal.SIGTERM, on_term)
     life_span = plan.life_span or DEFAULT_LIFE_SPAN
     runner.deadline = attempt.created_at + life_span
+    gc.freeze()  # the plan's many objects live to the end: no collection needs to scan them
     result = runner.run()
     return result, runner.reason
 
@@ -249,8 +251,9 @@ def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
         leftovers = [
             dataclasses.replace(task, status="cancelled", finished_at=now,
                                 reason=task.reason or reason or "the attempt ended")
-            for task in rows.list_tasks(store, bake_id, number)
-            if task.status in ("pending", "running", "unknown")
+            for task in rows.list_tasks(
+                store, bake_id, number, statuses=("pending", "running", "unknown")
+            )
         ]
         rows.put_tasks(store, leftovers)
         rows.update_attempt(

@@ -192,9 +192,11 @@ class BakeRunner:
             if fid not in self.running:  # reaped earlier in this loop
                 continue
             if is_output:
-                if not self.running[fid].pump():  # type: ignore[attr-defined]
-                    self.selector.unregister(key.fd)
+                execution = self.running[fid]
+                if not execution.pump():  # type: ignore[attr-defined]
+                    self.selector.unregister(key.fd)  # before the pipe is closed
                     self.fds[fid].remove(key.fd)
+                    execution.close_output()  # type: ignore[attr-defined]
             else:
                 self._reap(fid)
         for fid in list(self.polled):
@@ -214,6 +216,9 @@ class BakeRunner:
             self.selector.unregister(fd)
         info = execution.poll()
         if info is None:
+            if len(fds) > 1 and not getattr(execution, "output_open", True):
+                execution.close_output()  # type: ignore[attr-defined]
+                fds = fds[:1]  # the output ended (poll pumped it): only the pidfd is left
             for fd, is_output in zip(fds, (False, True), strict=False):
                 self.selector.register(fd, selectors.EVENT_READ, (fid, is_output))
             if fds:
@@ -564,11 +569,10 @@ class BakeRunner:
         self.dirty = set()
         with self.store.tx():
             rows.put_tasks(self.store, changed)
-            for key, caching_key, record in puts:
-                rows.put_cache(
-                    self.store, self.bake.project_pk, self.bake.batch, key, caching_key,
-                    raw_id=record.raw_id, outputs=record.outputs, state=record.state,
-                )
+            rows.put_cache_many(self.store, self.bake.project_pk, self.bake.batch, [
+                (key, caching_key, record.raw_id, record.outputs, record.state)
+                for key, caching_key, record in puts
+            ])
 
 
 def _replace(record: rows.TaskRecord, changes: Mapping[str, Any]) -> rows.TaskRecord:

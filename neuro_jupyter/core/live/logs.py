@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from ..store.jobs import JobRecord
 from .query import get_job
@@ -62,3 +63,10 @@ def follow_log(record: JobRecord, *, poll: float = 0.2, offset: int = 0) -> Iter
             return
         time.sleep(poll)
         current = get_job(current.raw_id)
+
+
+def stream_log(record: JobRecord, out: TextIO) -> None:
+    """Write the log to ``out`` as it grows (flushed chunk by chunk) until the job has ended."""
+    for chunk in follow_log(record):
+        out.write(chunk)
+        out.flush()

@@ -98,6 +98,19 @@ def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     return "".join(out)
 
 
+def duration(seconds: float) -> str:
+    """Seconds in Neu.ro's ``1d2h3m4s`` form (``864000`` → ``10d``; fractions as ``0.5s``)."""
+    if seconds < 60 and seconds != int(seconds):
+        return f"{seconds:g}s"
+    rest = int(seconds)
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return "".join(parts) or "0s"
+
+
 def _fmt_time(stamp: float | None) -> str:
     return datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds") if stamp else "-"
 
@@ -122,7 +135,7 @@ def status_lines(record: JobRecord, server_base: str | None = None) -> list[tupl
     if record.exit_code is not None:
         lines.append(("Exit code", str(record.exit_code)))
     if record.life_span:
-        lines.append(("Life span", f"{record.life_span:g}s"))
+        lines.append(("Life span", duration(record.life_span)))
     if record.http_port:
         port = str(record.http_port)
         if record.asked_port and record.asked_port != record.http_port:

@@ -14,7 +14,7 @@ from .. import paths
 from ..backends.local import LocalBackend
 from ..backends.local.mapping import to_process_spec
 from ..errors import InvalidInputError, UnknownNameError
-from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job
+from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job_unless_active
 from ..store.projects import project_pk
 from .logs import tail_log
 from .ports import choose_port, is_listening, rewrite_port
@@ -89,20 +89,22 @@ def run_job(
     if not info.multi or explicit_suffix:
         running = [r for r in active_runs(project, job_id) if r.suffix == suffix]
         if running:
-            record = running[-1]
-            attach = not (detach if detach is not None else info.detach)
-            if record.status == "pending":
-                return RunResult(record, False, f"Job {label} is pending, try again later", False)
-            return RunResult(
-                record, False, f"Job {label} is running, connecting...", attach,
-                recent_log=tail_log(record),
-            )
+            return _found(running[-1], label, detach, info.detach)
     from ..workflow import resolve_live_job
 
     spec = resolve_live_job(
         project, job_id, suffix=suffix, params=dict(params or {}), multi_args=tuple(args)
     )
     return _start(project, spec, suffix, label, detach, server_base)
+
+
+def _found(record: JobRecord, label: str, detach: bool | None, job_detach: bool) -> RunResult:
+    """The result of ``run`` on a job that is pending or running already (neuro-flow's words)."""
+    if record.status == "pending":
+        return RunResult(record, False, f"Job {label} is pending, try again later", False)
+    attach = not (detach if detach is not None else job_detach)
+    return RunResult(record, False, f"Job {label} is running, connecting...", attach,
+                     recent_log=tail_log(record))
 
 
 def _start(
@@ -138,7 +140,9 @@ def _start(
         status="pending", asked_port=asked, http_port=port, life_span=spec.life_span,
         log_path=str(log_path), created_at=time.time(), meta=meta,
     )
-    insert_job(record)
+    existing = insert_job_unless_active(record)
+    if existing is not None:  # another run of the same job got in first
+        return _found(existing, label, detach, spec.detach)
     LocalBackend().start(process, raw_id=raw_id, detached=True)
     deadline = time.monotonic() + STARTED_WAIT
     delay = 0.005
@@ -148,7 +152,9 @@ def _start(
         delay = min(delay * 2, 0.02)
         current = refresh(get_job_record(raw_id))
     note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"
-    if port and current.status == "running":
+    if port and current.status == "running" and meta.get("proxy") != "tcp":
+        # a web page: wait until it answers (not a debugger's port: a probe would use up
+        # the one connection debugpy accepts)
         current, ready = _wait_listening(current, port)
         if not ready and current.active:
             note += f" (port {port} does not answer yet)"

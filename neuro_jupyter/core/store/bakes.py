@@ -297,12 +297,17 @@ def _task(row: sqlite3.Row) -> TaskRecord:
     )
 
 
-def list_tasks(store: Store, bake_id: str, attempt: int) -> list[TaskRecord]:
-    """Every node of an attempt, in file order (nested nodes after their call)."""
-    rows = store.query(
-        "SELECT * FROM tasks WHERE bake_id = ? AND attempt = ? ORDER BY seq, created_at",
-        (bake_id, attempt),
-    )
+def list_tasks(
+    store: Store, bake_id: str, attempt: int, *, statuses: Sequence[str] | None = None
+) -> list[TaskRecord]:
+    """Every node of an attempt (only those in ``statuses`` if given), in file order (nested
+    nodes after their call)."""
+    sql = "SELECT * FROM tasks WHERE bake_id = ? AND attempt = ?"
+    args: tuple[object, ...] = (bake_id, attempt)
+    if statuses is not None:
+        sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+        args += tuple(statuses)
+    rows = store.query(sql + " ORDER BY seq, created_at", args)
     return [_task(row) for row in rows]
 
 
@@ -343,12 +348,26 @@ def put_cache(
     outputs: Mapping[str, str], state: Mapping[str, str],
 ) -> None:
     """Remember a succeeded task's result under its caching key."""
+    put_cache_many(store, project_pk, batch, [(full_id, key, raw_id, outputs, state)])
+
+
+CacheItem = tuple[str, str, str, Mapping[str, str], Mapping[str, str]]
+
+
+def put_cache_many(store: Store, project_pk: int, batch: str, items: Iterable[CacheItem]) -> None:
+    """``put_cache`` for many tasks at once: (full id, key, raw id, outputs, state) each."""
+    now = time.time()
+    values = [
+        (project_pk, batch, full_id, key, raw_id, _json(outputs), _json(state), now)
+        for full_id, key, raw_id, outputs, state in items
+    ]
+    if not values:
+        return
     with store.tx() as conn:
-        conn.execute(
+        conn.executemany(
             "INSERT OR REPLACE INTO cache_entries (project_pk, batch, full_id, key, raw_id,"
             " outputs_json, state_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (project_pk, batch, full_id, key, raw_id, json.dumps(dict(outputs)),
-             json.dumps(dict(state)), time.time()),
+            values,
         )
 
 

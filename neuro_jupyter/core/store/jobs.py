@@ -95,6 +95,26 @@ def insert_job(record: JobRecord, store: Store | None = None) -> JobRecord:
     return record
 
 
+def insert_job_unless_active(record: JobRecord, store: Store | None = None) -> JobRecord | None:
+    """Insert a new job row unless a pending or running row of the same project, job id and
+    suffix exists, in one transaction (two ``run`` at once start one job); returns that row,
+    or None when ``record`` was inserted."""
+    store = store or open_store()
+    values = _values(record)
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    with store.tx() as conn:
+        row = conn.execute(
+            "SELECT * FROM jobs WHERE project_pk = ? AND job_id = ? AND suffix = ?"
+            " AND status IN ('pending', 'running') ORDER BY created_at DESC LIMIT 1",
+            (record.project_pk, record.job_id, record.suffix),
+        ).fetchone()
+        if row is not None:
+            return _from_row(row)
+        conn.execute(f"INSERT INTO jobs ({names}) VALUES ({marks})", tuple(values.values()))
+    return None
+
+
 def _values(record: JobRecord) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in _COLUMNS if hasattr(record, name)}
     values["spec_json"] = json.dumps(record.spec)

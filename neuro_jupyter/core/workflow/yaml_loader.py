@@ -16,12 +16,28 @@ except AttributeError:  # pragma: no cover
 class FlowLoader(_BaseLoader):
     """A SafeLoader that only composes; we convert nodes ourselves to keep positions."""
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        """The tag of a node; a scalar's depends only on its text (memoised: big flows repeat
+        task ids, keys and commands many times)."""
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        key = (value, implicit)
+        tag = self._tags.get(key)
+        if tag is None:
+            tag = self._tags[key] = super().resolve(kind, value, implicit)
+        return tag
+
 
 def _loc(node: yaml.Node, filename: str) -> Location:
     mark = node.start_mark
     return Location(filename, mark.line + 1, mark.column + 1)
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
 MAX_NODES = 1_000_000  # after alias expansion: refuses "billion laughs" documents
 
 
@@ -61,8 +77,9 @@ class _Converter:
 
     def _convert(self, node: yaml.Node, depth: int) -> tuple[Node, int]:
         if isinstance(node, yaml.ScalarNode):
-            try:
-                value = self.loader.construct_object(node, deep=True)
+            try:  # a string needs no constructor (most scalars of a flow are)
+                value = (node.value if node.tag == _STR_TAG
+                         else self.loader.construct_object(node, deep=True))
             except yaml.YAMLError as exc:
                 raise WorkflowError(f"invalid scalar: {exc}", self.loc(node)) from None
             if not isinstance(value, (str, int, float, bool)) and value is not None:

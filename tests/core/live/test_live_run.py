@@ -155,6 +155,31 @@ def test_a_broken_live_yml_does_not_strand_running_jobs(a_project: Project) -> N
     assert ps_page(a_project).rows[1].status == "cancelled"
 
 
+def test_runs_at_the_same_time_start_one_job(
+    a_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clicks on Start (or two terminals) at once start the job once; the others find it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from neuro_jupyter.core import workflow
+    from neuro_jupyter.core.store.jobs import active_jobs
+
+    barrier = threading.Barrier(4, timeout=20)
+    resolve = workflow.resolve_live_job
+
+    def resolve_together(*args: object, **kwargs: object) -> object:
+        barrier.wait()  # every run has seen the job not running before any records it
+        return resolve(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(workflow, "resolve_live_job", resolve_together)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: run_job(a_project, "sleeper"), range(4)))
+    assert sum(r.started for r in results) == 1
+    assert len({r.record.raw_id for r in results}) == 1
+    assert [r.job_id for r in active_jobs()] == ["sleeper"]
+
+
 def test_killed_from_outside_is_failed(a_project: Project, wait_for: Wait) -> None:
     result = run_job(a_project, "sleeper")
     os.kill(result.record.pid or 0, signal.SIGKILL)
@@ -272,3 +297,22 @@ def test_pending_job_is_not_started_twice(a_project: Project) -> None:
         assert not result.started and result.record.raw_id == "job-pending"
     finally:
         finish_job("job-pending", "cancelled")
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (864000.0, "10d"), (3600.0, "1h"), (93784.0, "1d2h3m4s"), (0.5, "0.5s"), (90.0, "1m30s"),
+])
+def test_status_shows_life_span_as_neuro_does(seconds: float, text: str) -> None:
+    from neuro_jupyter.core.live.render import duration
+
+    assert duration(seconds) == text
+
+
+def test_stream_log_writes_everything_until_the_end(a_project: Project) -> None:
+    import io
+
+    from neuro_jupyter.core.live import stream_log
+
+    out = io.StringIO()
+    stream_log(run_job(a_project, "counter").record, out)
+    assert out.getvalue() == "".join(f"tick {i}\n" for i in range(8))

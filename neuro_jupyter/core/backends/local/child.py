@@ -94,6 +94,7 @@ class ChildExecution(Execution):
         self._reason = ""
         self._pid_start: str | None = None
         self.has_output = False  # whether the task printed anything (its log file exists)
+        self._eof = False
 
     @property
     def pid_start(self) -> str:
@@ -115,7 +116,7 @@ class ChildExecution(Execution):
     def pump(self) -> bool:
         """Move what the task printed into its log file; False once its output has ended."""
         fd = self.out_fd
-        if fd is None:
+        if fd is None or self._eof:
             return False
         while True:
             try:
@@ -124,11 +125,11 @@ class ChildExecution(Execution):
                 return True
             except OSError:
                 data = b""
-            if not data:
-                self._close_out()
+            if not data:  # the caller unregisters the pipe from its selector, then closes it
+                self._eof = True
                 return False
             if self._log is None:
-                self._log = open(self.log_path, "ab", buffering=0)
+                self._log = _open_log(self.log_path)
                 self.has_output = True
             self._log.write(data)
 
@@ -176,6 +177,20 @@ class ChildExecution(Execution):
             self.popen.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - a process stuck in the kernel
             pass
+
+    @property
+    def output_open(self) -> bool:
+        """Whether the task's output may still bring data (the pipe has not ended)."""
+        return self.out_fd is not None and not self._eof
+
+    def close_output(self) -> None:
+        """Close the pipe and the log once the output has ended (``pump`` returned False).
+
+        Not done by ``pump`` itself: a selector must drop the pipe before it is closed. A task
+        spawned meanwhile holds every descriptor until its ``exec`` completes, after
+        ``posix_spawn`` has returned, so a pipe closed while registered could stay in an epoll
+        set under a number that the next pipe reuses."""
+        self._close_out()
 
     def _close_out(self) -> None:
         if self.out_fd is not None:
@@ -237,11 +252,21 @@ def _devnull() -> int:
     return _DEVNULL[0]
 
 
-def _can_posix_spawn(spec: ProcessSpec, preexec_fn: Callable[[], None] | None) -> bool:
-    if preexec_fn is not None or not hasattr(os, "posix_spawn"):
-        return False
+def _open_log(path: str) -> BinaryIO:
+    """Open a task's log for appending, creating its folder if needed."""
     try:
-        return spec.workdir == Path.cwd() or os.path.samefile(spec.workdir, os.getcwd())
+        return open(path, "ab", buffering=0)
+    except FileNotFoundError:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "ab", buffering=0)
+
+
+def _in_cwd(workdir: Path) -> bool:
+    """Whether ``workdir`` is this process's working folder (a bake's tasks mostly start in
+    the project root, where its executor runs)."""
+    try:
+        cwd = os.getcwd()
+        return str(workdir) == cwd or os.path.samefile(workdir, cwd)
     except OSError:
         return False
 
@@ -268,9 +293,9 @@ def start_child(spec: ProcessSpec, raw_id: str) -> ChildExecution:
     A preset's CPU and memory limits need a ``preexec_fn`` (the slower fork path), so it is
     used only when the spec has limits.
     """
-    if not spec.workdir.is_dir():
+    in_cwd = _in_cwd(spec.workdir)
+    if not in_cwd and not spec.workdir.is_dir():
         raise BackendError(f"Cannot start {spec.argv[0]}: no folder {spec.workdir}")
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     resources = spec.resources
     preexec_fn: Callable[[], None] | None = None
     if resources.cpu or resources.memory_mb:
@@ -279,7 +304,7 @@ def start_child(spec: ProcessSpec, raw_id: str) -> ChildExecution:
     read_end, write_end = os.pipe()
     popen: _Process
     try:
-        if _can_posix_spawn(spec, preexec_fn):
+        if in_cwd and preexec_fn is None and hasattr(os, "posix_spawn"):
             popen = _spawn(list(spec.argv), env, write_end)
         else:
             popen = subprocess.Popen(
