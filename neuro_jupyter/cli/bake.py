@@ -163,7 +163,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(f"Graph written to {target}")
     for fmt, wanted in (("pdf", args.pdf or args.view), ("svg", args.svg)):
         if wanted:
-            out = Path(f"{target}.{fmt}")
+            # As neuro-flow: <file>.<fmt>, unless the name already ends with that extension.
+            out = target if target.suffix == f".{fmt}" else Path(f"{target}.{fmt}")
             out.write_bytes(render(dot, fmt))
             print(f"Graph rendered to {out}")
             if fmt == "pdf" and args.view:

@@ -80,6 +80,9 @@ def test_inspect_show_and_graph_files(a_root: Path, tmp_path: Path) -> None:
         assert cli("inspect", "g2", "-o", str(graph), "--svg", "--pdf", cwd=a_root).returncode == 0
         assert Path(f"{graph}.svg").read_text().lstrip().startswith("<?xml")
         assert Path(f"{graph}.pdf").read_bytes().startswith(b"%PDF")
+        named = tmp_path / "named.svg"  # an explicit extension is not doubled
+        assert cli("inspect", "g2", "-o", str(named), "--svg", cwd=a_root).returncode == 0
+        assert named.read_text().lstrip().startswith("<?xml")
     nodot = dict(os.environ, PATH=str(Path(sys.executable).parent))
     missing = cli("inspect", "g2", "--pdf", "-o", str(tmp_path / "x.gv"), cwd=a_root, env=nodot)
     assert missing.returncode == 1
