@@ -40,7 +40,9 @@ def add_job_arguments(parser: argparse.ArgumentParser, *, kill: bool = False) ->
 def register(subparsers: Any) -> None:
     """Add the live-job verbs to the ``neuro-jupyter`` parser."""
     ps = subparsers.add_parser("ps", help="list the project's live jobs",
-                               description="Columns JOB, STATUS, RAW ID, WHEN (and URL).")
+                               description="One row per job of .neuro/live.yml (and per "
+                               "suffix of a multi job) with its latest run: JOB, STATUS, RAW ID, "
+                               "WHEN, and URL for jobs that serve a web page.")
     add_ps_arguments(ps)
     ps.set_defaults(func=cmd_ps)
 
@@ -105,20 +107,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     url = browse_url(result.record, server_url(project.root)) if result.record.active else None
     if url:
         print(f"URL: {url}")
+    if result.recent_log:  # re-attaching: the last lines, then what comes next
+        sys.stdout.write(result.recent_log)
     if not result.attach:
         if result.record.finished:
             print(f"Status: {result.record.status} {result.record.reason}".rstrip())
         else:
             print(f"Detached. Logs: neuro-jupyter logs {result.record.label} -f")
         return 0
-    return _attach(result.record)
+    return _attach(result.record, result.log_offset)
 
 
-def _attach(record: Any) -> int:
+def _attach(record: Any, offset: int = 0) -> int:
     from ..core.live import get_job, stream_log
 
     try:
-        stream_log(record, sys.stdout)
+        stream_log(record, sys.stdout, offset=offset)
     except KeyboardInterrupt:
         print(f"\nDetached from {record.label}; it goes on (neuro-jupyter kill {record.label}).")
         return 0

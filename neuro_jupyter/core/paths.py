@@ -18,7 +18,12 @@ def home() -> Path:
         xdg = os.environ.get("XDG_DATA_HOME")
         base = Path(xdg).expanduser() if xdg else Path.home() / ".local" / "share"
         path = base / "neuro-jupyter"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from .errors import StoreError
+
+        raise StoreError(f"Cannot use {path} as the state folder ({HOME_ENV}): {exc}") from exc
     return path
 
 

@@ -69,7 +69,11 @@ def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
     if "--" in words:
         cut = words.index("--")
         words, rest = words[:cut], words[cut + 1 :]
-    args = parser.parse_args(words)
+    args, unknown = parser.parse_known_args(words)
+    if unknown:
+        hint = " (a multi job's arguments go after --: JOB SUFFIX -- ARGS)" if hasattr(
+            args, "extra") else ""
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     if rest:
         if not hasattr(args, "extra"):
             parser.error(f"unexpected arguments after --: {' '.join(rest)}")

@@ -86,17 +86,23 @@ def test_unknown_job(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Unknown job 'nope'" in capsys.readouterr().err
 
 
-def test_ctrl_c_detaches_and_the_job_goes_on(root: Path) -> None:
+def _run_until(root: Path, job: str, marker: str) -> tuple[subprocess.Popen[str], str]:
+    """``neuro-jupyter run JOB`` in a subprocess, read until ``marker``; (process, output)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run", "sleeper"],
+        [sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run", job],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
     )
     assert proc.stdout is not None
     seen = ""
-    while "started\n" not in seen:
+    while marker not in seen:
         line = proc.stdout.readline()
         assert line, proc.stderr.read() if proc.stderr else ""
         seen += line
+    return proc, seen
+
+
+def test_ctrl_c_detaches_and_the_job_goes_on(root: Path) -> None:
+    proc, _ = _run_until(root, "sleeper", "started\n")
     proc.send_signal(signal.SIGINT)
     rest, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0 and "Detached from sleeper" in rest
@@ -125,3 +131,21 @@ def test_ps_with_a_broken_live_yml_warns_and_lists_the_runs(
     assert [line.split()[:2] for line in captured.out.splitlines()[2:]] == [["bg", "running"]]
     assert main(["--project", str(root), "kill", "bg"]) == 0
     assert "Killed job bg" in capsys.readouterr().out
+
+
+def test_run_on_a_running_job_shows_recent_lines_then_follows(root: Path) -> None:
+    """Re-attaching prints the last 20 lines once, then the new ones (not the whole log)."""
+    live = root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  ticker:\n    bash: for i in $(seq 1 30); do echo line$i; "
+                    "done; sleep 1; echo two; sleep 60\n")
+    assert main(["--project", str(root), "run", "ticker", "--detach"]) == 0
+    record = job_status(open_project(root), "ticker")
+    deadline = time.monotonic() + 20
+    while "line30" not in Path(record.log_path).read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc, seen = _run_until(root, "ticker", "two\n")
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=30)
+    assert seen.startswith("Job ticker is running, connecting...\n")
+    assert "line1\n" not in seen and seen.count("line11\n") == 1  # the last 20 lines, once
+    assert seen.count("line30\n") == 1 and seen.count("two\n") == 1

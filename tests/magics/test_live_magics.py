@@ -195,3 +195,11 @@ def test_usage_error_names_only_the_missing_job(ipython: InteractiveShell) -> No
     with pytest.raises(UsageError) as info:
         ipython.run_line_magic("neuro_run", "")
     assert "required: JOB_ID\n" in str(info.value)
+
+
+def test_options_of_a_multi_job_without_dashes_get_a_hint(ipython: InteractiveShell) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match=r"unrecognized arguments: --lr 0.5 \(a multi job's "
+                                         r"arguments go after --"):
+        ipython.run_line_magic("neuro_run", "multi_job --lr 0.5")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..backends.local.supervision import request_stop, wait_stopped
+from ..errors import InvalidInputError
 from ..store.jobs import JobRecord, latest_job
 from ..store.projects import project_pk
 from .query import active_runs, pick_suffix, recent_suffixes, recorded_infos
@@ -23,11 +24,13 @@ def kill_job(
     """Stop a job (``ALL``: every running job of the project) and, with ``wait``, wait for the
     end; returns one message per job. A job that is not running gets a message, not an error."""
     if job_id == "ALL":
+        if suffix:
+            raise InvalidInputError(f"kill ALL takes no suffix (got {suffix!r})")
         targets = active_runs(project)
         if not targets:
             return ["No running jobs"]
     else:
-        infos, _ = recorded_infos(project)
+        infos, _ = recorded_infos(project, job_id)
         suffix = _suffix_for_kill(project, job_id, suffix, infos)
         label = f"{job_id} {suffix}" if suffix else job_id
         targets = [r for r in active_runs(project, job_id) if r.suffix == suffix]

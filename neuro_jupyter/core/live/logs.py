@@ -36,16 +36,21 @@ def read_log(record: JobRecord, offset: int = 0, limit: int | None = None) -> tu
 
 def tail_log(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> str:
     """The last ``lines`` lines of the log."""
+    return log_tail(record, lines, max_bytes)[0]
+
+
+def log_tail(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> tuple[str, int]:
+    """The last ``lines`` lines of the log and the offset after them (to follow from there)."""
     path = Path(record.log_path)
     if not record.log_path or not path.exists():
-        return ""
+        return "", 0
     size = path.stat().st_size
     start = max(0, size - max_bytes)
-    text, _ = read_log(record, start)
+    text, end = read_log(record, start)
     if start:
         text = text.partition("\n")[2]
     kept = text.splitlines(keepends=True)[-lines:]
-    return "".join(kept)
+    return "".join(kept), end
 
 
 def follow_log(record: JobRecord, *, poll: float = 0.2, offset: int = 0) -> Iterator[str]:
@@ -65,8 +70,9 @@ def follow_log(record: JobRecord, *, poll: float = 0.2, offset: int = 0) -> Iter
         current = get_job(current.raw_id)
 
 
-def stream_log(record: JobRecord, out: TextIO) -> None:
-    """Write the log to ``out`` as it grows (flushed chunk by chunk) until the job has ended."""
-    for chunk in follow_log(record):
+def stream_log(record: JobRecord, out: TextIO, *, offset: int = 0) -> None:
+    """Write the log from byte ``offset`` to ``out`` as it grows (flushed chunk by chunk)
+    until the job has ended."""
+    for chunk in follow_log(record, offset=offset):
         out.write(chunk)
         out.flush()

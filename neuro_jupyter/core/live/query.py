@@ -85,10 +85,13 @@ def job_infos(project: Project) -> dict[str, LiveJobInfo]:
     return {info.job_id: info for info in live_jobs(project)}
 
 
-def recorded_infos(project: Project) -> tuple[dict[str, LiveJobInfo], str]:
+def recorded_infos(
+    project: Project, job_id: str | None = None
+) -> tuple[dict[str, LiveJobInfo], str]:
     """The live jobs by id for reading recorded runs (ps, logs, status, kill): from live.yml,
     or, when it does not load, from the runs in the store, with the error as a warning; so a
-    broken edit of live.yml never hides or strands running jobs."""
+    broken edit of live.yml never hides or strands running jobs. A ``job_id`` that never ran
+    gets the file's error itself."""
     from ..errors import WorkflowError, WorkflowErrors
     from ..workflow.model import LiveJobInfo
 
@@ -96,10 +99,12 @@ def recorded_infos(project: Project) -> tuple[dict[str, LiveJobInfo], str]:
         return job_infos(project), ""
     except (WorkflowError, WorkflowErrors) as exc:
         infos = {
-            job_id: LiveJobInfo(job_id=job_id, title="", multi=multi, detach=False,
+            known: LiveJobInfo(job_id=known, title="", multi=multi, detach=False,
                                 browse=False, params={})
-            for job_id, multi in recorded_jobs(project_pk(project)).items()
+            for known, multi in recorded_jobs(project_pk(project)).items()
         }
+        if job_id is not None and job_id not in infos:
+            raise
         return infos, f"{exc}\n(live.yml does not load: only jobs that ran are shown)"
 
 
@@ -172,7 +177,7 @@ def recent_suffixes(project: Project, job_id: str, most: int = 5) -> list[str]:
 
 def job_status(project: Project, job_id: str, suffix: str = "") -> JobRecord:
     """The latest run of a job (and suffix), refreshed."""
-    infos, _ = recorded_infos(project)
+    infos, _ = recorded_infos(project, job_id)
     suffix = pick_suffix(project, job_id, suffix, infos)
     record = latest_job(project_pk(project), job_id, suffix)
     if record is None:

@@ -57,7 +57,7 @@ def ps_text(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     if not any(cells[4] for cells in table):
         headers = headers[:4]
         table = [cells[:4] for cells in table]
-    widths = [max(len(h), *(len(c[i]) for c in table)) for i, h in enumerate(headers)]
+    widths = [max([len(h), *(len(c[i]) for c in table)]) for i, h in enumerate(headers)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
     lines.append("  ".join("━" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in table]

@@ -16,10 +16,17 @@ from ..backends.local.mapping import to_process_spec
 from ..errors import InvalidInputError, UnknownNameError
 from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job_unless_active
 from ..store.projects import project_pk
-from .logs import tail_log
+from .logs import log_tail
 from .ports import choose_port, is_listening, rewrite_port
 from .query import active_runs, job_infos, refresh
-from .urls import BASE_URL_ENV, PORT_ENV, PROXY_ENV, absolute_base_path, server_base_url
+from .urls import (
+    BASE_URL_ENV,
+    PORT_ENV,
+    PROXY_ENV,
+    TOKEN_ENV,
+    absolute_base_path,
+    server_base_url,
+)
 
 if TYPE_CHECKING:
     from ..project.discovery import Project
@@ -39,6 +46,7 @@ class RunResult:
     message: str
     attach: bool  # a terminal front end should stream the log (not detached)
     recent_log: str = ""  # the last lines, when re-attaching
+    log_offset: int = 0  # where recent_log ends in the log: follow from there
 
     @property
     def pending(self) -> bool:
@@ -103,8 +111,9 @@ def _found(record: JobRecord, label: str, detach: bool | None, job_detach: bool)
     if record.status == "pending":
         return RunResult(record, False, f"Job {label} is pending, try again later", False)
     attach = not (detach if detach is not None else job_detach)
+    recent, offset = log_tail(record)
     return RunResult(record, False, f"Job {label} is running, connecting...", attach,
-                     recent_log=tail_log(record))
+                     recent_log=recent, log_offset=offset)
 
 
 def _start(
@@ -131,6 +140,8 @@ def _start(
             base = server_base if server_base is not None else server_base_url(project.root)
             meta["base_path"] = absolute_base_path(base, port)
             env_extra[BASE_URL_ENV] = str(meta["base_path"])
+            if spec.http_auth:  # other users of this machine must not reach it unasked
+                meta["token"] = env_extra[TOKEN_ENV] = secrets.token_hex(16)
     process = to_process_spec(spec, project, log_path, env_extra=env_extra)
     if asked and port:
         process = rewrite_port(process, asked, port)

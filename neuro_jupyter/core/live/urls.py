@@ -5,8 +5,10 @@ With a Jupyter server present, a job's port is reached through jupyter-server-pr
 most apps work so). Apps that must know their public path (Jupyter itself) set
 ``NEURO_JUPYTER_PROXY: absolute`` in the job's env: they are linked through
 ``<base_url>proxy/absolute/<port>/`` (prefix kept) and get that path in
-``NEURO_JUPYTER_BASE_URL`` to serve under (``--ServerApp.base_url``). Without a server the link
-is ``http://127.0.0.1:<port>/`` (plus that path for absolute jobs). Jobs whose port is not a
+``NEURO_JUPYTER_BASE_URL`` to serve under (``--ServerApp.base_url``); with ``http_auth`` (the
+default) they also get a random token in ``NEURO_JUPYTER_TOKEN`` to require, and their link
+carries it (``?token=``), so other users of the machine cannot use the job's port. Without a
+server the link is ``http://127.0.0.1:<port>/`` (plus that path for absolute jobs). Jobs whose port is not a
 web page (``NEURO_JUPYTER_PROXY: tcp``, e.g. a debugger) get no link, only ``127.0.0.1:<port>``.
 
 A kernel finds its server from the ``jpserver-*.json`` files in Jupyter's runtime folder (the
@@ -26,6 +28,7 @@ from ..store.jobs import JobRecord
 PROXY_ENV = "NEURO_JUPYTER_PROXY"
 BASE_URL_ENV = "NEURO_JUPYTER_BASE_URL"
 PORT_ENV = "NEURO_JUPYTER_HTTP_PORT"
+TOKEN_ENV = "NEURO_JUPYTER_TOKEN"
 
 
 def runtime_dir() -> Path:
@@ -106,9 +109,10 @@ def browse_url(record: JobRecord, server_base_url: str | None = None) -> str | N
         return None
     if record.meta.get("proxy") == "absolute":
         path = str(record.meta.get("base_path") or absolute_base_path(None, port))
+        token = f"?token={record.meta['token']}" if record.meta.get("token") else ""
         if server_base_url is not None:
-            return absolute_base_path(server_base_url, port)
-        return f"http://127.0.0.1:{port}{path}"
+            return absolute_base_path(server_base_url, port) + token
+        return f"http://127.0.0.1:{port}{path}{token}"
     if server_base_url is not None:
         return f"{_slashed(server_base_url)}proxy/{port}/"
     return f"http://127.0.0.1:{port}/"

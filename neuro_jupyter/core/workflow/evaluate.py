@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from ..errors import ExpressionError, Location, WorkflowError
@@ -148,7 +149,7 @@ def argv_of(cmd: str | None, bash: str | None, python: str | None,
         raise WorkflowError(f"{', '.join(given)} are mutually exclusive", loc)
     if cmd is not None:
         try:
-            return tuple(shlex.split(cmd))
+            return _split(cmd)
         except ValueError as exc:
             raise WorkflowError(f"cmd: {exc}", loc) from None
     if bash is not None:
@@ -156,6 +157,12 @@ def argv_of(cmd: str | None, bash: str | None, python: str | None,
     if python is not None:
         return ("python3", "-uc", python)
     return None
+
+
+@lru_cache(maxsize=1024)
+def _split(cmd: str) -> tuple[str, ...]:
+    """``shlex.split``, memoised: a bake evaluates the same command for many tasks."""
+    return tuple(shlex.split(cmd))
 
 
 def literal_str(node: Node | None) -> str | None:

@@ -99,7 +99,9 @@ def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str
         full_id=full_id,
         cache=cache,
     )
-    return dataclasses.replace(spec, caching_key=caching_key(spec, needs, state))
+    # set on the new, not yet shared spec: dataclasses.replace would build it all again
+    object.__setattr__(spec, "caching_key", caching_key(spec, needs, state))
+    return spec
 
 
 def _jsonable(x: Any) -> Any:

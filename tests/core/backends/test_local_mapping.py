@@ -71,14 +71,17 @@ def test_default_and_relative_workdir(a_project: Project, tmp_path: Path) -> Non
 
 
 def test_missing_workdir_under_a_volume_is_created(a_project: Project, tmp_path: Path) -> None:
-    """As a container runtime creates its workdir; a missing relative workdir is named."""
+    """As a container runtime creates its workdir (in the project or a mounted volume)."""
     unit = ExecUnit(title="t", argv=("true",), workdir="/project/results/run-1",
                     volumes=volumes(a_project.root))
     spec = to_process_spec(unit, a_project, tmp_path / "l")
     assert spec.workdir == a_project.root / "out" / "run-1" and spec.workdir.is_dir()
-    rel = ExecUnit(title="t", argv=("true",), workdir="nowhere")
-    with pytest.raises(BackendError, match=r"workdir 'nowhere' is .*/nowhere here, which is not"):
-        to_process_spec(rel, a_project, tmp_path / "l")
+    rel = ExecUnit(title="t", argv=("true",), workdir="runs/a")
+    assert to_process_spec(rel, a_project, tmp_path / "l").workdir.is_dir()
+    out = ExecUnit(title="t", argv=("true",), workdir="../../elsewhere")
+    with pytest.raises(BackendError, match="workdir"):
+        to_process_spec(out, a_project, tmp_path / "l")
+    assert not (tmp_path.parent / "elsewhere").exists()
 
 
 def test_no_command_is_a_clear_error(a_project: Project, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -77,7 +78,29 @@ def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Pa
     jupyter = run_job(project, "jupyter")
     port = jupyter.record.http_port
     url = browse_url(jupyter.record, "/jl/")
-    assert url == f"/jl/proxy/absolute/{port}/"
-    assert jupyter.record.meta["base_path"] == url  # the job's Jupyter serves under that path
-    status, body = _fetched(wait_for, f"{a_jupyter_server}{url}api/status?token={TOKEN}", 90)
-    assert status == 200 and '"started"' in body
+    inner = jupyter.record.meta["token"]
+    base = f"/jl/proxy/absolute/{port}/"
+    assert url == f"{base}?token={inner}"  # the job's own token (http_auth) is in the link
+    assert jupyter.record.meta["base_path"] == base  # the job's Jupyter serves under that path
+    # as a browser: logged in to the outer server (its cookie), the link's token for the job's
+    def logged_in_browser() -> urllib.request.OpenerDirector:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        opener.open(f"{a_jupyter_server}/jl/api/status?token={TOKEN}", timeout=5).close()
+        return opener
+
+    def through_proxy(path: str, opener: urllib.request.OpenerDirector) -> tuple[int, str] | None:
+        try:
+            with opener.open(f"{a_jupyter_server}{base}{path}", timeout=5) as response:
+                return response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return (error.code, "") if error.code == 403 else None
+        except OSError:
+            return None
+
+    logged_in = logged_in_browser()
+    answer = wait_for(lambda: through_proxy(f"api/status?token={inner}", logged_in), timeout=90)
+    assert isinstance(answer, tuple) and answer[0] == 200 and '"started"' in answer[1]
+    assert through_proxy("api/contents", logged_in)[0] == 200  # type: ignore[index]
+    with logged_in.open(f"{a_jupyter_server}/jl/api/contents", timeout=5) as outer:
+        assert outer.status == 200  # the job's login cookie left the server's own alone
+    assert through_proxy("api/contents?token=wrong", logged_in_browser()) == (403, "")  # wants its token

@@ -116,6 +116,8 @@ def test_multi_jobs(a_project: Project, wait_for: Wait) -> None:
     assert job_status(a_project, "multi_sleep", "exp-1").raw_id == one.record.raw_id
     with pytest.raises(InvalidInputError, match="Invalid suffix"):
         run_job(a_project, "multi_sleep", suffix="bad suffix!")
+    with pytest.raises(InvalidInputError, match="kill ALL takes no suffix"):
+        kill_job(a_project, "ALL", "exp-1")
     assert len(kill_job(a_project, "ALL")) == 2
     assert kill_job(a_project, "ALL") == ["No running jobs"]
 
@@ -149,6 +151,8 @@ def test_a_broken_live_yml_does_not_strand_running_jobs(a_project: Project) -> N
     assert job_status(a_project, "multi_sleep").suffix == "exp-1"
     with pytest.raises(InvalidInputError, match="comand"):
         run_job(a_project, "hello")
+    with pytest.raises(InvalidInputError, match="comand"):  # never ran: the file's error
+        job_status(a_project, "hello")
     assert kill_job(a_project, "sleeper", grace=1) == [
         f"Killed job sleeper ({one.record.raw_id}): cancelled"
     ]
@@ -316,3 +320,35 @@ def test_stream_log_writes_everything_until_the_end(a_project: Project) -> None:
     out = io.StringIO()
     stream_log(run_job(a_project, "counter").record, out)
     assert out.getvalue() == "".join(f"tick {i}\n" for i in range(8))
+
+
+def test_ps_text_of_no_rows_is_the_header() -> None:
+    assert ps_text([]).splitlines()[0].split() == ["JOB", "STATUS", "RAW", "ID", "WHEN"]
+
+
+def test_absolute_web_jobs_get_a_token_unless_http_auth_is_off(
+    tmp_path: Path, web_port: int, wait_for: Wait
+) -> None:
+    """An ``absolute`` job (the bundled Jupyter) gets a random token in its env and its link,
+    so other users of the machine cannot use its port; ``http_auth: false`` turns it off."""
+    from neuro_jupyter.core.project import open_project
+
+    root = tmp_path / "abs"
+    (root / ".neuro").mkdir(parents=True)
+    job = (f"    http_port: {web_port}\n    env:\n      NEURO_JUPYTER_PROXY: absolute\n"
+           f"    bash: echo \"token=${{NEURO_JUPYTER_TOKEN:-}}.\"; "
+           f"exec python -m http.server {web_port} --bind 127.0.0.1\n")
+    (root / ".neuro" / "live.yml").write_text(
+        f"kind: live\njobs:\n  guarded:\n{job}  open:\n    http_auth: false\n{job}")
+    project = open_project(root)
+    guarded = run_job(project, "guarded").record
+    token = guarded.meta["token"]
+    assert len(token) == 32
+    assert browse_url(guarded) == f"http://127.0.0.1:{web_port}/proxy/absolute/{web_port}/?token={token}"
+    assert browse_url(guarded, "/") == f"/proxy/absolute/{web_port}/?token={token}"
+    wait_for(lambda: f"token={token}." in read_log(get_job(guarded.raw_id))[0])
+    kill_job(project, "guarded", grace=1)
+    opened = run_job(project, "open").record
+    assert "token" not in opened.meta
+    assert browse_url(opened, "/") == f"/proxy/absolute/{opened.http_port}/"
+    wait_for(lambda: "token=." in read_log(get_job(opened.raw_id))[0])

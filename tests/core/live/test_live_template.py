@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -76,11 +77,17 @@ def test_web_jobs_serve(template_project: Project, wait_for: Wait) -> None:
     status, body = _fetched(wait_for, files_url, 60)
     assert status == 200 and b"README.md" in body and b".neuro/" in body
     jupyter_url = browse_url(jupyter.record)
-    assert jupyter_url and jupyter_url.endswith(f"/proxy/absolute/{jupyter.record.http_port}/")
-    status, body = _fetched(wait_for, jupyter_url + "api/status", 90)
+    token = jupyter.record.meta["token"]
+    assert jupyter_url == (f"http://127.0.0.1:{jupyter.record.http_port}/proxy/absolute/"
+                           f"{jupyter.record.http_port}/?token={token}")
+    base = jupyter_url.partition("?")[0]
+    status, body = _fetched(wait_for, f"{base}api/status?token={token}", 90)
     assert status == 200 and b"started" in body
-    status, body = _fetched(wait_for, jupyter_url + "api/contents", 30)
+    status, body = _fetched(wait_for, f"{base}api/contents?token={token}", 30)
     assert b"demo.ipynb" in body  # serves the project's notebooks
+    with pytest.raises(urllib.error.HTTPError) as refused:  # no token: refused
+        urllib.request.urlopen(f"{base}api/contents", timeout=5)
+    assert refused.value.code == 403
     port = debug.record.http_port
     assert port and browse_url(debug.record) is None  # a debugger port is not a web page
 

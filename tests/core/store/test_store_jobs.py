@@ -94,6 +94,15 @@ def test_store_is_under_the_home_folder() -> None:
     assert open_store().path == paths.store_path()
 
 
+def test_a_home_that_is_a_file_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv(paths.HOME_ENV, str(tmp_path / "file"))
+    with pytest.raises(StoreError, match=r"Cannot use .*file as the state folder \(NEURO_JUPYTER"):
+        paths.home()
+
+
 def test_finish_is_recorded_once_and_update_only_if_active() -> None:
     store = open_store()
     _project_row(store)

@@ -3,15 +3,18 @@
 Each task runs in its own process group (``start_new_session``). Its stdout and stderr go
 through a pipe that the caller pumps into the task's log file, which is created on the first
 byte (most short tasks print nothing, and creating a file costs as much as starting ``true``).
-``fds()`` gives a pidfd (readable once the child has exited) and the pipe's read end, so the
+``fileno()`` gives a pidfd (readable once the child has exited) and ``out_fd`` the pipe, so the
 orchestrator waits on many children with one selector: no thread and no sleeping poll per task.
 ``poll()`` also pumps, so a caller that only polls still gets the whole log.
 
 Tasks start with ``os.posix_spawn`` (``setsid``, the pipe as stdout/stderr through file actions)
 when they need no ``preexec_fn`` and start in the caller's working folder: it skips
-``subprocess.Popen``'s Python set-up, which costs as much as the spawn itself. Every other
-descriptor of the caller is close-on-exec (Python's default, PEP 446; SQLite's too), which is
-what ``close_fds`` gave. Otherwise, ``subprocess.Popen`` as before.
+``subprocess.Popen``'s Python set-up, which costs as much as the spawn itself. Instead of
+``close_fds``, it relies on the caller's descriptors being close-on-exec (Python's default,
+PEP 446, and SQLite's): the bake executor, started with ``close_fds``, has no other inheritable
+one, so a task gets only 0, 1 and 2. Otherwise, ``subprocess.Popen`` as before. A spawned
+child holds the caller's descriptors until its ``exec`` completes, *after* ``posix_spawn`` has
+returned: pipes leave the caller's selector before they are closed (``close_output``).
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ How a job written for a container runs unchanged on this machine:
   ``<root>/modules`` make ``/project`` → ``<root>`` (so ``cd /project`` works as in the image).
   Missing local folders are created.
   ``read_only`` cannot be enforced locally.
-- **workdir**: rewritten the same way (created when it is under a mounted volume but missing,
-  as a container runtime does); a relative workdir is taken from the project root; no workdir
-  means the project root.
+- **workdir**: rewritten the same way; a relative workdir is taken from the project root; no
+  workdir means the project root. A missing workdir in the project or under a mounted volume
+  is created, as a container runtime does.
 - **entrypoint** is split like a command line and put before the command.
 - **image** is not used locally (there is no container); a job without ``cmd``/``bash``/
   ``python`` would need the image's CMD, so it cannot run locally.
@@ -119,14 +119,13 @@ def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewrite
     if not workdir:
         return project_root
     mapped = Path(rewrite(workdir))
+    inside = str(mapped) != workdir  # under a mounted volume
     if not mapped.is_absolute():
         mapped = project_root / mapped
-        if not mapped.is_dir():
-            raise BackendError(f"workdir {workdir!r} is {mapped} here, which is not a folder")
-        return mapped
+        inside = mapped.resolve().is_relative_to(project_root.resolve())
     if mapped.is_dir():
         return mapped
-    if str(mapped) != workdir:  # under a mounted volume: created, as a container runtime does
+    if inside:  # created when missing, as a container runtime does
         try:
             mapped.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
