@@ -43,7 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        # `run JOB [ARGS]...`: options unknown to us belong to a multi job (neuro-flow's form).
+        if getattr(args, "command", None) != "run" or not hasattr(args, "extra"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.extra = [*args.extra, *unknown]
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

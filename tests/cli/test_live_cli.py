@@ -149,3 +149,16 @@ def test_run_on_a_running_job_shows_recent_lines_then_follows(root: Path) -> Non
     assert seen.startswith("Job ticker is running, connecting...\n")
     assert "line1\n" not in seen and seen.count("line11\n") == 1  # the last 20 lines, once
     assert seen.count("line30\n") == 1 and seen.count("two\n") == 1
+
+
+def test_run_passes_unknown_options_to_a_multi_job(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # neuro-flow's `run JOB [ARGS]...`: no `--` needed before the job's own options.
+    live = root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + '  multi_echo:\n    multi: true\n'
+                    '    bash: echo "args=${{ multi.args }}"\n')
+    assert main(["--project", str(root), "run", "multi_echo", "-s", "one", "--lr", "0.5"]) == 0
+    assert "args=--lr 0.5" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--project", str(root), "ps", "--bogus"])

@@ -27,6 +27,8 @@ class Project:
 def find_root(start: Path | str) -> Path:
     """Walk up from ``start`` to the folder that holds ``.neuro/``; raise if there is none."""
     path = Path(start).expanduser().resolve()
+    if not path.exists():
+        raise ProjectError(f"No such folder: {path}")
     if path.is_file():
         path = path.parent
     for candidate in (path, *path.parents):

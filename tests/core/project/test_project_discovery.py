@@ -52,6 +52,11 @@ def test_bad_project_yml(tmp_path: Path, project_yml: str, message: str) -> None
         open_project(root)
 
 
+def test_a_missing_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="No such folder: .*nowhere"):
+        open_project(tmp_path / "nowhere")
+
+
 def test_no_project_found(tmp_path: Path) -> None:
     with pytest.raises(ProjectError, match=".neuro folder was not found"):
         open_project(tmp_path)
