@@ -59,8 +59,8 @@ def magic_parser(prog: str, description: str) -> MagicParser:
 
 
 def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
-    """Split a magic's line like a shell and parse it; words after ``--`` go to the ``extra``
-    positional (multi.args) when the parser has one."""
+    """Split a magic's line like a shell and parse it; unknown options and words after ``--``
+    go to the ``extra`` positional (multi.args) when the parser has one."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
@@ -70,12 +70,11 @@ def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
         cut = words.index("--")
         words, rest = words[:cut], words[cut + 1 :]
     args, unknown = parser.parse_known_args(words)
-    if unknown:
-        hint = " (a multi job's arguments go after --: JOB SUFFIX -- ARGS)" if hasattr(
-            args, "extra") else ""
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
-    if rest:
-        if not hasattr(args, "extra"):
-            parser.error(f"unexpected arguments after --: {' '.join(rest)}")
-        args.extra = [*args.extra, *rest]
+    if unknown and not hasattr(args, "extra"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if rest and not hasattr(args, "extra"):
+        parser.error(f"unexpected arguments after --: {' '.join(rest)}")
+    if unknown or rest:
+        # As `neuro-flow run JOB [ARGS]...`: options we do not know belong to a multi job.
+        args.extra = [*args.extra, *unknown, *rest]
     return args

@@ -197,9 +197,11 @@ def test_usage_error_names_only_the_missing_job(ipython: InteractiveShell) -> No
     assert "required: JOB_ID\n" in str(info.value)
 
 
-def test_options_of_a_multi_job_without_dashes_get_a_hint(ipython: InteractiveShell) -> None:
-    from IPython.core.error import UsageError
-
-    with pytest.raises(UsageError, match=r"unrecognized arguments: --lr 0.5 \(a multi job's "
-                                         r"arguments go after --"):
-        ipython.run_line_magic("neuro_run", "multi_job --lr 0.5")
+def test_options_of_a_multi_job_need_no_dashes(ipython: InteractiveShell,
+                                               project: Project) -> None:
+    # As `neuro-flow run JOB [ARGS]...`: options the magic does not know go to multi.args.
+    ipython.run_line_magic("neuro_run", f"multi_job exp3 --project {project.root} --lr 0.5")
+    record = job_status(project, "multi_job", "exp3")
+    wait_for(lambda: "args=" in Path(record.log_path).read_text())
+    assert "args=--lr 0.5" in Path(record.log_path).read_text()
+    ipython.run_line_magic("neuro_kill", f"multi_job exp3 --project {project.root}")

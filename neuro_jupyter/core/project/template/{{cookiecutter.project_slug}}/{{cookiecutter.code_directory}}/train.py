@@ -46,7 +46,7 @@ def train(
     results_dir: Path | str = "results",
     *,
     epochs: int = 30,
-    lr: float = 0.5,
+    lr: float = 0.05,
     batch_size: int = 64,
     run_name: str | None = None,
     seed: int = 0,
@@ -105,7 +105,7 @@ def get_parser() -> argparse.ArgumentParser:
     parser.add_argument("-d", "--data", default="data", help="data folder (generated if empty)")
     parser.add_argument("-r", "--results", default="results", help="results folder")
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--lr", type=float, default=0.5, help="learning rate")
+    parser.add_argument("--lr", type=float, default=0.05, help="learning rate")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--run-name", default=None, help="sub-folder of the results folder")
     parser.add_argument("--seed", type=int, default=0)
