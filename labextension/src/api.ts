@@ -144,12 +144,20 @@ export class NeuroApi {
 
   /** The live jobs of a project. */
   async jobs(pk: number): Promise<IJobRow[]> {
-    const reply = await this.json<{ jobs: IJobRow[] }>([
+    return (await this.jobList(pk)).jobs;
+  }
+
+  /**
+   * The live jobs of a project and, when its live.yml does not load, the file's error as a
+   * warning (the rows are then the runs recorded in the store).
+   */
+  async jobList(pk: number): Promise<{ jobs: IJobRow[]; warning: string }> {
+    const reply = await this.json<{ jobs: IJobRow[]; warning?: string }>([
       'projects',
       String(pk),
       'jobs'
     ]);
-    return reply.jobs;
+    return { jobs: reply.jobs, warning: reply.warning ?? '' };
   }
 
   /** Start a live job (detached); answers the new run. */

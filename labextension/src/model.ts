@@ -30,6 +30,7 @@ export type View =
 export interface IViewData {
   projects: IProject[];
   jobs: IJobRow[];
+  jobsWarning: string;
   bakes: IBake[];
   jobRow: IJobRow | null;
   job: IJob | null;
@@ -46,6 +47,7 @@ function emptyData(): IViewData {
   return {
     projects: [],
     jobs: [],
+    jobsWarning: '',
     bakes: [],
     jobRow: null,
     job: null,
@@ -259,10 +261,11 @@ export class NeuroModel implements IDisposable {
         break;
       case 'project': {
         const [jobs, bakes] = await Promise.all([
-          this.api.jobs(view.project.pk),
+          this.api.jobList(view.project.pk),
           this.api.bakes(view.project.pk)
         ]);
-        data.jobs = jobs;
+        data.jobs = jobs.jobs;
+        data.jobsWarning = jobs.warning;
         data.bakes = bakes;
         break;
       }

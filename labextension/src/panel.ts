@@ -247,11 +247,12 @@ export class NeuroPanel extends Widget {
   }
 
   private projectView(project: IProject): HTMLElement {
-    const { jobs, bakes } = this.model.data;
+    const { jobs, jobsWarning, bakes } = this.model.data;
     return h(
       'div',
       { class: 'nj-project-view' },
       h('h3', {}, 'Live jobs'),
+      jobsWarning ? h('p', { class: 'nj-warning nj-jobs-warning' }, jobsWarning) : null,
       jobs.length
         ? h('ul', { class: 'nj-list nj-jobs' }, ...jobs.map(j => this.jobItem(project, j)))
         : h('p', { class: 'nj-empty' }, 'No live jobs in .neuro/live.yml.'),

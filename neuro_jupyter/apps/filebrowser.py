@@ -4,6 +4,12 @@
 local stand-in for the ``filebrowser`` job. Standard library only. Every path stays inside the
 root (symlinks that point out are refused), every name is HTML-escaped, links are relative so it
 works behind jupyter-server-proxy's ``/proxy/<port>/``, and cross-site form posts are refused.
+
+With a token (``--token``, default ``$NEURO_JUPYTER_TOKEN``, set by neuro-jupyter for a job with
+``http_auth``) every request needs it: given once as ``?token=`` (the job's link carries it), the
+app answers with an HttpOnly, SameSite=Strict cookie of its own name (per port), scoped to its
+public path (jupyter-server-proxy's ``X-Forwarded-Prefix``, else ``/``); 403 without either.
+Without a token the folder is open to every local user.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ import argparse
 import html
 import mimetypes
 import os
+import re
+import secrets
 import shutil
 import sys
 from email.parser import BytesParser
@@ -19,9 +27,11 @@ from email.policy import HTTP
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 MAX_UPLOAD = 1 << 30  # bytes
+TOKEN_ENV = "NEURO_JUPYTER_TOKEN"
+_COOKIE_PATH = re.compile(r"/[A-Za-z0-9._~!$&'()*+=:@%/-]*")
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:sans-serif;margin:1.5em}}td{{padding:0 1em}}form{{margin:.5em 0}}</style>
@@ -33,10 +43,46 @@ class Confined(Exception):
 
 
 class FileBrowser(BaseHTTPRequestHandler):
-    """Request handler; ``root`` is set on a subclass by ``make_server``."""
+    """Request handler; ``root``, ``token`` and ``cookie_name`` are set on a subclass by
+    ``make_server``."""
 
     root: Path
+    token: str = ""
+    cookie_name: str = "neuro-jupyter-filebrowser"
     server_version = "neuro-jupyter-filebrowser"
+    _grant = False  # this response sets the cookie (the token came in the query)
+
+    # -- auth ----------------------------------------------------------------------------
+    def _authorized(self) -> bool:
+        """Whether the request carries the token (query or cookie); always without a token."""
+        if not self.token:
+            return True
+        given = parse_qs(urlsplit(self.path).query).get("token", [""])[-1]
+        if given and secrets.compare_digest(given.encode(), self.token.encode()):
+            self._grant = True
+            return True
+        # parsed by hand: http.cookies drops every cookie after one it finds malformed, and a
+        # browser sends this host's other cookies (the Jupyter server's) along
+        for header in self.headers.get_all("Cookie") or ():
+            for pair in header.split(";"):
+                name, _, value = pair.strip().partition("=")
+                if name == self.cookie_name and secrets.compare_digest(
+                    value.strip().encode(), self.token.encode()
+                ):
+                    return True
+        return False
+
+    def _cookie(self) -> str:
+        """The Set-Cookie value granting access, scoped to the app's public path."""
+        prefix = (self.headers.get("X-Forwarded-Prefix") or "").rstrip("/")
+        path = prefix if _COOKIE_PATH.fullmatch(prefix) else "/"
+        return f"{self.cookie_name}={self.token}; Path={path}; HttpOnly; SameSite=Strict"
+
+    def end_headers(self) -> None:
+        if self._grant:
+            self.send_header("Set-Cookie", self._cookie())
+            self._grant = False
+        super().end_headers()
 
     # -- paths ---------------------------------------------------------------------------
     def _target(self) -> tuple[Path, str]:
@@ -50,6 +96,9 @@ class FileBrowser(BaseHTTPRequestHandler):
 
     # -- GET -----------------------------------------------------------------------------
     def do_GET(self) -> None:
+        if not self._authorized():
+            self._error(HTTPStatus.FORBIDDEN, "Open this file browser from its job's link")
+            return
         try:
             target, url_path = self._target()
         except Confined:
@@ -90,6 +139,9 @@ class FileBrowser(BaseHTTPRequestHandler):
 
     # -- POST ----------------------------------------------------------------------------
     def do_POST(self) -> None:
+        if not self._authorized():
+            self._error(HTTPStatus.FORBIDDEN, "Open this file browser from its job's link")
+            return
         origin = self.headers.get("Origin")
         if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
             self._error(HTTPStatus.FORBIDDEN, "Cross-site form posts are refused")
@@ -185,10 +237,16 @@ def _safe_name(name: str) -> str:
     return name
 
 
-def make_server(root: Path, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
-    """A server for ``root`` (not started)."""
-    handler = type("RootedFileBrowser", (FileBrowser,), {"root": Path(root).resolve()})
-    return ThreadingHTTPServer((host, port), handler)
+def make_server(
+    root: Path, host: str = "127.0.0.1", port: int = 8080, token: str = ""
+) -> ThreadingHTTPServer:
+    """A server for ``root`` (not started); with ``token``, requests must carry it."""
+    handler: type[FileBrowser] = type(
+        "RootedFileBrowser", (FileBrowser,), {"root": Path(root).resolve(), "token": token}
+    )
+    server = ThreadingHTTPServer((host, port), handler)
+    handler.cookie_name = f"neuro-jupyter-filebrowser-{server.server_address[1]}"
+    return server
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,12 +255,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", default=".", help="the folder to serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("NEURO_JUPYTER_HTTP_PORT") or 8080))
+    parser.add_argument("--token", default=os.environ.get(TOKEN_ENV, ""),
+                        help=f"require this token (default ${TOKEN_ENV}; empty: open)")
     args = parser.parse_args(argv)
     root = Path(args.root).resolve()
     if not root.is_dir():
         parser.error(f"not a folder: {root}")
-    server = make_server(root, args.host, args.port)
-    print(f"Serving {root} on http://{args.host}:{server.server_address[1]}/", flush=True)
+    server = make_server(root, args.host, args.port, args.token)
+    auth = " (token required)" if args.token else ""
+    print(f"Serving {root} on http://{args.host}:{server.server_address[1]}/{auth}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

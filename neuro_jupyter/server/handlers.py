@@ -9,7 +9,9 @@ Verb     Path                                        Answer
 GET      ``projects``                                ``{"projects": [project, ...]}``, with the
                                                      projects in the server's folder recorded
 GET      ``projects/{pk}``                           a project
-GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows)
+GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows);
+                                                     when live.yml does not load, the recorded
+                                                     runs and ``"warning"``: the file's error
 POST     ``projects/{pk}/jobs/{job_id}/start``       201, the new run (409 with ``job`` if it
                                                      runs already); body ``{"suffix": "",
                                                      "params": {}, "args": []}`` (all optional)
@@ -271,13 +273,16 @@ def job_json(record: Any, url: str | None) -> dict[str, Any]:
     return data
 
 
-def _job_rows(project: Any, base_url: str) -> list[dict[str, Any]]:
-    from ..core.live import browse_url, list_jobs
-    from ..core.live.query import job_infos
+def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
+    """``{"jobs": rows}``, plus ``"warning"`` when live.yml does not load: the rows are then the
+    runs recorded in the store (as ``ps`` shows them)."""
+    from ..core.live import browse_url, ps_page
+    from ..core.live.query import recorded_infos
 
-    infos = job_infos(project)
+    infos, _ = recorded_infos(project)
+    page = ps_page(project, limit=None)
     rows = []
-    for row in list_jobs(project):
+    for row in page.rows:
         info = infos.get(row.job_id)
         record = row.record
         url = browse_url(record, server_base_url=base_url) if record and record.active else None
@@ -293,7 +298,7 @@ def _job_rows(project: Any, base_url: str) -> list[dict[str, Any]]:
             "when": row.when,
             "url": url,
         })
-    return rows
+    return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 
 
 def _suffix(body: Mapping[str, Any]) -> str:
@@ -312,8 +317,7 @@ class JobsHandler(NeuroHandler):
     async def get(self, pk: str) -> None:
         """The project's live jobs (ps rows: every live.yml job and every suffix that ran)."""
         _, project = await self.project(pk)
-        rows = await self.run(_job_rows, project, self.base_url)
-        self.reply({"jobs": rows})
+        self.reply(await self.run(_job_rows, project, self.base_url))
 
 
 class JobActionHandler(NeuroHandler):

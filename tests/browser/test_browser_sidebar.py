@@ -285,6 +285,20 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
     sidebar.locator("button.nj-stop").click()
     sidebar.locator('.nj-job-view .nj-badge[data-status="cancelled"]').wait_for()
 
+    # A broken live.yml: the recorded runs stay listed, the file's error above them as text
+    live_yml = demo_project.root / ".neuro" / "live.yml"
+    sound = live_yml.read_text()
+    live_yml.write_text("kind: live\njobs:\n  <b>bad</b>: [\n")
+    sidebar.locator(".nj-crumb-project").click()
+    warning = sidebar.locator(".nj-project-view .nj-jobs-warning")
+    warning.wait_for()
+    assert "live.yml:4:" in warning.inner_text() and "only jobs that ran" in warning.inner_text()
+    assert sidebar.locator(".nj-project-view b").count() == 0
+    hello.locator('.nj-badge[data-status="succeeded"]').wait_for()
+    shot(page, "05b-broken-live-yml")
+    live_yml.write_text(sound)
+    warning.wait_for(state="detached")
+
     # A bake: graph, tasks table, a task's log
     sidebar.locator(".nj-crumb-project").click()
     sidebar.locator(".nj-bake", has_text="first-training").click()

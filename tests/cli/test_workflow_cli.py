@@ -31,6 +31,24 @@ def test_check_files_with_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "1 error found" in captured.err
 
 
+def test_check_reports_every_graph_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """An unknown need does not hide a cycle, nor one cycle another: all in one run."""
+    bad = FIXTURES / "bad" / "batch_graph_all.yml"
+    assert main(["check", str(bad)]) == 1
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert [line.split(" (tasks:")[0] for line in lines] == [
+        "batch_graph_all.yml:7:12: tasks form a cycle: a -> c -> b -> a",
+        "batch_graph_all.yml:16:13: Task d needs unknown task zzz",
+        "batch_graph_all.yml:16:21: Task d needs unknown task yyy",
+        "batch_graph_all.yml:20:12: tasks form a cycle: e -> f -> e",
+        "batch_graph_all.yml:28:7: Task g needs unknown task qqq",
+        "batch_graph_all.yml:30:7: Task g needs itself",
+        "batch_graph_all.yml:37:12: tasks form a cycle: m_1 -> n -> m_1",
+    ]
+    assert "7 errors found" in captured.err
+
+
 def test_check_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["check", str(tmp_path / "nope.yml")]) == 1
     assert "no such file" in capsys.readouterr().err

@@ -247,14 +247,32 @@ async def test_start_refuses_bad_input(
     assert jobs[1]["status"] == "unknown"
 
 
-async def test_jobs_of_a_project_with_a_broken_live_yml_is_400(
+async def test_jobs_of_a_project_with_a_broken_live_yml_are_its_recorded_runs(
     jp_fetch: Any, make_project: Callable[..., Project], project_pk_of: Callable[[Project], Any]
 ) -> None:
+    """As ``ps`` does: the runs in the store, and the file's error as a warning (not a 400)."""
     project = make_project("broken", {"live.yml": "kind: live\njobs:\n  a: [\n"})
     pk = str(await project_pk_of(project))
-    code, message = await error_of(jp_fetch, "projects", pk, "jobs")
-    assert code == 400
-    assert "live.yml" in message
+    empty = await get_json(jp_fetch, "projects", pk, "jobs")
+    assert empty["jobs"] == [] and "live.yml:" in empty["warning"]
+    run = finished_job(project)
+    listed = await get_json(jp_fetch, "projects", pk, "jobs")
+    assert [(j["job_id"], j["status"], j["raw_id"]) for j in listed["jobs"]] == [
+        ("train", "failed", run.raw_id),
+    ]
+    assert listed["jobs"][0]["title"] == "" and listed["jobs"][0]["url"] is None
+    warning = listed["warning"]
+    assert "live.yml:4:" in warning and "only jobs that ran are shown" in warning
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "a", "start",
+                                   method="POST", body="{}")
+    assert code == 400 and "live.yml" in message  # starting still needs a loadable file
+
+
+async def test_jobs_of_a_sound_project_carry_no_warning(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    pk = str(await project_pk_of(live_project))
+    assert "warning" not in await get_json(jp_fetch, "projects", pk, "jobs")
 
 
 async def test_multi_job_runs_by_suffix(

@@ -425,7 +425,9 @@ class BakeRunner:
             self.records[fid] = rows.TaskRecord(
                 bake_id=self.bake.bake_id, attempt=self.attempt, full_id=dotted(fid),
                 status="pending", kind=node.kind, title=node.title,
-                needs={dotted(prefix + (dep,)): how for dep, how in node.needs.items()},
+                needs=rows.JsonMap(
+                    {dotted(prefix + (dep,)): how for dep, how in node.needs.items()}
+                ),
                 matrix_group=dotted(prefix + (node.matrix_group,)) if node.matrix_group else None,
                 seq=self.seq, created_at=now,
             )

@@ -20,6 +20,7 @@ from .logs import log_tail
 from .ports import choose_port, is_listening, rewrite_port
 from .query import active_runs, job_infos, refresh
 from .urls import (
+    AUTH_ENV,
     BASE_URL_ENV,
     PORT_ENV,
     PROXY_ENV,
@@ -140,8 +141,9 @@ def _start(
             base = server_base if server_base is not None else server_base_url(project.root)
             meta["base_path"] = absolute_base_path(base, port)
             env_extra[BASE_URL_ENV] = str(meta["base_path"])
-            if spec.http_auth:  # other users of this machine must not reach it unasked
-                meta["token"] = env_extra[TOKEN_ENV] = secrets.token_hex(16)
+        wants_token = meta["proxy"] == "absolute" or spec.env.get(AUTH_ENV) == "token"
+        if spec.http_auth and wants_token:  # other users of this machine must not reach it
+            meta["token"] = env_extra[TOKEN_ENV] = secrets.token_hex(16)
     process = to_process_spec(spec, project, log_path, env_extra=env_extra)
     if asked and port:
         process = rewrite_port(process, asked, port)

@@ -10,6 +10,8 @@ default) they also get a random token in ``NEURO_JUPYTER_TOKEN`` to require, and
 carries it (``?token=``), so other users of the machine cannot use the job's port. Without a
 server the link is ``http://127.0.0.1:<port>/`` (plus that path for absolute jobs). Jobs whose port is not a
 web page (``NEURO_JUPYTER_PROXY: tcp``, e.g. a debugger) get no link, only ``127.0.0.1:<port>``.
+A ``prefix`` job that checks the token itself says so with ``NEURO_JUPYTER_AUTH: token`` in its
+env (the bundled file browser): with ``http_auth`` it gets a token too, and its link carries it.
 
 A kernel finds its server from the ``jpserver-*.json`` files in Jupyter's runtime folder (the
 kernel's ``JPY_PARENT_PID`` names the server that started it); read with json only.
@@ -29,6 +31,7 @@ PROXY_ENV = "NEURO_JUPYTER_PROXY"
 BASE_URL_ENV = "NEURO_JUPYTER_BASE_URL"
 PORT_ENV = "NEURO_JUPYTER_HTTP_PORT"
 TOKEN_ENV = "NEURO_JUPYTER_TOKEN"
+AUTH_ENV = "NEURO_JUPYTER_AUTH"
 
 
 def runtime_dir() -> Path:
@@ -107,15 +110,15 @@ def browse_url(record: JobRecord, server_base_url: str | None = None) -> str | N
     port = record.http_port
     if not port or record.meta.get("proxy") == "tcp":
         return None
+    token = f"?token={record.meta['token']}" if record.meta.get("token") else ""
     if record.meta.get("proxy") == "absolute":
         path = str(record.meta.get("base_path") or absolute_base_path(None, port))
-        token = f"?token={record.meta['token']}" if record.meta.get("token") else ""
         if server_base_url is not None:
             return absolute_base_path(server_base_url, port) + token
         return f"http://127.0.0.1:{port}{path}{token}"
     if server_base_url is not None:
-        return f"{_slashed(server_base_url)}proxy/{port}/"
-    return f"http://127.0.0.1:{port}/"
+        return f"{_slashed(server_base_url)}proxy/{port}/{token}"
+    return f"http://127.0.0.1:{port}/{token}"
 
 
 def endpoint(record: JobRecord, server_base_url: str | None = None) -> str | None:

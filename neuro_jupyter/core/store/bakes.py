@@ -257,7 +257,24 @@ _TASK_COLUMNS = (
 )
 
 
+class JsonMap(dict[str, str]):
+    """A mapping never changed once made, whose JSON text is kept: a task's ``needs`` are
+    written with each of its rows (twice or more per task, 10 needs each in a layered DAG)."""
+
+    __slots__ = ("_text",)
+
+    def json_text(self) -> str:
+        """``json.dumps`` of the mapping, computed once."""
+        try:
+            return self._text
+        except AttributeError:
+            self._text: str = json.dumps(dict(self)) if self else "{}"
+            return self._text
+
+
 def _json(mapping: Mapping[str, str]) -> str:
+    if type(mapping) is JsonMap:
+        return mapping.json_text()
     return json.dumps(dict(mapping)) if mapping else "{}"
 
 

@@ -51,8 +51,12 @@ class Level(BatchGraph):
     """One level of a bake: the flow's tasks, or the inside of an action/module call."""
 
     def __init__(self, env: LevelEnv, prefix: FullID, tasks: Seq | None,
-                 max_parallel: int, fail_fast: bool, outputs: Node | None = None) -> None:
+                 max_parallel: int, fail_fast: bool, outputs: Node | None = None,
+                 collect: list[WorkflowError] | None = None) -> None:
         self.env = env
+        # with a list (``check``): graph errors (unknown needs, cycles) go there, all of them,
+        # and building goes on without the bad edges; without one the first error raises
+        self._collect = collect
         self.prefix = prefix
         self.max_parallel = max_parallel
         self.fail_fast = fail_fast
@@ -216,24 +220,44 @@ class Level(BatchGraph):
                 targets = [name]
             else:
                 valid = sorted(set(groups) | set(self._insts))
-                raise WorkflowError(f"Task {inst.id} needs unknown task {name} (tasks: "
-                                    f"{', '.join(valid)})", where.loc)
+                self._graph_error(WorkflowError(
+                    f"Task {inst.id} needs unknown task {name} (tasks: {', '.join(valid)})",
+                    where.loc))
+                continue
             for t in targets:
                 if t == inst.id:
-                    raise WorkflowError(f"Task {inst.id} needs itself", where.loc)
+                    self._graph_error(WorkflowError(f"Task {inst.id} needs itself", where.loc))
+                    continue
                 out[t] = level
         return out
 
+    def _graph_error(self, error: WorkflowError) -> None:
+        """Raise ``error``, or, when collecting (``check``), note it and go on."""
+        if self._collect is None:
+            raise error
+        self._collect.append(error)
+
     def _check_cycles(self) -> None:
-        sorter = graphlib.TopologicalSorter({i.id: set(i.needs) for i in self._insts.values()})
-        try:
-            sorter.prepare()
-        except graphlib.CycleError as exc:
-            cycle = list(reversed(exc.args[1]))
+        """Every cycle when collecting (each found, then one of its edges set aside, until none
+        is left; one report per set of task groups, so matrix copies of a cycle count once);
+        else the first one raises."""
+        graph = {i.id: set(i.needs) for i in self._insts.values()}
+        reported: set[frozenset[str]] = set()
+        for _ in range(sum(len(deps) for deps in graph.values())):
+            try:
+                graphlib.TopologicalSorter(graph).prepare()
+                return
+            except graphlib.CycleError as exc:
+                cycle = list(reversed(exc.args[1]))
+            graph[cycle[0]].discard(cycle[1])  # cycle[0] needs cycle[1]
+            groups = frozenset(self._insts[c].group for c in cycle)
+            if groups in reported:
+                continue
+            reported.add(groups)
             inst = self._insts[cycle[0]]
             where = last(inst.layers, "needs") or inst.entry
             path = " -> ".join(dotted((*self.prefix, c)) for c in cycle)
-            raise WorkflowError(f"tasks form a cycle: {path}", where.loc) from None
+            self._graph_error(WorkflowError(f"tasks form a cycle: {path}", where.loc))
 
     def _check_local_order(self) -> None:
         for inst in self._insts.values():
@@ -420,8 +444,11 @@ class Level(BatchGraph):
         return out
 
 
-def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any]) -> BatchPlan:
-    """Load, check and plan the batch flow ``batch`` (``.neuro/<batch>.yml``)."""
+def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
+               collect: list[WorkflowError] | None = None) -> BatchPlan:
+    """Load, check and plan the batch flow ``batch`` (``.neuro/<batch>.yml``). With
+    ``collect`` (``check``), the top level's graph errors (unknown needs, cycles) are appended
+    there, every one of them, instead of the first raising."""
     rel = ws.find(batch) if batch not in ("live", "project") else None
     if rel is None:
         raise UnknownNameError("batch", batch, ws.batch_names())
@@ -457,7 +484,7 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any]) -> Batch
     _preload_calls(ws, tasks, 0)
     root = Level(env, (), tasks if isinstance(tasks, Seq) else None,
                  defaults.max_parallel or 10,
-                 True if defaults.fail_fast is None else defaults.fail_fast)
+                 True if defaults.fail_fast is None else defaults.fail_fast, collect=collect)
     return BatchPlan(batch=batch, flow_id=flow_id, title=title, params=pvals,
                      config_files=dict(ws.files), root=root,
                      life_span=life_span if life_span is not None else 10 * 24 * 3600.0)

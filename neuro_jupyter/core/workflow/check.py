@@ -2,8 +2,8 @@
 
 Structure, keys, types, ids and expression syntax and contexts come from the grammar; then
 per-file semantic checks: mixins, cmd/bash/python exclusivity, action args against inputs,
-and for batch flows a planning pass (unknown needs, cycles, duplicate ids, matrix include
-keys, local-action ordering, image refs defined twice). Missing required params are not
+and for batch flows a planning pass (every unknown need and every cycle, duplicate ids,
+matrix include keys, local-action ordering, image refs defined twice). Missing required params are not
 errors here: they fail at run time.
 """
 
@@ -352,7 +352,8 @@ def _check_batch(ws: Workspace, node: Map, path: Path, *, planned: bool
 
 
 def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
-    """Build the batch graph (ids, needs, cycles, matrix, local order, image refs)."""
+    """Build the batch graph (ids, needs, cycles, matrix, local order, image refs); every
+    unknown need and every cycle is reported, not just the first."""
     from .batch import plan_batch
     from .common import param_defs
 
@@ -365,15 +366,17 @@ def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
     if rel != f"{CONFIG_DIR}/{path.name}":  # a batch file outside .neuro: plan it in place
         ws.overlay = {f"{CONFIG_DIR}/{stem}.yml": ws.files[rel]}
         ws._cache[f"{CONFIG_DIR}/{stem}.yml"] = node
+    graph: list[WorkflowError] = []
     try:
-        plan = plan_batch(ws, stem, params=placeholders)
+        plan = plan_batch(ws, stem, params=placeholders, collect=graph)
     except ExpressionError as exc:
         if not placeholders:
             errors.append(exc)
-        return errors
+        return graph + errors
     except NeuroJupyterError as exc:
         _collect(errors, exc)
-        return errors
+        return graph + errors
+    errors.extend(graph)
     errors.extend(_batch_refs(ws, node, plan.root, set(defs)))
     return errors
 

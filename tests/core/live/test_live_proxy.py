@@ -36,12 +36,6 @@ def _fetch(url: str) -> tuple[int, str] | None:
         return None
 
 
-def _fetched(wait_for: Wait, url: str, timeout: float) -> tuple[int, str]:
-    result = wait_for(lambda: _fetch(url), timeout=timeout)
-    assert isinstance(result, tuple)
-    return result
-
-
 @pytest.fixture
 def a_jupyter_server(tmp_path: Path, a_runtime_dir: Path, wait_for: Wait) -> Iterator[str]:
     """A Jupyter server on 127.0.0.1 with base_url /jl/; yields its origin."""
@@ -69,11 +63,32 @@ def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Pa
     project: Project = init_project("Proxy Demo", no_input=True, output_dir=tmp_path / "p")
     assert server_base_url(project.root) == "/jl/"
 
+    # as a browser: logged in to the outer server (its cookie), the link's token for the job's
+    def logged_in_browser() -> urllib.request.OpenerDirector:
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        opener.open(f"{a_jupyter_server}/jl/api/status?token={TOKEN}", timeout=5).close()
+        return opener
+
+    def opened(url: str, opener: urllib.request.OpenerDirector) -> tuple[int, str] | None:
+        try:
+            with opener.open(url, timeout=5) as response:
+                return response.status, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return (error.code, "") if error.code == 403 else None
+        except OSError:
+            return None
+
     browser = run_job(project, "filebrowser")
+    files_token = browser.record.meta["token"]
     url = browse_url(browser.record, "/jl/")
-    assert url == f"/jl/proxy/{browser.record.http_port}/"
-    status, page = _fetched(wait_for, f"{a_jupyter_server}{url}?token={TOKEN}", 60)
-    assert status == 200 and "README.md" in page
+    files = f"{a_jupyter_server}/jl/proxy/{browser.record.http_port}/"
+    assert url == f"/jl/proxy/{browser.record.http_port}/?token={files_token}"
+    visitor = logged_in_browser()
+    answer = wait_for(lambda: opened(f"{a_jupyter_server}{url}", visitor), timeout=60)
+    assert isinstance(answer, tuple) and answer[0] == 200 and "README.md" in answer[1]
+    # its cookie, scoped to /jl/proxy/<port>, lets the browser on without the token
+    assert visitor.open(f"{files}.neuro/", timeout=5).status == 200
+    assert opened(files, logged_in_browser()) == (403, "")  # no token, no cookie: refused
 
     jupyter = run_job(project, "jupyter")
     port = jupyter.record.http_port
@@ -82,11 +97,6 @@ def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Pa
     base = f"/jl/proxy/absolute/{port}/"
     assert url == f"{base}?token={inner}"  # the job's own token (http_auth) is in the link
     assert jupyter.record.meta["base_path"] == base  # the job's Jupyter serves under that path
-    # as a browser: logged in to the outer server (its cookie), the link's token for the job's
-    def logged_in_browser() -> urllib.request.OpenerDirector:
-        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
-        opener.open(f"{a_jupyter_server}/jl/api/status?token={TOKEN}", timeout=5).close()
-        return opener
 
     def through_proxy(path: str, opener: urllib.request.OpenerDirector) -> tuple[int, str] | None:
         try:

@@ -352,3 +352,45 @@ def test_absolute_web_jobs_get_a_token_unless_http_auth_is_off(
     assert "token" not in opened.meta
     assert browse_url(opened, "/") == f"/proxy/absolute/{opened.http_port}/"
     wait_for(lambda: "token=." in read_log(get_job(opened.raw_id))[0])
+
+
+def test_bundled_filebrowser_requires_its_token_unless_http_auth_is_off(
+    tmp_path: Path, web_port: int, wait_for: Wait
+) -> None:
+    """The bundled ``filebrowser`` action asks for a token (``NEURO_JUPYTER_AUTH: token``): its
+    link carries it and the app refuses requests without it; ``http_auth: false`` keeps it open."""
+    import urllib.error
+
+    from neuro_jupyter.core.project import open_project
+
+    root = tmp_path / "fb"
+    (root / ".neuro").mkdir(parents=True)
+    call = ("    action: gh:neuro-actions/filebrowser@v22.9.0\n    args:\n"
+            "      http_port: {port}\n      volumes_project_remote: storage:fb\n")
+    (root / ".neuro" / "live.yml").write_text(
+        "kind: live\njobs:\n"
+        f"  guarded:\n{call.format(port=web_port)}"
+        f"  opened:\n{call.format(port=web_port + 1)}      http_auth: false\n")
+    project = open_project(root)
+    guarded = run_job(project, "guarded").record
+    token = guarded.meta["token"]
+    assert len(token) == 32 and guarded.meta["proxy"] == "prefix"
+    port = guarded.http_port
+    assert browse_url(guarded) == f"http://127.0.0.1:{port}/?token={token}"
+    assert browse_url(guarded, "/user/me/") == f"/user/me/proxy/{port}/?token={token}"
+
+    def status(url: str) -> int:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert wait_for(lambda: status(f"http://127.0.0.1:{port}/") == 403, timeout=30)
+    assert status(f"http://127.0.0.1:{port}/?token={token}") == 200
+    kill_job(project, "guarded", grace=1)
+    opened = run_job(project, "opened").record
+    assert "token" not in opened.meta
+    assert browse_url(opened) == f"http://127.0.0.1:{opened.http_port}/"
+    assert wait_for(lambda: status(f"http://127.0.0.1:{opened.http_port}/") == 200, timeout=30)
+    kill_job(project, "opened", grace=1)

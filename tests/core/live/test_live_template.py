@@ -73,9 +73,13 @@ def test_web_jobs_serve(template_project: Project, wait_for: Wait) -> None:
     jupyter = run_job(template_project, "jupyter")
     debug = run_job(template_project, "remote_debug")
     files_url = browse_url(browser.record)
-    assert files_url
+    files_token = browser.record.meta["token"]
+    assert files_url == f"http://127.0.0.1:{browser.record.http_port}/?token={files_token}"
     status, body = _fetched(wait_for, files_url, 60)
     assert status == 200 and b"README.md" in body and b".neuro/" in body
+    with pytest.raises(urllib.error.HTTPError) as refused_files:  # no token: refused
+        urllib.request.urlopen(files_url.partition("?")[0], timeout=5)
+    assert refused_files.value.code == 403
     jupyter_url = browse_url(jupyter.record)
     token = jupyter.record.meta["token"]
     assert jupyter_url == (f"http://127.0.0.1:{jupyter.record.http_port}/proxy/absolute/"

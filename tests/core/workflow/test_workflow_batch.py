@@ -224,6 +224,16 @@ def test_graph_errors(make_project: MakeProject, tasks: str, message: str) -> No
         plan_batch(project, "b")
 
 
+def test_planning_stops_at_the_first_graph_error(make_project: MakeProject) -> None:
+    """``plan_batch`` raises one error (``check`` collects them all)."""
+    project = make_project(_batch("  - id: a\n    needs: [zzz]\n    cmd: x\n"
+                                  "  - id: b\n    needs: [c]\n    cmd: x\n"
+                                  "  - id: c\n    needs: [b]\n    cmd: x\n"))
+    with pytest.raises(WorkflowError) as info:
+        plan_batch(project, "b")
+    assert "needs unknown task zzz" in str(info.value) and "cycle" not in str(info.value)
+
+
 def test_local_actions_run_first(make_project: MakeProject) -> None:
     files = _batch("  - id: remote\n    cmd: x\n  - id: loc\n    action: ws:loc.yml\n")
     files["loc.yml"] = "kind: local\ncmd: echo local\n"
