@@ -91,20 +91,17 @@ def _project(args: argparse.Namespace) -> Any:
 def follow(project: Any, bake: Any, attempt: int | None = None) -> int:
     """Print task status changes until the attempt ends; 0 when it succeeded."""
     from ..core.bake import watch_bake
+    from ..core.bake.render import progress_lines
 
     seen: dict[str, str] = {}
     state = None
     try:
         for state in watch_bake(project, bake, attempt):
-            for task in state.tasks:
-                if seen.get(task.full_id) != task.status and task.status != "pending":
-                    raw = f" [{task.raw_id}]" if task.raw_id else ""
-                    reason = f" ({task.reason})" if task.reason else ""
-                    outputs = "".join(f"\n  {k}: {v}" for k, v in task.outputs.items())
-                    print(f"Task {task.full_id}{raw} is {task.status}{reason}{outputs}", flush=True)
-                seen[task.full_id] = task.status
+            for line in progress_lines(state.tasks, seen):
+                print(line, flush=True)
     except KeyboardInterrupt:
-        print(f"\nThe bake goes on; follow it with: neuro-jupyter inspect {bake.bake_id}")
+        print(f"\nThe bake goes on: see it with `neuro-jupyter inspect {bake.bake_id}`, "
+              f"stop it with `neuro-jupyter cancel {bake.bake_id}`")
         return 130
     assert state is not None
     done = sum(1 for t in state.tasks if t.finished_at is not None)
@@ -149,28 +146,21 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Print the attempt and its tasks; write/render the graph when asked."""
     from ..core.bake import inspect_bake
     from ..core.bake.render import inspect_text
-    from ..core.graph import render, to_dot
+    from ..core.graph import graph_files
 
     project = _project(args)
     state = inspect_bake(project, args.bake, args.attempt)
     print(inspect_text(state))
     if not (args.dot or args.pdf or args.svg or args.view):
         return 0
-    target = Path(args.output_graph or f"{state.bake.bake_id}_{state.attempt.number}.gv")
-    dot = to_dot(state)
-    if args.dot:
-        target.write_text(dot, encoding="utf-8")
-        print(f"Graph written to {target}")
-    for fmt, wanted in (("pdf", args.pdf or args.view), ("svg", args.svg)):
-        if wanted:
-            # As neuro-flow: <file>.<fmt>, unless the name already ends with that extension.
-            out = target if target.suffix == f".{fmt}" else Path(f"{target}.{fmt}")
-            out.write_bytes(render(dot, fmt))
-            print(f"Graph rendered to {out}")
-            if fmt == "pdf" and args.view:
-                import webbrowser
+    files = graph_files(state, args.output_graph, dot=args.dot, svg=args.svg,
+                        pdf=args.pdf or args.view)
+    for out in files:
+        print(f"Graph written to {out}")
+        if out.suffix == ".pdf" and args.view:
+            import webbrowser
 
-                webbrowser.open(out.resolve().as_uri())
+            webbrowser.open(out.resolve().as_uri())
     return 0
 
 

@@ -32,14 +32,17 @@ def register(subparsers: Any) -> None:
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Create the project and say where it is."""
-    from ..core.project.scaffold import init_project
+    from ..core.project.scaffold import first_job, init_project
 
     project = init_project(
         args.name, args.slug, args.code_dir, output_dir=args.output_dir,
         template=args.template, no_input=args.no_input,
     )
     print(f"Created project {project.id} in {project.root}")
-    print(f"Next: cd {project.root} && neuro-jupyter run train   (HELP.md lists every command)")
+    job = first_job(project)
+    help_md = "   (HELP.md lists every command)" if (project.root / "HELP.md").is_file() else ""
+    if job is not None:
+        print(f"Next: cd {project.root} && neuro-jupyter run {job}{help_md}")
     return 0
 
 

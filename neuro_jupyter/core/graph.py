@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import BackendError, InvalidInputError
@@ -135,6 +136,32 @@ def render(dot: str, fmt: str = "svg") -> bytes:
     if proc.returncode != 0:
         raise BackendError(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
     return proc.stdout
+
+
+def graph_files(
+    state: BakeState, output: str | Path | None = None, *, dot: bool = False,
+    svg: bool = False, pdf: bool = False,
+) -> list[Path]:
+    """Write the attempt's graph as ``inspect --output-graph`` does: FILE (DOT) and/or
+    FILE.svg / FILE.pdf (kept as is when FILE already ends so). Renders everything first, so a
+    missing Graphviz or a bad folder leaves no file behind; returns the files written."""
+    target = Path(output or f"{state.bake.bake_id}_{state.attempt.number}.gv").expanduser()
+    text = to_dot(state)
+    files: list[tuple[Path, bytes]] = []
+    if dot:
+        files.append((target, text.encode()))
+    for fmt, wanted in (("pdf", pdf), ("svg", svg)):
+        if wanted:
+            out = target if target.suffix == f".{fmt}" else Path(f"{target}.{fmt}")
+            files.append((out, render(text, fmt)))
+    for out, data in files:
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise InvalidInputError(
+                f"Cannot write the graph to {out}: {exc.strerror or exc}"
+            ) from exc
+    return [out for out, _ in files]
 
 
 def statuses_summary(statuses: Iterable[str]) -> str:

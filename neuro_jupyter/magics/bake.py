@@ -12,6 +12,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
+from ..core.errors import InvalidInputError, WorkflowError, WorkflowErrors
 from ._common import current_project, friendly_errors, magic_parser, parse_line
 
 BAKE = magic_parser(
@@ -33,6 +34,11 @@ INSPECT = magic_parser("%neuro_inspect", "A bake's live view (graph, progress, t
 INSPECT.add_argument("bake", metavar="BAKE", help="bake id or name")
 INSPECT.add_argument("-a", "--attempt", type=int, default=None)
 INSPECT.add_argument("--text", action="store_true", help="print the tasks table instead")
+INSPECT.add_argument("-o", "--output-graph", metavar="FILE", default=None,
+                     help="graph file name (default <bake_id>_<attempt>.gv)")
+INSPECT.add_argument("--dot", action="store_true", help="write the graph as DOT")
+INSPECT.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
+INSPECT.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
 
 SHOW = magic_parser("%neuro_show", "A task's log.")
 SHOW.add_argument("bake", metavar="BAKE")
@@ -49,6 +55,18 @@ RESTART.add_argument("bake", metavar="BAKE")
 RESTART.add_argument("-a", "--attempt", type=int, default=None)
 RESTART.add_argument("--no-from-failed", dest="from_failed", action="store_false", default=True)
 RESTART.add_argument("--from-failed", dest="from_failed", action="store_true")
+
+
+def _in_cell(exc: WorkflowError | WorkflowErrors, path: str) -> InvalidInputError:
+    """Errors in a ``%%bake`` body located as the notebook numbers the cell's lines (the
+    ``%%bake`` line is line 1), not in a ``.neuro/`` file that does not exist."""
+    errors = exc.errors if isinstance(exc, WorkflowErrors) else [exc]
+    lines = [
+        f"cell line {e.location.line + 1}, column {e.location.column}: {e.message}"
+        if e.location is not None and e.location.file == path else str(e)
+        for e in errors
+    ]
+    return InvalidInputError("\n".join(lines))
 
 
 def _display(obj: Any) -> None:
@@ -72,8 +90,13 @@ class BakeMagics(Magics):
             raise UsageError("%bake NAME bakes .neuro/NAME.yml; use %%bake for a cell body")
         project = current_project(args.project)
         batch = args.batch or CELL_BATCH
-        bake = start_bake(project, batch, text=cell, params=dict(args.param), tags=args.tag,
-                          name=args.name)
+        try:
+            bake = start_bake(project, batch, text=cell, params=dict(args.param), tags=args.tag,
+                              name=args.name)
+        except (WorkflowError, WorkflowErrors) as exc:
+            if cell is None:
+                raise
+            raise _in_cell(exc, f".neuro/{batch}.yml") from None
         self._view(project, bake)
 
     @line_magic
@@ -101,10 +124,19 @@ class BakeMagics(Magics):
         args = parse_line(INSPECT, line)
         project = current_project(args.project)
         bake = resolve_bake(project, args.bake)
+        graph = args.dot or args.svg or args.pdf
+        if args.text or graph:
+            state = inspect_bake(project, bake, args.attempt)
         if args.text:
-            print(inspect_text(inspect_bake(project, bake, args.attempt)))
-            return
-        self._view(project, bake, args.attempt)
+            print(inspect_text(state))
+        if graph:
+            from ..core.graph import graph_files
+
+            for out in graph_files(state, args.output_graph, dot=args.dot, svg=args.svg,
+                                   pdf=args.pdf):
+                print(f"Graph written to {out}")
+        if not args.text:
+            self._view(project, bake, args.attempt)
 
     @line_magic
     @friendly_errors

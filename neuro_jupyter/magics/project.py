@@ -53,7 +53,7 @@ class ProjectMagics(Magics):
     @argument("--no-input", action="store_true", help="do not prompt; use defaults for missing options")
     def neuro_init(self, line: str) -> Path:
         """Create a new project folder from the template, asking Neu.ro's three prompts."""
-        from ..core.project.scaffold import init_project
+        from ..core.project.scaffold import first_job, init_project
 
         args = parse_argstring(self.neuro_init, line)
         project = init_project(
@@ -62,7 +62,10 @@ class ProjectMagics(Magics):
             no_input=args.no_input,
         )
         print(f"Created project {project.id} in {project.root}")
-        print(f"Next: %cd {project.root}  then  %neuro_run train  (HELP.md lists every job and command)")
+        job = first_job(project)
+        help_md = "  (HELP.md lists every job and command)" if (project.root / "HELP.md").is_file() else ""
+        if job is not None:
+            print(f"Next: %cd {project.root}  then  %neuro_run {job}{help_md}")
         return project.root
 
     @line_magic

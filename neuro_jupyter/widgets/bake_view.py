@@ -66,7 +66,12 @@ class BakeView(anywidget.AnyWidget):
             self.follow()
 
     def __repr__(self) -> str:
-        return f"BakeView({self.bake_id!r})"
+        """One line of state: what a terminal or a text-only notebook viewer shows."""
+        done, total = self.progress
+        name = self._bake.name or self._bake.batch
+        number = self._state.attempt.number if self._state else 1
+        return (f"BakeView({self.bake_id!r}): {name} attempt #{number} {self.result}, "
+                f"{done}/{total} tasks finished")
 
     @property
     def finished(self) -> bool:

@@ -45,11 +45,11 @@ def a_root(tmp_path: Path) -> Path:
 def test_bake_waits_shows_progress_and_exit_codes(a_root: Path) -> None:
     ok = cli("bake", "good", "--name", "g1", "-t", "ci", cwd=a_root)
     assert ok.returncode == 0, ok.stderr
-    assert re.search(r"Task prep \[job-[0-9a-f-]+\] is succeeded\n  n: 5", ok.stdout)
+    assert re.search(r"Task prep \[job-[0-9a-f-]+\] succeeded\n  n: 5", ok.stdout)
     assert "Attempt #1 succeeded (3/3 tasks finished)" in ok.stdout
     bad = cli("--project", str(a_root), "bake", "bad", cwd=a_root.parent)
     assert bad.returncode == 1
-    assert "Task boom" in bad.stdout and "is failed (exit code 4)" in bad.stdout
+    assert "Task boom" in bad.stdout and "] failed (exit code 4)" in bad.stdout
     assert "neuro-jupyter restart bake-" in bad.stdout
 
     listed = cli("bakes", cwd=a_root)
@@ -87,6 +87,13 @@ def test_inspect_show_and_graph_files(a_root: Path, tmp_path: Path) -> None:
     missing = cli("inspect", "g2", "--pdf", "-o", str(tmp_path / "x.gv"), cwd=a_root, env=nodot)
     assert missing.returncode == 1
     assert "Graphviz's `dot` program was not found" in missing.stderr
+    assert not list(tmp_path.glob("x.gv*"))  # nothing half-written: --dot with --pdf is refused whole
+    missing = cli("inspect", "g2", "--dot", "--pdf", "-o", str(tmp_path / "x.gv"), cwd=a_root,
+                  env=nodot)
+    assert missing.returncode == 1 and not list(tmp_path.glob("x.gv*"))
+    nowhere = cli("inspect", "g2", "--dot", "-o", str(tmp_path / "no" / "g.gv"), cwd=a_root)
+    assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr
+    assert f"Cannot write the graph to {tmp_path / 'no' / 'g.gv'}" in nowhere.stderr
 
     show = cli("show", "g2", "prep", cwd=a_root)
     assert show.stdout == "Attempt #1 succeeded\nTask prep succeeded\nprepared\n"
@@ -136,3 +143,28 @@ def test_params_from_options_and_meta_file(a_root: Path, tmp_path: Path) -> None
     assert cli("show", "h", "say", cwd=a_root).stdout.endswith("cli is happy\n")
     missing = cli("bake", "nope", cwd=a_root)
     assert missing.returncode == 1 and "nope" in missing.stderr
+
+
+def test_ctrl_c_leaves_the_bake_running_and_says_how_to_see_or_stop_it(a_root: Path) -> None:
+    import signal
+
+    (a_root / ".neuro" / "slow.yml").write_text(
+        "kind: batch\ntasks:\n  - id: nap\n    cmd: sleep 60\n"
+    )
+    exe = shutil.which("neuro-jupyter", path=str(Path(sys.executable).parent))
+    command = [exe] if exe else [sys.executable, "-m", "neuro_jupyter"]
+    proc = subprocess.Popen([*command, "bake", "slow", "--name", "cc"], cwd=a_root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    lines = []
+    while "is running" not in (line := proc.stdout.readline()):
+        assert line, proc.stderr.read() if proc.stderr else ""
+        lines.append(line)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    bake_id = re.search(r"Bake (bake-[0-9a-f-]+) of slow", lines[0]).group(1)  # type: ignore[union-attr]
+    assert (f"The bake goes on: see it with `neuro-jupyter inspect {bake_id}`, "
+            f"stop it with `neuro-jupyter cancel {bake_id}`") in rest
+    assert "Attempt #1 running" in cli("inspect", "cc", cwd=a_root).stdout
+    assert cli("cancel", "cc", cwd=a_root).returncode == 0

@@ -30,6 +30,7 @@ def test_init_no_input_then_again(tmp_path: Path) -> None:
     root = tmp_path / "neuro-tutorial"
     assert sorted(p.name for p in root.iterdir()) == EXPECTED
     assert f"Created project neuro_tutorial in {root}" in first.stdout
+    assert f"Next: cd {root} && neuro-jupyter run train   (HELP.md" in first.stdout
     snapshot = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
     second = cli("init", "--name", "Neuro Tutorial", "--no-input", cwd=tmp_path)
@@ -67,3 +68,21 @@ def test_projects_lists_created_projects(tmp_path: Path) -> None:
 
     assert lines[0].split() == ["ID", "NAME", "FOLDER", "OPENED"]
     assert sorted(line.split()[0] for line in lines[1:]) == ["one", "two"]
+
+
+def test_init_hint_names_only_what_a_custom_template_has(tmp_path: Path) -> None:
+    template = tmp_path / "tpl"
+    body = template / "{{cookiecutter.project_slug}}" / ".neuro"
+    body.mkdir(parents=True)
+    (template / "cookiecutter.json").write_text('{"project_name": "P", "project_slug": "p"}')
+    (body / "live.yml").write_text("kind: live\njobs:\n  serve:\n    image: x\n    cmd: 'true'\n")
+    done = cli("init", "--name", "Mine", "--template", str(template), "--no-input",
+               "--output-dir", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "out" / "mine"
+    assert done.stdout.splitlines()[1:] == [f"Next: cd {root} && neuro-jupyter run serve"]
+    (body / "live.yml").unlink()
+    done = cli("init", "--name", "Bare", "--template", str(template), "--no-input",
+               "--output-dir", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"Created project bare in {tmp_path / 'out' / 'bare'}"]

@@ -77,13 +77,39 @@ def test_inspect_shows_the_live_view(
     assert view.graph["ids"] == ["hello", "world"]
 
 
+def test_inspect_writes_graph_files_as_the_cli_does(
+    ipython: InteractiveShell, a_project: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from neuro_jupyter.magics import bake as bake_magics
+
+    monkeypatch.setattr(bake_magics, "_display", lambda view: None)
+    ipython.run_cell_magic("bake", f"--project {a_project.root} --name gf", CELL)
+    wait_finished(a_project, "gf")
+    graph = tmp_path / "gf.gv"
+    capsys.readouterr()
+    ipython.run_line_magic("neuro_inspect", f"--project {a_project.root} gf -o {graph} --dot --text")
+    out = capsys.readouterr().out
+    assert f"Graph written to {graph}" in out and "Attempt #1 succeeded" in out
+    assert graph.read_text().startswith("strict digraph cell {")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bin"))  # no Graphviz
+    ipython.run_line_magic("neuro_inspect", f"--project {a_project.root} gf -o {graph}.x --svg")
+    assert "Graphviz's `dot` program was not found" in capsys.readouterr().err
+    assert not list(tmp_path.glob("gf.gv.x*"))
+
+
 def test_errors_are_friendly(
     ipython: InteractiveShell, a_project: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ipython.run_cell_magic("bake", f"--project {a_project.root}", "kind: batch\ntasks: 3\n")
     err = capsys.readouterr().err
-    assert err.startswith("Error: .neuro/cell.yml:2:")
+    assert err.startswith("Error: cell line 3, column ")  # the %%bake line is line 1
     assert list_bakes(a_project) == []
+    ipython.run_cell_magic("bake", f"--project {a_project.root} mine",
+                           "kind: batch\ntasks:\n  - id: x\n    needs: [q]\n    bash: echo\n")
+    assert capsys.readouterr().err == (
+        "Error: cell line 5, column 13: Task x needs unknown task q (tasks: x)\n"
+    )
     ipython.run_line_magic("neuro_inspect", f"--project {a_project.root} nope")
     assert "No bake with id or name 'nope'" in capsys.readouterr().err
     ipython.run_line_magic("bake", f"--project {a_project.root} missing")

@@ -23,7 +23,9 @@ def test_init_without_prompts(ipython: InteractiveShell, tmp_path: Path,
     assert result == root.resolve()
     assert (root / ".neuro" / "live.yml").is_file()
     assert (root / "modules" / "train.py").is_file()
-    assert f"Created project neuro_tutorial in {root}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"Created project neuro_tutorial in {root}" in out
+    assert f"Next: %cd {root}  then  %neuro_run train  (HELP.md lists every job and command)" in out
     assert [r.root for r in list_projects()] == [root.resolve()]
 
 

@@ -53,6 +53,9 @@ def test_view_shows_graph_statuses_table_and_progress(a_project) -> None:
     assert view.progress == [1, 4]
     assert view.result == "running"
     assert view.colors["failed"] == "orangered"
+    # a terminal IPython or a text-only viewer gets the state too, in one line
+    assert repr(view) == f"BakeView({bake.bake_id!r}): nightly attempt #1 running, 1/4 tasks finished"
+    assert view._repr_mimebundle_()[0]["text/plain"] == repr(view)
 
 
 def test_collapse_matrix_into_one_node(a_project) -> None:

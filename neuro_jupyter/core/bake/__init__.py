@@ -33,10 +33,12 @@ _RECORDS = frozenset({"AttemptRecord", "BakeRecord", "TaskRecord"})
 
 def __getattr__(name: str) -> Any:
     """Load the API (or a record class) when one of its names is first used."""
+    import importlib
+
     if name in _RECORDS:
-        from ..store import bakes as module
+        module = importlib.import_module("..store.bakes", __name__)
     elif name in __all__:
-        from . import api as module
+        module = importlib.import_module(".api", __name__)
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(module, name)

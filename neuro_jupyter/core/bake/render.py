@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import datetime
 
 from ..live.render import humanize
@@ -69,3 +70,35 @@ def show_header(state: BakeState, task: TaskRecord) -> str:
     """The two lines ``show`` prints before a task's log."""
     reason = f" ({task.reason})" if task.reason else ""
     return f"Attempt #{state.attempt.number} {state.attempt.result}\nTask {task.full_id} {task.status}{reason}"
+
+
+STATUS_PHRASES = {
+    "pending": "is pending", "running": "is running", "succeeded": "succeeded",
+    "failed": "failed", "cancelled": "was cancelled", "skipped": "was skipped",
+    "cached": "is cached",
+}
+"""How a progress line words each status: neuro-flow's words, read as English."""
+
+
+def progress_line(task: TaskRecord) -> str:
+    """One progress line, as neuro-flow prints it: ``Task ID [RAW ID] succeeded``, a
+    reason in brackets, then the task's outputs indented below."""
+    raw = f" [{task.raw_id}]" if task.raw_id else ""
+    phrase = STATUS_PHRASES.get(task.status, f"is {task.status}")
+    reason = f" ({task.reason})" if task.reason else ""
+    outputs = "".join(f"\n  {k}: {v}" for k, v in task.outputs.items())
+    return f"Task {task.full_id}{raw} {phrase}{reason}{outputs}"
+
+
+def progress_lines(tasks: Sequence[TaskRecord], seen: MutableMapping[str, str]) -> list[str]:
+    """The progress lines of the tasks whose status changed since ``seen`` (updated in place),
+    in the order things happened; a finished action call after the tasks inside it."""
+    changed = [t for t in tasks if seen.get(t.full_id) != t.status]
+    for task in tasks:
+        seen[task.full_id] = task.status
+
+    def order(task: TaskRecord) -> tuple[float, int]:
+        stamp = task.finished_at or task.started_at
+        return (math.inf if stamp is None else stamp, -task.full_id.count("."))
+
+    return [progress_line(t) for t in sorted(changed, key=order) if t.status != "pending"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
+import unicodedata
 
 from ..errors import ProjectError
 
@@ -11,9 +12,13 @@ _NON_ID = re.compile(r"[^0-9A-Za-z_]+")
 
 
 def derive_project_id(folder_name: str) -> str:
-    """The project id Neu.ro derives from a folder name: lower-cased, runs of other
-    characters (spaces, ``-``, dots) turned into ``_``. Raises if no identifier results."""
-    candidate = _NON_ID.sub("_", folder_name.strip().lower()).strip("_")
+    """The project id Neu.ro derives from a folder name: lower-cased, accents dropped
+    (``ü`` → ``u``), runs of other characters (spaces, ``-``, dots) turned into ``_``.
+    Raises if no identifier results."""
+    ascii_name = "".join(
+        c for c in unicodedata.normalize("NFKD", folder_name) if not unicodedata.combining(c)
+    )
+    candidate = _NON_ID.sub("_", ascii_name.strip().lower()).strip("_")
     validate_identifier(candidate, what="project id", source=folder_name)
     return candidate
 

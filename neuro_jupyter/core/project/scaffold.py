@@ -6,6 +6,7 @@ the target (same file system), is checked, and only then renamed into place.
 
 from __future__ import annotations
 
+import keyword
 import logging
 import os
 import re
@@ -25,6 +26,7 @@ TEMPLATE_DIR = Path(__file__).with_name("template")
 SCHEMA_DIR = Path(__file__).parents[1] / "workflow" / "schemas"
 DEFAULT_NAME = "Name of the project"
 DEFAULT_CODE_DIR = "modules"
+MAX_NAME_BYTES = 255
 RESERVED_DIRS = frozenset({CONFIG_DIR, "config", "data", "notebooks", "results"})
 
 _BAD_PATH_CHARS = re.compile(r'[<>:"/\\|?*{}$\x00-\x1f\x7f]')
@@ -88,6 +90,11 @@ def validate_slug(slug: str, *, source: str | None = None) -> str:
             f"The project folder name {slug!r}{origin} contains a path separator; "
             "give a single folder name (use --output-dir to choose where it goes)."
         )
+    if len(slug.encode("utf-8")) > MAX_NAME_BYTES:
+        raise ScaffoldError(
+            f"The project folder name{origin} is too long ({len(slug)} characters; file systems "
+            f"take at most {MAX_NAME_BYTES} bytes): choose a shorter name or --slug."
+        )
     bad = _BAD_PATH_CHARS.search(slug)
     if bad:
         raise ScaffoldError(
@@ -100,7 +107,10 @@ def validate_slug(slug: str, *, source: str | None = None) -> str:
     try:
         derive_project_id(slug)
     except ProjectError as exc:
-        raise ScaffoldError(f"The project folder name {slug!r}{origin} gives no valid project id: {exc}") from exc
+        raise ScaffoldError(
+            f"The project folder name {slug!r}{origin} gives no valid project id: {exc} "
+            "Choose a folder name (--slug, prompt project_slug) that starts with a Latin letter."
+        ) from exc
     return slug
 
 
@@ -112,6 +122,11 @@ def validate_code_dir(code_dir: str) -> str:
         raise ScaffoldError(
             f"The code directory {code_dir!r} is not a Python package name: use letters, "
             "digits and underscores, not starting with a digit (no path separators)."
+        )
+    if keyword.iskeyword(code_dir):
+        raise ScaffoldError(
+            f"The code directory {code_dir!r} is a Python keyword, so it cannot be imported as "
+            "a package; choose another name."
         )
     if code_dir in RESERVED_DIRS:
         raise ScaffoldError(
@@ -204,6 +219,7 @@ def _render(template: str, context: dict[str, Any], workdir: Path) -> Path:
     """Run cookiecutter into ``workdir/out``, with its caches inside ``workdir`` too."""
     from cookiecutter.exceptions import (
         CookiecutterException,
+        NonTemplatedInputDirException,
         RepositoryCloneFailed,
         RepositoryNotFound,
     )
@@ -234,6 +250,11 @@ def _render(template: str, context: dict[str, Any], workdir: Path) -> Path:
             text = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
             detail = text.strip() or detail
         raise ScaffoldError(f"Unknown template {template!r}: it cannot be fetched ({detail}).") from exc
+    except NonTemplatedInputDirException as exc:
+        raise ScaffoldError(
+            f"Template {template!r} has no templated folder: cookiecutter needs a folder named "
+            "like {{cookiecutter.project_slug}} beside cookiecutter.json; nothing was written."
+        ) from exc
     except (CookiecutterException, ValueError) as exc:
         detail = str(exc).strip() or type(exc).__name__
         raise ScaffoldError(f"Template {template!r} failed to render: {detail}") from exc
@@ -270,6 +291,17 @@ def init_project(
     URL of any cookiecutter template (default: the bundled Neu.ro-style one).
     """
     answers = collect_answers(name, slug, code_dir, no_input=no_input, input_func=input_func)
+    try:
+        return _create(answers, output_dir, template)
+    except OSError as exc:  # e.g. a read-only or full disk; _create has cleaned up
+        where = exc.filename or output_dir
+        raise ScaffoldError(
+            f"Cannot create the project in {where}: {exc.strerror or exc}; nothing was written."
+        ) from exc
+
+
+def _create(answers: Answers, output_dir: Path | str, template: str | None) -> Project:
+    """Render, check and move the project into place (see ``init_project``)."""
     out_dir = Path(output_dir).expanduser().resolve()
     if out_dir.exists() and not out_dir.is_dir():
         raise ScaffoldError(f"The output folder {out_dir} is not a folder.")
@@ -312,3 +344,16 @@ def init_project(
         raise
     shutil.rmtree(workdir, ignore_errors=True)
     return open_project(target)
+
+
+def first_job(project: Project) -> str | None:
+    """The live job a new project's "Next:" hint names: ``train`` if there is one, else the
+    first job of ``.neuro/live.yml``; None when the template made no (valid) live jobs."""
+    from ..errors import NeuroJupyterError
+    from ..workflow import live_jobs
+
+    try:
+        ids = [job.job_id for job in live_jobs(project)]
+    except NeuroJupyterError:
+        return None
+    return "train" if "train" in ids else (ids[0] if ids else None)

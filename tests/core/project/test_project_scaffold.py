@@ -200,6 +200,7 @@ def test_running_again_fails_and_changes_nothing(tmp_path: Path) -> None:
         ({"name": "class"}, "keyword"),
         ({"name": "x", "code_dir": "my/code"}, "not a Python package name"),
         ({"name": "x", "code_dir": "data"}, "clashes"),
+        ({"name": "x", "code_dir": "class"}, "is a Python keyword"),
         ({"name": "x", "code_dir": ""}, "code directory name is empty"),
     ],
 )
@@ -303,6 +304,39 @@ def test_template_render_errors_are_reported(tmp_path: Path) -> None:
     with pytest.raises(ScaffoldError, match="failed to render"):
         init_project("x", output_dir=tmp_path / "out", template=str(template), no_input=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_template_without_a_templated_folder_is_explained(tmp_path: Path) -> None:
+    template = tmp_path / "tpl"
+    (template / "plain").mkdir(parents=True)
+    (template / "cookiecutter.json").write_text("{}")
+    with pytest.raises(ScaffoldError, match=r"no templated folder: .*\{\{cookiecutter.project_slug\}\}"):
+        init_project("x", output_dir=tmp_path / "out", template=str(template), no_input=True)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_name_without_latin_letters_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match="no valid project id.*--slug"):
+        init_project("日本", output_dir=tmp_path, no_input=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_accented_name_gives_a_readable_id(tmp_path: Path) -> None:
+    project = init_project("Ünïcode Proj", output_dir=tmp_path, no_input=True)
+    assert project.id == "unicode_proj"
+    assert "storage:unicode_proj/data" in (project.root / "HELP.md").read_text()
+
+
+def test_a_too_long_name_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match="too long .*at most 255 bytes"):
+        init_project("a" * 300, output_dir=tmp_path, no_input=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_friendly_error(tmp_path: Path) -> None:
+    with pytest.raises(ScaffoldError, match=r"Cannot create the project in /sys/.*nothing was written"):
+        init_project("x", output_dir="/sys/neuro-jupyter-test/out", no_input=True)
+    assert list_projects() == []
 
 
 def test_bundled_template_is_a_cookiecutter_template() -> None:

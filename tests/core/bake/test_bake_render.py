@@ -1,0 +1,42 @@
+"""Plain-text views of bakes: the progress lines the CLI prints while it follows a bake."""
+
+from __future__ import annotations
+
+from neuro_jupyter.core.bake.render import progress_line, progress_lines
+from neuro_jupyter.core.store.bakes import TaskRecord
+
+
+def task(full_id: str, status: str, **kw: object) -> TaskRecord:
+    return TaskRecord("bake-1", 1, full_id, status, **kw)  # type: ignore[arg-type]
+
+
+def test_each_status_reads_as_english_with_neuro_flows_words() -> None:
+    assert progress_line(task("prep", "running", raw_id="job-1")) == "Task prep [job-1] is running"
+    assert progress_line(task("prep", "succeeded", raw_id="job-1", outputs={"n": "5"})) == (
+        "Task prep [job-1] succeeded\n  n: 5"
+    )
+    assert progress_line(task("fit", "failed", raw_id="job-2", reason="exit code 4")) == (
+        "Task fit [job-2] failed (exit code 4)"
+    )
+    assert progress_line(task("nap", "cancelled", raw_id="job-3")) == "Task nap [job-3] was cancelled"
+    assert progress_line(task("after", "skipped")) == "Task after was skipped"
+    assert progress_line(task("prep", "cached", raw_id="job-0")) == "Task prep [job-0] is cached"
+
+
+def test_only_changes_are_printed_in_the_order_they_happened() -> None:
+    seen: dict[str, str] = {}
+    first = [task("a", "running", raw_id="job-a", started_at=1.0), task("b", "pending")]
+    assert progress_lines(first, seen) == ["Task a [job-a] is running"]
+    assert progress_lines(first, seen) == []
+    # an action call and the task inside it finish at once: the inner task comes first
+    later = [
+        task("call", "failed", kind="action", finished_at=5.0),
+        task("b", "succeeded", raw_id="job-b", finished_at=4.0),
+        task("call.inner", "failed", raw_id="job-i", reason="exit code 2", finished_at=5.0),
+        task("a", "running", raw_id="job-a", started_at=1.0),
+    ]
+    assert progress_lines(later, seen) == [
+        "Task b [job-b] succeeded",
+        "Task call.inner [job-i] failed (exit code 2)",
+        "Task call failed",
+    ]
