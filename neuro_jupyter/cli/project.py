@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import Any
 
 
@@ -42,7 +43,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     job = first_job(project)
     help_md = "   (HELP.md lists every command)" if (project.root / "HELP.md").is_file() else ""
     if job is not None:
-        print(f"Next: cd {project.root} && neuro-jupyter run {job}{help_md}")
+        print(f"Next: cd {shlex.quote(str(project.root))} && neuro-jupyter run {job}{help_md}")
     return 0
 
 

@@ -85,10 +85,12 @@ def layout(nodes: Sequence[NodeIn], *, collapse: bool = False) -> Layout:
                 locals_ = [name.rpartition(".")[2] for name in names]
                 shared = os.path.commonprefix(locals_).rstrip("_-.")
                 labels[key] = shared or labels[key]
-    # 2. edges between drawn nodes; a call's inner sources hang off the call node
+    # 2. edges between drawn nodes; a call's inner sources hang off the call node, and what
+    #    needs a call comes after the call's last inner tasks (as the DOT's cluster edges)
     index = {key: i for i, key in enumerate(order)}
     known = set(drawn_of)
     kind_of = {node.id: node.kind for node in nodes}
+    exits = _call_exits(nodes, known, kind_of)
     edge_set: set[tuple[int, int]] = set()
     for node in nodes:
         target = index[drawn_of[node.id]]
@@ -96,6 +98,8 @@ def layout(nodes: Sequence[NodeIn], *, collapse: bool = False) -> Layout:
         parent = node.id.rpartition(".")[0]
         if not deps and parent and kind_of.get(parent) in CALL_KINDS and parent in known:
             deps = [parent]
+        else:
+            deps = [e for d in deps for e in exits.get(d, (d,))]
         for dep in deps:
             source = index[drawn_of[dep]]
             if source != target:
@@ -170,3 +174,28 @@ def layout(nodes: Sequence[NodeIn], *, collapse: bool = False) -> Layout:
     result.width = MARGIN * 2 + max(x_col, 1) * (NODE_W + GAP_X) - GAP_X
     result.height = MARGIN * 2 + max(tallest, 1) * (NODE_H + GAP_Y) - GAP_Y
     return result
+
+
+def _call_exits(
+    nodes: Sequence[NodeIn], known: set[str], kind_of: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """For each action/module call with inner nodes: the inner nodes nothing inside the call
+    needs (its last tasks), calls among them replaced by their own last tasks."""
+    children: dict[str, list[NodeIn]] = {}
+    for node in nodes:
+        parent = node.id.rpartition(".")[0]
+        if parent and parent in known and kind_of.get(parent) in CALL_KINDS:
+            children.setdefault(parent, []).append(node)
+    exits: dict[str, list[str]] = {}
+
+    def resolve(call: str) -> list[str]:
+        if call not in exits:
+            inner = children[call]
+            needed = {dep for child in inner for dep in child.needs}
+            last = [child.id for child in inner if child.id not in needed]
+            exits[call] = [e for c in last for e in (resolve(c) if c in children else [c])]
+        return exits[call]
+
+    for call in children:
+        resolve(call)
+    return exits

@@ -142,7 +142,7 @@ class BakeView(anywidget.AnyWidget):
             if task.full_id == self.selected:
                 text = read_task_log(task, limit=LOG_LIMIT)
                 head = f"{task.full_id}: {task.status}"
-                if task.reason:
+                if task.reason and task.reason != task.status:
                     head += f" ({task.reason})"
                 self.log = f"{head}\n{text}"
                 return

@@ -43,13 +43,15 @@ def test_init_no_input_then_again(tmp_path: Path) -> None:
 
 
 def test_init_prompts_on_stdin_and_output_dir(tmp_path: Path) -> None:
-    done = cli("init", "--output-dir", "projects", cwd=tmp_path, stdin="My Model\n\nsrc\n")
+    done = cli("init", "--output-dir", "my projects", cwd=tmp_path, stdin="My Model\n\nsrc\n")
 
     assert done.returncode == 0, done.stderr
     assert "project_name [Name of the project]: " in done.stdout
     assert "project_slug [my-model]: " in done.stdout
     assert "code_directory [modules]: " in done.stdout
-    assert (tmp_path / "projects" / "my-model" / "src" / "train.py").is_file()
+    root = tmp_path / "my projects" / "my-model"
+    assert (root / "src" / "train.py").is_file()
+    assert f"Next: cd '{root}' && neuro-jupyter run train" in done.stdout  # pasteable in a shell
 
 
 def test_init_unknown_template(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import time
 from collections.abc import MutableMapping, Sequence
 from datetime import datetime
 
+from ..graph import CALL_KINDS
 from ..live.render import humanize
 from ..store.bakes import BakeRecord, TaskRecord
 from .api import BakeState
@@ -68,8 +69,14 @@ def inspect_text(state: BakeState) -> str:
 
 def show_header(state: BakeState, task: TaskRecord) -> str:
     """The two lines ``show`` prints before a task's log."""
-    reason = f" ({task.reason})" if task.reason else ""
-    return f"Attempt #{state.attempt.number} {state.attempt.result}\nTask {task.full_id} {task.status}{reason}"
+    reason = f" ({task.reason})" if task.reason and task.reason != task.status else ""
+    head = f"Attempt #{state.attempt.number} {state.attempt.result}\nTask {task.full_id} {task.status}{reason}"
+    inner = [t.full_id for t in state.tasks if t.full_id.rpartition(".")[0] == task.full_id]
+    if task.kind in CALL_KINDS and inner:
+        article = "an" if task.kind[0] in "aeiou" else "a"
+        head += (f"\nIt is {article} {task.kind} call with no log of its own; "
+                 f"its tasks: {', '.join(inner)}")
+    return head
 
 
 STATUS_PHRASES = {
@@ -85,7 +92,7 @@ def progress_line(task: TaskRecord) -> str:
     reason in brackets, then the task's outputs indented below."""
     raw = f" [{task.raw_id}]" if task.raw_id else ""
     phrase = STATUS_PHRASES.get(task.status, f"is {task.status}")
-    reason = f" ({task.reason})" if task.reason else ""
+    reason = f" ({task.reason})" if task.reason and task.reason != task.status else ""
     outputs = "".join(f"\n  {k}: {v}" for k, v in task.outputs.items())
     return f"Task {task.full_id}{raw} {phrase}{reason}{outputs}"
 

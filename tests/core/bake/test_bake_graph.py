@@ -83,6 +83,28 @@ def test_layout_layers_left_to_right() -> None:
     assert sorted(result.edges) == [(0, 1), (0, 2), (1, 2)]
 
 
+def test_layout_puts_what_needs_a_call_after_the_calls_inner_tasks() -> None:
+    nodes = [
+        NodeIn("prep", "prep"),
+        NodeIn("outer", "outer", ("prep",), kind="action"),
+        NodeIn("outer.a", "a"),
+        NodeIn("outer.b", "b", ("outer.a",)),
+        NodeIn("outer.deep", "deep", ("outer.a",), kind="module"),
+        NodeIn("outer.deep.x", "x"),
+        NodeIn("last", "last", ("outer",)),
+    ]
+    result = layout(nodes)
+    x = dict(zip(result.ids, result.x, strict=True))
+    assert x["prep"] < x["outer"] < x["outer.a"] < x["outer.b"] < x["last"]
+    assert x["outer.deep"] < x["outer.deep.x"] < x["last"]
+    pairs = {(result.ids[a], result.ids[b]) for a, b in result.edges}
+    assert {("outer.b", "last"), ("outer.deep.x", "last")} <= pairs
+    assert ("outer", "last") not in pairs and ("outer.deep", "last") not in pairs
+    # a call whose inner tasks are not known yet is drawn as one step
+    early = layout([NodeIn("outer", "outer", kind="action"), NodeIn("last", "last", ("outer",))])
+    assert early.edges == [(0, 1)]
+
+
 def test_layout_collapses_matrix_groups() -> None:
     nodes = [NodeIn("prep", "prep")]
     nodes += [NodeIn(f"train-{i}", f"train-{i}", ("prep",), group="train") for i in range(40)]

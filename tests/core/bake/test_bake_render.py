@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from neuro_jupyter.core.bake.render import progress_line, progress_lines
+from types import SimpleNamespace
+from typing import Any
+
+from neuro_jupyter.core.bake.render import progress_line, progress_lines, show_header
 from neuro_jupyter.core.store.bakes import TaskRecord
 
 
@@ -19,6 +22,10 @@ def test_each_status_reads_as_english_with_neuro_flows_words() -> None:
         "Task fit [job-2] failed (exit code 4)"
     )
     assert progress_line(task("nap", "cancelled", raw_id="job-3")) == "Task nap [job-3] was cancelled"
+    # a reason that only repeats the status is not printed twice
+    assert progress_line(task("nap", "cancelled", raw_id="job-3", reason="cancelled")) == (
+        "Task nap [job-3] was cancelled"
+    )
     assert progress_line(task("after", "skipped")) == "Task after was skipped"
     assert progress_line(task("prep", "cached", raw_id="job-0")) == "Task prep [job-0] is cached"
 
@@ -40,3 +47,14 @@ def test_only_changes_are_printed_in_the_order_they_happened() -> None:
         "Task call.inner [job-i] failed (exit code 2)",
         "Task call failed",
     ]
+
+
+def test_show_of_an_action_call_names_its_tasks() -> None:
+    tasks = [task("outer", "failed", kind="action"), task("outer.inner", "failed"),
+             task("outer.innerish.x", "failed"), task("last", "skipped")]
+    state: Any = SimpleNamespace(attempt=SimpleNamespace(number=1, result="failed"), tasks=tasks)
+    assert show_header(state, tasks[0]) == (
+        "Attempt #1 failed\nTask outer failed\n"
+        "It is an action call with no log of its own; its tasks: outer.inner"
+    )
+    assert show_header(state, tasks[3]) == "Attempt #1 failed\nTask last skipped"
