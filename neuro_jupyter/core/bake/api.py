@@ -264,7 +264,14 @@ def clear_cache(project: Project, batch: str, task: str | None = None) -> int:
         if task is not None:
             raise InvalidInputError("clear-cache ALL takes no task id")
         return rows.delete_cache(store, pk)
-    return rows.delete_cache(store, pk, batch, task)
+    deleted = rows.delete_cache(store, pk, batch, task)
+    if not deleted:
+        from ..workflow import list_batches
+
+        known = list_batches(project)
+        if batch not in known:  # a typo would otherwise delete nothing, silently
+            raise UnknownNameError("batch", batch, [*known, "ALL"])
+    return deleted
 
 
 _DELTA = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -294,7 +301,10 @@ def params_from_file(path: Path | str) -> dict[str, str]:
     except OSError as exc:
         raise InvalidInputError(f"Cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{path}: invalid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InvalidInputError(f"{where}: invalid YAML: {problem}") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):

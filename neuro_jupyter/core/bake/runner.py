@@ -45,12 +45,16 @@ KILL_GRACE = 5.0
 
 
 def accumulate(statuses: Iterable[str]) -> str:
-    """The result of a group of finished nodes: cancelled, else failed, else succeeded."""
+    """The result of a group of finished nodes: failed, else cancelled, else succeeded.
+
+    A failure wins over cancellations: with ``fail_fast`` the siblings a failure cancelled
+    do not hide it (a cancel the user asked for is reported by ``BakeRunner.run`` itself).
+    """
     seen = set(statuses)
-    if "cancelled" in seen:
-        return "cancelled"
     if "failed" in seen:
         return "failed"
+    if "cancelled" in seen:
+        return "cancelled"
     return "succeeded"
 
 
@@ -110,6 +114,7 @@ class BakeRunner:
         self.external_cancel = False  # set by the executor's SIGTERM handler
         self.deadline: float | None = None  # the flow's life_span, as a time.time() value
         self.reason = ""  # why the attempt was cancelled, when it was not the user
+        self.fail_fast_reason = ""  # why unfinished tasks were cancelled after a failure
         self.seq = 0
         self.last_cancel_check = 0.0
         self.last_flush = 0.0
@@ -470,14 +475,16 @@ class BakeRunner:
                     outputs, state = parsed.outputs, parsed.state
             except OSError:
                 pass
+        reason = info.reason
         if info.ok:
             status = "succeeded"
         elif fid in self.killed:
             status = "cancelled"
+            reason = self.fail_fast_reason or reason
         else:
             status = "failed"
         self._update(fid, exit_code=info.exit_code)
-        self._finish(level, fid[-1], status, outputs=outputs, state=state, reason=info.reason,
+        self._finish(level, fid[-1], status, outputs=outputs, state=state, reason=reason,
                      ran=True)
         spec = self._cache_policy.pop(fid, None)
         if status == "succeeded" and spec is not None and spec.cache.strategy == "default":
@@ -513,6 +520,7 @@ class BakeRunner:
         if (ran or was_started) and status in ("failed", "cancelled") and node.fail_fast:
             if not self.cancelling:
                 self.echo(f"Task {dotted(fid)} {status}: cancelling the unfinished tasks")
+                self.fail_fast_reason = f"fail_fast: {dotted(fid)} {status}"
             self._start_cancelling()
         if level.done and level.owner is not None:
             self._finish_level(level)

@@ -158,6 +158,9 @@ tasks:
     assert statuses(third)["heavy"] == "succeeded"
     assert clear_cache(a_project, "ALL") == 1
     assert runs.read_text().splitlines() == ["run", "light", "light", "run", "light"]
+    assert clear_cache(a_project, "cached") == 0  # a known batch with nothing cached
+    with pytest.raises(UnknownNameError, match="Unknown batch 'cahced'.*cached"):
+        clear_cache(a_project, "cahced")
 
 
 def test_params_tags_and_time_filters(a_project: Any, wait_finished: Any, write_batch: Any) -> None:
@@ -207,3 +210,9 @@ def test_params_from_a_meta_file(tmp_path: Path) -> None:
     nested.write_text("a:\n  b: 1\n")
     with pytest.raises(InvalidInputError, match="expected a scalar node"):
         params_from_file(nested)
+    broken = tmp_path / "broken.yml"
+    broken.write_text("a: [\n")
+    with pytest.raises(InvalidInputError) as info:
+        params_from_file(broken)
+    assert str(info.value).startswith(f"{broken}:2:1: invalid YAML: ")
+    assert "\n" not in str(info.value)

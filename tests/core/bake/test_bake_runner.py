@@ -100,8 +100,11 @@ tasks:
     # while cancelling only always() tasks run, as in neuro-flow (failure() ones are skipped)
     assert statuses(state) == {"bad": "failed", "slow": "cancelled", "after": "skipped",
                                "on_failure": "skipped", "cleanup": "succeeded"}
-    assert state.attempt.result == "cancelled"
-    assert {t.full_id: t for t in state.tasks}["bad"].exit_code == 3
+    # the failure, not the cancellations it caused, is the attempt's result
+    assert state.attempt.result == "failed"
+    tasks = {t.full_id: t for t in state.tasks}
+    assert tasks["bad"].exit_code == 3
+    assert tasks["slow"].reason == "fail_fast: bad failed"
 
 
 def test_without_fail_fast_the_rest_finishes(a_project: Any, write_batch: Any,
