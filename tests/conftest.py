@@ -18,6 +18,29 @@ def a_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyP
     if hasattr(db._local, "stores"):
         db._local.stores = {}
     yield home
+    _stop_leftovers(home)
     for store in getattr(db._local, "stores", {}).values():
         store.close()
     db._local.stores = {}
+
+
+def _stop_leftovers(home: Path) -> None:
+    """Stop live jobs and bake executors a failed test left running in its home, so no test
+    leaves processes behind (a passing test stops its own)."""
+    import os
+    import signal
+
+    if not (home / "state.db").exists():
+        return
+    from neuro_jupyter.core.backends.local.supervision import kill_record
+    from neuro_jupyter.core.bake.liveness import executor_alive
+    from neuro_jupyter.core.store import bakes, open_store
+    from neuro_jupyter.core.store.jobs import active_jobs
+
+    store = open_store(home / "state.db")
+    for record in active_jobs(store=store):
+        kill_record(record, grace=1, wait=5)
+    for row in store.query("SELECT bake_id, number FROM attempts WHERE finished_at IS NULL"):
+        attempt = bakes.get_attempt(store, row["bake_id"], row["number"])
+        if attempt.executor_pid and executor_alive(attempt):
+            os.kill(attempt.executor_pid, signal.SIGTERM)  # the executor cancels its tasks

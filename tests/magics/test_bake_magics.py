@@ -116,6 +116,18 @@ def test_errors_are_friendly(
     assert "missing" in capsys.readouterr().err
 
 
+def test_reference_errors_name_the_cell_position_and_start_nothing(
+    ipython: InteractiveShell, a_project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = "kind: batch\ntasks:\n  - id: a\n    bash: echo ${{ matrix.nope }} ${{ params.q }}\n"
+    ipython.run_cell_magic("bake", f"--project {a_project.root}", body)
+    assert capsys.readouterr().err == (
+        "Error: cell line 5, column 20: unknown matrix key 'nope' (matrix: none)\n"
+        "cell line 5, column 39: unknown param 'q' (params: none)\n"
+    )
+    assert list_bakes(a_project) == []
+
+
 def test_cancel_and_restart_magics(
     ipython: InteractiveShell, a_project: Any, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,

@@ -57,7 +57,8 @@ def start_bake(
 
     The executor process is started first, so that its start-up and its own plan overlap this
     one; it waits for the bake's record and is stopped (leaving nothing) on an error."""
-    from ..workflow import plan_batch
+    from ..errors import WorkflowErrors
+    from ..workflow import batch_ref_errors, plan_batch
     from .executor import spawn_executor
 
     if name is not None:
@@ -69,6 +70,9 @@ def start_bake(
     )
     try:
         plan = plan_batch(project, batch, params=dict(params or {}), overlay=overlay)
+        errors = batch_ref_errors(plan)  # what `check` reports, e.g. an unknown matrix key
+        if errors:
+            raise errors[0] if len(errors) == 1 else WorkflowErrors(errors)
         store = _store()
         config = {**plan.config_files, **(overlay or {})}
         rows.create_bake(

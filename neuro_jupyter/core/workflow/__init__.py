@@ -1,8 +1,8 @@
 """The workflow language: load ``.neuro/`` files, evaluate ``${{ }}``, resolve jobs and tasks.
 
 Public API (used by live jobs, bakes, the CLI, magics and the server):
-``live_jobs``, ``resolve_live_job``, ``list_batches``, ``plan_batch``, ``check_paths``,
-``check_project``.
+``live_jobs``, ``resolve_live_job``, ``list_batches``, ``plan_batch``, ``batch_ref_errors``,
+``check_paths``, ``check_project``.
 """
 
 from __future__ import annotations
@@ -55,6 +55,14 @@ def plan_batch(project: Project, batch: str, *, params: Mapping[str, Any] | None
     return _plan(_workspace(project, overlay), batch, params=params or {})
 
 
+def batch_ref_errors(plan: BatchPlan) -> list[WorkflowError]:
+    """Reference errors of a built plan (unknown matrix key, param, need...), as ``check``
+    reports them, without planning again (``start_bake`` refuses a flow that has any)."""
+    from .check import batch_ref_errors as _refs
+
+    return _refs(plan)
+
+
 def check_paths(paths: Sequence[str | Path]) -> list[WorkflowError]:
     """Static validation of the given workflow files (every error, not just the first)."""
     from .check import check_paths as _check
@@ -69,5 +77,5 @@ def check_project(project: Project) -> list[WorkflowError]:
     return _check(Path(project.root))
 
 
-__all__ = ["check_paths", "check_project", "list_batches", "live_jobs", "plan_batch",
-           "resolve_live_job"]
+__all__ = ["batch_ref_errors", "check_paths", "check_project", "list_batches", "live_jobs",
+           "plan_batch", "resolve_live_job"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
 from .actions import BUNDLED, ActionFile, load_action
@@ -24,6 +24,9 @@ from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
 from .template import has_expr
 from .yaml_loader import load_yaml
+
+if TYPE_CHECKING:
+    from .batch_api import BatchPlan
 
 
 def _collect(errors: list[WorkflowError], exc: BaseException) -> None:
@@ -379,6 +382,23 @@ def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
     errors.extend(graph)
     errors.extend(_batch_refs(ws, node, plan.root, set(defs)))
     return errors
+
+
+def batch_ref_errors(plan: BatchPlan) -> list[WorkflowError]:
+    """The reference errors ``check`` reports for a batch flow (unknown volume, image, param,
+    matrix key or need), found on an already-built plan: nothing is planned again."""
+    from .batch import Level
+
+    root = plan.root
+    if not isinstance(root, Level):
+        return []
+    ws = root.env.ws
+    rel = ws.find(plan.batch)
+    if rel is None:
+        return []
+    node = ws.load(rel, batch_flow())  # the plan's own parse (cached by the workspace)
+    errors = _batch_refs(ws, node, root, section_ids(node.get("params")))
+    return sorted(_unique(errors), key=_position)
 
 
 def _batch_refs(ws: Workspace, node: Map, root: Any, params: set[str]) -> list[WorkflowError]:
