@@ -381,3 +381,58 @@ def job_name(project_id: str, job_id: str, suffix: str) -> str:
         while "--" in name:
             name = name.replace("--", "-")
     return name.lower()
+
+
+RESTART_POLICIES = ("never", "on-failure", "always")
+
+
+def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults,
+                     volumes: Mapping[str, Mapping[str, Any]], project_id: str,
+                     loc: Location | None) -> tuple[dict[str, Any], list[str]]:
+    """Evaluate what live jobs and batch tasks share (§1.7 / §2.2), with the flow defaults.
+
+    Returns the ``ExecUnit`` fields (all but ``title``, ``tags`` and ``name``, whose defaults
+    differ between jobs and tasks) and the user tags (defaults first) to add to system tags.
+    """
+    from .evaluate import argv_of, to_int
+
+    def one(key: str) -> Node | None:
+        return last(layers, key)
+
+    argv = argv_of(to_str(one("cmd"), scope, "cmd"), to_str(one("bash"), scope, "bash"),
+                   to_str(one("python"), scope, "python"), loc)
+    env_vars = dict(d.env)
+    env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
+    refs = [*d.volumes, *merged_list(layers, "volumes", scope)]
+    mounts = volume_mounts(refs, volumes, project_id, loc_of_key(layers, "volumes", loc))
+    user_tags = [*d.tags, *(to_text(t) for t in merged_list(layers, "tags", scope))]
+    restart = to_str(one("restart"), scope, "restart") or "never"
+    if restart not in RESTART_POLICIES:
+        raise WorkflowError(f"restart: expected never, on-failure or always, got {restart!r}",
+                            loc_of_key(layers, "restart", loc))
+    life_span = to_time(one("life_span"), scope, "life_span")
+    schedule_timeout = to_time(one("schedule_timeout"), scope, "schedule_timeout")
+    fields = {
+        "argv": argv,
+        "image": to_str(one("image"), scope, "image"),
+        "entrypoint": to_str(one("entrypoint"), scope, "entrypoint"),
+        "workdir": to_str(one("workdir"), scope, "workdir") or d.workdir,
+        "env": env_vars,
+        "volumes": mounts,
+        "preset": to_str(one("preset"), scope, "preset") or d.preset,
+        "life_span": life_span if life_span is not None else d.life_span,
+        "schedule_timeout": schedule_timeout if schedule_timeout is not None
+        else d.schedule_timeout,
+        "http_port": to_int(one("http_port"), scope, "http_port"),
+        "http_auth": bool(to_bool(one("http_auth"), scope, "http_auth", True)),
+        "pass_config": bool(to_bool(one("pass_config"), scope, "pass_config", False)),
+        "restart": restart,
+    }
+    return fields, user_tags
+
+
+def loc_of_key(layers: Mapping[str, list[Node]], key: str, default: Location | None
+               ) -> Location | None:
+    """Where the winning value of ``key`` is written, else ``default`` (the entry)."""
+    node = last(layers, key)
+    return node.loc if node is not None else default

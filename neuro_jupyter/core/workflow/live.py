@@ -17,6 +17,7 @@ from .common import (
     eval_defaults,
     eval_images,
     eval_volumes,
+    exec_unit_fields,
     flow_ctx,
     flow_id_title,
     git_ctx,
@@ -25,15 +26,12 @@ from .common import (
     load_project_conf,
     make_host,
     merged_list,
-    merged_map,
     mixin_layers,
     param_defs,
     resolve_params,
-    volume_mounts,
 )
 from .contexts import id2tag
 from .evaluate import (
-    argv_of,
     coerce_bool,
     coerce_float,
     coerce_int,
@@ -41,9 +39,7 @@ from .evaluate import (
     literal_str,
     raw,
     to_bool,
-    to_int,
     to_str,
-    to_time,
 )
 from .expr import Scope
 from .grammar import live_flow
@@ -298,23 +294,14 @@ def _build(env: _Env, job_id: str, entry: Map, layers: Mapping[str, list[Node]],
     def one(key: str) -> Node | None:
         return last(layers, key)
 
-    cmd = to_str(one("cmd"), scope, "cmd")
-    bash = to_str(one("bash"), scope, "bash")
-    python = to_str(one("python"), scope, "python")
-    argv = argv_of(cmd, bash, python, entry.loc)
-    if multi and multi_args and argv is not None:
-        argv = (*argv, *multi_args)  # Neu.ro appends them too (§1.8)
-    env_vars = dict(d.env)
-    env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
-    volumes = [*d.volumes, *merged_list(layers, "volumes", scope)]
-    mounts = volume_mounts(volumes, env.names["volumes"], flow.conf.id,
-                           (one("volumes") or entry).loc)
-    user_tags = [*d.tags, *[to_text(t) for t in merged_list(layers, "tags", scope)]]
+    fields, user_tags = exec_unit_fields(layers, scope, d, env.names["volumes"], flow.conf.id,
+                                         entry.loc)
+    if multi and multi_args and fields["argv"] is not None:
+        fields["argv"] = (*fields["argv"], *multi_args)  # Neu.ro appends them too (§1.8)
     sys_tags = [f"project:{id2tag(flow.conf.id)}", f"flow:{id2tag(flow.flow_id)}",
                 f"job:{id2tag(job_id)}"]
     if multi and suffix:
         sys_tags.append(f"multi:{suffix}")
-    tags = tuple(sorted(set(sys_tags) | set(user_tags)))
     pf = []
     for item in merged_list(layers, "port_forward", scope):
         text = to_text(item)
@@ -323,30 +310,10 @@ def _build(env: _Env, job_id: str, entry: Map, layers: Mapping[str, list[Node]],
             raise WorkflowError(f"port_forward: {text!r} is not LOCAL:REMOTE",
                                 (one("port_forward") or entry).loc)
         pf.append((int(lp), int(rp)))
-    http_port = to_int(one("http_port"), scope, "http_port")
-    restart = to_str(one("restart"), scope, "restart") or "never"
-    if restart not in ("never", "on-failure", "always"):
-        raise WorkflowError(f"restart: expected never, on-failure or always, got {restart!r}",
-                            (one("restart") or entry).loc)
-    life_span = to_time(one("life_span"), scope, "life_span")
-    schedule_timeout = to_time(one("schedule_timeout"), scope, "schedule_timeout")
     return JobSpec(
+        **fields,
         title=to_str(one("title"), scope, "title") or f"{flow.flow_id}.{job_id}",
-        argv=argv,
-        image=to_str(one("image"), scope, "image"),
-        entrypoint=to_str(one("entrypoint"), scope, "entrypoint"),
-        workdir=to_str(one("workdir"), scope, "workdir") or d.workdir,
-        env=env_vars,
-        volumes=mounts,
-        tags=tags,
-        preset=to_str(one("preset"), scope, "preset") or d.preset,
-        life_span=life_span if life_span is not None else d.life_span,
-        schedule_timeout=schedule_timeout if schedule_timeout is not None
-        else d.schedule_timeout,
-        http_port=http_port,
-        http_auth=bool(to_bool(one("http_auth"), scope, "http_auth", True)),
-        pass_config=bool(to_bool(one("pass_config"), scope, "pass_config", False)),
-        restart=restart,
+        tags=tuple(sorted(set(sys_tags) | set(user_tags))),
         name=to_str(one("name"), scope, "name") or job_name(flow.conf.id, job_id, suffix),
         job_id=job_id,
         suffix=suffix if multi else "",

@@ -12,13 +12,12 @@ from typing import Any, Literal
 
 from .actions import ActionFile
 from .ast import Map, Node
-from .common import Defaults, ProjectConf, last, merged_list, merged_map, volume_mounts
+from .common import Defaults, ProjectConf, exec_unit_fields, last
 from .contexts import id2tag
-from .evaluate import argv_of, to_bool, to_int, to_str, to_time
+from .evaluate import to_str
 from .expr import Scope
 from .loader import Workspace
 from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
-from .template import to_text
 
 NodeKind = Literal["task", "action", "module", "local", "stateful"]
 POST_PREFIX = "post-"  # a stateful call's post task: ``post-<call id>``, run at the end
@@ -66,35 +65,15 @@ def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str
     def one(key: str) -> Node | None:
         return last(layers, key)
 
-    argv = argv_of(to_str(one("cmd"), scope, "cmd"), to_str(one("bash"), scope, "bash"),
-                   to_str(one("python"), scope, "python"), inst.entry.loc)
-    env_vars = dict(d.env)
-    env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
-    vols = [*d.volumes, *merged_list(layers, "volumes", scope)]
-    mounts = volume_mounts(vols, env.volumes, env.conf.id, (one("volumes") or inst.entry).loc)
+    fields, user_tags = exec_unit_fields(layers, scope, d, env.volumes, env.conf.id,
+                                         inst.entry.loc)
     full_id = (*prefix, inst.id)
     tags = {f"project:{id2tag(env.conf.id)}", f"flow:{id2tag(env.flow_id)}",
-            f"task:{dotted(full_id)}", *d.tags,
-            *(to_text(t) for t in merged_list(layers, "tags", scope))}
-    life_span = to_time(one("life_span"), scope, "life_span")
-    sched = to_time(one("schedule_timeout"), scope, "schedule_timeout")
-    restart = to_str(one("restart"), scope, "restart") or "never"
+            f"task:{dotted(full_id)}", *user_tags}
     spec = TaskSpec(
+        **fields,
         title=to_str(one("title"), scope, "title") or dotted(full_id),
-        argv=argv,
-        image=to_str(one("image"), scope, "image"),
-        entrypoint=to_str(one("entrypoint"), scope, "entrypoint"),
-        workdir=to_str(one("workdir"), scope, "workdir") or d.workdir,
-        env=env_vars,
-        volumes=mounts,
         tags=tuple(sorted(tags)),
-        preset=to_str(one("preset"), scope, "preset") or d.preset,
-        life_span=life_span if life_span is not None else d.life_span,
-        schedule_timeout=sched if sched is not None else d.schedule_timeout,
-        http_port=to_int(one("http_port"), scope, "http_port"),
-        http_auth=bool(to_bool(one("http_auth"), scope, "http_auth", True)),
-        pass_config=bool(to_bool(one("pass_config"), scope, "pass_config", False)),
-        restart=restart,
         name=to_str(one("name"), scope, "name"),
         full_id=full_id,
         cache=cache,

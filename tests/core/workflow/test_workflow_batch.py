@@ -282,3 +282,11 @@ def test_list_batches_skips_actions_kept_in_dot_neuro(make_project: MakeProject)
                             ".neuro/broken.yml": "kind: [\n",
                             ".neuro/live.yml": "kind: live\njobs: {}\n"})
     assert list_batches(project) == ["b", "broken"]
+
+
+def test_task_restart_policy_is_checked_like_a_jobs(full: Project) -> None:
+    # a literal is refused when the file loads; an expression's value when the task evaluates
+    overlay = _batch("  - id: a\n    cmd: 'true'\n    restart: ${{ 'sometimes' }}\n")
+    graph = plan_batch(full, "b", overlay=overlay).root
+    with pytest.raises(WorkflowError, match=r"b\.yml:5:14: restart: expected never, on-failure"):
+        graph.task("a", {})
