@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# Helpers shared across test folders (``import lab_browser``, ``import bake_workflows``): with
+# ``--import-mode=importlib`` tests/ is not on sys.path, so its _support folder is put there.
+SUPPORT = str(Path(__file__).resolve().parent / "_support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)
 
 
 @pytest.fixture(autouse=True)

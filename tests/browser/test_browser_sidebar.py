@@ -7,33 +7,19 @@ screenshot of every step in ``test-artifacts/browser/``.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bake_workflows import TRAINING_WITH_REPORT
+from lab_browser import ARTIFACTS, TOKEN, chromium, free_port, running_lab
 
 from neuro_jupyter.core.project import Project, open_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run",
-]
-TOKEN = "neuro-jupyter-browser-test"
 
 LIVE = """kind: live
 title: Demo jobs
@@ -57,30 +43,6 @@ jobs:
     cmd: python -m http.server {port} --bind 127.0.0.1
 """
 
-TRAINING = """kind: batch
-title: Training
-tasks:
-  - id: prepare
-    image: ubuntu
-    bash: echo "<script>prepared</script>"
-  - id: train
-    needs: [prepare]
-    image: ubuntu
-    bash: |
-      echo training
-      exit 3
-  - id: report
-    needs: [train]
-    image: ubuntu
-    bash: echo never
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture
 def demo_project(tmp_path: Path) -> Iterator[Project]:
@@ -92,7 +54,7 @@ def demo_project(tmp_path: Path) -> Iterator[Project]:
     (root / ".neuro").mkdir(parents=True)
     (root / ".neuro" / "project.yml").write_text("id: demo\nproject_name: Demo <i>project</i>\n")
     (root / ".neuro" / "live.yml").write_text(LIVE.format(port=free_port()))
-    (root / ".neuro" / "training.yml").write_text(TRAINING)
+    (root / ".neuro" / "training.yml").write_text(TRAINING_WITH_REPORT)
     project = open_project(root)
     hello = run_job(project, "hello", detach=True).record
     deadline = time.monotonic() + 30
@@ -105,65 +67,6 @@ def demo_project(tmp_path: Path) -> Iterator[Project]:
     kill_job(project, "ALL", grace=2)
 
 
-@contextmanager
-def running_lab(tmp_path: Path, root_dir: Path, path_first: Path | None = None) -> Iterator[str]:
-    """A JupyterLab server on 127.0.0.1 with its own settings; yields its base URL.
-
-    ``path_first`` goes first on the server's PATH (to shadow programs such as ``dot``)."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
-    port = free_port()
-    app_settings = tmp_path / "app-settings"
-    app_settings.mkdir(exist_ok=True)
-    (app_settings / "overrides.json").write_text(json.dumps({
-        "@jupyterlab/apputils-extension:notification": {
-            "checkForUpdates": False, "fetchNews": "false",
-        },
-    }))
-    env = dict(os.environ)
-    path = [str(Path(sys.executable).parent), env.get("PATH", "")]
-    if path_first is not None:
-        path.insert(0, str(path_first))
-    env.update(
-        JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-user-settings"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-        PATH=os.pathsep.join(path),
-    )
-    log_path = tmp_path / "lab.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={TOKEN}", "--LabApp.news_url=None",
-            f"--LabApp.app_settings_dir={app_settings}", f"--ServerApp.root_dir={root_dir}",
-        ],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail("JupyterLab did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
 @pytest.fixture
 def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
     """JupyterLab serving the folder that holds the demo project."""
@@ -174,11 +77,8 @@ def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
 @contextmanager
 def lab_page(url: str) -> Iterator[Any]:
     """A chromium page on JupyterLab (fresh workspace), with page errors collected."""
-    from playwright.sync_api import sync_playwright
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()
         page.set_default_timeout(30_000)
@@ -192,7 +92,6 @@ def lab_page(url: str) -> Iterator[Any]:
         finally:
             page.screenshot(path=str(ARTIFACTS / "last-page.png"))
             context.close()
-            browser.close()
 
 
 @pytest.fixture

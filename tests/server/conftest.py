@@ -13,6 +13,7 @@ import pytest
 # folder only: ``pytest_plugins`` is refused outside the rootdir's conftest, and loading the
 # plugin globally would put its autouse environment fixtures on every other test.
 from pytest_jupyter.jupyter_server import *  # noqa: F403
+from tornado.httpclient import HTTPClientError
 
 from neuro_jupyter.core.project import Project, open_project
 
@@ -56,3 +57,21 @@ def project_pk_of(jp_fetch: Any) -> Callable[[Project], Awaitable[int]]:
         raise AssertionError(f"project {project.root} is not listed")
 
     return pk_of
+
+
+API = "neuro-jupyter/api"
+
+
+async def get_json(jp_fetch: Any, *parts: str, **kwargs: Any) -> Any:
+    """GET one of our API routes; it must answer 200 with JSON."""
+    response = await jp_fetch(API, *parts, **kwargs)
+    assert response.code == 200
+    return json.loads(response.body)
+
+
+async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, str]:
+    """Call one of our API routes that must fail; its status code and JSON message."""
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(API, *parts, **kwargs)
+    assert info.value.response is not None
+    return info.value.code, json.loads(info.value.response.body)["message"]

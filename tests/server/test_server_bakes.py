@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
+from bake_workflows import TRAINING
 
 from neuro_jupyter.core import paths
 from neuro_jupyter.core.project import Project
@@ -16,7 +16,8 @@ from neuro_jupyter.core.store import bakes as rows
 from neuro_jupyter.core.store import open_store
 from neuro_jupyter.core.store.projects import project_pk
 
-API = "neuro-jupyter/api"
+from .conftest import API, error_of, get_json
+
 LOG = "<script>alert('x')</script>\n::set-output name=acc::0.9\nepoch 1 done\n"
 
 
@@ -47,19 +48,6 @@ def make_bake(
 @pytest.fixture
 def a_project(make_project: Callable[..., Project]) -> Project:
     return make_project("bakery")
-
-
-async def get_json(jp_fetch: Any, *parts: str, **kwargs: Any) -> Any:
-    response = await jp_fetch(API, *parts, **kwargs)
-    assert response.code == 200
-    return json.loads(response.body)
-
-
-async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, str]:
-    with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(API, *parts, **kwargs)
-    assert info.value.response is not None
-    return info.value.code, json.loads(info.value.response.body)["message"]
 
 
 async def test_bakes_lists_newest_first_with_status(
@@ -282,21 +270,6 @@ async def test_graph_of_unknown_bake_is_404(
     pk = str(await project_pk_of(a_project))
     code, _ = await error_of(jp_fetch, "projects", pk, "bakes", "missing", "graph.svg")
     assert code == 404
-
-
-TRAINING = """kind: batch
-title: Training
-tasks:
-  - id: prepare
-    image: ubuntu
-    bash: echo "<script>prepared</script>"
-  - id: train
-    needs: [prepare]
-    image: ubuntu
-    bash: |
-      echo training
-      exit 3
-"""
 
 
 async def test_restart_a_failed_bake_starts_attempt_two(

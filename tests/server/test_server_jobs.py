@@ -9,14 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 from neuro_jupyter.core import paths
 from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.store.jobs import JobRecord, insert_job
 from neuro_jupyter.core.store.projects import project_pk
 
-API = "neuro-jupyter/api"
+from .conftest import API, error_of, get_json
+
 LOG = "<script>alert('job')</script>\nstep 1\nstep 2 ✓\n"
 
 
@@ -36,19 +36,6 @@ def finished_job(project: Project, log: str = LOG) -> JobRecord:
 @pytest.fixture
 def a_project(make_project: Callable[..., Project]) -> Project:
     return make_project("jobs")
-
-
-async def get_json(jp_fetch: Any, *parts: str, **kwargs: Any) -> Any:
-    response = await jp_fetch(API, *parts, **kwargs)
-    assert response.code == 200
-    return json.loads(response.body)
-
-
-async def error_of(jp_fetch: Any, *parts: str, **kwargs: Any) -> tuple[int, str]:
-    with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(API, *parts, **kwargs)
-    assert info.value.response is not None
-    return info.value.code, json.loads(info.value.response.body)["message"]
 
 
 async def test_job_details(jp_fetch: Any, a_project: Project) -> None:

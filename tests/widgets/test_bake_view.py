@@ -150,31 +150,14 @@ rows.put_tasks(store, [rows.TaskRecord(
     for i in range(1000)])
 rows.update_attempt(store, big.bake_id, 1, result="failed", finished_at=1.0)
 BakeView(find_project(), "big")"""
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
-TOKEN = "neuro-jupyter-bake-view-test"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> None:
     import json
-    import os
-    import subprocess
-    import sys
-    import urllib.request
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from lab_browser import ARTIFACTS, TOKEN, chromium, running_lab
 
     root = tmp_path / "nb"
     (root / ".neuro").mkdir(parents=True)
@@ -188,110 +171,69 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
                                     "name": "python3"}},
         "nbformat": 4, "nbformat_minor": 5,
     }))
-    settings = tmp_path / "app-settings"
-    settings.mkdir()
-    (settings / "overrides.json").write_text(json.dumps({
-        "@jupyterlab/apputils-extension:notification": {"checkForUpdates": False,
-                                                        "fetchNews": "false"}}))
-    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-user-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"))
-    port = _free_port()
-    log = (tmp_path / "lab.log").open("w")
-    lab = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-         f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={TOKEN}",
-         "--LabApp.news_url=None", f"--LabApp.app_settings_dir={settings}",
-         f"--ServerApp.root_dir={root}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=2):
-                    break
-            except OSError:
-                assert lab.poll() is None and time.monotonic() < deadline, (
-                    tmp_path / "lab.log").read_text()
-                time.sleep(0.2)
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(f"{url}/lab/tree/bake.ipynb?reset&token={TOKEN}")
-            page.wait_for_selector(".jp-Notebook")
-            select = page.locator(".jp-Dialog button", has_text="Select")
-            try:  # Lab may ask which kernel to start
-                select.wait_for(timeout=10_000)
-                select.click()
-            except Exception:  # no dialog: the kernel started by itself
-                pass
-            page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    with running_lab(tmp_path, root) as url, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto(f"{url}/lab/tree/bake.ipynb?reset&token={TOKEN}")
+        page.wait_for_selector(".jp-Notebook")
+        select = page.locator(".jp-Dialog button", has_text="Select")
+        try:  # Lab may ask which kernel to start
+            select.wait_for(timeout=10_000)
+            select.click()
+        except Exception:  # no dialog: the kernel started by itself
+            pass
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
-            view = page.locator(".nj-bake").first
-            try:
-                view.wait_for()
-            except Exception:
-                ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(ARTIFACTS / "bake-view-missing.png"))
-                raise
-            rects = view.locator("svg rect")
-            page.wait_for_function(
-                "() => document.querySelector('.nj-bake').querySelectorAll('svg rect').length === 2")
-            fill = ('document.querySelector(".nj-bake").querySelectorAll("svg rect")[{}]'
-                    '.getAttribute("fill")')
-            page.wait_for_function(f"() => {fill.format(0)} === 'limegreen'")
-            page.wait_for_function(f"() => {fill.format(1)} === 'steelblue'")  # running
-            assert view.locator(".nj-bake-legend-item").count() == 8
-            assert view.locator(".nj-bake-progress-text").inner_text() == "1/2 finished"
-            gate.touch()  # the view follows the bake by itself
-            page.wait_for_function(f"() => {fill.format(1)} === 'limegreen'")
-            page.wait_for_function(
-                "() => document.querySelector('.nj-bake-badge').textContent === 'succeeded'")
-            assert view.locator(".nj-bake-progress-text").inner_text() == "2/2 finished"
-            assert rects.nth(1).get_attribute("data-status") == "succeeded"
-
-            view.locator("svg .nj-bake-node").first.click()
-            page.wait_for_function(
-                "() => document.querySelector('.nj-bake-log').textContent.includes('prepared')")
-            assert view.locator(".nj-bake-log").inner_text().strip().endswith(
-                "<script>window.pwned = 1</script> prepared")
-            assert view.locator("script").count() == 0
-            assert page.evaluate("() => window.pwned === undefined")
-            assert view.locator("tbody tr").count() == 2
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "bake-view.png"))
-
-            # a 1000-task bake: one SVG, then a toggle collapses each matrix group into a node
-            big = page.locator(".nj-bake").nth(1)
-            page.wait_for_function(
-                "() => document.querySelectorAll('.nj-bake')[1]?.querySelectorAll('svg rect')"
-                ".length === 1000")
-            assert big.locator("svg").count() == 1
-            assert big.locator(".nj-bake-progress-text").inner_text() == "1000/1000 finished"
-            big.locator(".nj-bake-collapse input").check()
-            page.wait_for_function(
-                "() => document.querySelectorAll('.nj-bake')[1].querySelectorAll('svg rect')"
-                ".length === 10")
-            assert big.locator("svg text").first.text_content() == "fit ×100"
-            assert big.locator('svg rect[data-status="failed"]').count() == 10
-            page.screenshot(path=str(ARTIFACTS / "bake-view-1000.png"), full_page=True)
-            assert errors == []
-            browser.close()
-    finally:
-        lab.terminate()
+        view = page.locator(".nj-bake").first
         try:
-            lab.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            lab.kill()
-            lab.wait()
-        log.close()
+            view.wait_for()
+        except Exception:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "bake-view-missing.png"))
+            raise
+        rects = view.locator("svg rect")
+        page.wait_for_function(
+            "() => document.querySelector('.nj-bake').querySelectorAll('svg rect').length === 2")
+        fill = ('document.querySelector(".nj-bake").querySelectorAll("svg rect")[{}]'
+                '.getAttribute("fill")')
+        page.wait_for_function(f"() => {fill.format(0)} === 'limegreen'")
+        page.wait_for_function(f"() => {fill.format(1)} === 'steelblue'")  # running
+        assert view.locator(".nj-bake-legend-item").count() == 8
+        assert view.locator(".nj-bake-progress-text").inner_text() == "1/2 finished"
+        gate.touch()  # the view follows the bake by itself
+        page.wait_for_function(f"() => {fill.format(1)} === 'limegreen'")
+        page.wait_for_function(
+            "() => document.querySelector('.nj-bake-badge').textContent === 'succeeded'")
+        assert view.locator(".nj-bake-progress-text").inner_text() == "2/2 finished"
+        assert rects.nth(1).get_attribute("data-status") == "succeeded"
+
+        view.locator("svg .nj-bake-node").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('.nj-bake-log').textContent.includes('prepared')")
+        assert view.locator(".nj-bake-log").inner_text().strip().endswith(
+            "<script>window.pwned = 1</script> prepared")
+        assert view.locator("script").count() == 0
+        assert page.evaluate("() => window.pwned === undefined")
+        assert view.locator("tbody tr").count() == 2
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "bake-view.png"))
+
+        # a 1000-task bake: one SVG, then a toggle collapses each matrix group into a node
+        big = page.locator(".nj-bake").nth(1)
+        page.wait_for_function(
+            "() => document.querySelectorAll('.nj-bake')[1]?.querySelectorAll('svg rect')"
+            ".length === 1000")
+        assert big.locator("svg").count() == 1
+        assert big.locator(".nj-bake-progress-text").inner_text() == "1000/1000 finished"
+        big.locator(".nj-bake-collapse input").check()
+        page.wait_for_function(
+            "() => document.querySelectorAll('.nj-bake')[1].querySelectorAll('svg rect')"
+            ".length === 10")
+        assert big.locator("svg text").first.text_content() == "fit ×100"
+        assert big.locator('svg rect[data-status="failed"]').count() == 10
+        page.screenshot(path=str(ARTIFACTS / "bake-view-1000.png"), full_page=True)
+        assert errors == []
