@@ -15,6 +15,15 @@ if SUPPORT not in sys.path:
     sys.path.insert(0, SUPPORT)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A session-wide NEURO_JUPYTER_HOME before any fixture runs: module- and session-scoped
+    fixtures run before ``a_home`` and must not write to the user's real state folder."""
+    import os
+    import tempfile
+
+    os.environ["NEURO_JUPYTER_HOME"] = tempfile.mkdtemp(prefix="nj-session-home-")
+
+
 @pytest.fixture(autouse=True)
 def a_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh NEURO_JUPYTER_HOME for this test, so tests never share state or touch ~."""
