@@ -166,14 +166,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     """Print the attempt, the task and its log."""
-    from ..core.bake import find_task, inspect_bake, read_task_log
-    from ..core.bake.render import show_header
+    from ..core.bake import inspect_bake
+    from ..core.bake.render import show_text
 
-    project = _project(args)
-    state = inspect_bake(project, args.bake, args.attempt)
-    task = find_task(state, args.task)
-    print(show_header(state, task))
-    sys.stdout.write(read_task_log(task, raw=args.raw))
+    state = inspect_bake(_project(args), args.bake, args.attempt)
+    sys.stdout.write(show_text(state, args.task, raw=args.raw))
     return 0
 
 

@@ -114,11 +114,6 @@ def _level(
 FORMATS = ("svg", "pdf", "png")
 
 
-def dot_available() -> bool:
-    """Whether Graphviz's ``dot`` program is installed."""
-    return shutil.which("dot") is not None
-
-
 def render(dot: str, fmt: str = "svg") -> bytes:
     """Render DOT text with Graphviz's ``dot`` (needed only for SVG/PDF files)."""
     if fmt not in FORMATS:

@@ -8,10 +8,14 @@ Matrix instances can be collapsed into one node per matrix group (with a count).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .graph import CALL_KINDS, statuses_summary
+
+if TYPE_CHECKING:
+    from .store.bakes import TaskRecord
 
 NODE_W = 150
 NODE_H = 26
@@ -31,6 +35,14 @@ class NodeIn:
     needs: Sequence[str] = ()
     group: str | None = None  # matrix group (dotted), for collapsing
     kind: str = "task"
+
+
+def task_nodes(tasks: Iterable[TaskRecord]) -> list[NodeIn]:
+    """The layout's nodes for an attempt's task records (labelled by their local id)."""
+    return [
+        NodeIn(t.full_id, t.full_id.rpartition(".")[2], tuple(t.needs), t.matrix_group, t.kind)
+        for t in tasks
+    ]
 
 
 @dataclass

@@ -142,15 +142,12 @@ class BakeMagics(Magics):
     @friendly_errors
     def neuro_show(self, line: str) -> None:
         """Print a task's log (command lines removed unless --raw)."""
-        from ..core.bake import find_task, inspect_bake, read_task_log
-        from ..core.bake.render import show_header
+        from ..core.bake import inspect_bake
+        from ..core.bake.render import show_text
 
         args = parse_line(SHOW, line)
-        project = current_project(args.project)
-        state = inspect_bake(project, args.bake, args.attempt)
-        task = find_task(state, args.task)
-        print(show_header(state, task))
-        print(read_task_log(task, raw=args.raw), end="")
+        state = inspect_bake(current_project(args.project), args.bake, args.attempt)
+        print(show_text(state, args.task, raw=args.raw), end="")
 
     @line_magic
     @friendly_errors

@@ -15,8 +15,9 @@ import anywidget
 import traitlets
 
 from ..core.bake import BakeRecord, BakeState, inspect_bake, read_task_log, resolve_bake
+from ..core.bake.render import reason_note
 from ..core.graph import STATUS_COLORS
-from ..core.graph_layout import Layout, NodeIn, layout
+from ..core.graph_layout import Layout, layout, task_nodes
 from ..core.workflow.model import FINISHED_STATUSES
 
 if TYPE_CHECKING:
@@ -109,12 +110,7 @@ class BakeView(anywidget.AnyWidget):
         status_of = {task.full_id: task.status for task in state.tasks}
         shape = (tuple(status_of), self.collapsed)
         if shape != self._shape or self._layout is None:
-            nodes = [
-                NodeIn(task.full_id, task.full_id.rpartition(".")[2], tuple(task.needs),
-                       task.matrix_group, task.kind)
-                for task in state.tasks
-            ]
-            self._layout = layout(nodes, collapse=self.collapsed)
+            self._layout = layout(task_nodes(state.tasks), collapse=self.collapsed)
             self._shape = shape
             self.graph = self._layout.to_json()
         self.statuses = self._layout.statuses(status_of)
@@ -141,10 +137,7 @@ class BakeView(anywidget.AnyWidget):
         for task in self._state.tasks:
             if task.full_id == self.selected:
                 text = read_task_log(task, limit=LOG_LIMIT)
-                head = f"{task.full_id}: {task.status}"
-                if task.reason and task.reason != task.status:
-                    head += f" ({task.reason})"
-                self.log = f"{head}\n{text}"
+                self.log = f"{task.full_id}: {task.status}{reason_note(task)}\n{text}"
                 return
         group = [t for t in self._state.tasks if t.matrix_group == self.selected]
         self.log = "\n".join(f"{t.full_id}: {t.status}" for t in group)

@@ -60,12 +60,8 @@ class LaunchedExecutor:
 
     def go(self, store: Store) -> rows.AttemptRecord:
         """Record the executor with its attempt (the row must exist) and let it run."""
-        pid = self.popen.pid
-        ticks = start_ticks(pid)
-        rows.update_attempt(
-            store, self.bake_id, self.number, executor_pid=pid, executor_id=f"pid {pid}",
-            executor_start="" if ticks is None else str(ticks), log_path=str(self.log_path),
-        )
+        _record_executor(store, self.bake_id, self.number, self.popen.pid,
+                         log_path=str(self.log_path))
         self.released = True
         try:
             assert self.popen.stdin is not None
@@ -93,6 +89,21 @@ class LaunchedExecutor:
         _discard(self.log_path, self.request_path)
 
 
+def _record_executor(store: Store, bake_id: str, number: int, pid: int, **fields: object) -> None:
+    """Record ``pid`` (and its start ticks, so a reused pid is not taken for it) as the
+    attempt's executor."""
+    ticks = start_ticks(pid)
+    rows.update_attempt(
+        store, bake_id, number, executor_pid=pid, executor_id=f"pid {pid}",
+        executor_start="" if ticks is None else str(ticks), **fields,
+    )
+
+
+def _executor_log(bake_id: str, number: int) -> Path:
+    """The log (the output) of an attempt's executor."""
+    return paths.logs_dir() / "bakes" / bake_id / f"executor-{number}.log"
+
+
 def _discard(log_path: Path, request_path: Path) -> None:
     for path in (request_path, log_path):
         path.unlink(missing_ok=True)
@@ -111,10 +122,9 @@ def spawn_executor(
     for child in list(_CHILDREN):  # reap executors this process started earlier
         if child.poll() is not None:
             _CHILDREN.remove(child)
-    log_dir = paths.logs_dir() / "bakes" / bake_id
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"executor-{number}.log"
-    request_path = log_dir / f"executor-{number}.request.json"
+    log_path = _executor_log(bake_id, number)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    request_path = log_path.with_name(f"executor-{number}.request.json")
     request = {"root": str(cwd), "batch": batch, "params": dict(params),
                "overlay": None if overlay is None else dict(overlay)}
     request_path.write_text(json.dumps(request), encoding="utf-8")
@@ -197,12 +207,7 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
     from .runner import BakeRunner
 
     store = open_store()
-    pid = os.getpid()
-    ticks = start_ticks(pid)
-    rows.update_attempt(
-        store, bake_id, number, executor_pid=pid, executor_id=f"pid {pid}",
-        executor_start="" if ticks is None else str(ticks),
-    )
+    _record_executor(store, bake_id, number, os.getpid())
     attempt = rows.get_attempt(store, bake_id, number)
     if attempt.result == "pending":
         rows.update_attempt(store, bake_id, number, result="running")
@@ -251,9 +256,7 @@ def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
         leftovers = [
             dataclasses.replace(task, status="cancelled", finished_at=now,
                                 reason=task.reason or reason or "the attempt ended")
-            for task in rows.list_tasks(
-                store, bake_id, number, statuses=("pending", "running", "unknown")
-            )
+            for task in rows.list_tasks(store, bake_id, number, statuses=rows.UNFINISHED_STATUSES)
         ]
         rows.put_tasks(store, leftovers)
         rows.update_attempt(
@@ -289,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         request = Path(args[2])
         prepared = _prepare(request)
         if not _wait_for_go():
-            _discard(paths.logs_dir() / "bakes" / bake_id / f"executor-{number}.log", request)
+            _discard(_executor_log(bake_id, number), request)
             return 0
     try:
         result, reason = execute(bake_id, number, prepared)

@@ -8,6 +8,7 @@ are marked cancelled, and the attempt gets the reason and the tail of the execut
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import time
 from pathlib import Path
@@ -21,8 +22,12 @@ START_GRACE = 60.0  # seconds an attempt may stay without a recorded executor
 
 def executor_alive(attempt: rows.AttemptRecord) -> bool:
     """Whether the attempt's executor process still runs."""
-    ticks = int(attempt.executor_start) if attempt.executor_start.isdigit() else None
-    return is_alive(attempt.executor_pid, ticks)
+    return _alive(attempt.executor_pid, attempt.executor_start)
+
+
+def _alive(pid: int | None, start: str) -> bool:
+    """``is_alive`` for the bake rows, which keep a process's start ticks as text."""
+    return is_alive(pid, int(start) if start.isdigit() else None)
 
 
 def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
@@ -41,15 +46,14 @@ def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
         now = time.time()
         reason = _death_reason(current)
         changed = []
-        for task in rows.list_tasks(store, current.bake_id, current.number):
-            if task.status not in ("pending", "running", "unknown"):
-                continue
-            if task.pid and task.status == "running":
-                ticks = int(task.pid_start) if task.pid_start.isdigit() else None
-                if is_alive(task.pid, ticks):
-                    signal_group(task.pid, signal.SIGKILL)
+        unfinished = rows.list_tasks(
+            store, current.bake_id, current.number, statuses=rows.UNFINISHED_STATUSES
+        )
+        for task in unfinished:
+            if task.pid and task.status == "running" and _alive(task.pid, task.pid_start):
+                signal_group(task.pid, signal.SIGKILL)
             status = "failed" if task.status == "running" else "cancelled"
-            changed.append(_replace(task, status=status, reason=reason, finished_at=now))
+            changed.append(dataclasses.replace(task, status=status, reason=reason, finished_at=now))
         rows.put_tasks(store, changed)
         result = "cancelled" if current.result == "cancelled" else "failed"
         rows.update_attempt(
@@ -80,8 +84,3 @@ def _log_tail(log_path: str) -> str:
             return line.strip()[:300]
     return ""
 
-
-def _replace(task: rows.TaskRecord, **changes: object) -> rows.TaskRecord:
-    import dataclasses
-
-    return dataclasses.replace(task, **changes)  # type: ignore[arg-type]

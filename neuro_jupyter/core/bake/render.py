@@ -10,7 +10,7 @@ from datetime import datetime
 from ..graph import CALL_KINDS
 from ..live.render import humanize
 from ..store.bakes import BakeRecord, TaskRecord
-from .api import BakeState
+from .api import BakeState, find_task, read_task_log
 
 BAKES_COLUMNS = ("ID", "NAME", "BATCH", "EXECUTOR", "STATUS", "WHEN")
 TASKS_COLUMNS = ("ID", "STATUS", "RAW ID", "STARTED", "FINISHED")
@@ -67,16 +67,27 @@ def inspect_text(state: BakeState) -> str:
     return "\n".join(lines)
 
 
+def reason_note(task: TaskRecord) -> str:
+    """`` (reason)`` after a task's status, when the reason says more than the status."""
+    return f" ({task.reason})" if task.reason and task.reason != task.status else ""
+
+
 def show_header(state: BakeState, task: TaskRecord) -> str:
     """The two lines ``show`` prints before a task's log."""
-    reason = f" ({task.reason})" if task.reason and task.reason != task.status else ""
-    head = f"Attempt #{state.attempt.number} {state.attempt.result}\nTask {task.full_id} {task.status}{reason}"
+    head = (f"Attempt #{state.attempt.number} {state.attempt.result}\n"
+            f"Task {task.full_id} {task.status}{reason_note(task)}")
     inner = [t.full_id for t in state.tasks if t.full_id.rpartition(".")[0] == task.full_id]
     if task.kind in CALL_KINDS and inner:
         article = "an" if task.kind[0] in "aeiou" else "a"
         head += (f"\nIt is {article} {task.kind} call with no log of its own; "
                  f"its tasks: {', '.join(inner)}")
     return head
+
+
+def show_text(state: BakeState, task_id: str, *, raw: bool = False) -> str:
+    """What ``show`` prints: the header lines, then the task's log."""
+    task = find_task(state, task_id)
+    return f"{show_header(state, task)}\n{read_task_log(task, raw=raw)}"
 
 
 STATUS_PHRASES = {
@@ -92,9 +103,8 @@ def progress_line(task: TaskRecord) -> str:
     reason in brackets, then the task's outputs indented below."""
     raw = f" [{task.raw_id}]" if task.raw_id else ""
     phrase = STATUS_PHRASES.get(task.status, f"is {task.status}")
-    reason = f" ({task.reason})" if task.reason and task.reason != task.status else ""
     outputs = "".join(f"\n  {k}: {v}" for k, v in task.outputs.items())
-    return f"Task {task.full_id}{raw} {phrase}{reason}{outputs}"
+    return f"Task {task.full_id}{raw} {phrase}{reason_note(task)}{outputs}"
 
 
 def progress_lines(tasks: Sequence[TaskRecord], seen: MutableMapping[str, str]) -> list[str]:

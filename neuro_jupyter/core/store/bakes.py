@@ -138,12 +138,13 @@ def create_attempt(
     return get_attempt(store, bake_id, number)
 
 
-def _attempt(row: sqlite3.Row) -> AttemptRecord:
+def _attempt(row: sqlite3.Row, created_at: str = "created_at") -> AttemptRecord:
+    """An attempt from a row; ``created_at`` names that column (aliased in joins with bakes)."""
     return AttemptRecord(
         bake_id=row["bake_id"], number=int(row["number"]), result=row["result"],
         reason=row["reason"], executor_pid=row["executor_pid"],
         executor_start=row["executor_start"], executor_id=row["executor_id"],
-        from_failed=bool(row["from_failed"]), created_at=float(row["created_at"]),
+        from_failed=bool(row["from_failed"]), created_at=float(row[created_at]),
         finished_at=row["finished_at"], log_path=row["log_path"],
         source_attempt=row["source_attempt"],
     )
@@ -172,6 +173,12 @@ def get_attempt(store: Store, bake_id: str, number: int | None = None) -> Attemp
         what = f"attempt #{number}" if number is not None else "any attempt"
         raise NotFoundError(f"Bake {bake_id} has no {what}")
     return _attempt(row)
+
+
+def list_attempts(store: Store, bake_id: str) -> list[AttemptRecord]:
+    """A bake's attempts, first to last."""
+    rows = store.query("SELECT * FROM attempts WHERE bake_id = ? ORDER BY number", (bake_id,))
+    return [_attempt(row) for row in rows]
 
 
 def count_attempts(store: Store, bake_id: str) -> int:
@@ -210,7 +217,8 @@ def list_bakes(
     sql = (
         "SELECT b.*, a.bake_id AS a_bake_id, a.number, a.result, a.reason, a.executor_pid,"
         " a.executor_start, a.executor_id, a.from_failed, a.created_at AS a_created_at,"
-        " a.finished_at, a.log_path, a.source_attempt FROM bakes b LEFT JOIN attempts a ON a.bake_id = b.bake_id"
+        " a.finished_at, a.log_path, a.source_attempt"
+        " FROM bakes b LEFT JOIN attempts a ON a.bake_id = b.bake_id"
         " AND a.number = (SELECT MAX(number) FROM attempts WHERE bake_id = b.bake_id)"
         " WHERE b.project_pk = ?"
     )
@@ -222,20 +230,10 @@ def list_bakes(
         sql += " AND b.created_at <= ?"
         args.append(until)
     sql += " ORDER BY b.created_at " + ("DESC" if recent_first else "ASC")
-    result = []
-    for row in store.query(sql, tuple(args)):
-        attempt = None
-        if row["a_bake_id"] is not None:
-            attempt = AttemptRecord(
-                bake_id=row["bake_id"], number=int(row["number"]), result=row["result"],
-                reason=row["reason"], executor_pid=row["executor_pid"],
-                executor_start=row["executor_start"], executor_id=row["executor_id"],
-                from_failed=bool(row["from_failed"]), created_at=float(row["a_created_at"]),
-                finished_at=row["finished_at"], log_path=row["log_path"],
-                source_attempt=row["source_attempt"],
-            )
-        result.append(_bake(row, attempt))
-    return result
+    return [
+        _bake(row, _attempt(row, "a_created_at") if row["a_bake_id"] is not None else None)
+        for row in store.query(sql, tuple(args))
+    ]
 
 
 def update_attempt(store: Store, bake_id: str, number: int, **fields: object) -> None:
@@ -249,6 +247,9 @@ def update_attempt(store: Store, bake_id: str, number: int, **fields: object) ->
             (*fields.values(), bake_id, number),
         )
 
+
+UNFINISHED_STATUSES = ("pending", "running", "unknown")
+"""Task statuses an attempt that ends (normally or not) must close."""
 
 _TASK_COLUMNS = (
     "bake_id", "attempt", "full_id", "status", "kind", "title", "needs_json", "matrix_group",
@@ -333,15 +334,6 @@ def list_tasks(
         args += tuple(statuses)
     rows = store.query(sql + " ORDER BY seq, created_at", args)
     return [_task(row) for row in rows]
-
-
-def task_statuses(store: Store, bake_id: str, attempt: int) -> list[tuple[str, str]]:
-    """(dotted id, status) of every node: the cheap query a live view polls."""
-    rows = store.query(
-        "SELECT full_id, status FROM tasks WHERE bake_id = ? AND attempt = ? ORDER BY seq",
-        (bake_id, attempt),
-    )
-    return [(row[0], row[1]) for row in rows]
 
 
 def has_cache(store: Store, project_pk: int, batch: str) -> bool:
