@@ -33,7 +33,7 @@ def register(subparsers: Any) -> None:
 def cmd_check(args: argparse.Namespace) -> int:
     """Print every error as FILE:LINE:COL: message; 0 when all files are valid."""
     from ..core.workflow import check_paths
-    from ..core.workflow.check import check_project
+    from ..core.workflow.check import workflow_files
 
     if args.files:
         missing = [f for f in args.files if not Path(f).is_file()]
@@ -46,10 +46,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         from ..core.project.discovery import find_root
 
-        root = find_root(args.project or Path.cwd())
-        errors = check_project(root)
-        checked = len([p for p in (root / ".neuro").iterdir()
-                       if p.suffix in (".yml", ".yaml")])
+        files = workflow_files(find_root(args.project or Path.cwd()))  # .neuro/ exists
+        errors = check_paths(files)
+        checked = len(files)
     for err in errors:
         print(str(err))
     if errors:

@@ -32,18 +32,21 @@ def store_path() -> Path:
     return home() / "state.db"
 
 
-def logs_dir() -> Path:
-    """Folder of per-job and per-task log files."""
-    path = home() / "logs"
+def _subdir(name: str) -> Path:
+    """A folder of the state folder, created on first use."""
+    path = home() / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def logs_dir() -> Path:
+    """Folder of per-job and per-task log files."""
+    return _subdir("logs")
 
 
 def storage_dir() -> Path:
     """Local stand-in for Neu.ro's ``storage:`` (see ``storage_path``)."""
-    path = home() / "storage"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _subdir("storage")
 
 
 def storage_path(uri: str, project_id: str) -> Path:

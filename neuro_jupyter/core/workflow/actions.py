@@ -9,9 +9,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import Location, WorkflowError
+from ..errors import Location, WorkflowError, WorkflowErrors
 from .ast import Map
-from .loader import Workspace, grammar_of_file
+from .loader import Workspace, grammar_of_file, validate
 
 BUNDLED_DIR = Path(__file__).parent / "actions"
 BUNDLED = ("jupyter", "tensorboard", "filebrowser", "remote_debug")
@@ -120,13 +120,31 @@ def load_action(ws: Workspace, ref: str, loc: Location | None, *, module: bool =
         ws.files[key] = text
     node = ws.load(key, None, display=display, text=text)
     grammar = grammar_of_file(node, display, "action", module=module)
-    from .loader import validate
-
     errors = validate(node, grammar)
     if errors:
-        from ..errors import WorkflowErrors
-
         raise WorkflowErrors(list(errors))
     kind_node = node.get("kind")
     kind = str(getattr(kind_node, "value", ""))
     return ActionFile(ref=ref, key=key, display=display, kind=kind, node=node, path=folder)
+
+
+def live_call_error(action: ActionFile, entry: Map, kw: str) -> WorkflowError | None:
+    """A live job may only call (``kw``: action or module) a live action."""
+    if action.kind == "live":
+        return None
+    return WorkflowError(f"{kw} '{action.ref}' is of kind {action.kind}; a live job needs a "
+                         f"live {kw}", entry.loc_of(kw))
+
+
+def batch_call_errors(action: ActionFile, entry: Map, kw: str) -> list[WorkflowError]:
+    """What forbids calling ``action`` from a batch task entry: a live action, or ``cache``
+    on a local or stateful one (shared by planning, which raises, and ``check``)."""
+    errors: list[WorkflowError] = []
+    if action.kind == "live":
+        errors.append(WorkflowError(f"action '{action.ref}' is a live action; batch flows "
+                                    "call batch, stateful or local actions", entry.loc_of(kw)))
+    if action.kind in ("local", "stateful") and "cache" in entry:
+        errors.append(WorkflowError(
+            f"Specifying cache in action call to the action {action.ref} of kind "
+            f"{action.kind} is not supported.", entry.key_loc("cache")))
+    return errors

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import UnknownNameError, WorkflowError, WorkflowErrors
-from .actions import ActionFile, load_action
+from .actions import ActionFile, batch_call_errors, load_action
 from .ast import Map, Node, Scalar, Seq
 from .batch_api import BatchGraph, BatchPlan, GraphNode
 from .common import (
@@ -25,6 +25,7 @@ from .common import (
     load_project_conf,
     make_host,
     mixin_layers,
+    mixins_of,
     param_defs,
     resolve_params,
 )
@@ -165,24 +166,19 @@ class Level(BatchGraph):
     def _kind(self, entry: Map) -> tuple[NodeKind, ActionFile | None]:
         if "module" in entry:
             ref = entry.get("module")
-            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")),
-                                 ref.loc if ref else entry.loc, module=True)
+            loc = entry.loc_of("module")
+            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")), loc, module=True)
             if action.kind != "batch":
                 raise WorkflowError(f"module '{action.ref}' is of kind {action.kind}; a batch "
-                                    "flow can only call batch modules",
-                                    ref.loc if ref else entry.loc)
+                                    "flow can only call batch modules", loc)
             return "module", action
         if "action" in entry:
             ref = entry.get("action")
-            loc = ref.loc if ref else entry.loc
-            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")), loc)
-            if action.kind == "live":
-                raise WorkflowError(f"action '{action.ref}' is a live action; batch flows "
-                                    "call batch, stateful or local actions", loc)
-            if action.kind in ("local", "stateful") and "cache" in entry:
-                raise WorkflowError(
-                    f"Specifying cache in action call to the action {action.ref} of kind "
-                    f"{action.kind} is not supported.", entry.key_loc("cache"))
+            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")),
+                                 entry.loc_of("action"))
+            errors = batch_call_errors(action, entry, "action")
+            if errors:
+                raise errors[0]  # the rules exclude each other: there is at most one
             kind: NodeKind = {"batch": "action", "local": "local",
                               "stateful": "stateful"}[action.kind]  # type: ignore[assignment]
             return kind, action
@@ -470,10 +466,7 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
     names = {"flow": fctx, "project": conf.ctx(), "params": pvals, "env": dict(defaults.env),
              "tags": base_tags(conf.id, flow_id, defaults), "volumes": volumes,
              "images": images, "git": git_ctx(ws)}
-    mixins: dict[str, Map] = {}
-    for owner in (conf.section("mixins"), node.get("mixins")):
-        if isinstance(owner, Map):
-            mixins.update({str(k.value): v for k, v in owner.items if isinstance(v, Map)})
+    mixins = mixins_of(conf.section("mixins"), node.get("mixins"))
     cache = CachePolicy(
         strategy="none" if defaults.cache_strategy == "none" else "default",
         life_span=defaults.cache_life_span if defaults.cache_life_span is not None

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
-from .actions import BUNDLED, ActionFile, load_action
+from .actions import BUNDLED, ActionFile, batch_call_errors, live_call_error, load_action
 from .ast import Map, Node, Seq
-from .common import mixin_layers
+from .common import mixin_layers, mixins_of
 from .evaluate import literal_str
 from .grammar import action_file, batch_flow, live_flow, project_file
 from .loader import CONFIG_DIR, Workspace, file_role, validate
@@ -64,13 +64,17 @@ def _position(err: WorkflowError) -> tuple[str, int, int]:
     return (loc.file, loc.line, loc.column) if loc else ("", 0, 0)
 
 
+def workflow_files(root: Path) -> list[Path]:
+    """The workflow files of the project at ``root``: ``.neuro/*.yml`` and ``*.yaml``."""
+    cfg = root / CONFIG_DIR
+    return sorted(p for p in cfg.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+
+
 def check_project(root: Path) -> list[WorkflowError]:
     """Check every workflow file of the project at ``root``."""
-    cfg = root / CONFIG_DIR
-    if not cfg.is_dir():
+    if not (root / CONFIG_DIR).is_dir():
         return [WorkflowError(f".neuro folder was not found in {root}")]
-    files = sorted(p for p in cfg.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-    return check_paths(files)
+    return check_paths(workflow_files(root))
 
 
 def _display(path: Path, ws_root: Path) -> str:
@@ -138,18 +142,10 @@ def _exclusive(layers: dict[str, list[Node]], loc: Location) -> list[WorkflowErr
     return []
 
 
-def _mixins_of(*owners: Node | None) -> dict[str, Map]:
-    out: dict[str, Map] = {}
-    for owner in owners:
-        if isinstance(owner, Map):
-            out.update({str(k.value): v for k, v in owner.items if isinstance(v, Map)})
-    return out
-
-
 def _check_mixins(node: Map, owner: Node | None, inherited: dict[str, Map] | None = None
                   ) -> list[WorkflowError]:
     errors: list[WorkflowError] = []
-    own = _mixins_of(owner)
+    own = mixins_of(owner)
     mixins = {**(inherited or {}), **own}
     cycles: set[frozenset[str]] = set()
     for name, m in own.items():
@@ -166,14 +162,32 @@ def _check_mixins(node: Map, owner: Node | None, inherited: dict[str, Map] | Non
 
 
 def _project_mixins(ws: Workspace) -> dict[str, Map]:
-    rel = ws.find("project")
-    if rel is None:
-        return {}
+    node = _project_node(ws)  # a broken project.yml is reported when it is checked itself
+    return mixins_of(node.get("mixins")) if node is not None else {}
+
+
+def _flow_mixins(ws: Workspace, node: Map) -> tuple[list[WorkflowError], dict[str, Map]]:
+    """The errors of a flow's ``mixins`` section, and the mixins its entries may use."""
+    project = _project_mixins(ws)
+    return (_check_mixins(node, node.get("mixins"), project),
+            {**project, **mixins_of(node.get("mixins"))})
+
+
+def _call_kw(entry: Map) -> str | None:
+    """``module`` or ``action`` when the entry calls one, else None."""
+    return "module" if "module" in entry else "action" if "action" in entry else None
+
+
+def _check_own(entry: Map, mixins: dict[str, Map], name: str) -> list[WorkflowError]:
+    """An entry that runs a command itself: its mixins exist and, merged, keep exactly one
+    of cmd/bash/python."""
     try:
-        node = ws.load(rel, project_file())
-    except NeuroJupyterError:
-        return {}  # reported when project.yml itself is checked
-    return _mixins_of(node.get("mixins"))
+        layers = mixin_layers(entry, mixins, name)
+    except WorkflowError as exc:
+        return [exc]
+    if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
+        return _exclusive(layers, entry.loc_of("mixins"))
+    return []
 
 
 def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
@@ -218,28 +232,20 @@ def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
 
 
 def _check_live(ws: Workspace, node: Map) -> list[WorkflowError]:
-    errors = _check_mixins(node, node.get("mixins"), _project_mixins(ws))
-    mixins = {**_project_mixins(ws), **_mixins_of(node.get("mixins"))}
+    errors, mixins = _flow_mixins(ws, node)
     jobs = node.get("jobs")
     for key, entry in (jobs.items if isinstance(jobs, Map) else ()):
         if not isinstance(entry, Map):
             continue
-        if "action" in entry or "module" in entry:
-            kw = "module" if "module" in entry else "action"
+        kw = _call_kw(entry)
+        if kw is not None:
             action, errs = _call_args(ws, entry, kw)
             errors.extend(errs)
-            if action is not None and action.kind != "live":
-                errors.append(WorkflowError(
-                    f"{kw} '{action.ref}' is of kind {action.kind}; a live job needs a live "
-                    f"{kw}", entry.loc_of(kw)))
+            error = live_call_error(action, entry, kw) if action is not None else None
+            if error is not None:
+                errors.append(error)
             continue
-        try:
-            layers = mixin_layers(entry, mixins, str(key.value))
-        except WorkflowError as exc:
-            errors.append(exc)
-            continue
-        if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
-            errors.extend(_exclusive(layers, entry.loc_of("mixins")))
+        errors.extend(_check_own(entry, mixins, str(key.value)))
     errors.extend(_live_refs(ws, node, mixins))
     return errors
 
@@ -320,33 +326,20 @@ def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
     for entry in (tasks.items if isinstance(tasks, Seq) else ()):
         if not isinstance(entry, Map):
             continue
-        if "action" in entry or "module" in entry:
-            kw = "module" if "module" in entry else "action"
+        kw = _call_kw(entry)
+        if kw is not None:
             action, errs = _call_args(ws, entry, kw)
             errors.extend(errs)
-            if action is not None and action.kind == "live":
-                errors.append(WorkflowError(
-                    f"action '{action.ref}' is a live action; batch flows call batch, "
-                    "stateful or local actions", entry.loc_of(kw)))
-            if action is not None and action.kind in ("local", "stateful") and "cache" in entry:
-                errors.append(WorkflowError(
-                    f"Specifying cache in action call to the action {action.ref} of kind "
-                    f"{action.kind} is not supported.", entry.key_loc("cache")))
+            if action is not None:
+                errors.extend(batch_call_errors(action, entry, kw))
             continue
-        try:
-            layers = mixin_layers(entry, mixins, "task")
-        except WorkflowError as exc:
-            errors.append(exc)
-            continue
-        if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
-            errors.extend(_exclusive(layers, entry.loc_of("mixins")))
+        errors.extend(_check_own(entry, mixins, "task"))
     return errors
 
 
 def _check_batch(ws: Workspace, node: Map, path: Path, *, planned: bool
                  ) -> list[WorkflowError]:
-    errors = _check_mixins(node, node.get("mixins"), _project_mixins(ws))
-    mixins = {**_project_mixins(ws), **_mixins_of(node.get("mixins"))}
+    errors, mixins = _flow_mixins(ws, node)
     errors.extend(_check_tasks(ws, node.get("tasks"), mixins))
     if errors or not planned:
         return errors
@@ -432,6 +425,3 @@ def _unique(errors: list[WorkflowError]) -> list[WorkflowError]:
             out.append(e)
     return out
 
-
-def format_errors(errors: Iterable[WorkflowError]) -> str:
-    return "\n".join(str(e) for e in errors)

@@ -212,6 +212,15 @@ LIST_ATTRS = frozenset({"volumes", "tags", "port_forward", "mixins"})
 MAP_ATTRS = frozenset({"env", "params"})
 
 
+def mixins_of(*owners: Node | None) -> dict[str, Map]:
+    """Name → mixin of ``mixins:`` sections, later owners overriding earlier ones."""
+    out: dict[str, Map] = {}
+    for owner in owners:
+        if isinstance(owner, Map):
+            out.update({str(k.value): v for k, v in owner.items if isinstance(v, Map)})
+    return out
+
+
 def mixin_layers(entry: Map, mixins: Mapping[str, Map], what: str
                  ) -> dict[str, list[Node]]:
     """Attribute → contributing nodes, lowest priority first (§1.6): mixins left to right

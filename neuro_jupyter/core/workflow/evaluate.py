@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from ..errors import ExpressionError, Location, WorkflowError
-from .ast import Map, Node, Scalar, Seq, plain
+from ..errors import Location, WorkflowError
+from .ast import Node, Scalar, Seq
 from .expr import Scope
 from .spec import TIME_RE
 from .template import has_expr, node_template, to_text
@@ -182,30 +182,3 @@ def literal_bool(node: Node | None) -> bool | None:
             return node.value.lower() == "true"
     return None
 
-
-def merge_layers(layers: Sequence[Node], scope: Scope, attr: str, kind: str) -> Any:
-    """Evaluate mixin layers (lowest priority first): scalars take the last, lists
-    concatenate, mappings merge key by key."""
-    if kind == "list":
-        out: list[Any] = []
-        for n in layers:
-            out.extend(to_list(n, scope, attr))
-        return out
-    if kind == "map":
-        merged: dict[str, Any] = {}
-        for n in layers:
-            merged.update(to_map(n, scope, attr))
-        return merged
-    return layers[-1] if layers else None
-
-
-def as_plain(node: Node | None) -> Any:
-    return plain(node)
-
-
-def expr_error(message: str, loc: Location | None) -> ExpressionError:
-    return ExpressionError(message, loc)
-
-
-def map_items(node: Node | None) -> list[tuple[Scalar, Node]]:
-    return list(node.items) if isinstance(node, Map) else []

@@ -364,7 +364,7 @@ def _strategy() -> Struct:
 
 def _task_base() -> dict[str, F]:
     return {
-        "id": F(Str(pattern=ID_RE.pattern, what="an identifier"), site="task_id",
+        "id": F(Str(pattern=ID_RE.pattern, what="an identifier", no_upper=True), site="task_id",
                 descr="Task id; may use matrix"),
         "needs": F(Needs(), site="task_id"), "strategy": F(_strategy()),
         "enable": F(Bool(), site="task"), "cache": F(_cache(), site="strategy"),
@@ -524,7 +524,3 @@ def project_file() -> Struct:
         "mixins": F(MapOf(value=mixin, ids=True, expr_ok=False)),
     }, sites=sites)
 
-
-def grammar_for(kind: str) -> Struct | None:
-    """The grammar of a flow/action ``kind`` value, or None if unknown."""
-    return {"live": live_flow(), "batch": batch_flow()}.get(kind)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidInputError, NeuroJupyterError, UnknownNameError, WorkflowError
-from .actions import ActionFile, load_action
+from .actions import ActionFile, live_call_error, load_action
 from .ast import Map, Node, Scalar, plain
 from .common import (
     Defaults,
@@ -27,6 +27,7 @@ from .common import (
     make_host,
     merged_list,
     mixin_layers,
+    mixins_of,
     param_defs,
     resolve_params,
 )
@@ -65,13 +66,7 @@ class LiveFlow:
         return jobs if isinstance(jobs, Map) else Map((), self.node.loc)
 
     def mixins(self) -> dict[str, Map]:
-        out: dict[str, Map] = {}
-        for owner in (self.conf.section("mixins"), self.node.get("mixins")):
-            if isinstance(owner, Map):
-                for k, v in owner.items:
-                    if isinstance(v, Map):
-                        out[str(k.value)] = v
-        return out
+        return mixins_of(self.conf.section("mixins"), self.node.get("mixins"))
 
     def job_ids(self) -> list[str]:
         return [str(k.value) for k, _ in self.jobs.items]
@@ -143,11 +138,10 @@ def _load_call(flow: LiveFlow, entry: Map, kind: str) -> ActionFile:
     key = "module" if kind == "module" else "action"
     ref_node = entry.get(key)
     ref = to_text(ref_node.value) if isinstance(ref_node, Scalar) else ""
-    action = load_action(flow.ws, ref, ref_node.loc if ref_node else entry.loc,
-                         module=kind == "module")
-    if action.kind != "live":
-        raise WorkflowError(f"{key} '{ref}' is of kind {action.kind}; a live job needs a live "
-                            f"{key}", ref_node.loc if ref_node else entry.loc)
+    action = load_action(flow.ws, ref, entry.loc_of(key), module=kind == "module")
+    error = live_call_error(action, entry, key)
+    if error is not None:
+        raise error
     return action
 
 

@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Location, WorkflowError, WorkflowErrors
+from ..project.discovery import CONFIG_DIR
 from .ast import Map, Node, Scalar
 from .grammar import action_file, batch_flow, live_flow, project_file
 from .spec import Errors, Struct
 from .yaml_loader import load_yaml
-
-CONFIG_DIR = ".neuro"
 
 
 @dataclass

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -99,6 +99,15 @@ class Type:
             return True
         return False
 
+    def _check_scalar(self, node: Node, attr: str, site: Site | None, errors: Errors,
+                      ok: Callable[[Any], bool], expected: str) -> None:
+        """An expression string is checked as such; any other value must be a scalar ``ok``
+        accepts, else the error says what was ``expected``."""
+        if self._expr_scalar(node, attr, site, errors):
+            return
+        if not isinstance(node, Scalar) or not ok(node.value):
+            errors.add(f"{attr}: expected {expected}, found {describe(node)}", node.loc)
+
 
 EXPR_SCHEMA = {"type": "string", "pattern": r"^\s*(\$\{\{|\$\[\[).*(\}\}|\]\])\s*$"}
 
@@ -110,6 +119,7 @@ class Str(Type):
     expr_ok: bool = True
     pattern: str | None = None
     what: str = "a string"
+    no_upper: bool = False  # Neu.ro's IdExpr: ALL-CAPS ids are reserved
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
         if self._expr_scalar(node, attr, site, errors):
@@ -119,7 +129,7 @@ class Str(Type):
             return
         if self.pattern and not re.match(self.pattern, str(node.value)):
             errors.add(f"{attr}: {node.value!r} is not {self.what}", node.loc)
-        elif self.pattern == ID_RE.pattern and str(node.value) == str(node.value).upper():
+        elif self.no_upper and str(node.value) == str(node.value).upper():
             errors.add(f"{attr}: {node.value!r} is an invalid identifier: uppercase names are "
                        "reserved for internal usage", node.loc)
 
@@ -155,18 +165,26 @@ class Ident(Type):
         return {"type": "string", "pattern": ID_RE.pattern}
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool) or str(v).lower() in ("true", "false")
+
+
+def _is_int(v: Any) -> bool:
+    return (isinstance(v, int) and not isinstance(v, bool)) or (
+        isinstance(v, str) and v.strip().isdigit())
+
+
+def _is_time(v: Any) -> bool:
+    return (isinstance(v, (int, float)) and not isinstance(v, bool)) or (
+        isinstance(v, str) and bool(v) and TIME_RE.match(v.strip()) is not None)
+
+
 @dataclass(frozen=True)
 class Bool(Type):
     expr_ok: bool = True
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
-        if self._expr_scalar(node, attr, site, errors):
-            return
-        if not isinstance(node, Scalar) or not isinstance(node.value, bool):
-            if isinstance(node, Scalar) and str(node.value).lower() in ("true", "false"):
-                return
-            errors.add(f"{attr}: expected a boolean (true/false), found {describe(node)}",
-                       node.loc)
+        self._check_scalar(node, attr, site, errors, _is_bool, "a boolean (true/false)")
 
     def schema(self) -> dict[str, Any]:
         if not self.expr_ok:
@@ -177,14 +195,7 @@ class Bool(Type):
 @dataclass(frozen=True)
 class Int(Type):
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
-        if self._expr_scalar(node, attr, site, errors):
-            return
-        if isinstance(node, Scalar) and isinstance(node.value, int) and not isinstance(
-                node.value, bool):
-            return
-        if isinstance(node, Scalar) and isinstance(node.value, str) and node.value.strip().isdigit():
-            return
-        errors.add(f"{attr}: expected an integer, found {describe(node)}", node.loc)
+        self._check_scalar(node, attr, site, errors, _is_int, "an integer")
 
     def schema(self) -> dict[str, Any]:
         return {"anyOf": [{"type": "integer"}, EXPR_SCHEMA]}
@@ -195,16 +206,8 @@ class Time(Type):
     """Seconds as a number, or ``1d6h15m45s``."""
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
-        if self._expr_scalar(node, attr, site, errors):
-            return
-        if isinstance(node, Scalar):
-            v = node.value
-            if isinstance(v, (int, float)) and not isinstance(v, bool):
-                return
-            if isinstance(v, str) and v and TIME_RE.match(v.strip()):
-                return
-        errors.add(f"{attr}: expected a time: seconds or a string like '1d6h15m45s', found "
-                   f"{describe(node)}", node.loc)
+        self._check_scalar(node, attr, site, errors, _is_time,
+                           "a time: seconds or a string like '1d6h15m45s'")
 
     def schema(self) -> dict[str, Any]:
         return {"anyOf": [{"type": "number"}, {"type": "string",
@@ -236,11 +239,8 @@ class Prim(Type):
     """Any primitive (action args, matrix values, param defaults)."""
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
-        if self._expr_scalar(node, attr, site, errors):
-            return
-        if not isinstance(node, Scalar):
-            errors.add(f"{attr}: expected a string, number or boolean, found {describe(node)}",
-                       node.loc)
+        self._check_scalar(node, attr, site, errors, lambda v: True,
+                           "a string, number or boolean")
 
     def schema(self) -> dict[str, Any]:
         return {"type": ["string", "number", "boolean", "null"]}
