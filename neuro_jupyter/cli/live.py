@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core.project import Project
 
 JOB_HELP = "a job id of .neuro/live.yml"
 SUFFIX_HELP = "a multi job's suffix (optional when exactly one instance runs)"
@@ -74,10 +76,10 @@ def register(subparsers: Any) -> None:
     kill.set_defaults(func=cmd_kill)
 
 
-def _project(args: argparse.Namespace) -> Any:
-    from ..core.project import open_project
+def _project(args: argparse.Namespace) -> Project:
+    from ..core.project import find_project
 
-    return open_project(Path(args.project) if args.project else Path.cwd())
+    return find_project(args.project or None)
 
 
 def cmd_ps(args: argparse.Namespace) -> int:
@@ -95,7 +97,7 @@ def cmd_ps(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run (or find running) and attach unless detached; returns the job's exit code when it
     ended while attached, 2 when the job is pending."""
-    from ..core.live import browse_url, run_job, server_url, suffix_and_args
+    from ..core.live import live_url, run_job, server_url, suffix_and_args
 
     project = _project(args)
     suffix, extra = suffix_and_args(args.suffix, args.extra)
@@ -104,7 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(result.message)
     if result.pending:
         return 2
-    url = browse_url(result.record, server_url(project.root)) if result.record.active else None
+    url = live_url(result.record, server_url(project.root))
     if url:
         print(f"URL: {url}")
     if result.recent_log:  # re-attaching: the last lines, then what comes next

@@ -7,10 +7,12 @@ import functools
 import shlex
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..core.errors import NeuroJupyterError
+
+if TYPE_CHECKING:
+    from ..core.project import Project
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,11 +31,11 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def current_project(project_dir: str | None) -> Any:
+def current_project(project_dir: str | None) -> Project:
     """The project of ``--project DIR``, else of the kernel's working folder."""
-    from ..core.project import open_project
+    from ..core.project import find_project
 
-    return open_project(Path(project_dir) if project_dir else Path.cwd())
+    return find_project(project_dir or None)
 
 
 class MagicParser(argparse.ArgumentParser):

@@ -8,7 +8,6 @@ or the cell is interrupted.
 
 from __future__ import annotations
 
-import html
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +50,6 @@ class LiveView:
         return self.html
 
 
-def _link(url: str) -> str:
-    return f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
-
-
 @magics_class
 class LiveMagics(Magics):
     """Run and watch the live jobs of ``.neuro/live.yml`` on this machine."""
@@ -63,31 +58,17 @@ class LiveMagics(Magics):
     @friendly_errors
     def neuro_run(self, line: str) -> LiveView | None:
         """``%neuro_run JOB [SUFFIX] [-s SUFFIX] [-p NAME VALUE]... [-- ARGS]``."""
-        from ..core.live import browse_url, run_job, server_base_url, suffix_and_args
+        from ..core.live import run_html, run_job, run_text, server_base_url, suffix_and_args
 
         args = parse_line(RUN, line)
         project = current_project(args.project)
         suffix, extra = suffix_and_args(args.suffix, args.extra)
         result = run_job(project, args.job, suffix=suffix, params=dict(args.param),
                          args=extra, detach=True)
-        url = browse_url(result.record, server_base_url(project.root)) if result.record.active else None
-        text = [result.message, f"Status: {result.record.status}"]
-        parts = [f"<b>{html.escape(result.message)}</b>",
-                 f"<br>Status: {_badge(result.record.status)}"]
-        if result.record.finished and result.record.reason:
-            text.append(f"Reason: {result.record.reason}")
-            parts.append(f" ({html.escape(result.record.reason)})")
-        if url:
-            text.append(f"URL: {url}")
-            parts.append(f"<br>Open: {_link(url)}")
-        label = result.record.label
-        text.append(f"Logs: %neuro_logs {label} -f   Stop: %neuro_kill {label}")
-        parts.append(f"<br><small>Logs: <code>%neuro_logs {html.escape(label)} -f</code> "
-                     f"Stop: <code>%neuro_kill {html.escape(label)}</code></small>")
-        if result.recent_log:
-            text.append(result.recent_log.rstrip())
-            parts.append(f"<pre>{html.escape(result.recent_log)}</pre>")
-        return LiveView("\n".join(text), "".join(parts))
+        base = server_base_url(project.root)
+        hints = {"logs": f"%neuro_logs {result.record.label} -f",
+                 "stop": f"%neuro_kill {result.record.label}"}
+        return LiveView(run_text(result, base, **hints), run_html(result, base, **hints))
 
     @line_magic
     @friendly_errors
@@ -151,9 +132,3 @@ class LiveMagics(Magics):
 
         args = parse_line(PANEL, line)
         return JobsPanel(current_project(args.project))
-
-
-def _badge(status: str) -> str:
-    from ..core.live.render import status_badge
-
-    return status_badge(status)

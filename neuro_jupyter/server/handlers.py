@@ -276,27 +276,22 @@ def job_json(record: Any, url: str | None) -> dict[str, Any]:
 def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
     """``{"jobs": rows}``, plus ``"warning"`` when live.yml does not load: the rows are then the
     runs recorded in the store (as ``ps`` shows them)."""
-    from ..core.live import browse_url, ps_page
-    from ..core.live.query import recorded_infos
+    from ..core.live import live_url, ps_page
 
-    infos, _ = recorded_infos(project)
     page = ps_page(project, limit=None)
     rows = []
     for row in page.rows:
-        info = infos.get(row.job_id)
-        record = row.record
-        url = browse_url(record, server_base_url=base_url) if record and record.active else None
         rows.append({
             "job_id": row.job_id,
             "suffix": row.suffix,
             "label": row.label,
             "status": row.status,
             "multi": row.multi,
-            "title": info.title if info else "",
-            "browse": bool(info and info.browse),
+            "title": row.title,
+            "browse": row.browse,
             "raw_id": row.raw_id,
             "when": row.when,
-            "url": url,
+            "url": live_url(row.record, base_url),
         })
     return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 
@@ -368,22 +363,16 @@ class JobHandler(NeuroHandler):
     @json_errors
     async def get(self, raw_id: str) -> None:
         """The run ``raw_id`` with the link to its web UI (through the proxy) while it runs."""
-        from ..core.live import browse_url, get_job
+        from ..core.live import get_job, live_url
 
         record = await self.run(get_job, raw_id)
-        url = browse_url(record, server_base_url=self.base_url) if record.active else None
-        self.reply(job_json(record, url))
+        self.reply(job_json(record, live_url(record, self.base_url)))
 
 
 def _read_log_page(raw_id: str, offset: int, limit: int | None) -> dict[str, Any]:
-    from ..core.live import get_job, read_log
+    from ..core.live import get_job, log_page
 
-    record = get_job(raw_id)
-    path = Path(record.log_path) if record.log_path else None
-    size = path.stat().st_size if path is not None and path.is_file() else 0
-    start = max(0, size + offset) if offset < 0 else offset
-    text, next_offset = read_log(record, start, limit)
-    return {"text": text, "offset": start, "next_offset": next_offset, "size": size}
+    return dataclasses.asdict(log_page(get_job(raw_id), offset, limit))
 
 
 class JobLogHandler(NeuroHandler):
@@ -442,10 +431,9 @@ def state_json(state: Any, attempts: list[Any]) -> dict[str, Any]:
 
 def _attempts(bake_id: str) -> list[Any]:
     from ..core.store import open_store
-    from ..core.store.bakes import count_attempts, get_attempt
+    from ..core.store.bakes import list_attempts
 
-    store = open_store()
-    return [get_attempt(store, bake_id, n) for n in range(1, count_attempts(store, bake_id) + 1)]
+    return list_attempts(open_store(), bake_id)
 
 
 def _bake_state(project: Any, bake_ref: str, attempt: int | None) -> dict[str, Any]:
@@ -520,13 +508,9 @@ def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str) -> bytes:
 
 def _layout_json(state: Any) -> dict[str, Any]:
     """The graph laid out in Python (no Graphviz), as the notebook's bake view draws it."""
-    from ..core.graph_layout import GAP_X, GAP_Y, MARGIN, NodeIn, layout
+    from ..core.graph_layout import GAP_X, GAP_Y, MARGIN, layout, task_nodes
 
-    nodes = [
-        NodeIn(t.full_id, t.full_id.rpartition(".")[2], tuple(t.needs), t.matrix_group, t.kind)
-        for t in state.tasks
-    ]
-    drawn = layout(nodes)
+    drawn = layout(task_nodes(state.tasks))
     data = drawn.to_json()
     data["statuses"] = drawn.statuses({t.full_id: t.status for t in state.tasks})
     data.update(gap_x=GAP_X, gap_y=GAP_Y, margin=MARGIN)

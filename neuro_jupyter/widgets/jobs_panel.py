@@ -13,13 +13,15 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..core.errors import NeuroJupyterError
-from ..core.live import browse_url, kill_job, ps_page, run_job, server_base_url, tail_log
+from ..core.live import kill_job, live_url, ps_page, run_job, server_base_url, tail_log
 from ..core.live.query import JobRow
 from ..core.live.render import humanize, status_badge
 from ..core.project.discovery import Project
+from ..core.store.jobs import job_label
 
 REFRESH_SECONDS = 3.0
 ROWS = 50
+LOG_LINES = 40
 
 
 class JobsPanel(widgets.VBox):
@@ -45,6 +47,7 @@ class JobsPanel(widgets.VBox):
         self._closed = False
         self._warned = False  # the message shows that live.yml does not load
         self.rows: list[JobRow] = []
+        self._log_row: JobRow | None = None  # the row whose log shows
         self._row_views: dict[tuple[str, str], _RowView] = {}
         self.refresh()
         self._schedule()
@@ -55,7 +58,7 @@ class JobsPanel(widgets.VBox):
         try:
             page = ps_page(self.project, limit=ROWS)
         except NeuroJupyterError as exc:
-            self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
+            self._error(exc)
             return
         self.rows = page.rows
         if page.warning:
@@ -84,12 +87,15 @@ class JobsPanel(widgets.VBox):
         """The current ps row of (job id, suffix)."""
         return next(r for r in self.rows if (r.job_id, r.suffix) == key)
 
+    def _error(self, exc: NeuroJupyterError) -> None:
+        self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
+
     # -- actions -------------------------------------------------------------------------
     def _act(self, action: Any) -> None:
         try:
             text = action()
         except NeuroJupyterError as exc:
-            self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
+            self._error(exc)
         else:
             self.message.value = html.escape(text)
         self.refresh()
@@ -108,8 +114,14 @@ class JobsPanel(widgets.VBox):
         if row.record is None:
             return
         self.log_title.value = f"<b>Log of {html.escape(row.label)}</b> (last lines)"
-        self.log_view.value = f"<pre>{html.escape(tail_log(row.record, 40))}</pre>"
         self._log_row = row
+        self._show_log()
+
+    def _show_log(self) -> None:
+        """Show the last lines of the chosen row's log (re-read on every refresh)."""
+        row = self._log_row
+        if row is not None and row.record is not None:
+            self.log_view.value = f"<pre>{html.escape(tail_log(row.record, LOG_LINES))}</pre>"
 
     # -- self refresh ----------------------------------------------------------------------
     def _schedule(self) -> None:
@@ -129,9 +141,7 @@ class JobsPanel(widgets.VBox):
             return
         if self._view_count is None or self._view_count > 0:
             self.refresh()
-            row = getattr(self, "_log_row", None)
-            if row is not None and row.record is not None:
-                self.log_view.value = f"<pre>{html.escape(tail_log(row.record, 40))}</pre>"
+            self._show_log()
         self._schedule()
 
     def close(self) -> None:
@@ -150,7 +160,7 @@ class _RowView:
 
     def __init__(self, panel: JobsPanel, key: tuple[str, str]) -> None:
         self.key = key
-        label = f"{key[0]} {key[1]}" if key[1] else key[0]
+        label = job_label(*key)
         self.label = widgets.HTML(f"<code>{html.escape(label)}</code>",
                                   layout=widgets.Layout(width="14em"))
         self.status = widgets.HTML(layout=widgets.Layout(width="7em"))
@@ -171,7 +181,7 @@ class _RowView:
     def update(self, row: JobRow, base: str | None) -> None:
         record = row.record
         active = bool(record and record.active)
-        url = browse_url(record, base) if record and active else None
+        url = live_url(record, base)
         self.status.value = status_badge(row.status)
         self.when.value = html.escape(humanize(row.when))
         self.start.disabled = active

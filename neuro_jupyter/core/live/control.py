@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..backends.local.supervision import request_stop, wait_stopped
 from ..errors import InvalidInputError
-from ..store.jobs import JobRecord, latest_job
+from ..store.jobs import JobRecord, job_label, latest_job
 from ..store.projects import project_pk
 from .query import active_runs, pick_suffix, recent_suffixes, recorded_infos
 
@@ -32,7 +32,7 @@ def kill_job(
     else:
         infos, _ = recorded_infos(project, job_id)
         suffix = _suffix_for_kill(project, job_id, suffix, infos)
-        label = f"{job_id} {suffix}" if suffix else job_id
+        label = job_label(job_id, suffix)
         targets = [r for r in active_runs(project, job_id) if r.suffix == suffix]
         if not targets:
             return [_not_running(project, job_id, suffix, label)]

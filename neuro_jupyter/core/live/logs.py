@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
@@ -32,6 +33,26 @@ def read_log(record: JobRecord, offset: int = 0, limit: int | None = None) -> tu
         data = handle.read() if limit is None else handle.read(limit)
     text, used = _decode(data, partial=True)
     return text, offset + used
+
+
+@dataclass(frozen=True)
+class LogPage:
+    """A page of a log: ``text`` from byte ``offset`` to ``next_offset``, of ``size`` bytes."""
+
+    text: str
+    offset: int
+    next_offset: int
+    size: int
+
+
+def log_page(record: JobRecord, offset: int = 0, limit: int | None = None) -> LogPage:
+    """The log from byte ``offset`` (negative: the last ``-offset`` bytes), up to ``limit``
+    bytes, with the log's size, so a viewer can page or follow it."""
+    path = Path(record.log_path)
+    size = path.stat().st_size if record.log_path and path.is_file() else 0
+    start = max(0, size + offset) if offset < 0 else offset
+    text, next_offset = read_log(record, start, limit)
+    return LogPage(text, start, next_offset, size)
 
 
 def tail_log(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> str:

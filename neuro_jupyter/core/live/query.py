@@ -13,6 +13,7 @@ from ..store.jobs import (
     find_jobs,
     get_job_record,
     history,
+    job_label,
     latest_job,
     ps_keys,
     recorded_jobs,
@@ -35,10 +36,12 @@ class JobRow:
     status: str  # pending|running|succeeded|failed|cancelled, or unknown when never run
     record: JobRecord | None
     multi: bool = False
+    title: str = ""  # live.yml's title of the job
+    browse: bool = False  # live.yml's browse: open its web page once it runs
 
     @property
     def label(self) -> str:
-        return f"{self.job_id} {self.suffix}" if self.suffix else self.job_id
+        return job_label(self.job_id, self.suffix)
 
     @property
     def raw_id(self) -> str | None:
@@ -127,6 +130,7 @@ def ps_page(
         rows.append(JobRow(
             job_id=job_id, suffix=suffix, status=record.status if record else "unknown",
             record=record, multi=bool(info and info.multi),
+            title=info.title if info else "", browse=bool(info and info.browse),
         ))
     return PsPage(rows=rows, total=total, offset=offset, limit=limit, warning=warning)
 
@@ -181,6 +185,7 @@ def job_status(project: Project, job_id: str, suffix: str = "") -> JobRecord:
     suffix = pick_suffix(project, job_id, suffix, infos)
     record = latest_job(project_pk(project), job_id, suffix)
     if record is None:
-        label = f"{job_id} {suffix}" if suffix else job_id
-        raise NotFoundError(f"Job {label} has not run in project {project.id} yet")
+        raise NotFoundError(
+            f"Job {job_label(job_id, suffix)} has not run in project {project.id} yet"
+        )
     return refresh(record)

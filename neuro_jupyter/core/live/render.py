@@ -10,10 +10,14 @@ import shlex
 import time
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ..store.jobs import JobRecord
 from .query import JobRow
-from .urls import browse_url, endpoint
+from .urls import browse_url, endpoint, live_url
+
+if TYPE_CHECKING:
+    from .runner import RunResult
 
 # Neu.ro Flow's status colours
 STATUS_COLOURS = {
@@ -75,6 +79,11 @@ def status_badge(status: str) -> str:
     )
 
 
+def link_html(url: str) -> str:
+    """A link to ``url`` (HTML, escaped) that opens in a new tab."""
+    return f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
+
+
 def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: str = "") -> str:
     """The ps table as HTML, statuses in Neu.ro's colours, links to running web UIs."""
     now = time.time()
@@ -83,10 +92,7 @@ def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     out.append("</tr></thead><tbody>")
     for row in rows:
         label, status, raw_id, when, url = _cells(row, server_base, now)
-        link = (
-            f'<a href="{html.escape(url)}" target="_blank" rel="noopener">{html.escape(url)}</a>'
-            if url and not url.endswith("(tcp)") else html.escape(url)
-        )
+        link = link_html(url) if url and not url.endswith("(tcp)") else html.escape(url)
         out.append(
             f"<tr><td>{html.escape(label)}</td><td>{status_badge(status)}</td>"
             f"<td><code>{html.escape(raw_id)}</code></td><td>{html.escape(when)}</td>"
@@ -167,7 +173,39 @@ def status_html(record: JobRecord, server_base: str | None = None) -> str:
             f" ({html.escape(record.reason)})" if record.reason else ""
         ) if name == "Status" else html.escape(value)
         if name == "URL":
-            cell = f'<a href="{html.escape(value)}" target="_blank" rel="noopener">{html.escape(value)}</a>'
+            cell = link_html(value)
         out.append(f"<tr><th style='text-align:left'>{name}</th><td>{cell}</td></tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def run_text(result: RunResult, server_base: str | None, *, logs: str, stop: str) -> str:
+    """What ``run`` did as text: message, status, link, how to follow (``logs``) and stop
+    (``stop``: the front end's commands), and the recent log when re-attaching."""
+    record = result.record
+    text = [result.message, f"Status: {record.status}"]
+    if record.finished and record.reason:
+        text.append(f"Reason: {record.reason}")
+    url = live_url(record, server_base)
+    if url:
+        text.append(f"URL: {url}")
+    text.append(f"Logs: {logs}   Stop: {stop}")
+    if result.recent_log:
+        text.append(result.recent_log.rstrip())
+    return "\n".join(text)
+
+
+def run_html(result: RunResult, server_base: str | None, *, logs: str, stop: str) -> str:
+    """``run_text`` as HTML (escaped), status coloured, the link clickable."""
+    record = result.record
+    parts = [f"<b>{html.escape(result.message)}</b>", f"<br>Status: {status_badge(record.status)}"]
+    if record.finished and record.reason:
+        parts.append(f" ({html.escape(record.reason)})")
+    url = live_url(record, server_base)
+    if url:
+        parts.append(f"<br>Open: {link_html(url)}")
+    parts.append(f"<br><small>Logs: <code>{html.escape(logs)}</code> "
+                 f"Stop: <code>{html.escape(stop)}</code></small>")
+    if result.recent_log:
+        parts.append(f"<pre>{html.escape(result.recent_log)}</pre>")
+    return "".join(parts)

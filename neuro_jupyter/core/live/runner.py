@@ -14,7 +14,13 @@ from .. import paths
 from ..backends.local import LocalBackend
 from ..backends.local.mapping import to_process_spec
 from ..errors import InvalidInputError, UnknownNameError
-from ..store.jobs import JobRecord, active_jobs, get_job_record, insert_job_unless_active
+from ..store.jobs import (
+    JobRecord,
+    active_jobs,
+    get_job_record,
+    insert_job_unless_active,
+    job_label,
+)
 from ..store.projects import project_pk
 from .logs import log_tail
 from .ports import choose_port, is_listening, rewrite_port
@@ -63,10 +69,6 @@ def suffix_and_args(
     return suffix, tuple(positional)
 
 
-def _label(job_id: str, suffix: str) -> str:
-    return f"{job_id} {suffix}" if suffix else job_id
-
-
 def run_job(
     project: Project, job_id: str, *, suffix: str | None = None,
     params: Mapping[str, str] | None = None, args: Sequence[str] = (), detach: bool | None = None,
@@ -94,7 +96,7 @@ def run_job(
         raise InvalidInputError(
             f"Invalid suffix {suffix!r}: letters, digits and '-', at most 40 characters"
         )
-    label = _label(job_id, suffix)
+    label = job_label(job_id, suffix)
     if not info.multi or explicit_suffix:
         running = [r for r in active_runs(project, job_id) if r.suffix == suffix]
         if running:

@@ -121,6 +121,11 @@ def browse_url(record: JobRecord, server_base_url: str | None = None) -> str | N
     return f"http://127.0.0.1:{port}/{token}"
 
 
+def live_url(record: JobRecord | None, server_base_url: str | None = None) -> str | None:
+    """``browse_url`` while the job is pending or running; None once it has ended."""
+    return browse_url(record, server_base_url) if record is not None and record.active else None
+
+
 def endpoint(record: JobRecord, server_base_url: str | None = None) -> str | None:
     """What ps shows for a job's port: its link, or ``127.0.0.1:<port> (tcp)`` for a port that is
     not a web page (``NEURO_JUPYTER_PROXY: tcp``, e.g. a debugger)."""

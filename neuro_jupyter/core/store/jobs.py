@@ -6,7 +6,6 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError
@@ -24,6 +23,11 @@ _COLUMNS = (
     "spec_json", "log_path", "created_at", "started_at", "finished_at", "supervisor_start",
     "pid_start", "meta_json",
 )
+
+
+def job_label(job_id: str, suffix: str = "") -> str:
+    """``train`` or ``multitrain sfx``: how every front end names a job (neuro-flow's JOB)."""
+    return f"{job_id} {suffix}" if suffix else job_id
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class JobRecord:
     @property
     def label(self) -> str:
         """``train`` or ``multitrain sfx`` (neuro-flow's JOB column)."""
-        return f"{self.job_id} {self.suffix}" if self.suffix else self.job_id
+        return job_label(self.job_id, self.suffix)
 
     @property
     def when(self) -> float | None:
@@ -270,8 +274,3 @@ def ps_keys(
         page_args += [limit, offset]
     rows = store.query(page_sql, tuple(page_args))
     return [(row[0], row[1], row[2]) for row in rows], total
-
-
-def log_file(record: JobRecord) -> Path:
-    """The job's log file."""
-    return Path(record.log_path)
