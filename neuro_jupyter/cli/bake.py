@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
+
+from ._common import project_of
 
 
 def register(subparsers: Any) -> None:
@@ -82,12 +83,6 @@ def register(subparsers: Any) -> None:
     clear.set_defaults(func=cmd_clear_cache)
 
 
-def _project(args: argparse.Namespace) -> Any:
-    from ..core.project import open_project
-
-    return open_project(Path(args.project) if args.project else Path.cwd())
-
-
 def follow(project: Any, bake: Any, attempt: int | None = None) -> int:
     """Print task status changes until the attempt ends; 0 when it succeeded."""
     from ..core.bake import watch_bake
@@ -117,7 +112,7 @@ def cmd_bake(args: argparse.Namespace) -> int:
     """Start a bake; follow it unless --detach."""
     from ..core.bake import params_from_file, start_bake
 
-    project = _project(args)
+    project = project_of(args)
     params = params_from_file(args.meta_from_file) if args.meta_from_file else {}
     params.update(dict(args.param))
     bake = start_bake(project, args.batch, params=params, tags=args.tag, name=args.name)
@@ -133,7 +128,7 @@ def cmd_bakes(args: argparse.Namespace) -> int:
     from ..core.bake import list_bakes, parse_when
     from ..core.bake.render import bakes_text
 
-    project = _project(args)
+    project = project_of(args)
     since = parse_when(args.since) if args.since else None
     until = parse_when(args.until) if args.until else None
     bakes = list_bakes(project, tags=args.tag, since=since, until=until,
@@ -148,7 +143,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from ..core.bake.render import inspect_text
     from ..core.graph import graph_files
 
-    project = _project(args)
+    project = project_of(args)
     state = inspect_bake(project, args.bake, args.attempt)
     print(inspect_text(state))
     if not (args.dot or args.pdf or args.svg or args.view):
@@ -169,7 +164,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from ..core.bake import inspect_bake
     from ..core.bake.render import show_text
 
-    state = inspect_bake(_project(args), args.bake, args.attempt)
+    state = inspect_bake(project_of(args), args.bake, args.attempt)
     sys.stdout.write(show_text(state, args.task, raw=args.raw))
     return 0
 
@@ -178,7 +173,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
     """Cancel an attempt."""
     from ..core.bake import cancel_bake, resolve_bake
 
-    project = _project(args)
+    project = project_of(args)
     bake = resolve_bake(project, args.bake)
     cancel_bake(project, bake, args.attempt)
     print(f"Bake {bake.bake_id} is being cancelled")
@@ -189,7 +184,7 @@ def cmd_restart(args: argparse.Namespace) -> int:
     """Start the next attempt; follow it unless --detach."""
     from ..core.bake import resolve_bake, restart_bake
 
-    project = _project(args)
+    project = project_of(args)
     bake = resolve_bake(project, args.bake)
     attempt = restart_bake(project, bake, attempt=args.attempt, from_failed=args.from_failed)
     print(f"Bake {bake.bake_id}: attempt #{attempt.number} started", flush=True)
@@ -202,7 +197,7 @@ def cmd_clear_cache(args: argparse.Namespace) -> int:
     """Delete cache entries."""
     from ..core.bake import clear_cache
 
-    project = _project(args)
+    project = project_of(args)
     count = clear_cache(project, args.batch, args.task)
     print(f"Deleted {count} cache entr{'y' if count == 1 else 'ies'}")
     return 0

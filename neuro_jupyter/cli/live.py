@@ -6,8 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._common import project_of
+
 if TYPE_CHECKING:
-    from ..core.project import Project
+    pass
 
 JOB_HELP = "a job id of .neuro/live.yml"
 SUFFIX_HELP = "a multi job's suffix (optional when exactly one instance runs)"
@@ -76,17 +78,11 @@ def register(subparsers: Any) -> None:
     kill.set_defaults(func=cmd_kill)
 
 
-def _project(args: argparse.Namespace) -> Project:
-    from ..core.project import find_project
-
-    return find_project(args.project or None)
-
-
 def cmd_ps(args: argparse.Namespace) -> int:
     """Print one page of the ps table."""
     from ..core.live import ps_page, ps_text, server_url
 
-    project = _project(args)
+    project = project_of(args)
     page = ps_page(project, limit=args.limit, page=args.page)
     if page.warning:
         print(f"Warning: {page.warning}", file=sys.stderr)
@@ -99,7 +95,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     ended while attached, 2 when the job is pending."""
     from ..core.live import live_url, run_job, server_url, suffix_and_args
 
-    project = _project(args)
+    project = project_of(args)
     suffix, extra = suffix_and_args(args.suffix, args.extra)
     result = run_job(project, args.job, suffix=suffix, params=dict(args.param), args=extra,
                      detach=args.detach)
@@ -139,7 +135,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
     """Print the log, or stream it with -f."""
     from ..core.live import job_status, read_log, stream_log
 
-    record = job_status(_project(args), args.job, args.suffix)
+    record = job_status(project_of(args), args.job, args.suffix)
     if not args.follow:
         sys.stdout.write(read_log(record)[0])
         return 0
@@ -154,7 +150,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     """Print the job's status."""
     from ..core.live import job_status, server_url, status_text
 
-    project = _project(args)
+    project = project_of(args)
     print(status_text(job_status(project, args.job, args.suffix), server_url(project.root)))
     return 0
 
@@ -163,6 +159,6 @@ def cmd_kill(args: argparse.Namespace) -> int:
     """Stop the job(s) and wait until they have stopped."""
     from ..core.live import kill_job
 
-    for message in kill_job(_project(args), args.job, args.suffix):
+    for message in kill_job(project_of(args), args.job, args.suffix):
         print(message)
     return 0

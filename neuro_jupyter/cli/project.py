@@ -49,8 +49,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_projects(args: argparse.Namespace) -> int:
     """Print the recorded projects, most recently opened first."""
-    from ..core.project.listing import project_rows, text_table
+    from ..core.project.listing import project_rows, projects_text
 
     rows = project_rows()
-    print(text_table(rows) if rows else "No projects yet: create one with neuro-jupyter init.")
+    print(projects_text(rows) if rows else "No projects yet: create one with neuro-jupyter init.")
     return 0

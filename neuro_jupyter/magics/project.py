@@ -19,9 +19,9 @@ class ProjectTable:
     rows: tuple[tuple[str, str, str, str], ...]
 
     def __repr__(self) -> str:
-        from ..core.project.listing import text_table
+        from ..core.project.listing import projects_text
 
-        return text_table(self.rows) if self.rows else "No projects yet: create one with %neuro_init."
+        return projects_text(self.rows) if self.rows else "No projects yet: create one with %neuro_init."
 
     def _repr_html_(self) -> str:
         from ..core.project.listing import HEADER

@@ -10,20 +10,11 @@ from datetime import datetime
 from ..graph import CALL_KINDS
 from ..live.render import humanize
 from ..store.bakes import BakeRecord, TaskRecord
+from ..tables import text_table
 from .api import BakeState, find_task, read_task_log
 
 BAKES_COLUMNS = ("ID", "NAME", "BATCH", "EXECUTOR", "STATUS", "WHEN")
 TASKS_COLUMNS = ("ID", "STATUS", "RAW ID", "STARTED", "FINISHED")
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell, a heavy rule under the header."""
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
-              for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("━" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return "\n".join(lines)
 
 
 def when(stamp: float | None) -> str:
@@ -43,7 +34,7 @@ def bakes_text(bakes: Sequence[BakeRecord]) -> str:
             bake.bake_id, bake.name or "", bake.batch, (att.executor_id if att else "") or "N/A",
             att.result if att else "malformed", humanize(att.created_at if att else None, now),
         ])
-    return table(BAKES_COLUMNS, rows)
+    return text_table(BAKES_COLUMNS, rows)
 
 
 def task_rows(tasks: Sequence[TaskRecord]) -> list[list[str]]:
@@ -63,7 +54,7 @@ def inspect_text(state: BakeState) -> str:
     lines.append(f"Attempt #{att.number} {att.result}" + (f": {att.reason}" if att.reason else ""))
     lines.append(f"Executor {att.executor_id or 'N/A'} {state.executor_status}")
     lines.append("Tasks:")
-    lines.append(table(TASKS_COLUMNS, task_rows(state.tasks)))
+    lines.append(text_table(TASKS_COLUMNS, task_rows(state.tasks)))
     return "\n".join(lines)
 
 

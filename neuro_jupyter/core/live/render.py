@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..store.jobs import JobRecord
+from ..tables import text_table
 from .query import JobRow
 from .urls import browse_url, endpoint, live_url
 
@@ -61,13 +62,8 @@ def ps_text(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     if not any(cells[4] for cells in table):
         headers = headers[:4]
         table = [cells[:4] for cells in table]
-    widths = [max([len(h), *(len(c[i]) for c in table)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("━" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip() for cells in table]
-    if footer:
-        lines.append(footer)
-    return "\n".join(lines)
+    text = text_table(headers, table)
+    return f"{text}\n{footer}" if footer else text
 
 
 def status_badge(status: str) -> str:

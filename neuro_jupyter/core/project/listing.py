@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 
 from ..store.projects import ProjectRecord, list_projects
+from ..tables import text_table
 
 HEADER = ("ID", "NAME", "FOLDER", "OPENED")
 
@@ -24,10 +25,6 @@ def project_rows(records: Sequence[ProjectRecord] | None = None) -> list[tuple[s
     ]
 
 
-def text_table(rows: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
-    """Left-aligned columns separated by two spaces, under a header."""
-    table = [tuple(header), *(tuple(row) for row in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join(
-        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table
-    )
+def projects_text(rows: Sequence[Sequence[str]]) -> str:
+    """The projects table (ID NAME FOLDER OPENED), without a rule as before."""
+    return text_table(HEADER, rows, rule=False)

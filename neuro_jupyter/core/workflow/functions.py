@@ -312,17 +312,14 @@ def _inspect_job(scope: Scope, job_id: Any, suffix: Any = "") -> dict[str, Any]:
         raise EvalError("inspect_job() is only available in live jobs")
     if host.project is None:
         raise EvalError("inspect_job() needs a project")
-    from ..store.jobs import find_active_job  # engineer L's store rows; imported lazily
+    from ..store.jobs import find_active_job, job_label  # the live jobs' rows, lazily
 
     record = find_active_job(host.project, _need_str("inspect_job", job_id),
                              to_text(suffix) if suffix else "")
     if record is None:
-        what = f"{job_id}" + (f" {suffix}" if suffix else "")
+        what = job_label(str(job_id), to_text(suffix) if suffix else "")
         raise EvalError(f"inspect_job(): job '{what}' is not running")
-    if dataclasses.is_dataclass(record) and not isinstance(record, type):
-        data = {k: v for k, v in dataclasses.asdict(record).items() if not k.startswith("_")}
-    else:  # pragma: no cover - a record type of another shape
-        data = {k: v for k, v in vars(record).items() if not k.startswith("_")}
+    data = {k: v for k, v in dataclasses.asdict(record).items() if not k.startswith("_")}
     data.setdefault("id", data.get("raw_id"))
     port = data.get("http_port")
     meta = data.get("meta")
