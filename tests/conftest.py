@@ -48,15 +48,37 @@ def _stop_leftovers(home: Path) -> None:
 
     if not (home / "state.db").exists():
         return
-    from neuro_jupyter.core.backends.local.supervision import kill_record
+    from neuro_jupyter.core.backends.records import request_stop, wait_stopped
     from neuro_jupyter.core.bake.liveness import executor_alive
     from neuro_jupyter.core.store import bakes, open_store
     from neuro_jupyter.core.store.jobs import active_jobs
 
     store = open_store(home / "state.db")
-    for record in active_jobs(store=store):
-        kill_record(record, grace=1, wait=5)
+    leftovers = [request_stop(record) for record in active_jobs(store=store)]
+    if leftovers:
+        wait_stopped(leftovers, grace=1)
     for row in store.query("SELECT bake_id, number FROM attempts WHERE finished_at IS NULL"):
         attempt = bakes.get_attempt(store, row["bake_id"], row["number"])
         if attempt.executor_pid and executor_alive(attempt):
             os.kill(attempt.executor_pid, signal.SIGTERM)  # the executor cancels its tasks
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[str]:
+    """A real Ray head on 127.0.0.1 (started on first use, stopped after the session): the
+    address of its dashboard's Jobs API."""
+    from ray_head import start_head
+
+    head = start_head()
+    try:
+        yield head.address
+    finally:
+        head.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_head_group(ray_cluster: str) -> int:
+    """The process group of the session's Ray head (to inspect its sockets)."""
+    from ray_head import RUNNING
+
+    return RUNNING[ray_cluster].process.pid

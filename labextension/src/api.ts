@@ -31,6 +31,8 @@ export interface IJobRow {
   status: string;
   url: string | null;
   when: number | null;
+  /** Where the latest run ran: 'local' or 'ray@URL'; null if never run. */
+  backend: string | null;
 }
 
 /** One run of a live job. */
@@ -67,6 +69,8 @@ export interface IBake {
   created_at: number;
   status: string;
   attempt: number | null;
+  /** Where its tasks run: 'local' or 'ray@URL'. */
+  backend: string;
 }
 
 /** An attempt of a bake. */

@@ -62,6 +62,21 @@ function button(
   return node;
 }
 
+/** 'ray (http://host:8265)' for a stored 'ray@http://host:8265'. */
+export function backendLabel(backend: string): string {
+  const at = backend.indexOf('@');
+  return at < 0 ? backend : `${backend.slice(0, at)} (${backend.slice(at + 1)})`;
+}
+
+/** A small tag naming a backend other than the local one, with its address as a tooltip. */
+export function backendTag(backend: string | null | undefined): HTMLElement | null {
+  if (!backend || backend === 'local') {
+    return null;
+  }
+  const name = backend.split('@')[0];
+  return h('span', { class: 'nj-backend', title: backendLabel(backend) }, name);
+}
+
 /** A status badge in Neu.ro's colour for the status. */
 export function badge(status: string): HTMLElement {
   const known = STATUSES.includes(status) ? status : 'unknown';
@@ -275,7 +290,12 @@ export class NeuroPanel extends Widget {
       h(
         'div',
         { class: 'nj-main' },
-        h('div', { class: 'nj-name' }, jobLabel(job.job_id, job.suffix)),
+        h(
+          'div',
+          { class: 'nj-name' },
+          jobLabel(job.job_id, job.suffix),
+          backendTag(job.backend)
+        ),
         job.title ? h('div', { class: 'nj-sub' }, job.title) : null
       ),
       badge(job.status)
@@ -293,7 +313,7 @@ export class NeuroPanel extends Widget {
       h(
         'div',
         { class: 'nj-main' },
-        h('div', { class: 'nj-name' }, bake.name || bake.batch),
+        h('div', { class: 'nj-name' }, bake.name || bake.batch, backendTag(bake.backend)),
         h(
           'div',
           { class: 'nj-sub' },
@@ -318,7 +338,7 @@ export class NeuroPanel extends Widget {
     const fields: [string, string][] = job
       ? [
           ['Run', job.raw_id],
-          ['Backend', job.backend],
+          ['Backend', backendLabel(job.backend)],
           ['Started', when(job.started_at)],
           ['Finished', when(job.finished_at)],
           ['Exit code', job.exit_code === null ? '—' : String(job.exit_code)],

@@ -7,6 +7,19 @@ import argparse
 from ..core.project import Project, find_project
 
 
+def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--backend`` and ``--ray-address`` (run, bake and their magics)."""
+    parser.add_argument(
+        "--backend", choices=("local", "ray"), default=None,
+        help="where to run (default: .neuro.toml's [neuro-jupyter] backend, else local)",
+    )
+    parser.add_argument(
+        "--ray-address", metavar="URL", default=None,
+        help="the Ray cluster's dashboard, e.g. http://127.0.0.1:8265 (default: .neuro.toml's "
+        "ray-address, else $RAY_ADDRESS, else that URL)",
+    )
+
+
 def project_of(args: argparse.Namespace) -> Project:
     """The project of the global ``--project DIR``, else of the current folder."""
     return find_project(args.project or None)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import project_of
+from ._common import add_backend_arguments, project_of
 
 
 def register(subparsers: Any) -> None:
@@ -26,6 +26,7 @@ def register(subparsers: Any) -> None:
     bake.add_argument("--local-executor", action="store_true",
                       help="accepted for neuro-flow compatibility: executors are always local")
     bake.add_argument("--detach", action="store_true", help="return at once")
+    add_backend_arguments(bake)
     bake.set_defaults(func=cmd_bake)
 
     bakes = subparsers.add_parser("bakes", help="list bakes",
@@ -115,7 +116,8 @@ def cmd_bake(args: argparse.Namespace) -> int:
     project = project_of(args)
     params = params_from_file(args.meta_from_file) if args.meta_from_file else {}
     params.update(dict(args.param))
-    bake = start_bake(project, args.batch, params=params, tags=args.tag, name=args.name)
+    bake = start_bake(project, args.batch, params=params, tags=args.tag, name=args.name,
+                      backend=args.backend, ray_address=args.ray_address)
     print(f"Bake {bake.bake_id} of {bake.batch} started" + (f" as {bake.name}" if bake.name else ""),
           flush=True)
     if args.detach:

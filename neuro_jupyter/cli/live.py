@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from ._common import project_of
+from ._common import add_backend_arguments, project_of
 
 if TYPE_CHECKING:
     pass
@@ -32,6 +32,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", "--suffix", default=None, help="a multi job's suffix")
     parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="set a param of the job (repeatable)")
+    add_backend_arguments(parser)
 
 
 def add_job_arguments(parser: argparse.ArgumentParser, *, kill: bool = False) -> None:
@@ -98,7 +99,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     project = project_of(args)
     suffix, extra = suffix_and_args(args.suffix, args.extra)
     result = run_job(project, args.job, suffix=suffix, params=dict(args.param), args=extra,
-                     detach=args.detach)
+                     detach=args.detach, backend=args.backend, ray_address=args.ray_address)
     print(result.message)
     if result.pending:
         return 2

@@ -12,6 +12,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
+from ..cli._common import add_backend_arguments
 from ..core.errors import InvalidInputError, WorkflowError, WorkflowErrors
 from ._common import current_project, friendly_errors, magic_parser, parse_line
 
@@ -23,6 +24,7 @@ BAKE.add_argument("batch", nargs="?", default=None, metavar="NAME",
 BAKE.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
 BAKE.add_argument("-t", "--tag", action="append", default=[])
 BAKE.add_argument("-n", "--name", default=None, help="a name for the bake (unique in the project)")
+add_backend_arguments(BAKE)
 
 BAKES = magic_parser("%neuro_bakes", "The project's bakes.")
 BAKES.add_argument("-t", "--tag", action="append", default=[])
@@ -92,7 +94,8 @@ class BakeMagics(Magics):
         batch = args.batch or CELL_BATCH
         try:
             bake = start_bake(project, batch, text=cell, params=dict(args.param), tags=args.tag,
-                              name=args.name)
+                              name=args.name, backend=args.backend,
+                              ray_address=args.ray_address)
         except (WorkflowError, WorkflowErrors) as exc:
             if cell is None:
                 raise

@@ -64,7 +64,8 @@ class LiveMagics(Magics):
         project = current_project(args.project)
         suffix, extra = suffix_and_args(args.suffix, args.extra)
         result = run_job(project, args.job, suffix=suffix, params=dict(args.param),
-                         args=extra, detach=True)
+                         args=extra, detach=True, backend=args.backend,
+                         ray_address=args.ray_address)
         base = server_base_url(project.root)
         hints = {"logs": f"%neuro_logs {result.record.label} -f",
                  "stop": f"%neuro_kill {result.record.label}"}

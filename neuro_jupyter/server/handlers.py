@@ -14,7 +14,9 @@ GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`
                                                      runs and ``"warning"``: the file's error
 POST     ``projects/{pk}/jobs/{job_id}/start``       201, the new run (409 with ``job`` if it
                                                      runs already); body ``{"suffix": "",
-                                                     "params": {}, "args": []}`` (all optional)
+                                                     "params": {}, "args": [], "backend":
+                                                     "ray", "ray_address": URL}`` (all
+                                                     optional; 503 when Ray cannot be used)
 POST     ``projects/{pk}/jobs/{job_id}/kill``        ``{"messages": [...]}`` once stopped; body
                                                      ``{"suffix": ""}``; ``job_id`` may be ALL
 GET      ``jobs/{raw_id}``                           one run of a job, with its ``url``
@@ -39,8 +41,9 @@ POST     ``projects/{pk}/bakes/{bake}/restart``      201, the new attempt's stat
 =======  ==========================================  ==========================================
 
 Errors are JSON ``{"message": ..., "reason": ...}``: 400 bad input, 404 unknown project, job,
-bake or task, 409 a clash with the current state (a job already runs, a bake still runs), 500
-anything else of ours. Every verb is ``@tornado.web.authenticated`` and ``@authorized`` on the
+bake or task, 409 a clash with the current state (a job already runs, a bake still runs), 503
+a backend or tool that cannot be used (Ray missing or not answering, no Graphviz), 500 anything
+else of ours. Every verb is ``@tornado.web.authenticated`` and ``@authorized`` on the
 ``neuro_jupyter`` resource. Paths never come from requests: projects are looked up by key in the
 store and everything else by name inside them.
 """
@@ -61,6 +64,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..core.errors import (
+    BackendError,
     ConflictError,
     InvalidInputError,
     NeuroJupyterError,
@@ -82,6 +86,8 @@ def status_of(error: NeuroJupyterError) -> int:
         return 404
     if isinstance(error, ConflictError):
         return 409
+    if isinstance(error, BackendError):  # Ray missing or not answering: not our bug
+        return 503
     return 500
 
 
@@ -290,6 +296,7 @@ def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
             "title": row.title,
             "browse": row.browse,
             "raw_id": row.raw_id,
+            "backend": row.record.backend if row.record else None,
             "when": row.when,
             "url": live_url(row.record, base_url),
         })
@@ -322,8 +329,8 @@ class JobActionHandler(NeuroHandler):
     @authorized
     @json_errors
     async def post(self, pk: str, job_id: str, action: str) -> None:
-        """``start``: body ``{"suffix", "params": {name: value}, "args": [...]}``;
-        ``kill``: body ``{"suffix"}``."""
+        """``start``: body ``{"suffix", "params": {name: value}, "args": [...], "backend",
+        "ray_address"}``; ``kill``: body ``{"suffix"}``."""
         _, project = await self.project(pk)
         body = self.body()
         suffix = _suffix(body)
@@ -341,11 +348,15 @@ class JobActionHandler(NeuroHandler):
         args = body.get("args") or []
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise InvalidInputError("'args' must be a list of strings")
+        backend, address = body.get("backend"), body.get("ray_address")
+        if not isinstance(backend, (str, type(None))) or not isinstance(address, (str, type(None))):
+            raise InvalidInputError("'backend' and 'ray_address' must be strings")
         from ..core.live import browse_url, run_job
 
         result = await self.run(
             run_job, project, job_id, suffix=suffix or None, params=params, args=tuple(args),
-            detach=True, server_base=self.base_url,
+            detach=True, server_base=self.base_url, backend=backend or None,
+            ray_address=address or None,
         )
         job = job_json(result.record, browse_url(result.record, server_base_url=self.base_url))
         if result.started:

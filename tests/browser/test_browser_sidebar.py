@@ -18,6 +18,8 @@ from bake_workflows import TRAINING_WITH_REPORT
 from lab_browser import ARTIFACTS, TOKEN, chromium, free_port, running_lab
 
 from neuro_jupyter.core.project import Project, open_project
+from neuro_jupyter.core.store.jobs import JobRecord, insert_job
+from neuro_jupyter.core.store.projects import project_pk
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,6 +43,9 @@ jobs:
     browse: true
     detach: true
     cmd: python -m http.server {port} --bind 127.0.0.1
+  remote:
+    title: Ran on a Ray cluster
+    cmd: echo remote
 """
 
 
@@ -63,6 +68,10 @@ def demo_project(tmp_path: Path) -> Iterator[Project]:
     bake = start_bake(project, "training", name="first-training")
     state = list(watch_bake(project, bake, interval=0.05))[-1]
     assert state.attempt.result == "failed"
+    now = time.time()  # a finished run on a Ray cluster (the Ray tests run real ones)
+    insert_job(JobRecord(raw_id="job-on-ray", project_pk=project_pk(project), job_id="remote",
+                         backend="ray@http://127.0.0.1:8265", status="succeeded", exit_code=0,
+                         created_at=now - 2, started_at=now - 1, finished_at=now))
     yield project
     kill_job(project, "ALL", grace=2)
 
@@ -121,6 +130,9 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
     bake_item.locator('.nj-badge[data-status="failed"]').wait_for()
     assert sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge').inner_text() == "unknown"
     assert sidebar.locator(".nj-job", has_text="Says <b>hello</b>").count() == 1
+    tag = sidebar.locator('.nj-job[data-job-id="remote"] .nj-backend')
+    assert tag.inner_text() == "ray" and tag.get_attribute("title") == "ray (http://127.0.0.1:8265)"
+    assert hello.locator(".nj-backend").count() == 0  # local runs carry no tag
     colour = hello.locator(".nj-badge").evaluate("e => getComputedStyle(e).backgroundColor")
     assert colour == "rgb(50, 205, 50)"  # limegreen
     shot(page, "02-project")

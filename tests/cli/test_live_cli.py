@@ -86,6 +86,24 @@ def test_unknown_job(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "Unknown job 'nope'" in capsys.readouterr().err
 
 
+def test_backend_options(root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--backend/--ray-address on run and bake: a cluster that does not answer is an error
+    (exit 1) that says what to do, and a bad choice is a usage error."""
+    from ray_head import free_port
+
+    address = f"http://127.0.0.1:{free_port()}"
+    assert main(["--project", str(root), "run", "hello", "--backend", "ray",
+                 "--ray-address", address]) == 1
+    assert f"Cannot reach the Ray cluster at {address}" in capsys.readouterr().err
+    assert main(["--project", str(root), "run", "hello", "--ray-address", address]) == 1
+    assert "Cannot reach the Ray cluster" in capsys.readouterr().err  # the address implies ray
+    assert main(["--project", str(root), "ps"]) == 0
+    assert "hello    unknown" in capsys.readouterr().out  # nothing was recorded
+    with pytest.raises(SystemExit):
+        main(["--project", str(root), "bake", "x", "--backend", "slurm"])
+    assert "invalid choice: 'slurm'" in capsys.readouterr().err
+
+
 def _run_until(root: Path, job: str, marker: str) -> tuple[subprocess.Popen[str], str]:
     """``neuro-jupyter run JOB`` in a subprocess, read until ``marker``; (process, output)."""
     proc = subprocess.Popen(

@@ -105,6 +105,18 @@ def test_errors_are_friendly(ipython: InteractiveShell, project: Project,
     assert "Unknown job 'nope'" in err and "counter, hello, multi_job, noisy" in err
 
 
+def test_run_on_a_ray_cluster_that_does_not_answer(
+    ipython: InteractiveShell, project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ray_head import free_port
+
+    address = f"http://127.0.0.1:{free_port()}"
+    line = f"hello --project {project.root} --backend ray --ray-address {address}"
+    assert ipython.run_line_magic("neuro_run", line) is None
+    err = capsys.readouterr().err
+    assert f"Cannot reach the Ray cluster at {address}" in err and "Traceback" not in err
+
+
 def test_reattach_escapes_job_output(ipython: InteractiveShell, project: Project) -> None:
     where = f"--project {project.root}"
     ipython.run_line_magic("neuro_run", f"noisy {where}")

@@ -219,6 +219,8 @@ async def test_start_unknown_job_is_404_listing_the_jobs(
         (json.dumps({"params": {"a": 1}}), "'params'"),
         (json.dumps({"args": "x"}), "'args'"),
         (json.dumps({"suffix": "abc"}), "not a multi job"),
+        (json.dumps({"backend": "slurm"}), "Valid backends: local, ray"),
+        (json.dumps({"backend": 1}), "'backend'"),
     ],
 )
 async def test_start_refuses_bad_input(
@@ -287,3 +289,21 @@ async def test_multi_job_runs_by_suffix(
     killed = await get_json(jp_fetch, "projects", pk, "jobs", "ALL", "kill", method="POST",
                             body="{}")
     assert killed["messages"][0].startswith(f"Killed job many {random_suffix}")
+
+
+async def test_start_on_a_ray_cluster_that_does_not_answer_is_503(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    """The sidebar's Start honours a backend choice; a cluster that is not there is a 503 with
+    what to do, and nothing is recorded."""
+    from ray_head import free_port
+
+    pk = str(await project_pk_of(live_project))
+    address = f"http://127.0.0.1:{free_port()}"
+    body = json.dumps({"backend": "ray", "ray_address": address})
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "sleeper", "start",
+                                   method="POST", body=body)
+    assert code == 503
+    assert f"Cannot reach the Ray cluster at {address}" in message
+    jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
+    assert jobs[1]["status"] == "unknown"

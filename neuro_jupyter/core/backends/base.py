@@ -4,6 +4,7 @@ Live jobs start ``detached``: the backend supervises them on its own (locally, a
 supervisor process per job that records everything in the store) so they outlive the kernel.
 Bake tasks start attached: the bake orchestrator is itself the long-lived supervisor, so the
 local backend starts them as plain child processes (never a new Python interpreter per task).
+The Ray backend submits both as Ray jobs: the cluster supervises them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UnknownNameError
+from .target import BACKENDS, DEFAULT_RAY_ADDRESS, BackendTarget
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+    from ..workflow.model import ExecUnit
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,7 @@ class ProcessSpec:
     resources: Resources = Resources()
     life_span: float | None = None  # seconds; the backend kills the process after it
     name: str = ""
+    project_root: Path | None = None  # set for backends that ship the project (Ray)
 
 
 @dataclass(frozen=True)
@@ -72,17 +80,45 @@ class Backend(ABC):
     name: str
 
     @abstractmethod
-    def start(self, spec: ProcessSpec, *, raw_id: str, detached: bool) -> Execution:
-        """Start ``spec``; ``detached`` processes outlive the caller (see module docstring)."""
+    def process_spec(
+        self, unit: ExecUnit, project: Project, log_path: Path, *,
+        env_extra: Mapping[str, str] | None = None,
+    ) -> ProcessSpec:
+        """What runs an evaluated job or task here: its command, env and folder mapped to
+        this backend."""
+
+    @abstractmethod
+    def start(
+        self, spec: ProcessSpec, *, raw_id: str, detached: bool,
+        labels: Mapping[str, str] | None = None,
+    ) -> Execution:
+        """Start ``spec``; ``detached`` processes outlive the caller (see module docstring).
+        ``labels`` (project, job, bake, task ids) go with it where the backend keeps them."""
+
+    def stop(self, raw_id: str) -> None:
+        """Ask the backend to stop a process it runs, by raw id, without waiting; for
+        backends that supervise their processes themselves (Ray)."""
+        from ..errors import BackendError
+
+        raise BackendError(f"The {self.name} backend stops processes through their records")
+
+    @abstractmethod
+    def check(self) -> None:
+        """Raise ``BackendError`` now when the backend cannot run anything (not installed,
+        not reachable), so nothing is recorded for a start that cannot happen. The local
+        backend can always run."""
+        return None
 
 
-_BACKENDS = ("local",)  # a Ray backend implements the same interface later
-
-
-def get_backend(name: str = "local", **options: object) -> Backend:
-    """The backend called ``name``, imported only when asked for."""
-    if name == "local":
+def get_backend(target: str | BackendTarget = "local", **options: object) -> Backend:
+    """The backend a target names (``local``, ``ray@URL``), imported only when asked for."""
+    chosen = target if isinstance(target, BackendTarget) else BackendTarget.parse(target)
+    if chosen.name == "local":
         from .local import LocalBackend
 
         return LocalBackend(**options)
-    raise UnknownNameError("backend", name, _BACKENDS)
+    if chosen.name == "ray":
+        from .ray import RayBackend
+
+        return RayBackend(chosen.address or DEFAULT_RAY_ADDRESS, **options)  # type: ignore[arg-type]
+    raise UnknownNameError("backend", chosen.name, BACKENDS)

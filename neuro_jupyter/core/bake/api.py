@@ -10,6 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..backends.base import get_backend
+from ..backends.target import resolve_target
 from ..errors import ConflictError, InvalidInputError, NotFoundError, UnknownNameError
 from ..store import bakes as rows
 from ..store.db import Store, open_store
@@ -50,10 +52,13 @@ def _store() -> Store:
 
 def start_bake(
     project: Project, batch: str, *, text: str | None = None, params: Mapping[str, str] | None = None,
-    tags: Sequence[str] = (), name: str | None = None, backend: str = "local",
+    tags: Sequence[str] = (), name: str | None = None, backend: str | None = None,
+    ray_address: str | None = None,
 ) -> rows.BakeRecord:
     """Check the batch workflow (``text`` replaces ``.neuro/<batch>.yml``), record the bake and
-    start its executor. Workflow errors are raised before anything is recorded or started.
+    start its executor. Workflow errors, and a backend that cannot run (Ray missing or not
+    answering), are raised before anything is recorded or started. ``backend`` and
+    ``ray_address`` override the project's settings (``core.backends.target``).
 
     The executor process is started first, so that its start-up and its own plan overlap this
     one; it waits for the bake's record and is stopped (leaving nothing) on an error."""
@@ -63,10 +68,13 @@ def start_bake(
 
     if name is not None:
         _check_name(name)
+    target = resolve_target(project, backend, ray_address)
+    get_backend(target).check()
     overlay = {f".neuro/{batch}.yml": text} if text is not None else None
     bake_id = rows.new_bake_id()
     executor = spawn_executor(
-        bake_id, 1, project.root, batch=batch, params=dict(params or {}), overlay=overlay
+        bake_id, 1, project.root, batch=batch, params=dict(params or {}), overlay=overlay,
+        backend=str(target),
     )
     try:
         plan = plan_batch(project, batch, params=dict(params or {}), overlay=overlay)
@@ -77,7 +85,7 @@ def start_bake(
         config = {**plan.config_files, **(overlay or {})}
         rows.create_bake(
             store, project_pk=project_pk(project, store), batch=plan.batch, name=name,
-            tags=tuple(tags), params=dict(plan.params), config_files=config, backend=backend,
+            tags=tuple(tags), params=dict(plan.params), config_files=config, backend=str(target),
             bake_id=bake_id,
         )
         executor.go(store)
@@ -245,9 +253,10 @@ def restart_bake(
     if rows.count_attempts(store, record.bake_id) >= MAX_ATTEMPTS:
         raise ConflictError(f"Bake {record.bake_id} already has {MAX_ATTEMPTS} attempts")
     number = last.number + 1
+    get_backend(record.backend).check()
     executor = spawn_executor(
         record.bake_id, number, project.root, batch=record.batch, params=dict(record.params),
-        overlay=dict(record.config_files),
+        overlay=dict(record.config_files), backend=record.backend,
     )
     try:
         plan_batch(project, record.batch, params=dict(record.params),

@@ -115,7 +115,7 @@ def _discard(log_path: Path, request_path: Path) -> None:
 
 def spawn_executor(
     bake_id: str, number: int, cwd: Path, *, batch: str, params: Mapping[str, str],
-    overlay: Mapping[str, str] | None,
+    overlay: Mapping[str, str] | None, backend: str = "local",
 ) -> LaunchedExecutor:
     """Start the executor of attempt ``number``, detached, to plan ``batch`` (with ``overlay``
     in place of files) while the caller does; it waits for ``go`` before touching the store."""
@@ -125,7 +125,7 @@ def spawn_executor(
     log_path = _executor_log(bake_id, number)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     request_path = log_path.with_name(f"executor-{number}.request.json")
-    request = {"root": str(cwd), "batch": batch, "params": dict(params),
+    request = {"root": str(cwd), "batch": batch, "params": dict(params), "backend": backend,
                "overlay": None if overlay is None else dict(overlay)}
     request_path.write_text(json.dumps(request), encoding="utf-8")
     env = dict(os.environ)
@@ -166,7 +166,7 @@ def _prepare(request_path: Path) -> Prepared | None:
         from ..workflow import plan_batch
         from . import runner  # noqa: F401
 
-        get_backend("local")
+        get_backend(request.get("backend") or "local").check()  # Ray: import it, connect
         project = open_project(request["root"], record=False)
         overlay = request["overlay"]
         plan = plan_batch(project, request["batch"], params=request["params"], overlay=overlay)
@@ -229,9 +229,11 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
     source = attempt.source_attempt
     if attempt.from_failed and source:
         previous = {task.full_id: task for task in rows.list_tasks(store, bake_id, source)}
+    backend = get_backend(bake.backend)
     runner = BakeRunner(
-        store, bake, number, plan.root, project, backend=get_backend(bake.backend),
-        mapper=to_process_spec, logs_root=paths.logs_dir(), previous=previous,
+        store, bake, number, plan.root, project, backend=backend,
+        mapper=to_process_spec if backend.name == "local" else backend.process_spec,
+        logs_root=paths.logs_dir(), previous=previous,
         previous_attempt=source or 0, echo=_echo,
     )
 

@@ -4,6 +4,7 @@ The executor records its pid and process start time; when that process is gone (
 SIGKILL, machine rebooted) while the attempt is unfinished, any reader (inspect, bakes, the
 view) closes the attempt: tasks still running are killed and marked failed, tasks never started
 are marked cancelled, and the attempt gets the reason and the tail of the executor's log.
+Tasks on a Ray cluster are stopped there.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from pathlib import Path
 
 from ..backends.local.procs import is_alive, signal_group
+from ..backends.target import backend_name
 from ..store import bakes as rows
 from ..store.db import Store
 
@@ -49,6 +51,7 @@ def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
         unfinished = rows.list_tasks(
             store, current.bake_id, current.number, statuses=rows.UNFINISHED_STATUSES
         )
+        remote = backend_name(rows.get_bake(store, current.bake_id).backend) != "local"
         for task in unfinished:
             if task.pid and task.status == "running" and _alive(task.pid, task.pid_start):
                 signal_group(task.pid, signal.SIGKILL)
@@ -59,7 +62,25 @@ def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
         rows.update_attempt(
             store, current.bake_id, current.number, result=result, reason=reason, finished_at=now
         )
+    if remote:  # tasks on a cluster outlive the executor: stop them (after the transaction)
+        _stop_remote(rows.get_bake(store, current.bake_id).backend,
+                     [task.raw_id for task in unfinished if task.status == "running" and task.raw_id])
     return rows.get_attempt(store, attempt.bake_id, attempt.number)
+
+
+def _stop_remote(target: str, raw_ids: list[str]) -> None:
+    """Ask the backend to stop what an executor that died left running (best effort)."""
+    from ..backends import get_backend
+    from ..errors import BackendError
+
+    if not raw_ids:
+        return
+    try:
+        backend = get_backend(target)
+        for raw_id in raw_ids:
+            backend.stop(raw_id)
+    except BackendError:
+        pass
 
 
 def _death_reason(attempt: rows.AttemptRecord) -> str:

@@ -7,6 +7,7 @@ import time
 from collections.abc import MutableMapping, Sequence
 from datetime import datetime
 
+from ..backends.target import BackendTarget
 from ..graph import CALL_KINDS
 from ..live.render import humanize
 from ..store.bakes import BakeRecord, TaskRecord
@@ -53,6 +54,8 @@ def inspect_text(state: BakeState) -> str:
         lines.append(f"Bake name: {state.bake.name}")
     lines.append(f"Attempt #{att.number} {att.result}" + (f": {att.reason}" if att.reason else ""))
     lines.append(f"Executor {att.executor_id or 'N/A'} {state.executor_status}")
+    if state.bake.backend != "local":
+        lines.append(f"Tasks run on: {BackendTarget.parse(state.bake.backend).label}")
     lines.append("Tasks:")
     lines.append(text_table(TASKS_COLUMNS, task_rows(state.tasks)))
     return "\n".join(lines)

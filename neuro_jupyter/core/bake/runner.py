@@ -7,7 +7,7 @@ honour ``max_parallel`` at every nesting level and among matrix siblings; a cach
 task ``cached``; a failed task with ``fail_fast`` cancels the unfinished ones (``always()``
 tasks still run); action calls expand into nested graphs once ready.
 
-Speed matters (bench/bake_dag.py): children are waited on through pidfds and a selector,
+Speed matters (bench/bake_dag.py): children are waited on through pidfds and epoll,
 readiness is tracked with dependency counters, and every scheduling round ends with one short
 store transaction.
 """
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import graphlib
+import select
 import selectors
 import time
-import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -96,6 +96,7 @@ class BakeRunner:
         self.backend = backend
         self.mapper = mapper
         self.log_dir = rows.log_dir(bake.bake_id, attempt, logs_root)
+        self._log_dir_text = str(self.log_dir / "_")[:-1]  # tasks' log paths: + "<id>.log"
         self.previous = dict(previous or {})
         self.previous_attempt = previous_attempt
         self.echo = echo or (lambda line: None)
@@ -108,7 +109,7 @@ class BakeRunner:
         self.killed: set[FullID] = set()
         self.polled: set[FullID] = set()  # executions without a pidfd
         self.fds: dict[FullID, list[int]] = {}  # pidfd, then the output pipe
-        self.selector = selectors.DefaultSelector()
+        self.selector = Readable()
         self.cancelling = False
         self.cancel_requested = False
         self.external_cancel = False  # set by the executor's SIGTERM handler
@@ -191,17 +192,19 @@ class BakeRunner:
         ]
         if deadlines:
             timeout = max(0.0, min(timeout, min(deadlines) - time.time()))
-        events = self.selector.select(timeout) if self.selector.get_map() else _sleep(timeout)
-        for key, _ in events:
-            fid, is_output = key.data
+        events = self.selector.select(timeout) if self.selector else _sleep(timeout)
+        for fd, (fid, is_output) in events:
             if fid not in self.running:  # reaped earlier in this loop
                 continue
             if is_output:
                 execution = self.running[fid]
                 if not execution.pump():  # type: ignore[attr-defined]
-                    self.selector.unregister(key.fd)  # before the pipe is closed
-                    self.fds[fid].remove(key.fd)
+                    self.selector.unregister(fd)  # before the pipe is closed
+                    self.fds[fid].remove(fd)
                     execution.close_output()  # type: ignore[attr-defined]
+                    exited = getattr(execution, "exited", None)
+                    if exited is not None and exited():
+                        self._reap(fid)  # mostly it has: no wake-up for its pidfd
             else:
                 self._reap(fid)
         for fid in list(self.polled):
@@ -225,7 +228,7 @@ class BakeRunner:
                 execution.close_output()  # type: ignore[attr-defined]
                 fds = fds[:1]  # the output ended (poll pumped it): only the pidfd is left
             for fd, is_output in zip(fds, (False, True), strict=False):
-                self.selector.register(fd, selectors.EVENT_READ, (fid, is_output))
+                self.selector.register(fd, (fid, is_output))
             if fds:
                 self.fds[fid] = fds
             return
@@ -333,32 +336,35 @@ class BakeRunner:
                              log_path=row[0] if row else "")
                 self._finish(level, node_id, "cached", outputs=hit.outputs, state=hit.state)
                 return True
-        raw_id = f"job-{uuid.uuid4()}"
-        log_path = self.log_dir / f"{key}.log"
+        raw_id = f"job-{rows.uuid4_text()}"
+        log_name = f"{key}.log"
+        log_path = self.log_dir / log_name
         try:
             process = self.mapper(spec, self.project, log_path)
-            execution = self.backend.start(process, raw_id=raw_id, detached=False)
+            execution = self.backend.start(process, raw_id=raw_id, detached=False, labels={
+                "project": self.project.id, "bake": self.bake.bake_id,
+                "attempt": str(self.attempt), "task": key,
+            })
         except NeuroJupyterError as exc:
             self._update(fid, cache_key=spec.caching_key, log_path=str(log_path))
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
-        self._update(
-            fid, raw_id=raw_id, cache_key=spec.caching_key, log_path=str(log_path),
-            title=spec.title or record.title,
-            pid=getattr(execution, "pid", None),
-        )
-        self._mark_started(level, node, fid, status="running")
+        self._mark_started(level, node, fid, status="running", changes={
+            "raw_id": raw_id, "cache_key": spec.caching_key,
+            "log_path": self._log_dir_text + log_name, "title": spec.title or record.title,
+            "pid": getattr(execution, "pid", None),
+        })
         self.running[fid] = execution
         self._cache_policy[fid] = spec
         try:
             fd = execution.fileno()  # type: ignore[attr-defined]
-            self.selector.register(fd, selectors.EVENT_READ, (fid, False))
+            self.selector.register(fd, (fid, False))
             self.fds[fid] = [fd]
         except (AttributeError, NeuroJupyterError, OSError, ValueError):
             self.polled.add(fid)
         out_fd = getattr(execution, "out_fd", None)
         if out_fd is not None and fid in self.fds:
-            self.selector.register(out_fd, selectors.EVENT_READ, (fid, True))
+            self.selector.register(out_fd, (fid, True))
             self.fds[fid].append(out_fd)
         return True
 
@@ -424,18 +430,20 @@ class BakeRunner:
                 level.waiting[node_id] += 1
                 level.dependents.setdefault(dep, []).append((node_id, how))
         self.levels[prefix] = level
+        pending = rows.TaskRecord(bake_id=self.bake.bake_id, attempt=self.attempt, full_id="",
+                                  status="pending", created_at=now)
+        head = dotted(prefix) + "." if prefix else ""  # ids inside a call: "<call id>.<id>"
         for node_id, node in graph.nodes.items():
             fid = prefix + (node_id,)
             self.seq += 1
-            self.records[fid] = rows.TaskRecord(
-                bake_id=self.bake.bake_id, attempt=self.attempt, full_id=dotted(fid),
-                status="pending", kind=node.kind, title=node.title,
-                needs=rows.JsonMap(
-                    {dotted(prefix + (dep,)): how for dep, how in node.needs.items()}
+            self.records[fid] = _replace(pending, {
+                "full_id": head + node_id, "kind": node.kind, "title": node.title,
+                "needs": rows.JsonMap(
+                    {head + dep: how for dep, how in node.needs.items()} if head else node.needs
                 ),
-                matrix_group=dotted(prefix + (node.matrix_group,)) if node.matrix_group else None,
-                seq=self.seq, created_at=now,
-            )
+                "matrix_group": head + node.matrix_group if node.matrix_group else None,
+                "seq": self.seq,
+            })
             self.dirty.add(fid)
             if level.waiting[node_id] == 0:
                 level.ready.append(node_id)
@@ -446,12 +454,16 @@ class BakeRunner:
         self.records[fid] = _replace(self.records[fid], changes)
         self.dirty.add(fid)
 
-    def _mark_started(self, level: Level, node: GraphNode, fid: FullID, *, status: str) -> None:
+    def _mark_started(self, level: Level, node: GraphNode, fid: FullID, *, status: str,
+                      changes: dict[str, Any] | None = None) -> None:
         level.started.add(node.id)
         level.running += 1
         if node.matrix_group is not None:
             level.group_running[node.matrix_group] += 1
-        self._update(fid, status=status, started_at=time.time())
+        changes = changes if changes is not None else {}
+        changes["status"] = status
+        changes["started_at"] = time.time()
+        self._update(fid, **changes)
         self.echo(f"Task {dotted(fid)} is {status}")
         for child, how in level.dependents.get(node.id, ()):
             if how == "running":
@@ -483,9 +495,10 @@ class BakeRunner:
             reason = self.fail_fast_reason or reason
         else:
             status = "failed"
-        self._update(fid, exit_code=info.exit_code)
+        if fid[-1] in level.results:  # finished already: only its exit code is new
+            self._update(fid, exit_code=info.exit_code)
         self._finish(level, fid[-1], status, outputs=outputs, state=state, reason=reason,
-                     ran=True)
+                     ran=True, extra={"exit_code": info.exit_code})
         spec = self._cache_policy.pop(fid, None)
         if status == "succeeded" and spec is not None and spec.cache.strategy == "default":
             self.cache_puts.append((dotted(fid), spec.caching_key, self.records[fid]))
@@ -493,7 +506,7 @@ class BakeRunner:
     def _finish(
         self, level: Level, node_id: str, status: str, *, outputs: Mapping[str, str] | None = None,
         state: Mapping[str, str] | None = None, reason: str = "", ran: bool = False,
-        finished_at: float | None = None,
+        finished_at: float | None = None, extra: Mapping[str, Any] | None = None,
     ) -> None:
         if node_id in level.results:
             return
@@ -504,7 +517,9 @@ class BakeRunner:
             level.running -= 1
             if node.matrix_group is not None:
                 level.group_running[node.matrix_group] -= 1
-        changes: dict[str, Any] = {"status": status, "finished_at": finished_at or time.time()}
+        changes: dict[str, Any] = dict(extra) if extra else {}  # e.g. the exit code: one copy
+        changes["status"] = status
+        changes["finished_at"] = finished_at or time.time()
         if outputs is not None:
             changes["outputs"] = dict(outputs)
         if state is not None:
@@ -601,3 +616,44 @@ _RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(rows.TaskRecord))
 def _sleep(timeout: float) -> list[Any]:
     time.sleep(timeout)
     return []
+
+
+class Readable:
+    """Descriptors to wait on, each with its data: ``select.epoll`` itself where there is one
+    (a selector's own bookkeeping costs as much per short task as the epoll calls), else a
+    ``selectors`` selector. Any event counts as readable (a pidfd at exit, a pipe's data or end)."""
+
+    def __init__(self) -> None:
+        self._data: dict[int, tuple[FullID, bool]] = {}
+        self._epoll = select.epoll() if hasattr(select, "epoll") else None
+        self._selector = None if self._epoll is not None else selectors.DefaultSelector()
+
+    def __bool__(self) -> bool:
+        return bool(self._data)
+
+    def register(self, fd: int, data: tuple[FullID, bool]) -> None:
+        if self._epoll is not None:
+            self._epoll.register(fd, select.EPOLLIN)
+        else:
+            assert self._selector is not None
+            self._selector.register(fd, selectors.EVENT_READ)
+        self._data[fd] = data
+
+    def unregister(self, fd: int) -> None:
+        del self._data[fd]
+        if self._epoll is not None:
+            try:
+                self._epoll.unregister(fd)
+            except OSError:  # closed already (as ``selectors`` does, ignored)
+                pass
+        else:
+            assert self._selector is not None
+            self._selector.unregister(fd)
+
+    def select(self, timeout: float) -> list[tuple[int, tuple[FullID, bool]]]:
+        """The ready descriptors with their data, after at most ``timeout`` seconds."""
+        data = self._data
+        if self._epoll is not None:
+            return [(fd, data[fd]) for fd, _ in self._epoll.poll(timeout)]
+        assert self._selector is not None
+        return [(key.fd, data[key.fd]) for key, _ in self._selector.select(timeout)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..backends.local.supervision import request_stop, wait_stopped
+from ..backends.records import request_stop, wait_stopped
 from ..errors import InvalidInputError
 from ..store.jobs import JobRecord, job_label, latest_job
 from ..store.projects import project_pk
@@ -39,7 +39,7 @@ def kill_job(
     requested = [request_stop(r) for r in targets]
     if not wait:
         return [f"Stopping job {r.label} ({r.raw_id})" for r in requested]
-    ended = {r.raw_id: r for r in wait_stopped([r.raw_id for r in requested], grace=grace)}
+    ended = {r.raw_id: r for r in wait_stopped(requested, grace=grace)}
     return [_message(ended[r.raw_id]) for r in requested]
 
 

@@ -1,4 +1,7 @@
-"""Job logs: read a page, the last lines, or follow while the job runs."""
+"""Job logs: read a page, the last lines, or follow while the job runs.
+
+A log is a file on this machine; for a job on Ray it is a copy brought up to date from the
+cluster before each read (``backends.records.sync_log``)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from ..backends.records import sync_log
 from ..store.jobs import JobRecord
 from .query import get_job
 
@@ -25,6 +29,7 @@ def _decode(data: bytes, partial: bool) -> tuple[str, int]:
 
 def read_log(record: JobRecord, offset: int = 0, limit: int | None = None) -> tuple[str, int]:
     """The log text from byte ``offset`` (up to ``limit`` bytes) and the offset to read next."""
+    sync_log(record)
     path = Path(record.log_path)
     if not record.log_path or not path.exists():
         return "", offset
@@ -48,6 +53,7 @@ class LogPage:
 def log_page(record: JobRecord, offset: int = 0, limit: int | None = None) -> LogPage:
     """The log from byte ``offset`` (negative: the last ``-offset`` bytes), up to ``limit``
     bytes, with the log's size, so a viewer can page or follow it."""
+    sync_log(record)
     path = Path(record.log_path)
     size = path.stat().st_size if record.log_path and path.is_file() else 0
     start = max(0, size + offset) if offset < 0 else offset
@@ -62,6 +68,7 @@ def tail_log(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> str:
 
 def log_tail(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> tuple[str, int]:
     """The last ``lines`` lines of the log and the offset after them (to follow from there)."""
+    sync_log(record)
     path = Path(record.log_path)
     if not record.log_path or not path.exists():
         return "", 0

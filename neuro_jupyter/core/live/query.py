@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..backends.local.supervision import check_record
+from ..backends.records import refresh_record
 from ..errors import InvalidInputError, NotFoundError, UnknownNameError
 from ..store.jobs import (
     JobRecord,
@@ -72,8 +72,9 @@ class PsPage:
 
 
 def refresh(record: JobRecord) -> JobRecord:
-    """The record with a dead supervisor noticed (failed with a reason)."""
-    return check_record(record) if record.active else record
+    """The record with its backend's news: a dead supervisor (failed with a reason), a job
+    that Ray finished."""
+    return refresh_record(record) if record.active else record
 
 
 def get_job(raw_id: str) -> JobRecord:

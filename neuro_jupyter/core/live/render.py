@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..backends.target import BackendTarget
 from ..store.jobs import JobRecord
 from ..tables import text_table
 from .query import JobRow
@@ -121,15 +122,17 @@ def status_lines(record: JobRecord, server_base: str | None = None) -> list[tupl
     """``neuro status``-like facts about one run, as (name, value) pairs."""
     meta = record.meta
     image = meta.get("image")
+    unused = "not used locally" if record.backend == "local" else "not used on Ray"
     lines = [
         ("Job", record.label),
         ("Raw ID", record.raw_id),
         ("Status", record.status + (f" ({record.reason})" if record.reason else "")),
-        ("Image", f"{image} (not used locally)" if image else "- (not used locally)"),
+        ("Image", f"{image or '-'} ({unused})"),
         ("Command", shlex.join(meta.get("argv") or record.spec.get("argv") or [])),
         ("Workdir", str(record.spec.get("workdir", "-"))),
         ("Preset", str(meta.get("preset") or "- (no limits)")),
-        ("Pid", str(record.pid or "-")),
+        ("Backend", BackendTarget.parse(record.backend).label),
+        *([] if record.backend != "local" else [("Pid", str(record.pid or "-"))]),
         ("Created", _fmt_time(record.created_at)),
         ("Started", _fmt_time(record.started_at)),
         ("Finished", _fmt_time(record.finished_at)),

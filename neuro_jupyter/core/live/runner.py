@@ -1,4 +1,4 @@
-"""``run``: start a live job on this machine, or re-attach to its running instance (§1.8)."""
+"""``run``: start a live job (locally or on Ray), or re-attach to its running instance (§1.8)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,21 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import paths
-from ..backends.local import LocalBackend
-from ..backends.local.mapping import to_process_spec
-from ..errors import InvalidInputError, UnknownNameError
+from ..backends.base import Backend, ProcessSpec, get_backend
+from ..backends.target import BackendTarget, resolve_target
+from ..errors import BackendError, InvalidInputError, UnknownNameError
 from ..store.jobs import (
     JobRecord,
     active_jobs,
+    finish_job,
     get_job_record,
     insert_job_unless_active,
     job_label,
+    update_job,
 )
 from ..store.projects import project_pk
 from .logs import log_tail
@@ -72,11 +75,13 @@ def suffix_and_args(
 def run_job(
     project: Project, job_id: str, *, suffix: str | None = None,
     params: Mapping[str, str] | None = None, args: Sequence[str] = (), detach: bool | None = None,
-    server_base: str | None = None,
+    server_base: str | None = None, backend: str | None = None, ray_address: str | None = None,
 ) -> RunResult:
     """Run live job ``job_id``; re-attach if it runs already. For multi jobs the suffix is
     ``suffix`` or a random one, and ``args`` become ``${{ multi.args }}``. ``server_base`` is
-    the base URL of the Jupyter server to link through (found automatically when None)."""
+    the base URL of the Jupyter server to link through (found automatically when None).
+    ``backend``/``ray_address`` override the project's choice of backend (a job that runs
+    already is re-attached wherever it runs)."""
     infos = job_infos(project)
     info = infos.get(job_id)
     if info is None:
@@ -103,10 +108,13 @@ def run_job(
             return _found(running[-1], label, detach, info.detach)
     from ..workflow import resolve_live_job
 
+    target = resolve_target(project, backend, ray_address)
     spec = resolve_live_job(
         project, job_id, suffix=suffix, params=dict(params or {}), multi_args=tuple(args)
     )
-    return _start(project, spec, suffix, label, detach, server_base)
+    runner = get_backend(target)
+    runner.check()  # Ray missing or not answering: nothing is recorded
+    return _start(project, spec, suffix, label, detach, server_base, runner, target)
 
 
 def _found(record: JobRecord, label: str, detach: bool | None, job_detach: bool) -> RunResult:
@@ -121,7 +129,7 @@ def _found(record: JobRecord, label: str, detach: bool | None, job_detach: bool)
 
 def _start(
     project: Project, spec: JobSpec, suffix: str, label: str, detach: bool | None,
-    server_base: str | None,
+    server_base: str | None, backend: Backend, target: BackendTarget,
 ) -> RunResult:
     raw_id = f"job-{uuid.uuid4()}"
     log_path = paths.logs_dir() / f"{raw_id}.log"
@@ -146,19 +154,22 @@ def _start(
         wants_token = meta["proxy"] == "absolute" or spec.env.get(AUTH_ENV) == "token"
         if spec.http_auth and wants_token:  # other users of this machine must not reach it
             meta["token"] = env_extra[TOKEN_ENV] = secrets.token_hex(16)
-    process = to_process_spec(spec, project, log_path, env_extra=env_extra)
+    process = backend.process_spec(spec, project, log_path, env_extra=env_extra)
     if asked and port:
         process = rewrite_port(process, asked, port)
     meta["argv"] = list(process.argv)
     record = JobRecord(
         raw_id=raw_id, project_pk=project_pk(project), job_id=spec.job_id, suffix=suffix,
-        status="pending", asked_port=asked, http_port=port, life_span=spec.life_span,
+        backend=str(target), status="pending", asked_port=asked, http_port=port, life_span=spec.life_span,
         log_path=str(log_path), created_at=time.time(), meta=meta,
     )
     existing = insert_job_unless_active(record)
     if existing is not None:  # another run of the same job got in first
         return _found(existing, label, detach, spec.detach)
-    LocalBackend().start(process, raw_id=raw_id, detached=True)
+    if target.name != "local":
+        _submit(backend, process, record, project)
+    else:
+        backend.start(process, raw_id=raw_id, detached=True)
     deadline = time.monotonic() + STARTED_WAIT
     delay = 0.005
     current = get_job_record(raw_id)
@@ -167,7 +178,8 @@ def _start(
         delay = min(delay * 2, 0.02)
         current = refresh(get_job_record(raw_id))
     note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"
-    if port and current.status == "running" and meta.get("proxy") != "tcp":
+    reachable = target.name == "local" or _on_this_machine(target)
+    if port and reachable and current.status == "running" and meta.get("proxy") != "tcp":
         # a web page: wait until it answers (not a debugger's port: a probe would use up
         # the one connection debugpy accepts)
         current, ready = _wait_listening(current, port)
@@ -175,6 +187,30 @@ def _start(
             note += f" (port {port} does not answer yet)"
     attach = not (detach if detach is not None else spec.detach)
     return RunResult(current, True, f"Job {label} started: {raw_id}{note}", attach)
+
+
+def _submit(backend: Backend, process: ProcessSpec, record: JobRecord, project: Project) -> None:
+    """Hand a recorded job to a backend that supervises it (Ray); a refusal is recorded."""
+    from ..backends.local.specio import spec_to_dict
+
+    update_job(record.raw_id, spec=spec_to_dict(process))
+    Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(record.log_path).touch()
+    labels = {"project": project.id, "job": record.job_id, "suffix": record.suffix}
+    try:
+        execution = backend.start(process, raw_id=record.raw_id, detached=True, labels=labels)
+    except BackendError as exc:
+        finish_job(record.raw_id, "failed", reason=str(exc))
+        raise
+    command = getattr(execution, "command", "")
+    if command:  # how the backend ran it (Ray writes it into the log: readers leave it out)
+        update_job(record.raw_id, meta={**record.meta, "ray_entrypoint": command})
+
+
+def _on_this_machine(target: BackendTarget) -> bool:
+    from ..backends.ray.mapping import is_loopback
+
+    return is_loopback(target.address)
 
 
 def _wait_listening(record: JobRecord, port: int) -> tuple[JobRecord, bool]:

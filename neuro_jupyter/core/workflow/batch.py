@@ -99,9 +99,9 @@ class Level(BatchGraph):
                       else {str(k.value): [v] for k, v in entry.items})
             strategy = last(layers, "strategy")
             matrix_node = strategy.get("matrix") if isinstance(strategy, Map) else None
+            sscope = self._static_scope()  # read only: shared by the entry's static values
             rows = expand_matrix(matrix_node if isinstance(matrix_node, Map) else None,
-                                 self._static_scope(), num)
-            sscope = self._static_scope()
+                                 sscope, num)
             fail_fast = self.fail_fast
             max_parallel = self.max_parallel
             if isinstance(strategy, Map):
@@ -112,12 +112,14 @@ class Level(BatchGraph):
                     max_parallel = to_int(strategy.get("max_parallel"), sscope,
                                           "strategy.max_parallel") or max_parallel
             id_node = last(layers, "id")
-            group = literal_str(id_node) or f"task-{num}"
+            literal_id = literal_str(id_node)
+            group = literal_id or f"task-{num}"
             ids: list[str] = []
             posts: list[NodeInst] = []
             for row in rows:
                 if id_node is not None:
-                    tid = to_text(raw(id_node, self._static_scope(row)))
+                    tid = literal_id if literal_id is not None else to_text(
+                        raw(id_node, self._static_scope(row)))
                     if not ID_RE.match(tid):
                         raise WorkflowError(f"task id {tid!r} is not an identifier",
                                             id_node.loc)
@@ -188,26 +190,35 @@ class Level(BatchGraph):
                groups: dict[str, list[str]]) -> dict[str, NeedLevel]:
         if node is None:
             return {p: "completed" for p in (prev or [])}
-        scope = self._static_scope(inst.matrix)
+        scopes: list[Scope] = []  # made when a value has an expression (most are names)
+
+        def value(item: Node) -> Any:
+            if isinstance(item, Scalar) and not (
+                    isinstance(item.value, str) and has_expr(item.value)):
+                return item.value  # what ``raw`` gives for it
+            if not scopes:
+                scopes.append(self._static_scope(inst.matrix))
+            return raw(item, scopes[0])
+
         pairs: list[tuple[Any, NeedLevel, Node]] = []
         if isinstance(node, Seq):
-            pairs = [(raw(item, scope), "completed", item) for item in node.items]
+            pairs = [(value(item), "completed", item) for item in node.items]
         elif isinstance(node, Map):
             for k, v in node.items:
                 level = to_text(getattr(v, "value", "completed"))
                 if level not in ("running", "completed"):
                     raise WorkflowError(f"needs level must be running or completed, not "
                                         f"{level!r}", v.loc)
-                pairs.append((raw(k, scope), level, k))  # type: ignore[arg-type]
+                pairs.append((value(k), level, k))  # type: ignore[arg-type]
         elif isinstance(node, Scalar) and node.value is not None:
-            value = raw(node, scope)
-            if isinstance(value, list):
-                pairs = [(v, "completed", node) for v in value]
+            listed = value(node)
+            if isinstance(listed, list):
+                pairs = [(v, "completed", node) for v in listed]
             else:
                 raise WorkflowError("needs: expected a list or a mapping", node.loc)
         out: dict[str, NeedLevel] = {}
         for value, level, where in pairs:
-            name = to_text(value)
+            name = value if type(value) is str else to_text(value)  # most are plain names
             if name in self._insts and name not in groups:
                 targets = [name]
             elif name in groups:

@@ -405,39 +405,63 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
     """
     from .evaluate import argv_of, to_int
 
-    def one(key: str) -> Node | None:
-        return last(layers, key)
+    def one(key: str) -> Node | None:  # the winning layer; most attributes are not set
+        vals = layers.get(key)
+        return vals[-1] if vals else None
 
-    argv = argv_of(to_str(one("cmd"), scope, "cmd"), to_str(one("bash"), scope, "bash"),
-                   to_str(one("python"), scope, "python"), loc)
+    cmd, bash, python = one("cmd"), one("bash"), one("python")
+    argv = argv_of(None if cmd is None else to_str(cmd, scope, "cmd"),
+                   None if bash is None else to_str(bash, scope, "bash"),
+                   None if python is None else to_str(python, scope, "python"), loc)
     env_vars = dict(d.env)
-    env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
-    refs = [*d.volumes, *merged_list(layers, "volumes", scope)]
-    mounts = volume_mounts(refs, volumes, project_id, loc_of_key(layers, "volumes", loc))
-    user_tags = [*d.tags, *(to_text(t) for t in merged_list(layers, "tags", scope))]
-    restart = to_str(one("restart"), scope, "restart") or "never"
+    if "env" in layers:
+        env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
+    refs = [*d.volumes, *merged_list(layers, "volumes", scope)] if "volumes" in layers else list(
+        d.volumes)
+    mounts = volume_mounts(refs, volumes, project_id, loc_of_key(layers, "volumes", loc)
+                           ) if refs else ()
+    user_tags = [*d.tags, *(to_text(t) for t in merged_list(layers, "tags", scope))
+                 ] if "tags" in layers else list(d.tags)
+    node = one("restart")
+    restart = (None if node is None else to_str(node, scope, "restart")) or "never"
     if restart not in RESTART_POLICIES:
         raise WorkflowError(f"restart: expected never, on-failure or always, got {restart!r}",
                             loc_of_key(layers, "restart", loc))
-    life_span = to_time(one("life_span"), scope, "life_span")
-    schedule_timeout = to_time(one("schedule_timeout"), scope, "schedule_timeout")
+    node = one("life_span")
+    life_span = None if node is None else to_time(node, scope, "life_span")
+    node = one("schedule_timeout")
+    schedule_timeout = None if node is None else to_time(node, scope, "schedule_timeout")
+    image = _opt_str(one("image"), scope, "image")  # in this order: the first error raises
+    entrypoint = _opt_str(one("entrypoint"), scope, "entrypoint")
+    workdir = _opt_str(one("workdir"), scope, "workdir")
+    preset = _opt_str(one("preset"), scope, "preset")
+    node = one("http_port")
+    http_port = None if node is None else to_int(node, scope, "http_port")
+    node = one("http_auth")
+    http_auth = True if node is None else bool(to_bool(node, scope, "http_auth", True))
+    node = one("pass_config")
+    pass_config = False if node is None else bool(to_bool(node, scope, "pass_config", False))
     fields = {
         "argv": argv,
-        "image": to_str(one("image"), scope, "image"),
-        "entrypoint": to_str(one("entrypoint"), scope, "entrypoint"),
-        "workdir": to_str(one("workdir"), scope, "workdir") or d.workdir,
+        "image": image,
+        "entrypoint": entrypoint,
+        "workdir": workdir or d.workdir,
         "env": env_vars,
         "volumes": mounts,
-        "preset": to_str(one("preset"), scope, "preset") or d.preset,
+        "preset": preset or d.preset,
         "life_span": life_span if life_span is not None else d.life_span,
         "schedule_timeout": schedule_timeout if schedule_timeout is not None
         else d.schedule_timeout,
-        "http_port": to_int(one("http_port"), scope, "http_port"),
-        "http_auth": bool(to_bool(one("http_auth"), scope, "http_auth", True)),
-        "pass_config": bool(to_bool(one("pass_config"), scope, "pass_config", False)),
+        "http_port": http_port,
+        "http_auth": http_auth,
+        "pass_config": pass_config,
         "restart": restart,
     }
     return fields, user_tags
+
+
+def _opt_str(node: Node | None, scope: Scope, attr: str) -> str | None:
+    return None if node is None else to_str(node, scope, attr)
 
 
 def loc_of_key(layers: Mapping[str, list[Node]], key: str, default: Location | None

@@ -7,17 +7,19 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any, Literal
 
 from .actions import ActionFile
 from .ast import Map, Node
-from .common import Defaults, ProjectConf, exec_unit_fields, last
+from .common import Defaults, ProjectConf, exec_unit_fields
 from .contexts import id2tag
 from .evaluate import to_str
 from .expr import Scope
 from .loader import Workspace
-from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
+from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, VolumeMount, dotted
 
 NodeKind = Literal["task", "action", "module", "local", "stateful"]
 POST_PREFIX = "post-"  # a stateful call's post task: ``post-<call id>``, run at the end
@@ -61,26 +63,32 @@ def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str
               scope: Scope, needs: Mapping[str, DepResult], d: Defaults,
               cache: CachePolicy, state: Mapping[str, str] | None = None) -> TaskSpec:
     """Evaluate a task's exec-unit attributes (with mixin layers) into a TaskSpec."""
-
-    def one(key: str) -> Node | None:
-        return last(layers, key)
-
     fields, user_tags = exec_unit_fields(layers, scope, d, env.volumes, env.conf.id,
                                          inst.entry.loc)
     full_id = (*prefix, inst.id)
-    tags = {f"project:{id2tag(env.conf.id)}", f"flow:{id2tag(env.flow_id)}",
-            f"task:{dotted(full_id)}", *user_tags}
-    spec = TaskSpec(
-        **fields,
-        title=to_str(one("title"), scope, "title") or dotted(full_id),
-        tags=tuple(sorted(tags)),
-        name=to_str(one("name"), scope, "name"),
-        full_id=full_id,
-        cache=cache,
-    )
-    # set on the new, not yet shared spec: dataclasses.replace would build it all again
-    object.__setattr__(spec, "caching_key", caching_key(spec, needs, state))
+    key = dotted(full_id)
+    tags = {*_system_tags(env.conf.id, env.flow_id), f"task:{key}", *user_tags}
+    title, name = layers.get("title"), layers.get("name")
+    fields["title"] = (to_str(title[-1], scope, "title") if title else None) or key
+    fields["tags"] = tuple(sorted(tags))
+    fields["name"] = to_str(name[-1], scope, "name") if name else None
+    fields["full_id"] = full_id
+    fields["cache"] = cache
+    # ``TaskSpec(**fields)`` without the frozen dataclass's per-field ``object.__setattr__``
+    # (every field is given: the dataclass has no ``__post_init__``); the caching key is set
+    # on the new, not yet shared spec
+    if fields.keys() != _GIVEN_FIELDS:  # pragma: no cover - a field added to TaskSpec
+        spec = TaskSpec(**fields)
+    else:
+        spec = object.__new__(TaskSpec)
+        spec.__dict__.update(fields)
+    spec.__dict__["caching_key"] = caching_key(spec, needs, state)
     return spec
+
+
+@lru_cache(maxsize=64)
+def _system_tags(project_id: str, flow_id: str) -> tuple[str, str]:
+    return f"project:{id2tag(project_id)}", f"flow:{id2tag(flow_id)}"
 
 
 def _jsonable(x: Any) -> Any:
@@ -91,25 +99,33 @@ def _jsonable(x: Any) -> Any:
     raise TypeError(type(x).__name__)
 
 
+def _volume_dict(v: VolumeMount) -> dict[str, Any]:
+    return {"remote": v.remote, "mount": v.mount, "local": str(v.local),
+            "read_only": v.read_only, "volume_id": v.volume_id}
+
+
 def _task_dict(spec: TaskSpec) -> dict[str, Any]:
     """The evaluated task as JSON-able data (what ``dataclasses.asdict`` gives, faster)."""
-    out: dict[str, Any] = {}
-    for f in _TASK_FIELDS:
-        value = getattr(spec, f)
-        if f == "volumes":
-            value = [{"remote": v.remote, "mount": v.mount, "local": str(v.local),
-                      "read_only": v.read_only, "volume_id": v.volume_id} for v in value]
-        elif f == "cache":
-            value = {"strategy": value.strategy, "life_span": value.life_span}
-        elif f == "env":
-            value = dict(value)
-        elif isinstance(value, tuple):
-            value = list(value)
-        out[f] = value
-    return out
+    out = dict(spec.__dict__)  # the fields (a frozen dataclass without slots)
+    out.pop("caching_key", None)
+    out["volumes"] = [_volume_dict(v) for v in spec.volumes]
+    cache = spec.cache
+    out["cache"] = {"strategy": cache.strategy, "life_span": cache.life_span}
+    out["env"] = dict(spec.env)
+    return out  # tuples (argv, tags, full_id) encode as JSON lists, as lists do
 
 
-_TASK_FIELDS = tuple(f.name for f in dataclasses.fields(TaskSpec) if f.name != "caching_key")
+_GIVEN_FIELDS = frozenset(f.name for f in dataclasses.fields(TaskSpec)) - {"caching_key"}
+# ``json.dumps(..., sort_keys=True, default=_jsonable)`` without building an encoder per call
+# and without its check for cycles (the data is a tree): the same text, as the key must be
+_ENCODE = c_make_encoder(None, _jsonable, encode_basestring_ascii, None, ": ", ", ", True,
+                         False, True) if c_make_encoder is not None else None
+
+
+def _dumps(data: Any) -> str:
+    if _ENCODE is None:  # pragma: no cover - CPython without the _json accelerator
+        return json.dumps(data, sort_keys=True, default=_jsonable)
+    return "".join(_ENCODE(data, 0))
 
 
 def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult],
@@ -118,6 +134,5 @@ def caching_key(spec: TaskSpec, needs: Mapping[str, DepResult],
     task = _task_dict(spec)
     deps = {k: {"result": "succeeded" if v.result == "cached" else v.result,
                 "outputs": dict(v.outputs)} for k, v in needs.items()}
-    blob = json.dumps({"task": task, "needs": deps, "state": dict(state or {})},
-                      sort_keys=True, default=_jsonable)
+    blob = _dumps({"task": task, "needs": deps, "state": dict(state or {})})
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()

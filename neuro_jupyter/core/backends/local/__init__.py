@@ -7,7 +7,15 @@ of the caller (``child.py``). ``mapping.py`` gives an evaluated job its local me
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 from ..base import Backend, Execution, ProcessSpec
+
+if TYPE_CHECKING:
+    from ...project.discovery import Project
+    from ...workflow.model import ExecUnit
 
 
 class LocalBackend(Backend):
@@ -15,7 +23,21 @@ class LocalBackend(Backend):
 
     name = "local"
 
-    def start(self, spec: ProcessSpec, *, raw_id: str, detached: bool) -> Execution:
+    def check(self) -> None:
+        """This machine can always run processes."""
+
+    def process_spec(
+        self, unit: ExecUnit, project: Project, log_path: Path, *,
+        env_extra: Mapping[str, str] | None = None,
+    ) -> ProcessSpec:
+        from .mapping import to_process_spec
+
+        return to_process_spec(unit, project, log_path, env_extra=env_extra)
+
+    def start(
+        self, spec: ProcessSpec, *, raw_id: str, detached: bool,
+        labels: Mapping[str, str] | None = None,
+    ) -> Execution:
         """Start ``spec``: supervised and detached (its jobs row must exist), or as a child."""
         if detached:
             from .supervision import start_supervised

@@ -181,6 +181,11 @@ class ChildExecution(Execution):
         except subprocess.TimeoutExpired:  # pragma: no cover - a process stuck in the kernel
             pass
 
+    def exited(self) -> bool:
+        """Whether the task's process has ended (it is not reaped from the caller's view until
+        ``poll``); a task's output mostly ends with it."""
+        return self._exit is not None or self.popen.poll() is not None
+
     @property
     def output_open(self) -> bool:
         """Whether the task's output may still bring data (the pipe has not ended)."""

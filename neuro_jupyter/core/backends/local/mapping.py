@@ -32,6 +32,7 @@ import re
 import shlex
 import sys
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -101,12 +102,24 @@ def local_env(
 ) -> dict[str, str]:
     """The job's env (values rewritten), with the kernel's Python first on PATH."""
     result = {key: loopback(rewrite(str(value))) for key, value in env.items()}
-    bindir = str(Path(sys.executable).parent)
+    bindir = _bindir(sys.executable)
     path = result.get("PATH", os.environ.get("PATH", os.defpath))
     if path.split(os.pathsep)[0] != bindir:
         result["PATH"] = bindir + os.pathsep + path
     result.update(extra or {})
     return result
+
+
+@lru_cache(maxsize=8)
+def _bindir(executable: str) -> str:
+    return str(Path(executable).parent)
+
+
+@lru_cache(maxsize=256)
+def _rewriter(volumes: tuple[VolumeMount, ...]) -> MountRewriter:
+    """The rewriter of a task's volumes, built once per distinct set (a bake's tasks mostly
+    share theirs)."""
+    return MountRewriter(volumes)
 
 
 def loopback(text: str) -> str:
@@ -151,7 +164,7 @@ def to_process_spec(
             volume.local.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BackendError(f"Cannot create the local folder of volume {volume.mount}: {exc}") from exc
-    rewrite = MountRewriter(unit.volumes)
+    rewrite = _rewriter(tuple(unit.volumes))
     argv = [loopback(rewrite(arg)) for arg in unit.argv]
     if unit.entrypoint:
         argv = [loopback(rewrite(arg)) for arg in shlex.split(unit.entrypoint)] + argv

@@ -1,0 +1,57 @@
+"""The Ray backend: jobs and bake tasks run as Ray jobs through the cluster's Jobs API.
+
+Ray itself supervises them, so ``detached`` makes no difference: a live job or a task outlives
+the kernel and the bake's executor alike. ``ray`` is imported on first use only (``client.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..base import Backend, Execution, ProcessSpec
+from .client import ray_client
+from .execution import RayExecution
+from .jobs import stop, submit
+from .mapping import to_ray_spec
+
+if TYPE_CHECKING:
+    from ...project.discovery import Project
+    from ...workflow.model import ExecUnit
+
+
+class RayBackend(Backend):
+    """Run processes as Ray jobs on the cluster whose dashboard is at ``address``."""
+
+    name = "ray"
+
+    def __init__(self, address: str, *, metadata: Mapping[str, str] | None = None) -> None:
+        self.address = address
+        self.metadata = dict(metadata or {})
+
+    def check(self) -> None:
+        """Fail now, with what to do, when Ray is missing or the cluster does not answer."""
+        ray_client(self.address)
+
+    def stop(self, raw_id: str) -> None:
+        stop(self.address, raw_id)
+
+    def process_spec(
+        self, unit: ExecUnit, project: Project, log_path: Path, *,
+        env_extra: Mapping[str, str] | None = None,
+    ) -> ProcessSpec:
+        return to_ray_spec(unit, project, log_path, address=self.address, env_extra=env_extra)
+
+    def start(
+        self, spec: ProcessSpec, *, raw_id: str, detached: bool,
+        labels: Mapping[str, str] | None = None,
+    ) -> Execution:
+        """Submit ``spec`` as Ray job ``raw_id`` with ``labels`` as its metadata; a bake's
+        tasks (not ``detached``) share one upload of the project."""
+        tags = {**self.metadata, **(labels or {})}
+        command = submit(self.address, spec, raw_id, tags, reuse_upload=not detached)
+        return RayExecution(self.address, raw_id, spec.log_path, spec.life_span, command)
+
+
+__all__ = ["RayBackend"]

@@ -1,0 +1,97 @@
+"""The Ray Jobs API client, imported only when a Ray target is used (``import ray`` ≈0.5–1.5 s).
+
+One client per address and process; errors become ``BackendError`` with what to do about them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ...errors import BackendError
+
+if TYPE_CHECKING:
+    from ray.job_submission import JobSubmissionClient
+
+INSTALL_HINT = "pip install 'neuro-jupyter[ray]'"
+_CLIENTS: dict[str, JobSubmissionClient] = {}
+_LOCK = threading.Lock()
+
+
+class RayNotInstalledError(BackendError):
+    """The ``ray`` extra is missing."""
+
+
+class RayUnreachableError(BackendError):
+    """No Ray dashboard answers at the address."""
+
+
+class RayJobNotFoundError(BackendError):
+    """The cluster does not know the job (it was deleted, or the cluster was restarted)."""
+
+
+def job_submission() -> Any:
+    """The ``ray.job_submission`` module, or a clear error saying how to install it."""
+    try:
+        import ray.job_submission as module
+    except ImportError as exc:
+        raise RayNotInstalledError(
+            f"The ray backend needs Ray, which is not installed here: {INSTALL_HINT}"
+        ) from exc
+    # the SDK logs every upload at INFO on stderr: our front ends say what happens themselves
+    for name in ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
+                 "ray._private.runtime_env.packaging"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return module
+
+
+def ray_client(address: str) -> JobSubmissionClient:
+    """A Jobs API client of the cluster at ``address`` (checked to answer on first use)."""
+    with _LOCK:
+        client = _CLIENTS.get(address)
+        if client is not None:
+            return client
+        module = job_submission()
+        try:
+            client = module.JobSubmissionClient(address)
+        except Exception as exc:  # ConnectionError, or a dashboard that is not one
+            raise RayUnreachableError(
+                f"Cannot reach the Ray cluster at {address}: {_first_line(exc)}. Start one "
+                "(ray start --head --include-dashboard=true) or give its dashboard's address "
+                "with --ray-address URL or ray-address in .neuro.toml's [neuro-jupyter] section"
+            ) from exc
+        _CLIENTS[address] = client
+        return client
+
+
+def forget_client(address: str) -> None:
+    """Drop the cached client (the cluster went away), so the next use checks it again."""
+    with _LOCK:
+        _CLIENTS.pop(address, None)
+
+
+def call(address: str, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``client.method(*args, **kwargs)`` with Ray's errors as ``BackendError`` (``what``
+    says what was being done, for the message)."""
+    client = ray_client(address)
+    try:
+        return getattr(client, method)(*args, **kwargs)
+    except BackendError:
+        raise
+    except Exception as exc:
+        if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
+            forget_client(address)
+            raise RayUnreachableError(
+                f"Cannot {what}: the Ray cluster at {address} does not answer ({_first_line(exc)})"
+            ) from exc
+        if "404" in str(exc) or "does not exist" in str(exc):
+            raise RayJobNotFoundError(f"Cannot {what}: the Ray cluster at {address} does not "
+                                      "know the job (deleted, or the cluster restarted)") from exc
+        raise BackendError(f"Cannot {what} on the Ray cluster at {address}: "
+                           f"{_first_line(exc)}") from exc
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:300]

@@ -1,0 +1,102 @@
+"""What a Ray job submission carries: the entrypoint, the runtime_env and the resources.
+
+The project is the job's ``working_dir`` (Ray zips and uploads it, leaving out what
+``.gitignore`` ignores; ``.neuroignore`` patterns and ``.git`` are passed as ``excludes``). The
+entrypoint is a ``/bin/sh`` command line that finds the project on the node: the folder it has on
+this machine when the node sees it at the same path (this machine, or a shared filesystem), so
+results land where local jobs put them; else Ray's unpacked copy (the job's starting folder).
+Every argument, env value and the workdir under the project are written relative to it::
+
+    R='/home/me/proj'; [ -d "$R" ] || R="$PWD"; export OUT="$R"'/results'; cd "$R"'/modules' &&
+    exec 'python' "$R"'/modules/train.py'
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..base import ProcessSpec
+
+ROOT_VAR = "NEURO_JUPYTER_PROJECT_ROOT"
+IGNORE_FILE = ".neuroignore"
+ALWAYS_EXCLUDED = (".git",)
+
+
+def shell_word(text: str, root: str) -> str:
+    """``text`` as one shell word, with each occurrence of ``root`` (a whole path prefix)
+    replaced by ``"$NEURO_JUPYTER_PROJECT_ROOT"``."""
+    if not root:
+        return shlex.quote(text)
+    pieces = re.split(re.escape(root) + r"(?![\w.\-])", text)
+    words: list[str] = []
+    for index, piece in enumerate(pieces):
+        if index:
+            words.append(f'"${ROOT_VAR}"')
+        if piece:
+            words.append(shlex.quote(piece))
+    return "".join(words) or "''"
+
+
+def entrypoint(spec: ProcessSpec) -> tuple[str, dict[str, str]]:
+    """The shell command line of ``spec`` and the env vars that need no rewriting (see the
+    module docstring); env values under the project are exported by the command line."""
+    root = str(spec.project_root) if spec.project_root else ""
+    plain: dict[str, str] = {}
+    exports: list[str] = []
+    for key, value in spec.env.items():
+        if root and shell_word(value, root) != shlex.quote(value):
+            exports.append(f"export {key}={shell_word(value, root)}")
+        else:
+            plain[key] = str(value)
+    parts: list[str] = []
+    if root:
+        parts.append(f"{ROOT_VAR}={shlex.quote(root)}")
+        parts.append(f'[ -d "${ROOT_VAR}" ] || {ROOT_VAR}="$PWD"')
+        parts.append(f"export {ROOT_VAR}")
+    parts.extend(exports)
+    command = "exec " + " ".join(shell_word(arg, root) for arg in spec.argv)
+    workdir = str(spec.workdir)
+    # a workdir outside the project must exist on the node at the same path
+    command = f"cd {shell_word(workdir, root)} && {command}"
+    parts.append(command)
+    return "; ".join(parts), plain
+
+
+def excludes(project_root: Path) -> list[str]:
+    """``.neuroignore``'s patterns (gitignore syntax) and ``.git``: left out of the upload."""
+    patterns = list(ALWAYS_EXCLUDED)
+    try:
+        lines = (project_root / IGNORE_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#") and line not in patterns:
+            patterns.append(line)
+    return patterns
+
+
+def runtime_env(spec: ProcessSpec, env_vars: Mapping[str, str]) -> dict[str, Any]:
+    """The job's runtime_env: the project as working_dir (without the excluded files) and the
+    env vars."""
+    env: dict[str, Any] = {"env_vars": dict(env_vars)}
+    if spec.project_root:
+        env["working_dir"] = str(spec.project_root)
+        env["excludes"] = excludes(spec.project_root)
+    return env
+
+
+def resources(spec: ProcessSpec) -> dict[str, Any]:
+    """The preset as entrypoint resources (CPUs, GPUs, memory in bytes); none without one."""
+    found: dict[str, Any] = {}
+    if spec.resources.cpu:
+        found["entrypoint_num_cpus"] = spec.resources.cpu
+    if spec.resources.gpu:
+        found["entrypoint_num_gpus"] = spec.resources.gpu
+    if spec.resources.memory_mb:
+        found["entrypoint_memory"] = int(spec.resources.memory_mb) * 1024 * 1024
+    return found

@@ -1,0 +1,93 @@
+"""Which backend runs a project's jobs: ``local``, or ``ray`` at a cluster's address.
+
+A target is stored with every job and bake as one string (``local`` or ``ray@URL``), so any
+front end can reach the process later through the backend that started it. The choice comes
+from, first to last: the command's ``--backend``/``--ray-address``, the project's
+``.neuro.toml`` (``[neuro-jupyter]`` section, see ``core.project.settings``), ``RAY_ADDRESS``,
+then the defaults (local; Ray at ``http://127.0.0.1:8265``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from ..project.discovery import Project
+
+BACKENDS = ("local", "ray")
+DEFAULT_RAY_ADDRESS = "http://127.0.0.1:8265"
+RAY_ADDRESS_ENV = "RAY_ADDRESS"
+
+
+@dataclass(frozen=True)
+class BackendTarget:
+    """A backend and, for Ray, the address of the cluster's dashboard (its Jobs API)."""
+
+    name: str = "local"
+    address: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.address}" if self.address else self.name
+
+    @property
+    def label(self) -> str:
+        """How front ends show it: ``local`` or ``ray (http://host:8265)``."""
+        return f"{self.name} ({self.address})" if self.address else self.name
+
+    @classmethod
+    def parse(cls, text: str) -> BackendTarget:
+        """The target a stored string names (``local``, ``ray@http://127.0.0.1:8265``)."""
+        name, _, address = (text or "local").partition("@")
+        return cls(name, address)
+
+
+def backend_name(stored: str) -> str:
+    """``ray`` for ``ray@http://…``: the backend part of a stored target."""
+    return (stored or "local").partition("@")[0]
+
+
+def normalize_address(address: str) -> str:
+    """A Ray dashboard address as a URL: ``host:port`` gets ``http://``; ``ray://`` and
+    GCS addresses (port 6379) are refused, since jobs go through the dashboard's Jobs API."""
+    text = address.strip()
+    if not text:
+        raise InvalidInputError("The Ray address is empty; give the dashboard's URL, e.g. "
+                                f"{DEFAULT_RAY_ADDRESS}")
+    if "://" not in text:
+        text = "http://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(
+            f"Invalid Ray address {address!r}: give the dashboard's URL (the Jobs API), "
+            f"e.g. {DEFAULT_RAY_ADDRESS}"
+        )
+    return text.rstrip("/")
+
+
+def resolve_target(
+    project: Project | None, backend: str | None = None, address: str | None = None
+) -> BackendTarget:
+    """The target for a command: its options, else the project's settings, else local (or
+    ray, when only an address is given)."""
+    settings = None
+    if project is not None and (backend is None or (backend == "ray" and not address)):
+        from ..project.settings import project_settings
+
+        settings = project_settings(project)
+    name = backend or (settings.backend if settings else None) or ("ray" if address else "local")
+    if name not in BACKENDS:  # a bad option (400), not a missing thing
+        raise InvalidInputError(f"Unknown backend {name!r}. Valid backends: {', '.join(BACKENDS)}")
+    if name == "local":
+        if address:
+            raise InvalidInputError("--ray-address is for the ray backend (add --backend ray)")
+        return BackendTarget("local")
+    chosen = (
+        address or (settings.ray_address if settings else "")
+        or os.environ.get(RAY_ADDRESS_ENV, "") or DEFAULT_RAY_ADDRESS
+    )
+    return BackendTarget("ray", normalize_address(chosen))

@@ -1,0 +1,100 @@
+"""What a Ray submission carries: the shell entrypoint, the runtime_env, the resources."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from pathlib import Path
+
+from neuro_jupyter.core.backends.base import ProcessSpec, Resources
+from neuro_jupyter.core.backends.ray.entrypoint import (
+    entrypoint,
+    excludes,
+    resources,
+    runtime_env,
+    shell_word,
+)
+from neuro_jupyter.core.backends.ray.mapping import is_loopback, to_ray_spec
+from neuro_jupyter.core.project import Project
+from neuro_jupyter.core.workflow.model import ExecUnit, VolumeMount
+
+
+def spec_in(root: Path, **fields: object) -> ProcessSpec:
+    base: dict[str, object] = dict(
+        argv=("sh", "-c", 'echo "cwd=$(pwd)"; cat "$1"; echo "out=$OUT"', "x",
+              str(root / "data" / "it's.txt")),
+        workdir=root / "modules", log_path=root / "log", env={"OUT": str(root / "results"),
+                                                                "PLAIN": "a b"},
+        project_root=root,
+    )
+    base.update(fields)
+    return ProcessSpec(**base)  # type: ignore[arg-type]
+
+
+def run(command: str, env: dict[str, str], cwd: Path) -> str:
+    return subprocess.run(["/bin/sh", "-c", command], env={"PATH": "/usr/bin:/bin", **env},
+                          cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def make_tree(root: Path) -> None:
+    (root / "modules").mkdir(parents=True)
+    (root / "data").mkdir()
+    (root / "data" / "it's.txt").write_text(f"data of {root.name}\n")
+
+
+def test_paths_under_the_project_follow_it(tmp_path: Path) -> None:
+    """Where the project exists at the same path (this machine, a shared filesystem) the job
+    uses it; elsewhere every path under it points into Ray's copy, the job's first folder."""
+    here = tmp_path / "here"
+    make_tree(here)
+    command, plain = entrypoint(spec_in(here))
+    assert plain == {"PLAIN": "a b"}  # OUT is exported by the command line, relative to the root
+    out = run(command, plain, cwd=tmp_path)
+    assert out == f"cwd={here}/modules\ndata of here\nout={here}/results\n"
+
+    copy = tmp_path / "ray-copy"  # the project is not at its path on this node: Ray's copy
+    make_tree(copy)
+    command, plain = entrypoint(spec_in(tmp_path / "gone"))
+    out = run(command, plain, cwd=copy)
+    assert out == f"cwd={copy}/modules\ndata of ray-copy\nout={copy}/results\n"
+
+
+def test_shell_words() -> None:
+    root = "/home/me/proj"
+    assert shell_word("/home/me/proj/a b", root) == "\"$NEURO_JUPYTER_PROJECT_ROOT\"'/a b'"
+    assert shell_word("/home/me/proj2/x", root) == "/home/me/proj2/x"  # not a path under root
+    assert shell_word("--out=/home/me/proj", root) == "--out=\"$NEURO_JUPYTER_PROJECT_ROOT\""
+    assert shell_word("", root) == "''"
+    assert shlex.split(shell_word("it's $HOME", "")) == ["it's $HOME"]
+
+
+def test_runtime_env_and_resources(tmp_path: Path) -> None:
+    (tmp_path / ".neuroignore").write_text("# comment\nresults/\n\ndata/\n")
+    spec = spec_in(tmp_path, resources=Resources(cpu=2, memory_mb=512, gpu=1))
+    env = runtime_env(spec, {"A": "1"})
+    assert env == {"env_vars": {"A": "1"}, "working_dir": str(tmp_path),
+                   "excludes": [".git", "results/", "data/"]}
+    assert excludes(tmp_path / "nowhere") == [".git"]
+    assert resources(spec) == {"entrypoint_num_cpus": 2, "entrypoint_num_gpus": 1,
+                               "entrypoint_memory": 512 * 1024 * 1024}
+    assert resources(spec_in(tmp_path)) == {}  # no preset: no reservation
+
+
+def test_mapping_for_ray(a_project: Project) -> None:
+    unit = ExecUnit(
+        title="t", argv=("python", "/project/modules/train.py", "--host", "0.0.0.0"),
+        workdir="/project", env={"DATA": "/project/data"}, preset="cpu-small",
+            volumes=(VolumeMount(remote="storage:data", mount="/project/data",
+                             local=a_project.root / "data"),
+                 VolumeMount(remote="storage:modules", mount="/project/modules",
+                             local=a_project.root / "modules")),
+    )
+    spec = to_ray_spec(unit, a_project, a_project.root / "x.log", address="http://10.1.2.3:8265")
+    root = str(a_project.root)
+    assert spec.argv == ("python", f"{root}/modules/train.py", "--host", "0.0.0.0")
+    assert spec.env == {"DATA": f"{root}/data"}  # no local PATH, pinning or CUDA_VISIBLE_DEVICES
+    assert spec.workdir == a_project.root and spec.project_root == a_project.root
+    assert spec.resources.cpu == 1
+    local = to_ray_spec(unit, a_project, a_project.root / "x.log", address="http://127.0.0.1:8265")
+    assert local.argv[-1] == "127.0.0.1"  # a cluster on this machine's loopback: bind there
+    assert is_loopback("http://localhost:1") and not is_loopback("http://ray.example:8265")

@@ -1,0 +1,251 @@
+"""Live jobs and bakes on a real Ray head (127.0.0.1): run, ps, logs, kill, a bake with a matrix
+and a failing task, and the errors when Ray is missing or does not answer."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.core.backends.ray.client import RayUnreachableError, ray_client
+from neuro_jupyter.core.bake import (
+    cancel_bake,
+    inspect_bake,
+    read_task_log,
+    restart_bake,
+    start_bake,
+)
+from neuro_jupyter.core.bake.render import inspect_text
+from neuro_jupyter.core.live import (
+    follow_log,
+    get_job,
+    job_status,
+    kill_job,
+    list_jobs,
+    read_log,
+    run_job,
+    status_text,
+)
+from neuro_jupyter.core.project import Project
+from neuro_jupyter.core.store import open_store
+
+LIVE = """kind: live
+volumes:
+  results:
+    remote: storage:results
+    mount: /project/results
+    local: results
+jobs:
+  hello:
+    bash: |
+      echo "hello from $(pwd)"
+      echo "out=$OUT"
+      echo "<b>bold</b>"
+    env:
+      OUT: /project/results
+    volumes:
+      - ${{ volumes.results.ref_rw }}
+  multi:
+    multi: true
+    cmd: echo args ${{ multi.args }}
+  sleeper:
+    cmd: sleep 300
+"""
+
+BATCH = """kind: batch
+tasks:
+  - id: square_${{ matrix.x }}
+    strategy:
+      matrix:
+        x: [2, 3]
+    bash: echo "::set-output name=sq::$(( ${{ matrix.x }} * ${{ matrix.x }} ))"
+  - id: total
+    needs: [square_2, square_3]
+    bash: |
+      echo "total=$(( ${{ needs.square_2.outputs.sq }} + ${{ needs.square_3.outputs.sq }} ))"
+      exit 4
+  - id: after
+    needs: [total]
+    bash: echo never
+"""
+
+
+
+def wait(predicate: Callable[[], object], timeout: float = 60.0) -> object:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def ray_project(a_project: Project, ray_cluster: str) -> Project:
+    """A project whose .neuro.toml sends its jobs to the session's Ray head."""
+    (a_project.root / ".neuro" / "live.yml").write_text(LIVE)
+    (a_project.root / ".neuro" / "numbers.yml").write_text(BATCH)
+    (a_project.root / ".neuro.toml").write_text(
+        f'[neuro-jupyter]\nbackend = "ray"\nray-address = "{ray_cluster}"\n'
+    )
+    (a_project.root / ".neuroignore").write_text("results/\n")
+    return a_project
+
+
+def test_live_job_runs_on_ray_beside_local_ones(ray_project: Project, ray_cluster: str) -> None:
+    result = run_job(ray_project, "hello")
+    raw_id = result.record.raw_id
+    assert result.started and result.record.backend == f"ray@{ray_cluster}"
+    record = wait(lambda: (r := get_job(raw_id)).finished and r)
+    assert record.status == "succeeded" and record.exit_code == 0, record.reason
+    root = ray_project.root
+    text, _ = read_log(record)
+    # the project is at the same path here, so the job used it (results land in the project)
+    assert text == f"hello from {root}\nout={root}/results\n<b>bold</b>\n"
+    info = ray_client(ray_cluster).get_job_info(raw_id)  # Ray knows it by our raw id
+    assert info.metadata["project"] == ray_project.id and info.metadata["job"] == "hello"
+    assert not info.runtime_env.get("env_vars")  # OUT is set by the entrypoint (under the project)
+    assert str(info.runtime_env["working_dir"]).startswith("gcs://_ray_pkg_")
+
+    local = run_job(ray_project, "multi", suffix="here", args=("x",), backend="local")
+    assert local.record.backend == "local"
+    wait(lambda: get_job(local.record.raw_id).finished)
+    rows = {row.label: row for row in list_jobs(ray_project)}
+    assert rows["hello"].status == "succeeded" and rows["hello"].raw_id == raw_id
+    assert rows["multi here"].status == "succeeded"
+    assert re.search(rf"Backend:\s+ray \({ray_cluster}\)", status_text(job_status(ray_project, "hello")))
+
+
+def test_multi_job_logs_and_kill_on_ray(ray_project: Project, ray_cluster: str) -> None:
+    multi = run_job(ray_project, "multi", suffix="exp-1", args=("--lr", "0.5"))
+    followed = "".join(follow_log(multi.record, poll=0.2))  # until the job ends
+    assert followed == "args --lr 0.5 --lr 0.5\n"  # neuro-flow also appends the args (§1.8)
+    assert get_job(multi.record.raw_id).status == "succeeded"
+
+    sleeper = run_job(ray_project, "sleeper", detach=True)
+    wait(lambda: get_job(sleeper.record.raw_id).status == "running")
+    messages = kill_job(ray_project, "sleeper", grace=5)
+    assert messages == [f"Killed job sleeper ({sleeper.record.raw_id}): cancelled"]
+    record = get_job(sleeper.record.raw_id)
+    assert record.status == "cancelled" and record.reason == "killed"
+    assert str(ray_client(ray_cluster).get_job_status(record.raw_id)).endswith("STOPPED")
+
+
+def test_bake_with_matrix_and_failure_on_ray(ray_project: Project, ray_cluster: str) -> None:
+    bake = start_bake(ray_project, "numbers")
+    assert bake.backend == f"ray@{ray_cluster}"
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s, 120)
+    tasks = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
+    assert state.attempt.result == "failed"  # type: ignore[attr-defined]
+    assert tasks["square_2"].status == "succeeded" and tasks["square_2"].outputs == {"sq": "4"}
+    assert tasks["square_3"].outputs == {"sq": "9"}
+    assert tasks["total"].status == "failed" and tasks["total"].exit_code == 4
+    assert tasks["after"].status == "skipped"
+    assert read_task_log(tasks["total"]) == "total=13\n"
+    assert f"Tasks run on: ray ({ray_cluster})" in inspect_text(state)  # type: ignore[arg-type]
+    info = ray_client(ray_cluster).get_job_info(tasks["total"].raw_id)
+    assert info.metadata["bake"] == bake.bake_id and info.metadata["task"] == "total"
+
+    # restart from the failed task: the squares are reused, total runs on Ray again
+    (ray_project.root / ".neuro.toml").unlink()  # the bake keeps the backend it started on
+    restarted = restart_bake(ray_project, bake.bake_id)
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id, restarted.number))
+                 .attempt.finished and s, 120)
+    again = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
+    assert again["square_2"].reason == "reused from attempt #1"
+    assert again["square_2"].raw_id == tasks["square_2"].raw_id
+    assert again["total"].status == "failed" and again["total"].raw_id != tasks["total"].raw_id
+    assert ray_client(ray_cluster).get_job_info(again["total"].raw_id).metadata["attempt"] == "2"
+
+
+def test_cancel_a_bake_on_ray(ray_project: Project, ray_cluster: str) -> None:
+    """cancel stops the running Ray jobs (all at once) and always() tasks still run."""
+    (ray_project.root / ".neuro" / "cancel.yml").write_text(
+        "kind: batch\ntasks:\n"
+        "  - id: one\n    cmd: sleep 300\n"
+        "  - id: two\n    needs: []\n    cmd: sleep 300\n"
+        "  - id: cleanup\n    needs: [one, two]\n    enable: ${{ always() }}\n"
+        "    bash: echo cleaned\n"
+    )
+    bake = start_bake(ray_project, "cancel")
+    wait(lambda: sum(t.status == "running" for t in inspect_bake(ray_project, bake.bake_id).tasks)
+         == 2)
+    cancel_bake(ray_project, bake.bake_id)
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s, 90)
+    tasks = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
+    assert state.attempt.result == "cancelled"  # type: ignore[attr-defined]
+    assert tasks["one"].status == tasks["two"].status == "cancelled"
+    assert tasks["cleanup"].status == "succeeded"
+    assert read_task_log(tasks["cleanup"]) == "cleaned\n"
+    client = ray_client(ray_cluster)
+    assert str(client.get_job_status(tasks["one"].raw_id)).endswith("STOPPED")
+
+
+def test_bake_executor_killed_stops_its_ray_tasks(
+    ray_project: Project, ray_cluster: str, tmp_path: Path
+) -> None:
+    (ray_project.root / ".neuro" / "slow.yml").write_text(
+        "kind: batch\ntasks:\n  - id: slow\n    cmd: sleep 300\n"
+    )
+    bake = start_bake(ray_project, "slow")
+    task = wait(lambda: next((t for t in inspect_bake(ray_project, bake.bake_id).tasks
+                              if t.status == "running"), None))
+    attempt = inspect_bake(ray_project, bake.bake_id).attempt
+    assert attempt.executor_pid
+    os.kill(attempt.executor_pid, signal.SIGKILL)
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
+    assert state.attempt.result == "failed" and "died" in state.attempt.reason  # type: ignore[attr-defined]
+    client = ray_client(ray_cluster)
+    wait(lambda: str(client.get_job_status(task.raw_id)).endswith("STOPPED"), 30)  # type: ignore[attr-defined]
+
+
+def count_rows() -> tuple[int, int]:
+    store = open_store()
+    jobs = store.query_one("SELECT COUNT(*) FROM jobs")
+    bakes = store.query_one("SELECT COUNT(*) FROM bakes")
+    return int(jobs[0]), int(bakes[0])
+
+
+def test_unreachable_cluster_records_nothing(a_project: Project) -> None:
+    from ray_head import free_port
+
+    (a_project.root / ".neuro" / "live.yml").write_text(LIVE)
+    (a_project.root / ".neuro" / "numbers.yml").write_text(BATCH)
+    address = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(RayUnreachableError, match=f"Cannot reach the Ray cluster at {address}"):
+        run_job(a_project, "hello", backend="ray", ray_address=address)
+    with pytest.raises(RayUnreachableError, match="--ray-address"):
+        start_bake(a_project, "numbers", backend="ray", ray_address=address)
+    assert count_rows() == (0, 0)
+
+
+def test_without_ray_installed_the_error_says_how(a_project: Project) -> None:
+    (a_project.root / ".neuro" / "live.yml").write_text(LIVE)
+    script = (
+        "import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed
+        "from neuro_jupyter.cli import main\n"
+        "sys.exit(main(['--project', sys.argv[1], 'run', 'hello', '--backend', 'ray']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(a_project.root)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    assert "pip install 'neuro-jupyter[ray]'" in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+    assert count_rows() == (0, 0)
+
+
+def test_ray_head_listens_on_loopback_only(ray_head_group: int) -> None:
+    from ray_head import listening_addresses
+
+    found = listening_addresses(ray_head_group)
+    assert found
+    assert all(a.startswith(("127.", "::ffff:127.", "::1:")) for a in found), found
