@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -32,9 +33,10 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 
 def workflow(n: int, parallel: int) -> str:
-    lines = ["kind: batch", "defaults:", f"  max_parallel: {parallel}", "tasks:"]
+    lines = ["kind: batch", "cache:", "  strategy: none",  # every run runs every task
+             "defaults:", f"  max_parallel: {parallel}", "tasks:"]
     for i in range(n):
-        lines += [f"  - id: t{i}", "    cmd: 'true'"]
+        lines += [f"  - id: t{i}", "    needs: []", "    cmd: 'true'"]  # independent tasks
     return "\n".join(lines) + "\n"
 
 
@@ -91,6 +93,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     from ray_head import start_head
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # still stop the head (finally)
 
     os.environ["NEURO_JUPYTER_HOME"] = tempfile.mkdtemp(prefix="nj-bench-ray-home-")
     folder = Path(tempfile.mkdtemp(prefix="nj-bench-ray-"))

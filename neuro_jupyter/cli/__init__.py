@@ -6,6 +6,7 @@ Each topic module (project, workflow, live, bake) adds its verbs through ``regis
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -59,6 +60,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `neuro-jupyter ps | head`: the reader went away, no traceback
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        return 141
     return int(code or 0)
 
 

@@ -138,7 +138,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
     record = job_status(project_of(args), args.job, args.suffix)
     if not args.follow:
-        sys.stdout.write(read_log(record)[0])
+        text = read_log(record)[0]
+        sys.stdout.write(text)
+        if not text and record.finished and record.reason:  # e.g. lost with its cluster
+            print(f"(no log: {record.label} {record.status}: {record.reason})", file=sys.stderr)
         return 0
     try:
         stream_log(record, sys.stdout)

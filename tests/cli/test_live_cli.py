@@ -180,3 +180,13 @@ def test_run_passes_unknown_options_to_a_multi_job(
     assert "args=--lr 0.5" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["--project", str(root), "ps", "--bogus"])
+
+
+def test_double_dash_only_separates_the_job_arguments(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from neuro_jupyter.core.live import suffix_and_args
+
+    assert suffix_and_args(None, ["s1", "--", "x", "--", "y"]) == ("s1", ("x", "--", "y"))
+    assert suffix_and_args("s2", ["--", "--lr", "1"]) == ("s2", ("--lr", "1"))
+

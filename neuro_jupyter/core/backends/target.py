@@ -10,6 +10,7 @@ then the defaults (local; Ray at ``http://127.0.0.1:8265``).
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 BACKENDS = ("local", "ray")
 DEFAULT_RAY_ADDRESS = "http://127.0.0.1:8265"
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
+_BAD_HOST = re.compile(r"[\s/\\'\"<>`{}|^]")  # never in a host name or address
 
 
 @dataclass(frozen=True)
@@ -61,12 +63,18 @@ def normalize_address(address: str) -> str:
     if "://" not in text:
         text = "http://" + text
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or out of range
+        port_ok = False
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host or not port_ok or _BAD_HOST.search(host):
         raise InvalidInputError(
             f"Invalid Ray address {address!r}: give the dashboard's URL (the Jobs API), "
             f"e.g. {DEFAULT_RAY_ADDRESS}"
         )
-    return text.rstrip("/")
+    # Ray reads the scheme case-sensitively (``HTTP://`` names a Python module to it)
+    return (parts.scheme + text[len(parts.scheme):]).rstrip("/")
 
 
 def resolve_target(
@@ -86,8 +94,14 @@ def resolve_target(
         if address:
             raise InvalidInputError("--ray-address is for the ray backend (add --backend ray)")
         return BackendTarget("local")
-    chosen = (
-        address or (settings.ray_address if settings else "")
-        or os.environ.get(RAY_ADDRESS_ENV, "") or DEFAULT_RAY_ADDRESS
-    )
-    return BackendTarget("ray", normalize_address(chosen))
+    from_file = "" if address else (settings.ray_address if settings else "") or ""
+    chosen = address or from_file or os.environ.get(RAY_ADDRESS_ENV, "") or DEFAULT_RAY_ADDRESS
+    try:
+        return BackendTarget("ray", normalize_address(chosen))
+    except InvalidInputError as exc:
+        if from_file and project is not None:  # say where the address comes from
+            from ..project.settings import SECTION, SETTINGS_FILE
+
+            raise InvalidInputError(
+                f"{project.root / SETTINGS_FILE}: [{SECTION}] ray-address: {exc}") from exc
+        raise

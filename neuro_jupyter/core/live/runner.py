@@ -66,7 +66,11 @@ class RunResult:
 def suffix_and_args(
     suffix: str | None, positional: Sequence[str]
 ) -> tuple[str | None, tuple[str, ...]]:
-    """``run JOB [SUFFIX] [ARGS]...``: without ``-s``, the first positional is the suffix."""
+    """``run JOB [SUFFIX] [ARGS]...``: without ``-s``, the first positional is the suffix. The
+    first ``--`` only separates options from the job's arguments (``run JOB SFX -- --lr 1``)."""
+    if "--" in positional:
+        cut = list(positional).index("--")
+        positional = [*positional[:cut], *positional[cut + 1:]]
     if suffix is None and positional:
         return positional[0], tuple(positional[1:])
     return suffix, tuple(positional)

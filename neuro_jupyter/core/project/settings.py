@@ -37,6 +37,10 @@ class ProjectSettings:
     ray_address: str | None = None
 
 
+def _squashed(name: str) -> str:
+    return "".join(char for char in name.lower() if char.isalnum())
+
+
 def project_settings(project: Project) -> ProjectSettings:
     """Read ``.neuro.toml``'s ``[neuro-jupyter]`` section (no file or section: defaults)."""
     path = project.root / SETTINGS_FILE
@@ -50,6 +54,12 @@ def project_settings(project: Project) -> ProjectSettings:
         data: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInputError(f"{path}: {exc}") from exc
+    for name, value in data.items():  # a misspelt section would be ignored silently
+        if name != SECTION and _squashed(name) == _squashed(SECTION):
+            raise InvalidInputError(f"{path}: [{name}] is not a section of neuro-jupyter; "
+                                    f"did you mean [{SECTION}]?")
+        if name in KEYS and not isinstance(value, dict):
+            raise InvalidInputError(f"{path}: {name} belongs in the [{SECTION}] section")
     section = data.get(SECTION, {})
     if not isinstance(section, dict):
         raise InvalidInputError(f"{path}: {SECTION} must be a section ([{SECTION}])")

@@ -48,7 +48,8 @@ def test_paths_under_the_project_follow_it(tmp_path: Path) -> None:
     here = tmp_path / "here"
     make_tree(here)
     command, plain = entrypoint(spec_in(here))
-    assert plain == {"PLAIN": "a b"}  # OUT is exported by the command line, relative to the root
+    # the runtime_env gets every var; the command line sets OUT again, relative to the root
+    assert plain == {"OUT": str(here / "results"), "PLAIN": "a b"}
     out = run(command, plain, cwd=tmp_path)
     assert out == f"cwd={here}/modules\ndata of here\nout={here}/results\n"
 
@@ -57,6 +58,14 @@ def test_paths_under_the_project_follow_it(tmp_path: Path) -> None:
     command, plain = entrypoint(spec_in(tmp_path / "gone"))
     out = run(command, plain, cwd=copy)
     assert out == f"cwd={copy}/modules\ndata of ray-copy\nout={copy}/results\n"
+
+
+def test_life_span_is_enforced_on_the_node(tmp_path: Path) -> None:
+    """A job with a life span stops on its own (``timeout``, exit code 124), watched or not."""
+    command, _ = entrypoint(spec_in(tmp_path, argv=("sleep", "30"), workdir=tmp_path,
+                                    env={}, life_span=0.5))
+    done = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, timeout=20)
+    assert done.returncode == 124
 
 
 def test_shell_words() -> None:

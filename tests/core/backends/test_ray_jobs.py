@@ -113,7 +113,7 @@ def test_live_job_runs_on_ray_beside_local_ones(ray_project: Project, ray_cluste
     assert text == f"hello from {root}\nout={root}/results\n<b>bold</b>\n"
     info = ray_client(ray_cluster).get_job_info(raw_id)  # Ray knows it by our raw id
     assert info.metadata["project"] == ray_project.id and info.metadata["job"] == "hello"
-    assert not info.runtime_env.get("env_vars")  # OUT is set by the entrypoint (under the project)
+    assert info.runtime_env["env_vars"] == {"OUT": f"{root}/results"}  # the job's env
     assert str(info.runtime_env["working_dir"]).startswith("gcs://_ray_pkg_")
 
     local = run_job(ray_project, "multi", suffix="here", args=("x",), backend="local")

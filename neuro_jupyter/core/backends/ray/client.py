@@ -15,6 +15,10 @@ if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
 
 INSTALL_HINT = "pip install 'neuro-jupyter[ray]'"
+# seconds to connect to the dashboard, and to wait for each answer: Ray's SDK sets no timeout,
+# so a dashboard that accepts connections but never answers would hang every reader for ever
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 30.0
 _CLIENTS: dict[str, JobSubmissionClient] = {}
 _LOCK = threading.Lock()
 
@@ -40,10 +44,22 @@ def job_submission() -> Any:
             f"The ray backend needs Ray, which is not installed here: {INSTALL_HINT}"
         ) from exc
     # the SDK logs every upload at INFO on stderr: our front ends say what happens themselves
-    for name in ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk",
-                 "ray._private.runtime_env.packaging"):
+    for name in ("ray.dashboard.modules.dashboard_sdk", "ray.dashboard.modules.job.sdk"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # its warnings about big files name ray.init(): our error says what to do (.neuroignore)
+    logging.getLogger("ray._private.runtime_env.packaging").setLevel(logging.ERROR)
     return module
+
+
+def _client_class(module: Any) -> Any:
+    """``JobSubmissionClient`` with a timeout on every request it makes."""
+
+    class TimedJobSubmissionClient(module.JobSubmissionClient):
+        def _do_request(self, *args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
+            return super()._do_request(*args, **kwargs)
+
+    return TimedJobSubmissionClient
 
 
 def ray_client(address: str) -> JobSubmissionClient:
@@ -54,7 +70,7 @@ def ray_client(address: str) -> JobSubmissionClient:
             return client
         module = job_submission()
         try:
-            client = module.JobSubmissionClient(address)
+            client = _client_class(module)(address)
         except Exception as exc:  # ConnectionError, or a dashboard that is not one
             raise RayUnreachableError(
                 f"Cannot reach the Ray cluster at {address}: {_first_line(exc)}. Start one "

@@ -24,6 +24,8 @@ from ..base import ProcessSpec
 ROOT_VAR = "NEURO_JUPYTER_PROJECT_ROOT"
 IGNORE_FILE = ".neuroignore"
 ALWAYS_EXCLUDED = (".git",)
+TIMEOUT_GRACE = 10  # seconds between timeout's SIGTERM and its SIGKILL at the end of a life span
+TIMED_OUT = 124  # timeout's exit code when the life span ended
 
 
 def shell_word(text: str, root: str) -> str:
@@ -42,27 +44,30 @@ def shell_word(text: str, root: str) -> str:
 
 
 def entrypoint(spec: ProcessSpec) -> tuple[str, dict[str, str]]:
-    """The shell command line of ``spec`` and the env vars that need no rewriting (see the
-    module docstring); env values under the project are exported by the command line."""
+    """The shell command line of ``spec`` and its env vars (for the runtime_env, as they are
+    on this machine); the command line exports again those with paths under the project,
+    relative to where the project is on the node (see the module docstring)."""
     root = str(spec.project_root) if spec.project_root else ""
-    plain: dict[str, str] = {}
-    exports: list[str] = []
-    for key, value in spec.env.items():
-        if root and shell_word(value, root) != shlex.quote(value):
-            exports.append(f"export {key}={shell_word(value, root)}")
-        else:
-            plain[key] = str(value)
+    plain = {key: str(value) for key, value in spec.env.items()}
+    exports = [
+        f"export {key}={shell_word(value, root)}" for key, value in plain.items()
+        if root and shell_word(value, root) != shlex.quote(value)
+    ]
     parts: list[str] = []
     if root:
         parts.append(f"{ROOT_VAR}={shlex.quote(root)}")
         parts.append(f'[ -d "${ROOT_VAR}" ] || {ROOT_VAR}="$PWD"')
         parts.append(f"export {ROOT_VAR}")
     parts.extend(exports)
-    command = "exec " + " ".join(shell_word(arg, root) for arg in spec.argv)
-    workdir = str(spec.workdir)
+    argv = " ".join(shell_word(arg, root) for arg in spec.argv)
+    if spec.life_span:  # enforced on the node too, watched or not (exit code 124)
+        limit = f"timeout -k {TIMEOUT_GRACE} {spec.life_span:g}"
+        command = (f"if command -v timeout >/dev/null 2>&1; then exec {limit} {argv}; "
+                   f"else exec {argv}; fi")
+    else:
+        command = f"exec {argv}"
     # a workdir outside the project must exist on the node at the same path
-    command = f"cd {shell_word(workdir, root)} && {command}"
-    parts.append(command)
+    parts.append(f"cd {shell_word(str(spec.workdir), root)} && {command}")
     return "; ".join(parts), plain
 
 

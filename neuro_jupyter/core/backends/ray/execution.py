@@ -8,6 +8,7 @@ from pathlib import Path
 from ...errors import BackendError
 from ..base import Execution, ExitInfo
 from .client import RayJobNotFoundError
+from .entrypoint import TIMED_OUT
 from .jobs import save_log, state, stop
 
 POLL_EVERY = 0.25  # seconds between status reads while the job is young, then growing
@@ -30,7 +31,10 @@ class RayExecution(Execution):
         self.raw_id = raw_id
         self.log_path = log_path
         self.started_at = time.time()
-        self.deadline = self.started_at + life_span if life_span else None
+        self.life_span = life_span
+        # set once Ray runs the command: setting up the runtime env and waiting for resources
+        # do not count (as locally, where the life span starts with the process)
+        self.deadline: float | None = None
         self._exit: ExitInfo | None = None
         self._next_poll = time.monotonic() + POLL_EVERY
         self._next_log = time.monotonic() + LOG_EVERY
@@ -62,6 +66,8 @@ class RayExecution(Execution):
             return None
         self._silent_since = None
         self.status = current.status
+        if self.life_span and self.deadline is None and current.status == "running":
+            self.deadline = time.time() + self.life_span
         if current.exit is None:
             if now >= self._next_log:
                 self._next_log = now + LOG_EVERY
@@ -69,6 +75,8 @@ class RayExecution(Execution):
             return None
         self._save_log()
         info = current.exit
+        if self.life_span and info.exit_code == TIMED_OUT:  # the node's own timeout ended it
+            self._reason = self._reason or "life span ended"
         if self._reason and not info.ok:
             info = ExitInfo(exit_code=info.exit_code, signal=info.signal, reason=self._reason)
         return self._end(info)

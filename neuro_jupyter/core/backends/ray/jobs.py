@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...errors import BackendError
 from ..base import ExitInfo, ProcessSpec
 from .client import call, ray_client
-from .entrypoint import entrypoint, resources, runtime_env
+from .entrypoint import IGNORE_FILE, entrypoint, resources, runtime_env
 
 ACTIVE = {"PENDING": "pending", "RUNNING": "running"}
 STOP_SIGNAL = 15
+SUBMIT_RETRY_FOR = 60.0  # seconds to retry a submission that the cluster cannot take yet
 # what Ray's job supervisor writes into the job's log besides the job's own output
 _SUPERVISOR_LINE = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+\s+INFO job_manager\.py:\d+ -- .*\n",
                               re.MULTILINE)
@@ -41,12 +44,22 @@ def submit(
     env = runtime_env(spec, env_vars)
     if "working_dir" in env:
         env = _uploaded(address, env, reuse_upload)
-    call(
-        address, f"submit {spec.name or raw_id}", "submit_job", entrypoint=command,
-        submission_id=raw_id, runtime_env=env,
-        metadata={key: str(value) for key, value in metadata.items()}, **resources(spec),
-    )
-    return command
+    deadline = time.monotonic() + SUBMIT_RETRY_FOR
+    delay = 0.5
+    while True:
+        try:
+            call(
+                address, f"submit {spec.name or raw_id}", "submit_job", entrypoint=command,
+                submission_id=raw_id, runtime_env=env,
+                metadata={key: str(value) for key, value in metadata.items()}, **resources(spec),
+            )
+            return command
+        except BackendError as exc:
+            # a head that has just started has no agent to take jobs yet (HTTP 500)
+            if "No available agent" not in str(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 4.0)
 
 
 def _uploaded(address: str, env: dict[str, Any], reuse: bool) -> dict[str, Any]:
@@ -58,7 +71,16 @@ def _uploaded(address: str, env: dict[str, Any], reuse: bool) -> dict[str, Any]:
             if not hasattr(ray_client(address), "_upload_working_dir_if_needed"):
                 return env  # another Ray version: submit_job uploads it each time
             shipped = dict(env)  # Ray replaces working_dir with the package's URI in place
-            call(address, "upload the project", "_upload_working_dir_if_needed", shipped)
+            try:
+                call(address, "upload the project", "_upload_working_dir_if_needed", shipped)
+            except BackendError as exc:
+                if "413" not in str(exc):
+                    raise
+                raise BackendError(
+                    f"Cannot upload the project to the Ray cluster at {address}: it is bigger "
+                    "than the cluster accepts (100 MiB by default, after what .gitignore "
+                    f"ignores). List big folders (data, checkpoints) in {IGNORE_FILE}"
+                ) from exc
             uri = str(shipped["working_dir"])
             _UPLOADED[cache_key] = uri
     uploaded = {name: value for name, value in env.items() if name != "excludes"}

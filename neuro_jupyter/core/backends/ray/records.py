@@ -2,7 +2,10 @@
 
 Ray supervises the job, so there is no supervisor process of ours: a reader that refreshes a
 record asks the cluster, copies the log, and records the end once (``finish_job`` writes only
-while the row is active). ``life_span`` is enforced here too: a reader past it stops the job.
+while the row is active). ``life_span`` is enforced here too: a reader past it stops the job. A cluster that readers
+find silent for ``LOST_AFTER`` seconds in a row (it was deleted, or its head died) has its jobs
+recorded as failed ("lost"), as the bake executor does with its tasks, so ``logs -f`` and
+the panel stop waiting and ``run`` can start the job again.
 """
 
 from __future__ import annotations
@@ -14,9 +17,15 @@ from ...errors import BackendError
 from ...store.jobs import JobRecord, finish_job, get_job_record, update_job
 from ..target import BackendTarget
 from .client import RayJobNotFoundError, RayUnreachableError
+from .entrypoint import TIMED_OUT
+from .execution import GIVE_UP_AFTER
 from .jobs import save_log, state, stop
 
 LOG_EVERY = 0.5  # seconds between copies of a running job's log for one reader process
+LOST_AFTER = GIVE_UP_AFTER  # seconds of silence of the cluster before a job is recorded lost
+SILENT_GAP = 60.0  # failed reads further apart than this do not make one silence
+SILENT_WRITE_EVERY = 10.0  # seconds between store writes of the silence's last read
+SILENT_KEY = "ray_silent"  # meta: [first, last] wall times a reader found the cluster silent
 _LOGGED: dict[str, float] = {}
 
 
@@ -39,8 +48,12 @@ def refresh_record(record: JobRecord) -> JobRecord:
     except RayJobNotFoundError as exc:
         finish_job(record.raw_id, "failed", reason=str(exc))
         return get_job_record(record.raw_id)
-    except RayUnreachableError as exc:
-        return dataclasses.replace(record, reason=str(exc))
+    except RayUnreachableError:
+        return _silent(record, address)
+    if SILENT_KEY in record.meta:  # the cluster answers again
+        meta = {key: value for key, value in record.meta.items() if key != SILENT_KEY}
+        update_job(record.raw_id, only_if_active=True, meta=meta)
+        record = dataclasses.replace(record, meta=meta)
     if current.exit is not None:
         try:
             save_log(address, record.raw_id, record.log_path, _command(record))
@@ -48,6 +61,8 @@ def refresh_record(record: JobRecord) -> JobRecord:
             pass
         info = current.exit
         asked = str(record.meta.get("stop_reason") or "")
+        if record.life_span and info.exit_code == TIMED_OUT and not asked:  # the node's timeout
+            asked = f"life span of {record.life_span:g}s ended"
         status, reason = current.status, info.reason
         if status != "succeeded" and asked.startswith("life span"):
             status, reason = "failed", asked
@@ -63,6 +78,37 @@ def refresh_record(record: JobRecord) -> JobRecord:
     if record.life_span and time.time() >= started + record.life_span:
         _stop(record, f"life span of {record.life_span:g}s ended")
     return record
+
+
+def _silent(record: JobRecord, address: str) -> JobRecord:
+    """The record of a job whose cluster does not answer: as stored, with a reason saying so;
+    recorded as failed once the cluster has been silent for ``LOST_AFTER`` seconds."""
+    now = time.time()
+    first, last = _silence(record)
+    if now - last > SILENT_GAP:  # the first failed read, or one long after the previous
+        first = now
+    if now - first >= LOST_AFTER:
+        finish_job(record.raw_id, "failed", reason=(
+            f"lost: the Ray cluster at {address} has not answered for {now - first:.0f}s, "
+            "so the job's end is unknown"))
+        return get_job_record(record.raw_id)
+    if now - last >= SILENT_WRITE_EVERY:
+        meta = {**record.meta, SILENT_KEY: [first, now]}
+        update_job(record.raw_id, only_if_active=True, meta=meta)
+        record = dataclasses.replace(record, meta=meta)
+    return dataclasses.replace(
+        record, reason=f"state unknown: the Ray cluster at {address} does not answer")
+
+
+def _silence(record: JobRecord) -> tuple[float, float]:
+    """When readers first and last found the job's cluster silent (0.0, 0.0: never)."""
+    value = record.meta.get(SILENT_KEY)
+    if isinstance(value, list) and len(value) == 2:
+        try:
+            return float(value[0]), float(value[1])
+        except (TypeError, ValueError):
+            pass
+    return 0.0, 0.0
 
 
 def request_stop(record: JobRecord, reason: str = "killed") -> JobRecord:

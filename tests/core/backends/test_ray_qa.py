@@ -1,0 +1,119 @@
+"""Ray backend edge cases found by hand: a dashboard that never answers, a cluster that went
+away under a live job, a task's life span and its set-up time, misspelt settings."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from neuro_jupyter.core import paths
+from neuro_jupyter.core.backends.base import ProcessSpec
+from neuro_jupyter.core.backends.ray import RayBackend
+from neuro_jupyter.core.backends.ray import client as ray_client_module
+from neuro_jupyter.core.backends.ray import records as ray_records
+from neuro_jupyter.core.backends.ray.client import RayUnreachableError, ray_client
+from neuro_jupyter.core.backends.target import normalize_address, resolve_target
+from neuro_jupyter.core.errors import InvalidInputError
+from neuro_jupyter.core.live import follow_log, get_job
+from neuro_jupyter.core.project import Project
+from neuro_jupyter.core.store.jobs import JobRecord, insert_job
+from neuro_jupyter.core.store.projects import project_pk
+
+
+@pytest.fixture
+def silent_dashboard() -> Iterator[str]:
+    """A server on 127.0.0.1 that accepts connections and never answers (a hung dashboard)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    server.close()
+    for conn in accepted:
+        conn.close()
+
+
+def test_a_dashboard_that_never_answers_is_an_error_not_a_hang(
+    silent_dashboard: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ray_client_module, "READ_TIMEOUT", 0.5)
+    with pytest.raises(RayUnreachableError, match="timed out"):
+        ray_client(silent_dashboard)
+
+
+def test_a_live_job_of_a_silent_cluster_is_lost_after_a_while(
+    a_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ray_head import free_port
+
+    address = f"http://127.0.0.1:{free_port()}"  # nobody listens: the cluster went away
+    raw_id = f"job-{uuid.uuid4()}"
+    log = paths.logs_dir() / f"{raw_id}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("before\n")
+    insert_job(JobRecord(raw_id=raw_id, project_pk=project_pk(a_project), job_id="train",
+                         backend=f"ray@{address}", status="running", created_at=time.time(),
+                         started_at=time.time(), log_path=str(log)))
+    monkeypatch.setattr(ray_records, "LOST_AFTER", 1.0)
+    record = get_job(raw_id)
+    assert record.status == "running"  # not known yet: the stored state, and why
+    assert record.reason == f"state unknown: the Ray cluster at {address} does not answer"
+    assert "".join(follow_log(record, poll=0.2)) == "before\n"  # ends once the job is lost
+    record = get_job(raw_id)
+    assert record.status == "failed" and record.reason.startswith(
+        f"lost: the Ray cluster at {address} has not answered for"), record.reason
+
+
+def test_a_tasks_life_span_starts_when_ray_runs_it(a_project: Project, ray_cluster: str) -> None:
+    """Setting up the job's runtime env (seconds here) is not taken from its life span."""
+    log = paths.logs_dir() / "life.log"
+    spec = ProcessSpec(argv=("bash", "-c", "echo started; sleep 120"), workdir=a_project.root,
+                       log_path=log, life_span=1.0, name="life", project_root=a_project.root)
+    execution = RayBackend(ray_cluster).start(spec, raw_id=f"job-{uuid.uuid4()}", detached=False)
+    deadline = time.monotonic() + 90
+    while (info := execution.poll()) is None:
+        assert time.monotonic() < deadline, "the task did not end"
+        time.sleep(0.1)
+    assert info.reason == "life span ended"
+    assert Path(log).read_text() == "started\n"
+
+
+@pytest.mark.parametrize("address", [
+    "garbage addr", "http://h:abc", "http://h:0", "http://h:99999", "http://ho st:1",
+])
+def test_bad_ray_addresses_are_refused(address: str) -> None:
+    with pytest.raises(InvalidInputError, match="Invalid Ray address"):
+        normalize_address(address)
+
+
+def test_the_scheme_is_lowercased() -> None:
+    assert normalize_address("HTTP://127.0.0.1:8265/") == "http://127.0.0.1:8265"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[neuro_jupyter]\nbackend = "ray"\n', "[neuro_jupyter] is not a section of neuro-jupyter; "
+                                           "did you mean [neuro-jupyter]?"),
+    ('[NeuroJupyter]\nbackend = "ray"\n', "did you mean [neuro-jupyter]?"),
+    ('backend = "ray"\n', "backend belongs in the [neuro-jupyter] section"),
+    ('[neuro-jupyter]\nbackend = "ray"\nray-address = "a b"\n',
+     "[neuro-jupyter] ray-address: Invalid Ray address 'a b'"),
+])
+def test_misplaced_settings_are_errors(a_project: Project, text: str, message: str) -> None:
+    path = a_project.root / ".neuro.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InvalidInputError) as info:
+        resolve_target(a_project)
+    assert str(path) in str(info.value) and message in str(info.value)
