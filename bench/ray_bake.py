@@ -33,8 +33,8 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 
 
 def workflow(n: int, parallel: int) -> str:
-    lines = ["kind: batch", "cache:", "  strategy: none",  # every run runs every task
-             "defaults:", f"  max_parallel: {parallel}", "tasks:"]
+    lines = ["kind: batch", "defaults:", f"  max_parallel: {parallel}",
+             "  cache:", "    strategy: none", "tasks:"]  # every run runs every task
     for i in range(n):
         lines += [f"  - id: t{i}", "    needs: []", "    cmd: 'true'"]  # independent tasks
     return "\n".join(lines) + "\n"
