@@ -2,10 +2,10 @@
 
 Ray supervises the job, so there is no supervisor process of ours: a reader that refreshes a
 record asks the cluster, copies the log, and records the end once (``finish_job`` writes only
-while the row is active). ``life_span`` is enforced here too: a reader past it stops the job. A cluster that readers
-find silent for ``LOST_AFTER`` seconds in a row (it was deleted, or its head died) has its jobs
-recorded as failed ("lost"), as the bake executor does with its tasks, so ``logs -f`` and
-the panel stop waiting and ``run`` can start the job again.
+while the row is active). ``life_span`` is enforced here too: a reader past it stops the job.
+A cluster that readers find silent for ``LOST_AFTER`` seconds in a row (it was deleted, or its
+head died) has its jobs recorded as failed ("lost"), as the bake executor does with its tasks,
+so ``logs -f`` and the panel stop waiting and ``run`` can start the job again.
 """
 
 from __future__ import annotations
