@@ -50,11 +50,17 @@ def _stop_leftovers(home: Path) -> None:
         return
     from neuro_jupyter.core.backends.records import request_stop, wait_stopped
     from neuro_jupyter.core.bake.liveness import executor_alive
+    from neuro_jupyter.core.errors import BackendError
     from neuro_jupyter.core.store import bakes, open_store
     from neuro_jupyter.core.store.jobs import active_jobs
 
     store = open_store(home / "state.db")
-    leftovers = [request_stop(record) for record in active_jobs(store=store)]
+    leftovers = []
+    for record in active_jobs(store=store):
+        try:
+            leftovers.append(request_stop(record))
+        except BackendError:  # e.g. a Ray cluster a test stopped: nothing left to stop
+            pass
     if leftovers:
         wait_stopped(leftovers, grace=1)
     for row in store.query("SELECT bake_id, number FROM attempts WHERE finished_at IS NULL"):

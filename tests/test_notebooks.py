@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,9 @@ def all_text(notebook: Any) -> str:
 
 
 @pytest.mark.slow
-def test_tour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_cluster: str) -> None:
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the tour's temporary workspace lands here
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)  # the Ray section's cluster
     notebook = execute(REPO / "notebooks" / "tour.ipynb", tmp_path)
     text = all_text(notebook)
 
@@ -73,7 +75,11 @@ def test_tour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Task shout_2 succeeded\nhello notebook\nhello notebook" in text
     views = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
-    assert len(views) >= 3
+    assert len(views) >= 4
+    # the Ray section: a multi job and a bake on the session's Ray head
+    assert "Job multitrain on-ray started: job-" in text
+    assert re.search(rf"Backend:\s+ray \({re.escape(ray_cluster)}\)", text)
+    assert "tour-ray succeeded" in text and "3 squared is 9, on " in text
 
 
 @pytest.mark.slow
