@@ -134,14 +134,15 @@ def _attach(record: Any, offset: int = 0) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """Print the log, or stream it with -f."""
-    from ..core.live import job_status, read_log, stream_log
+    from ..core.live import job_status, missing_log_note, read_log, stream_log
 
     record = job_status(project_of(args), args.job, args.suffix)
     if not args.follow:
         text = read_log(record)[0]
         sys.stdout.write(text)
-        if not text and record.finished and record.reason:  # e.g. lost with its cluster
-            print(f"(no log: {record.label} {record.status}: {record.reason})", file=sys.stderr)
+        note = missing_log_note(record, text)
+        if note:
+            print(note, file=sys.stderr)
         return 0
     try:
         stream_log(record, sys.stdout)

@@ -79,6 +79,12 @@ class Backend(ABC):
 
     name: str
 
+    @property
+    def ports_here(self) -> bool:
+        """Whether a job's HTTP port can be reached from this machine (to wait for it, and to
+        link to it through Jupyter's proxy)."""
+        return True
+
     @abstractmethod
     def process_spec(
         self, unit: ExecUnit, project: Project, log_path: Path, *,
@@ -110,15 +116,15 @@ class Backend(ABC):
         return None
 
 
-def get_backend(target: str | BackendTarget = "local", **options: object) -> Backend:
+def get_backend(target: str | BackendTarget = "local") -> Backend:
     """The backend a target names (``local``, ``ray@URL``), imported only when asked for."""
     chosen = target if isinstance(target, BackendTarget) else BackendTarget.parse(target)
     if chosen.name == "local":
         from .local import LocalBackend
 
-        return LocalBackend(**options)
+        return LocalBackend()
     if chosen.name == "ray":
         from .ray import RayBackend
 
-        return RayBackend(chosen.address or DEFAULT_RAY_ADDRESS, **options)  # type: ignore[arg-type]
+        return RayBackend(chosen.address or DEFAULT_RAY_ADDRESS)
     raise UnknownNameError("backend", chosen.name, BACKENDS)

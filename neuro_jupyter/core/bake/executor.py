@@ -200,7 +200,6 @@ def _echo(line: str) -> None:
 def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tuple[str, str]:
     """Run attempt ``number`` of the bake in this process; return its result and why."""
     from ..backends import get_backend
-    from ..backends.local.mapping import to_process_spec
     from ..project.discovery import open_project
     from ..store.projects import get_project
     from ..workflow import plan_batch
@@ -232,7 +231,7 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
     backend = get_backend(bake.backend)
     runner = BakeRunner(
         store, bake, number, plan.root, project, backend=backend,
-        mapper=to_process_spec if backend.name == "local" else backend.process_spec,
+        mapper=backend.process_spec,
         logs_root=paths.logs_dir(), previous=previous,
         previous_attempt=source or 0, echo=_echo,
     )

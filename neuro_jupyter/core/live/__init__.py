@@ -7,7 +7,15 @@ detached process recorded in the store, so it outlives the kernel that started i
 from __future__ import annotations
 
 from .control import kill_job
-from .logs import LogPage, follow_log, log_page, read_log, stream_log, tail_log
+from .logs import (
+    LogPage,
+    follow_log,
+    log_page,
+    missing_log_note,
+    read_log,
+    stream_log,
+    tail_log,
+)
 from .query import JobRow, PsPage, get_job, job_status, list_jobs, ps_page
 from .render import STATUS_COLOURS, ps_html, ps_text, run_html, run_text, status_html, status_text
 from .runner import RunResult, run_job, suffix_and_args
@@ -16,6 +24,6 @@ from .urls import browse_url, live_url, server_base_url, server_url
 __all__ = [
     "STATUS_COLOURS", "JobRow", "LogPage", "PsPage", "RunResult", "browse_url", "follow_log",
     "get_job", "job_status", "kill_job", "list_jobs", "live_url", "log_page", "ps_html", "ps_page", "ps_text",
-    "read_log", "run_html", "run_job", "run_text", "server_base_url", "server_url",
+    "missing_log_note", "read_log", "run_html", "run_job", "run_text", "server_base_url", "server_url",
     "status_html", "status_text", "stream_log", "suffix_and_args", "tail_log",
 ]

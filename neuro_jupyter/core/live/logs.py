@@ -40,6 +40,14 @@ def read_log(record: JobRecord, offset: int = 0, limit: int | None = None) -> tu
     return text, offset + used
 
 
+def missing_log_note(record: JobRecord, text: str) -> str:
+    """Why a finished job shows an empty log (e.g. its cluster went away before anyone copied
+    it), for front ends to print after ``text``; empty otherwise."""
+    if text or not record.finished or not record.reason:
+        return ""
+    return f"(no log: {record.label} {record.status}: {record.reason})"
+
+
 @dataclass(frozen=True)
 class LogPage:
     """A page of a log: ``text`` from byte ``offset`` to ``next_offset``, of ``size`` bytes."""

@@ -8,21 +8,18 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import paths
-from ..backends.base import Backend, ProcessSpec, get_backend
+from ..backends.base import Backend, get_backend
 from ..backends.target import BackendTarget, resolve_target
-from ..errors import BackendError, InvalidInputError, UnknownNameError
+from ..errors import InvalidInputError, UnknownNameError
 from ..store.jobs import (
     JobRecord,
     active_jobs,
-    finish_job,
     get_job_record,
     insert_job_unless_active,
     job_label,
-    update_job,
 )
 from ..store.projects import project_pk
 from .logs import log_tail
@@ -170,10 +167,8 @@ def _start(
     existing = insert_job_unless_active(record)
     if existing is not None:  # another run of the same job got in first
         return _found(existing, label, detach, spec.detach)
-    if target.name != "local":
-        _submit(backend, process, record, project)
-    else:
-        backend.start(process, raw_id=raw_id, detached=True)
+    labels = {"project": project.id, "job": spec.job_id, "suffix": suffix}
+    backend.start(process, raw_id=raw_id, detached=True, labels=labels)
     deadline = time.monotonic() + STARTED_WAIT
     delay = 0.005
     current = get_job_record(raw_id)
@@ -182,8 +177,7 @@ def _start(
         delay = min(delay * 2, 0.02)
         current = refresh(get_job_record(raw_id))
     note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"
-    reachable = target.name == "local" or _on_this_machine(target)
-    if port and reachable and current.status == "running" and meta.get("proxy") != "tcp":
+    if port and backend.ports_here and current.status == "running" and meta.get("proxy") != "tcp":
         # a web page: wait until it answers (not a debugger's port: a probe would use up
         # the one connection debugpy accepts)
         current, ready = _wait_listening(current, port)
@@ -191,30 +185,6 @@ def _start(
             note += f" (port {port} does not answer yet)"
     attach = not (detach if detach is not None else spec.detach)
     return RunResult(current, True, f"Job {label} started: {raw_id}{note}", attach)
-
-
-def _submit(backend: Backend, process: ProcessSpec, record: JobRecord, project: Project) -> None:
-    """Hand a recorded job to a backend that supervises it (Ray); a refusal is recorded."""
-    from ..backends.local.specio import spec_to_dict
-
-    update_job(record.raw_id, spec=spec_to_dict(process))
-    Path(record.log_path).parent.mkdir(parents=True, exist_ok=True)
-    Path(record.log_path).touch()
-    labels = {"project": project.id, "job": record.job_id, "suffix": record.suffix}
-    try:
-        execution = backend.start(process, raw_id=record.raw_id, detached=True, labels=labels)
-    except BackendError as exc:
-        finish_job(record.raw_id, "failed", reason=str(exc))
-        raise
-    command = getattr(execution, "command", "")
-    if command:  # how the backend ran it (Ray writes it into the log: readers leave it out)
-        update_job(record.raw_id, meta={**record.meta, "ray_entrypoint": command})
-
-
-def _on_this_machine(target: BackendTarget) -> bool:
-    from ..backends.ray.mapping import is_loopback
-
-    return is_loopback(target.address)
 
 
 def _wait_listening(record: JobRecord, port: int) -> tuple[JobRecord, bool]:

@@ -394,3 +394,22 @@ def test_bundled_filebrowser_requires_its_token_unless_http_auth_is_off(
     assert browse_url(opened) == f"http://127.0.0.1:{opened.http_port}/"
     assert wait_for(lambda: status(f"http://127.0.0.1:{opened.http_port}/") == 200, timeout=30)
     kill_job(project, "opened", grace=1)
+
+
+def test_an_empty_log_of_a_finished_job_says_why(a_project: Project) -> None:
+    """CLI and magic print this note after an empty log (e.g. a Ray job lost with its cluster)."""
+    import time
+
+    from neuro_jupyter.core.live import missing_log_note
+    from neuro_jupyter.core.store.jobs import JobRecord
+    from neuro_jupyter.core.store.projects import project_pk
+
+    lost = JobRecord(raw_id="job-lost", project_pk=project_pk(a_project), job_id="train",
+                     status="failed", reason="lost: the Ray cluster does not answer",
+                     created_at=time.time(), finished_at=time.time())
+    assert missing_log_note(lost, "") == (
+        "(no log: train failed: lost: the Ray cluster does not answer)")
+    assert missing_log_note(lost, "some output\n") == ""
+    running = JobRecord(raw_id="job-run", project_pk=1, job_id="train", status="running",
+                        reason="")
+    assert missing_log_note(running, "") == ""

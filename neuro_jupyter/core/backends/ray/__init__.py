@@ -1,7 +1,8 @@
 """The Ray backend: jobs and bake tasks run as Ray jobs through the cluster's Jobs API.
 
-Ray itself supervises them, so ``detached`` makes no difference: a live job or a task outlives
-the kernel and the bake's executor alike. ``ray`` is imported on first use only (``client.py``).
+Ray itself supervises them, so a live job or a task outlives the kernel and the bake's executor
+alike; a ``detached`` start (a live job) is also recorded in the job's row, as the local
+supervisor does (``records.py``). ``ray`` is imported on first use only (``client.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from ..base import Backend, Execution, ProcessSpec
 from .client import ray_client
 from .execution import RayExecution
 from .jobs import stop, submit
-from .mapping import to_ray_spec
+from .mapping import is_loopback, to_ray_spec
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
@@ -26,9 +27,13 @@ class RayBackend(Backend):
 
     name = "ray"
 
-    def __init__(self, address: str, *, metadata: Mapping[str, str] | None = None) -> None:
+    def __init__(self, address: str) -> None:
         self.address = address
-        self.metadata = dict(metadata or {})
+
+    @property
+    def ports_here(self) -> bool:
+        """A job's port is reachable from here only when the cluster is on this machine."""
+        return is_loopback(self.address)
 
     def check(self) -> None:
         """Fail now, with what to do, when Ray is missing or the cluster does not answer."""
@@ -47,10 +52,14 @@ class RayBackend(Backend):
         self, spec: ProcessSpec, *, raw_id: str, detached: bool,
         labels: Mapping[str, str] | None = None,
     ) -> Execution:
-        """Submit ``spec`` as Ray job ``raw_id`` with ``labels`` as its metadata; a bake's
-        tasks (not ``detached``) share one upload of the project."""
-        tags = {**self.metadata, **(labels or {})}
-        command = submit(self.address, spec, raw_id, tags, reuse_upload=not detached)
+        """Submit ``spec`` as Ray job ``raw_id`` with ``labels`` as its metadata: a live job
+        (``detached``; its row must exist) recorded in the store, or a bake's task (the tasks
+        share one upload of the project)."""
+        if detached:
+            from .records import start_recorded
+
+            return start_recorded(self.address, spec, raw_id, labels or {})
+        command = submit(self.address, spec, raw_id, labels or {}, reuse_upload=True)
         return RayExecution(self.address, raw_id, spec.log_path, spec.life_span, command)
 
 

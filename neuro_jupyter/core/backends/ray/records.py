@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Mapping
 
 from ...errors import BackendError
 from ...store.jobs import JobRecord, finish_job, get_job_record, update_job
+from ..base import ProcessSpec
+from ..local.specio import spec_to_dict
 from ..target import BackendTarget
 from .client import RayJobNotFoundError, RayUnreachableError
 from .entrypoint import TIMED_OUT
-from .execution import GIVE_UP_AFTER
-from .jobs import save_log, state, stop
+from .execution import GIVE_UP_AFTER, RayExecution
+from .jobs import save_log, state, stop, submit
 
 LOG_EVERY = 0.5  # seconds between copies of a running job's log for one reader process
 LOST_AFTER = GIVE_UP_AFTER  # seconds of silence of the cluster before a job is recorded lost
@@ -31,6 +34,24 @@ _LOGGED: dict[str, float] = {}
 
 def address_of(record: JobRecord) -> str:
     return BackendTarget.parse(record.backend).address
+
+
+def start_recorded(
+    address: str, spec: ProcessSpec, raw_id: str, labels: Mapping[str, str]
+) -> RayExecution:
+    """Submit live job ``raw_id`` (its row must exist), recording what runs and how Ray runs
+    it (``ray_entrypoint``: readers leave that line out of the log); a refusal is recorded."""
+    update_job(raw_id, spec=spec_to_dict(spec))
+    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    spec.log_path.touch()
+    try:
+        command = submit(address, spec, raw_id, labels)
+    except BackendError as exc:
+        finish_job(raw_id, "failed", reason=str(exc))
+        raise
+    meta = {**get_job_record(raw_id).meta, "ray_entrypoint": command}
+    update_job(raw_id, meta=meta)
+    return RayExecution(address, raw_id, spec.log_path, spec.life_span, command)
 
 
 def _command(record: JobRecord) -> str:
