@@ -7,12 +7,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
+from waiting import wait_until
 
 from neuro_jupyter.core.live import get_job, job_status
 from neuro_jupyter.core.project import Project, open_project
@@ -65,20 +65,13 @@ def project(tmp_path: Path) -> Project:
     return open_project(root)
 
 
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
-
-
 def test_run_ps_logs_status(ipython: InteractiveShell, project: Project,
                             capsys: pytest.CaptureFixture[str]) -> None:
     where = f"--project {project.root}"
     view = ipython.run_line_magic("neuro_run", f"hello {where}")
     assert view is not None and "Job hello started" in repr(view)
     record = job_status(project, "hello")
-    wait_for(lambda: not get_job(record.raw_id).active)
+    wait_until(lambda: not get_job(record.raw_id).active)
     ps = ipython.run_line_magic("neuro_ps", where)
     assert "limegreen" in ps._repr_html_() and record.raw_id in ps._repr_html_()
     assert repr(ps).splitlines()[0].split() == ["JOB", "STATUS", "RAW", "ID", "WHEN"]
@@ -121,7 +114,7 @@ def test_reattach_escapes_job_output(ipython: InteractiveShell, project: Project
     where = f"--project {project.root}"
     ipython.run_line_magic("neuro_run", f"noisy {where}")
     record = job_status(project, "noisy")
-    wait_for(lambda: "alert" in Path(record.log_path).read_text())
+    wait_until(lambda: "alert" in Path(record.log_path).read_text())
     view = ipython.run_line_magic("neuro_run", f"noisy {where}")
     assert "is running, connecting" in repr(view)
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in view._repr_html_()
@@ -133,7 +126,7 @@ def test_multi_suffix_and_args(ipython: InteractiveShell, project: Project) -> N
     ipython.run_line_magic("neuro_run", f"multi_job exp1 {where} -- --lr 0.5")
     ipython.run_line_magic("neuro_run", f"multi_job -s exp2 {where} -- --lr 0.7")
     one, two = job_status(project, "multi_job", "exp1"), job_status(project, "multi_job", "exp2")
-    wait_for(lambda: "args=" in Path(two.log_path).read_text())
+    wait_until(lambda: "args=" in Path(two.log_path).read_text())
     assert "args=--lr 0.7" in Path(two.log_path).read_text()
     ps = repr(ipython.run_line_magic("neuro_ps", where))
     assert "multi_job exp1" in ps and "multi_job exp2" in ps
@@ -185,7 +178,7 @@ def test_panel_buttons(ipython: InteractiveShell, project: Project) -> None:
         panel._row_views[("noisy", "")].start.click()  # the Start button
         record = job_status(project, "noisy")
         assert record.active and "started" in panel.message.value
-        wait_for(lambda: "alert" in Path(record.log_path).read_text())
+        wait_until(lambda: "alert" in Path(record.log_path).read_text())
         panel.refresh()
         row = next(r for r in panel.rows if r.label == "noisy")
         assert row.status == "running" and panel._row_views[("noisy", "")].box is box  # updated in place
@@ -193,7 +186,7 @@ def test_panel_buttons(ipython: InteractiveShell, project: Project) -> None:
         panel._row_views[("noisy", "")].logs.click()
         assert "&lt;script&gt;" in panel.log_view.value and "<script>" not in panel.log_view.value
         panel._row_views[("noisy", "")].stop.click()
-        wait_for(lambda: not get_job(record.raw_id).active)
+        wait_until(lambda: not get_job(record.raw_id).active)
         panel.refresh()
         assert next(r for r in panel.rows if r.label == "noisy").status == "cancelled"
     finally:
@@ -214,6 +207,6 @@ def test_options_of_a_multi_job_need_no_dashes(ipython: InteractiveShell,
     # As `neuro-flow run JOB [ARGS]...`: options the magic does not know go to multi.args.
     ipython.run_line_magic("neuro_run", f"multi_job exp3 --project {project.root} --lr 0.5")
     record = job_status(project, "multi_job", "exp3")
-    wait_for(lambda: "args=" in Path(record.log_path).read_text())
+    wait_until(lambda: "args=" in Path(record.log_path).read_text())
     assert "args=--lr 0.5" in Path(record.log_path).read_text()
     ipython.run_line_magic("neuro_kill", f"multi_job exp3 --project {project.root}")

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from neuro_jupyter.core import paths
 from neuro_jupyter.core.backends.base import ProcessSpec, Resources
@@ -52,16 +53,7 @@ def start_job(a_project: Project) -> Iterator[StartJob]:
         kill_record(get_job_record(raw_id), grace=0.5)
 
 
-def _wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> None:
-    """Poll until ``predicate()`` is truthy; fail the test after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
-
-
 @pytest.fixture
-def wait_for() -> Callable[..., None]:
+def wait_for() -> Callable[..., object]:
     """``wait_for(predicate, timeout=20)``: poll until true, else fail."""
-    return _wait_for
+    return wait_until

@@ -3,16 +3,16 @@ and a failing task, and the errors when Ray is missing or does not answer."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from neuro_jupyter.core.backends.ray.client import RayUnreachableError, ray_client
 from neuro_jupyter.core.bake import (
@@ -78,15 +78,8 @@ tasks:
 
 
 
-def wait(predicate: Callable[[], object], timeout: float = 60.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
+# Ray jobs take seconds to start here: a minute each, polled every 0.2 s
+wait = functools.partial(wait_until, timeout=60.0, interval=0.2)
 
 
 @pytest.fixture
@@ -143,7 +136,7 @@ def test_multi_job_logs_and_kill_on_ray(ray_project: Project, ray_cluster: str) 
 def test_bake_with_matrix_and_failure_on_ray(ray_project: Project, ray_cluster: str) -> None:
     bake = start_bake(ray_project, "numbers")
     assert bake.backend == f"ray@{ray_cluster}"
-    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s, 120)
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s, timeout=120)
     tasks = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
     assert state.attempt.result == "failed"  # type: ignore[attr-defined]
     assert tasks["square_2"].status == "succeeded" and tasks["square_2"].outputs == {"sq": "4"}
@@ -159,7 +152,7 @@ def test_bake_with_matrix_and_failure_on_ray(ray_project: Project, ray_cluster: 
     (ray_project.root / ".neuro.toml").unlink()  # the bake keeps the backend it started on
     restarted = restart_bake(ray_project, bake.bake_id)
     state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id, restarted.number))
-                 .attempt.finished and s, 120)
+                 .attempt.finished and s, timeout=120)
     again = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
     assert again["square_2"].reason == "reused from attempt #1"
     assert again["square_2"].raw_id == tasks["square_2"].raw_id
@@ -180,7 +173,7 @@ def test_cancel_a_bake_on_ray(ray_project: Project, ray_cluster: str) -> None:
     wait(lambda: sum(t.status == "running" for t in inspect_bake(ray_project, bake.bake_id).tasks)
          == 2)
     cancel_bake(ray_project, bake.bake_id)
-    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s, 90)
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s, timeout=90)
     tasks = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
     assert state.attempt.result == "cancelled"  # type: ignore[attr-defined]
     assert tasks["one"].status == tasks["two"].status == "cancelled"
@@ -205,7 +198,7 @@ def test_bake_executor_killed_stops_its_ray_tasks(
     state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
     assert state.attempt.result == "failed" and "died" in state.attempt.reason  # type: ignore[attr-defined]
     client = ray_client(ray_cluster)
-    wait(lambda: str(client.get_job_status(task.raw_id)).endswith("STOPPED"), 30)  # type: ignore[attr-defined]
+    wait(lambda: str(client.get_job_status(task.raw_id)).endswith("STOPPED"), timeout=30)  # type: ignore[attr-defined]
 
 
 def count_rows() -> tuple[int, int]:

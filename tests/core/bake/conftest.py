@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import wait_until
 
 from neuro_jupyter.core.bake import BakeState, inspect_bake
 from neuro_jupyter.core.project import open_project
@@ -47,22 +48,17 @@ def _wait_finished(
         time.sleep(0.05)
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
-    """Poll until ``predicate()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
-
-
 @pytest.fixture()
 def wait_finished() -> Callable[..., BakeState]:
     """``wait_finished(project, bake, attempt=None, timeout=60)``."""
     return _wait_finished
 
 
+def _wait_for(predicate: Callable[[], object], timeout: float = 30.0) -> object:
+    return wait_until(predicate, timeout, interval=0.05)
+
+
 @pytest.fixture()
-def wait_for() -> Callable[..., None]:
+def wait_for() -> Callable[..., object]:
     """``wait_for(predicate, timeout=30)``."""
     return _wait_for

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import socket
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from neuro_jupyter.core.project import Project, open_project
 
@@ -112,21 +112,10 @@ def a_project(tmp_path: Path, web_port: int) -> Project:
     return open_project(root)
 
 
-def _wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def wait_for() -> Callable[..., object]:
     """``wait_for(predicate, timeout=20)``: poll until truthy (returns it), else fail."""
-    return _wait_for
+    return wait_until
 
 
 def dedent(text: str) -> str:
