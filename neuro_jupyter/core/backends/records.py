@@ -11,11 +11,11 @@ from ..store.jobs import JobRecord
 from .local.supervision import check_record
 from .local.supervision import request_stop as local_request_stop
 from .local.supervision import wait_stopped as local_wait_stopped
-from .target import backend_name
+from .target import BackendTarget
 
 
 def _is_ray(record: JobRecord) -> bool:
-    return backend_name(record.backend) == "ray"
+    return BackendTarget.parse(record.backend).name == "ray"
 
 
 def refresh_record(record: JobRecord) -> JobRecord:

@@ -48,11 +48,6 @@ class BackendTarget:
         return cls(name, address)
 
 
-def backend_name(stored: str) -> str:
-    """``ray`` for ``ray@http://…``: the backend part of a stored target."""
-    return (stored or "local").partition("@")[0]
-
-
 def normalize_address(address: str) -> str:
     """A Ray dashboard address as a URL: ``host:port`` gets ``http://``; ``ray://`` and
     GCS addresses (port 6379) are refused, since jobs go through the dashboard's Jobs API."""

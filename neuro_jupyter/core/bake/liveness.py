@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 from ..backends.local.procs import is_alive, signal_group
-from ..backends.target import backend_name
 from ..store import bakes as rows
 from ..store.db import Store
 
@@ -51,7 +50,7 @@ def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
         unfinished = rows.list_tasks(
             store, current.bake_id, current.number, statuses=rows.UNFINISHED_STATUSES
         )
-        remote = backend_name(rows.get_bake(store, current.bake_id).backend) != "local"
+        target = rows.get_bake(store, current.bake_id).backend
         for task in unfinished:
             if task.pid and task.status == "running" and _alive(task.pid, task.pid_start):
                 signal_group(task.pid, signal.SIGKILL)
@@ -62,9 +61,8 @@ def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
         rows.update_attempt(
             store, current.bake_id, current.number, result=result, reason=reason, finished_at=now
         )
-    if remote:  # tasks on a cluster outlive the executor: stop them (after the transaction)
-        _stop_remote(rows.get_bake(store, current.bake_id).backend,
-                     [task.raw_id for task in unfinished if task.status == "running" and task.raw_id])
+    if target != "local":  # tasks on a cluster outlive the executor: stop them (after the tx)
+        _stop_remote(target, [t.raw_id for t in unfinished if t.status == "running" and t.raw_id])
     return rows.get_attempt(store, attempt.bake_id, attempt.number)
 
 

@@ -74,7 +74,7 @@ class PsPage:
 def refresh(record: JobRecord) -> JobRecord:
     """The record with its backend's news: a dead supervisor (failed with a reason), a job
     that Ray finished."""
-    return refresh_record(record) if record.active else record
+    return refresh_record(record)
 
 
 def get_job(raw_id: str) -> JobRecord:
