@@ -34,10 +34,11 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .. import paths
-from ..backends.local.procs import start_ticks
+from ..backends.local.procs import start_ticks, wait_gone
 from ..errors import BackendError, NeuroJupyterError
 from ..store import bakes as rows
 from ..store.db import Store, open_store
+from . import forkserver
 
 if TYPE_CHECKING:
     from ..workflow.batch_api import BatchPlan
@@ -49,43 +50,60 @@ GO = b"go\n"
 
 @dataclass
 class LaunchedExecutor:
-    """An executor started with ``--wait``: ``go`` once its attempt is recorded, else ``abort``."""
+    """An executor started with ``--wait``: ``go`` once its attempt is recorded, else ``abort``.
 
-    popen: subprocess.Popen[bytes]
+    ``popen`` is set when this process started it (``python -m``); a forked one
+    (``forkserver``) is the fork server's child, known here by its pid."""
+
+    pid: int
+    go_fd: int | None  # the write end of its stdin
     bake_id: str
     number: int
     log_path: Path
     request_path: Path
+    popen: subprocess.Popen[bytes] | None = None
     released: bool = False
 
     def go(self, store: Store) -> rows.AttemptRecord:
         """Record the executor with its attempt (the row must exist) and let it run."""
-        _record_executor(store, self.bake_id, self.number, self.popen.pid,
+        _record_executor(store, self.bake_id, self.number, self.pid,
                          log_path=str(self.log_path))
         self.released = True
         try:
-            assert self.popen.stdin is not None
-            self.popen.stdin.write(GO)
-            self.popen.stdin.close()
+            if self.go_fd is not None:
+                os.write(self.go_fd, GO)
         except OSError:  # it died already: readers close the attempt with its log's last line
             pass
+        self.close_stdin()
         return rows.get_attempt(store, self.bake_id, self.number)
+
+    def close_stdin(self) -> None:
+        """End the executor's stdin: before ``go``, it then leaves (as when the caller dies)."""
+        if self.go_fd is not None:
+            os.close(self.go_fd)
+            self.go_fd = None
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the executor has exited within ``timeout`` seconds."""
+        if self.popen is not None:
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        return wait_gone(self.pid, timeout)
 
     def abort(self) -> None:
         """Stop the waiting executor and remove its files (nothing of the bake is left)."""
         if self.released:
             return
         self.released = True
+        self.close_stdin()
         try:
-            if self.popen.stdin is not None:
-                self.popen.stdin.close()
-        except OSError:
+            os.kill(self.pid, signal.SIGTERM)  # before "go" it has only read files and planned
+        except ProcessLookupError:
             pass
-        self.popen.terminate()  # before "go" it has only read files and planned
-        try:
-            self.popen.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:  # pragma: no cover - reaped later
-            pass
+        self.wait(2.0)  # a forked one is reaped by its fork server, a started one here
         _discard(self.log_path, self.request_path)
 
 
@@ -118,7 +136,10 @@ def spawn_executor(
     overlay: Mapping[str, str] | None, backend: str = "local",
 ) -> LaunchedExecutor:
     """Start the executor of attempt ``number``, detached, to plan ``batch`` (with ``overlay``
-    in place of files) while the caller does; it waits for ``go`` before touching the store."""
+    in place of files) while the caller does; it waits for ``go`` before touching the store.
+
+    It is forked by this process's fork server (``forkserver``: no start-up, no imports) when
+    there is one, else started with ``python -m``."""
     for child in list(_CHILDREN):  # reap executors this process started earlier
         if child.poll() is not None:
             _CHILDREN.remove(child)
@@ -130,19 +151,32 @@ def spawn_executor(
     request_path.write_text(json.dumps(request), encoding="utf-8")
     env = dict(os.environ)
     env[paths.HOME_ENV] = str(paths.home())
-    argv = [sys.executable, "-m", "neuro_jupyter.core.bake.executor", "--wait", bake_id,
-            str(number), str(request_path)]
+    args = ["--wait", bake_id, str(number), str(request_path)]
     try:
         with open(log_path, "ab") as log:
-            popen = subprocess.Popen(
-                argv, cwd=str(cwd), env=env, stdin=subprocess.PIPE, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True, close_fds=True,
-            )
-    except OSError as exc:
+            read_end, go_fd = os.pipe()
+            try:
+                pid = forkserver.launch(args, cwd=str(cwd), env=env, stdin_fd=read_end,
+                                        stdout_fd=log.fileno())
+                if pid is not None:
+                    return LaunchedExecutor(pid, go_fd, bake_id, number, log_path, request_path)
+                popen = subprocess.Popen(
+                    [sys.executable, "-m", "neuro_jupyter.core.bake.executor", *args],
+                    cwd=str(cwd), env=env, stdin=read_end, stdout=log, stderr=subprocess.STDOUT,
+                    start_new_session=True, close_fds=True,
+                )
+            except BaseException:
+                os.close(go_fd)
+                raise
+            finally:
+                os.close(read_end)
+    except (OSError, BackendError) as exc:
         _discard(log_path, request_path)
+        if isinstance(exc, BackendError):
+            raise
         raise BackendError(f"cannot start the bake executor: {exc}") from exc
     _CHILDREN.append(popen)
-    return LaunchedExecutor(popen, bake_id, number, log_path, request_path)
+    return LaunchedExecutor(popen.pid, go_fd, bake_id, number, log_path, request_path, popen)
 
 
 @dataclass(frozen=True)
@@ -188,13 +222,26 @@ def _wait_for_go() -> bool:
 
 
 _STAMP: list[object] = [-1, ""]  # the second, and its "%H:%M:%S", formatted once
+_LINES: list[str] = []  # log lines not written yet (``flush_echo``)
 
 
 def _echo(line: str) -> None:
+    """Add a time-stamped line to the attempt's log; written by ``flush_echo``, which the
+    runner calls with its store writes (at most every 50 ms), not one write per line: with
+    ``PYTHONUNBUFFERED`` set (common in containers), each line was a system call."""
     now = int(time.time())
     if _STAMP[0] != now:
         _STAMP[:] = [now, time.strftime("%H:%M:%S", time.localtime(now))]
-    sys.stdout.write(f"[{_STAMP[1]}] {line}\n")
+    _LINES.append(f"[{_STAMP[1]}] {line}\n")
+
+
+def flush_echo() -> None:
+    """Write the lines ``_echo`` kept to the log."""
+    if _LINES:
+        text = "".join(_LINES)
+        _LINES.clear()
+        sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tuple[str, str]:
@@ -233,7 +280,7 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
         store, bake, number, plan.root, project, backend=backend,
         mapper=backend.process_spec,
         logs_root=paths.logs_dir(), previous=previous,
-        previous_attempt=source or 0, echo=_echo,
+        previous_attempt=source or 0, echo=_echo, flush_echo=flush_echo,
     )
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -266,6 +313,7 @@ def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
     _echo(f"Attempt #{number} {result}" + (f": {reason}" if reason else ""))
     if result != "succeeded":
         _echo(f"Hint: restart from the failed tasks with: neuro-jupyter restart {bake_id}")
+    flush_echo()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
@@ -301,11 +349,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _finish(bake_id, number, "failed", str(exc))
         return 1
     except Exception as exc:  # a bug: keep the traceback in the log, close the attempt
+        flush_echo()
         traceback.print_exc()
         _finish(bake_id, number, "failed", f"internal error: {type(exc).__name__}: {exc}")
         return 1
     finally:
-        sys.stdout.flush()
+        flush_echo()
     _finish(bake_id, number, result, reason)
     return 0 if result == "succeeded" else 1
 

@@ -88,6 +88,7 @@ class BakeRunner:
         project: Project, *, backend: Backend, mapper: Mapper, logs_root: Path,
         previous: Mapping[str, rows.TaskRecord] | None = None, previous_attempt: int = 0,
         echo: Callable[[str], None] | None = None,
+        flush_echo: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.bake = bake
@@ -100,6 +101,7 @@ class BakeRunner:
         self.previous = dict(previous or {})
         self.previous_attempt = previous_attempt
         self.echo = echo or (lambda line: None)
+        self.flush_echo = flush_echo or (lambda: None)  # with each store write
         self.levels: dict[FullID, Level] = {}
         self.records: dict[FullID, rows.TaskRecord] = {}
         self.dirty: set[FullID] = set()
@@ -582,6 +584,7 @@ class BakeRunner:
         if not force and time.monotonic() - self.last_flush < FLUSH_INTERVAL:
             return
         self.last_flush = time.monotonic()
+        self.flush_echo()
         now = time.time()
         for fid, execution in self.running.items():  # start times of tasks that last
             record = self.records[fid]

@@ -51,8 +51,10 @@ def plan_batch(project: Project, batch: str, *, params: Mapping[str, Any] | None
                overlay: Mapping[str, str] | None = None) -> BatchPlan:
     """Load, check and plan batch ``batch``; ``overlay`` maps relative paths to file text."""
     from .batch import plan_batch as _plan
+    from .gcpause import gc_paused
 
-    return _plan(_workspace(project, overlay), batch, params=params or {})
+    with gc_paused():
+        return _plan(_workspace(project, overlay), batch, params=params or {})
 
 
 def batch_ref_errors(plan: BatchPlan) -> list[WorkflowError]:
@@ -66,15 +68,19 @@ def batch_ref_errors(plan: BatchPlan) -> list[WorkflowError]:
 def check_paths(paths: Sequence[str | Path]) -> list[WorkflowError]:
     """Static validation of the given workflow files (every error, not just the first)."""
     from .check import check_paths as _check
+    from .gcpause import gc_paused
 
-    return _check([Path(p) for p in paths])
+    with gc_paused():
+        return _check([Path(p) for p in paths])
 
 
 def check_project(project: Project) -> list[WorkflowError]:
     """Static validation of every workflow file of the project."""
     from .check import check_project as _check
+    from .gcpause import gc_paused
 
-    return _check(Path(project.root))
+    with gc_paused():
+        return _check(Path(project.root))
 
 
 __all__ = ["batch_ref_errors", "check_paths", "check_project", "list_batches", "live_jobs",

@@ -20,13 +20,20 @@ def _flow(word: str) -> str:
 
 
 def test_a_workflow_error_stops_the_waiting_executor_and_leaves_no_files(
-    a_project: Any, write_batch: Any
+    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    launched: list[executor.LaunchedExecutor] = []
+    spawn = executor.spawn_executor
+
+    def spawn_and_keep(*args: Any, **kwargs: Any) -> executor.LaunchedExecutor:
+        launched.append(spawn(*args, **kwargs))
+        return launched[-1]
+
+    monkeypatch.setattr(executor, "spawn_executor", spawn_and_keep)
     write_batch("broken", "kind: batch\ntasks:\n  - id: a\n    bash: true\n    needs: [nope]\n")
     with pytest.raises(InvalidInputError, match="broken.yml:5:"):
         start_bake(a_project, "broken")
-    launched = executor._CHILDREN[-1]
-    assert launched.poll() is not None  # stopped and reaped, not left waiting
+    assert launched[0].wait(0)  # stopped, not left waiting
     bakes_logs = paths.logs_dir() / "bakes"
     assert not bakes_logs.exists() or list(bakes_logs.iterdir()) == []
 
@@ -37,9 +44,8 @@ def test_without_go_the_executor_exits_by_itself_and_removes_its_files(a_project
         overlay={".neuro/cell.yml": _flow("hi")},
     )
     assert launched.request_path.exists()
-    assert launched.popen.stdin is not None
-    launched.popen.stdin.close()  # what the caller's death looks like
-    assert launched.popen.wait(timeout=30) == 0
+    launched.close_stdin()  # what the caller's death looks like
+    assert launched.wait(30)
     assert not launched.log_path.exists()
     assert not launched.request_path.exists()
     assert not launched.log_path.parent.exists()
@@ -64,7 +70,7 @@ def test_a_snapshot_other_than_the_request_is_planned_again(
         attempt = launched.go(store)
     finally:
         launched.abort()
-    assert attempt.executor_pid == launched.popen.pid
+    assert attempt.executor_pid == launched.pid
     assert Path(attempt.log_path) == launched.log_path
     state = wait_finished(a_project, bake_id)
     assert state.attempt.result == "succeeded"

@@ -61,3 +61,25 @@ def signal_name(number: int | None) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``pid`` (not necessarily our child) to exit."""
+    import select
+    import time
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    except (AttributeError, OSError):  # no pidfds: look at /proc
+        end = time.monotonic() + timeout
+        while start_ticks(pid) is not None:
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.01)
+        return True
+    try:
+        return bool(select.select([pidfd], [], [], timeout)[0])
+    finally:
+        os.close(pidfd)

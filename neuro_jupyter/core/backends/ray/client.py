@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ...errors import BackendError
 
@@ -89,23 +89,44 @@ def forget_client(address: str) -> None:
 
 def call(address: str, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
     """``client.method(*args, **kwargs)`` with Ray's errors as ``BackendError`` (``what``
-    says what was being done, for the message)."""
+    says what was being done, for the message).
+
+    A request on a kept-alive connection that the dashboard had closed meanwhile fails with
+    no response at all; it is sent once more, on a new connection. A submission that did
+    arrive the first time is then refused as a duplicate of its own id: that is success."""
     client = ray_client(address)
-    try:
-        return getattr(client, method)(*args, **kwargs)
-    except BackendError:
-        raise
-    except Exception as exc:
-        if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
-            forget_client(address)
-            raise RayUnreachableError(
-                f"Cannot {what}: the Ray cluster at {address} does not answer ({_first_line(exc)})"
-            ) from exc
-        if "404" in str(exc) or "does not exist" in str(exc):
-            raise RayJobNotFoundError(f"Cannot {what}: the Ray cluster at {address} does not "
-                                      "know the job (deleted, or the cluster restarted)") from exc
-        raise BackendError(f"Cannot {what} on the Ray cluster at {address}: "
-                           f"{_first_line(exc)}") from exc
+    retried = False
+    while True:
+        try:
+            return getattr(client, method)(*args, **kwargs)
+        except BackendError:
+            raise
+        except Exception as exc:
+            if not retried and _dropped(exc):
+                retried = True
+                continue
+            if retried and method == "submit_job" and "already exists" in str(exc):
+                return kwargs.get("submission_id")
+            _raise_backend_error(address, what, exc)
+
+
+def _dropped(exc: BaseException) -> bool:
+    """Whether a request failed because the connection closed before any response."""
+    text = str(exc)
+    return "RemoteDisconnected" in text or "Connection aborted" in text
+
+
+def _raise_backend_error(address: str, what: str, exc: Exception) -> NoReturn:
+    if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
+        forget_client(address)
+        raise RayUnreachableError(
+            f"Cannot {what}: the Ray cluster at {address} does not answer ({_first_line(exc)})"
+        ) from exc
+    if "404" in str(exc) or "does not exist" in str(exc):
+        raise RayJobNotFoundError(f"Cannot {what}: the Ray cluster at {address} does not "
+                                  "know the job (deleted, or the cluster restarted)") from exc
+    raise BackendError(f"Cannot {what} on the Ray cluster at {address}: "
+                       f"{_first_line(exc)}") from exc
 
 
 def _first_line(exc: BaseException) -> str:
