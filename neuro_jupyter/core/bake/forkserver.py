@@ -96,7 +96,9 @@ def launch(argv: Sequence[str], *, cwd: str, env: Mapping[str, str], stdin_fd: i
     """
     if not usable():
         return None
-    payload = json.dumps({"argv": list(argv), "cwd": cwd, "env": dict(env)}).encode()
+    payload = json.dumps(
+        {"argv": list(argv), "cwd": cwd, "env": dict(env), "umask": _umask()}
+    ).encode()
     if len(payload) > MAX_REQUEST:
         return None
     with _lock:
@@ -139,6 +141,19 @@ def prestart(timeout: float = START_TIMEOUT) -> bool:
             if server.ready:
                 server.sock.settimeout(REPLY_TIMEOUT)
         return server.ready
+
+
+def _umask() -> int | None:
+    """The caller's umask as it is now, for the executor and its tasks (``python -m`` inherits
+    it). Read from /proc: setting it to read it back would race with the caller's threads."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _key() -> tuple[object, ...]:
@@ -301,6 +316,9 @@ def _run_executor(sock: socket.socket, request: Mapping[str, object], fds: list[
         os.environ.clear()
         os.environ.update(env)
         os.chdir(str(request["cwd"]))
+        umask = request.get("umask")
+        if isinstance(umask, int):
+            os.umask(umask)
         from .executor import main
 
         argv = request["argv"]

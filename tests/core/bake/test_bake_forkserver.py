@@ -62,6 +62,22 @@ def test_the_executor_is_forked_in_its_own_session_with_the_callers_env(
     assert wait_gone(pid, 10)  # exited and reaped by the server: no zombie left behind
 
 
+def test_a_forked_executor_gets_the_callers_umask_as_it_is_now(
+    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert forkserver.prestart()
+    launched = _launch_and_keep(monkeypatch)
+    flow = "kind: batch\ntasks:\n  - id: a\n    cmd: sh -c umask\n"
+    old = os.umask(0o027)
+    try:
+        bake = start_bake(a_project, "cell", text=flow)
+    finally:
+        os.umask(old)
+    assert launched[-1].popen is None
+    assert wait_finished(a_project, bake).attempt.result == "succeeded"
+    assert task_log(a_project, bake, "a").strip() == "0027"
+
+
 def test_turned_off_the_executor_is_started_with_python_m(
     a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
