@@ -23,6 +23,22 @@ def a_project(tmp_path: Path) -> Any:
 
 
 @pytest.fixture()
+def launched_executors(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every executor the test's bakes launch (``LaunchedExecutor``), in order."""
+    from neuro_jupyter.core.bake import executor
+
+    launched: list[Any] = []
+    spawn = executor.spawn_executor
+
+    def spawn_and_keep(*args: Any, **kwargs: Any) -> Any:
+        launched.append(spawn(*args, **kwargs))
+        return launched[-1]
+
+    monkeypatch.setattr(executor, "spawn_executor", spawn_and_keep)
+    return launched
+
+
+@pytest.fixture()
 def write_batch(a_project: Any) -> Callable[[str, str], Path]:
     """Write ``.neuro/<name>.yml``."""
 

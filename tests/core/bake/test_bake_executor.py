@@ -20,16 +20,9 @@ def _flow(word: str) -> str:
 
 
 def test_a_workflow_error_stops_the_waiting_executor_and_leaves_no_files(
-    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, write_batch: Any, launched_executors: list[executor.LaunchedExecutor]
 ) -> None:
-    launched: list[executor.LaunchedExecutor] = []
-    spawn = executor.spawn_executor
-
-    def spawn_and_keep(*args: Any, **kwargs: Any) -> executor.LaunchedExecutor:
-        launched.append(spawn(*args, **kwargs))
-        return launched[-1]
-
-    monkeypatch.setattr(executor, "spawn_executor", spawn_and_keep)
+    launched = launched_executors
     write_batch("broken", "kind: batch\ntasks:\n  - id: a\n    bash: true\n    needs: [nope]\n")
     with pytest.raises(InvalidInputError, match="broken.yml:5:"):
         start_bake(a_project, "broken")

@@ -30,22 +30,11 @@ def _server_pid() -> int:
     return forkserver._server[0].popen.pid
 
 
-def _launch_and_keep(monkeypatch: pytest.MonkeyPatch) -> list[executor.LaunchedExecutor]:
-    launched: list[executor.LaunchedExecutor] = []
-    spawn = executor.spawn_executor
-
-    def keep(*args: Any, **kwargs: Any) -> executor.LaunchedExecutor:
-        launched.append(spawn(*args, **kwargs))
-        return launched[-1]
-
-    monkeypatch.setattr(executor, "spawn_executor", keep)
-    return launched
-
-
 def test_the_executor_is_forked_in_its_own_session_with_the_callers_env(
-    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch,
+    launched_executors: list[executor.LaunchedExecutor],
 ) -> None:
-    launched = _launch_and_keep(monkeypatch)
+    launched = launched_executors
     assert forkserver.prestart()
     server = _server_pid()
     monkeypatch.setenv("WORD", "set-after-the-server-started")
@@ -63,10 +52,10 @@ def test_the_executor_is_forked_in_its_own_session_with_the_callers_env(
 
 
 def test_a_forked_executor_gets_the_callers_umask_as_it_is_now(
-    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, wait_finished: Any, launched_executors: list[executor.LaunchedExecutor],
 ) -> None:
     assert forkserver.prestart()
-    launched = _launch_and_keep(monkeypatch)
+    launched = launched_executors
     flow = "kind: batch\ntasks:\n  - id: a\n    cmd: sh -c umask\n"
     old = os.umask(0o027)
     try:
@@ -79,10 +68,11 @@ def test_a_forked_executor_gets_the_callers_umask_as_it_is_now(
 
 
 def test_turned_off_the_executor_is_started_with_python_m(
-    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch,
+    launched_executors: list[executor.LaunchedExecutor],
 ) -> None:
     monkeypatch.setenv(forkserver.ENV, "0")
-    launched = _launch_and_keep(monkeypatch)
+    launched = launched_executors
     bake = start_bake(a_project, "cell", text=FLOW.replace("$WORD", "cold"))
     assert launched[-1].popen is not None
     assert launched[-1].popen.pid == launched[-1].pid
@@ -91,11 +81,12 @@ def test_turned_off_the_executor_is_started_with_python_m(
 
 
 def test_a_server_that_died_or_left_is_replaced(
-    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch,
+    launched_executors: list[executor.LaunchedExecutor],
 ) -> None:
     """The executor that finds its server gone is started with python -m; the next one is
     forked by a new server."""
-    launched = _launch_and_keep(monkeypatch)
+    launched = launched_executors
     assert forkserver.prestart()
     first = _server_pid()
     os.kill(first, 9)
@@ -178,7 +169,7 @@ def test_a_task_gets_only_stdin_stdout_and_stderr(a_project: Any, wait_finished:
 
 
 def test_a_restart_goes_through_the_server_too(
-    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, wait_finished: Any, launched_executors: list[executor.LaunchedExecutor],
 ) -> None:
     from neuro_jupyter.core.bake import restart_bake
 
@@ -186,7 +177,7 @@ def test_a_restart_goes_through_the_server_too(
     bake = start_bake(a_project, "cell", text=flow)
     assert wait_finished(a_project, bake).attempt.result == "failed"
     (a_project.root / "flag").write_text("")
-    launched = _launch_and_keep(monkeypatch)
+    launched = launched_executors
     assert forkserver.prestart()
     attempt = restart_bake(a_project, bake.bake_id)
     assert launched[-1].popen is None and attempt.executor_pid == launched[-1].pid
@@ -197,7 +188,8 @@ def test_a_restart_goes_through_the_server_too(
 
 
 def test_a_server_that_cannot_start_is_not_tried_again(
-    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch
+    a_project: Any, wait_finished: Any, monkeypatch: pytest.MonkeyPatch,
+    launched_executors: list[executor.LaunchedExecutor],
 ) -> None:
     """A server that does not say it is ready (say, an import failed) is dropped, and this
     process starts its executors with python -m from then on."""
@@ -207,7 +199,7 @@ def test_a_server_that_cannot_start_is_not_tried_again(
     monkeypatch.setattr(forkserver, "READY", b"something else\n")
     assert not forkserver.prestart()
     assert forkserver._server == []
-    launched = _launch_and_keep(monkeypatch)
+    launched = launched_executors
     for word in ("one", "two"):
         bake = start_bake(a_project, "cell", text=FLOW.replace("$WORD", word))
         assert launched[-1].popen is not None
