@@ -15,13 +15,33 @@ if SUPPORT not in sys.path:
     sys.path.insert(0, SUPPORT)
 
 
+_SESSION_HOME = pytest.StashKey[Path]()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """A session-wide NEURO_JUPYTER_HOME before any fixture runs: module- and session-scoped
     fixtures run before ``a_home`` and must not write to the user's real state folder."""
     import os
     import tempfile
 
-    os.environ["NEURO_JUPYTER_HOME"] = tempfile.mkdtemp(prefix="nj-session-home-")
+    home = Path(tempfile.mkdtemp(prefix="nj-session-home-"))
+    config.stash[_SESSION_HOME] = home
+    os.environ["NEURO_JUPYTER_HOME"] = str(home)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop what module- or session-scoped fixtures left running in the session home, then
+    remove it, so no session leaves processes or a folder behind."""
+    import shutil
+
+    home = config.stash.get(_SESSION_HOME, None)
+    if home is None:
+        return
+    try:
+        _stop_leftovers(home, wait=10.0)
+    finally:
+        _close_stores()
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -35,16 +55,25 @@ def a_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyP
         db._local.stores = {}
     yield home
     _stop_leftovers(home)
+    _close_stores()
+
+
+def _close_stores() -> None:
+    """Close this thread's cached store connections (the next test opens its own)."""
+    from neuro_jupyter.core.store import db
+
     for store in getattr(db._local, "stores", {}).values():
         store.close()
     db._local.stores = {}
 
 
-def _stop_leftovers(home: Path) -> None:
+def _stop_leftovers(home: Path, *, wait: float = 0.0) -> None:
     """Stop live jobs and bake executors a failed test left running in its home, so no test
-    leaves processes behind (a passing test stops its own)."""
+    leaves processes behind (a passing test stops its own); ``wait``: seconds to let the
+    signalled executors exit (before their home is removed)."""
     import os
     import signal
+    import time
 
     if not (home / "state.db").exists():
         return
@@ -63,10 +92,16 @@ def _stop_leftovers(home: Path) -> None:
             pass
     if leftovers:
         wait_stopped(leftovers, grace=1)
+    signalled = []
     for row in store.query("SELECT bake_id, number FROM attempts WHERE finished_at IS NULL"):
         attempt = bakes.get_attempt(store, row["bake_id"], row["number"])
         if attempt.executor_pid and executor_alive(attempt):
             os.kill(attempt.executor_pid, signal.SIGTERM)  # the executor cancels its tasks
+            signalled.append(attempt)
+    deadline = time.monotonic() + wait
+    while signalled and time.monotonic() < deadline:
+        time.sleep(0.05)
+        signalled = [a for a in signalled if executor_alive(a)]
 
 
 @pytest.fixture(scope="session")

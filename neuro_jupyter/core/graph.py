@@ -138,17 +138,19 @@ def graph_files(
     svg: bool = False, pdf: bool = False,
 ) -> list[Path]:
     """Write the attempt's graph as ``inspect --output-graph`` does: FILE (DOT) and/or
-    FILE.svg / FILE.pdf (kept as is when FILE already ends so). Renders everything first, so a
-    missing Graphviz or a bad folder leaves no file behind; returns the files written."""
+    FILE.svg / FILE.pdf (kept as is when FILE already ends so; the DOT then goes beside it
+    with the .gv suffix rather than be overwritten). Renders everything first, so a missing
+    Graphviz or a bad folder leaves no file behind; returns the files written."""
     target = Path(output or f"{state.bake.bake_id}_{state.attempt.number}.gv").expanduser()
     text = to_dot(state)
     files: list[tuple[Path, bytes]] = []
-    if dot:
-        files.append((target, text.encode()))
     for fmt, wanted in (("pdf", pdf), ("svg", svg)):
         if wanted:
             out = target if target.suffix == f".{fmt}" else Path(f"{target}.{fmt}")
             files.append((out, render(text, fmt)))
+    if dot:
+        rendered = any(out == target for out, _ in files)
+        files.insert(0, (target.with_suffix(".gv") if rendered else target, text.encode()))
     for out, data in files:
         try:
             out.write_bytes(data)

@@ -23,18 +23,25 @@ def derive_project_id(folder_name: str) -> str:
     return candidate
 
 
-def validate_identifier(value: str, *, what: str = "id", source: str | None = None) -> str:
-    """Check that ``value`` is a usable identifier; return it or raise ProjectError."""
+def validate_identifier(value: str, *, what: str = "id", source: str | None = None,
+                        package: bool = False) -> str:
+    """Check that ``value`` is a usable identifier; return it or raise ProjectError.
+
+    ``package``: the value names a Python package folder rather than a Neu.ro id, so ALL-CAPS
+    is allowed and the errors speak of package names."""
     origin = f" (derived from {source!r})" if source is not None and source != value else ""
     if not value:
         raise ProjectError(f"The {what} is empty{origin}.")
     if not value.isidentifier() or not value.isascii():
+        kind, extra = (("a Python package name", " (no path separators)") if package
+                       else ("an identifier", ""))
         raise ProjectError(
-            f"The {what} {value!r}{origin} is not an identifier: use letters, digits and "
-            "underscores, not starting with a digit."
+            f"The {what} {value!r}{origin} is not {kind}: use letters, digits and "
+            f"underscores, not starting with a digit{extra}."
         )
     if keyword.iskeyword(value):
-        raise ProjectError(f"The {what} {value!r}{origin} is a Python keyword.")
-    if value.isupper():
+        extra = ", so it cannot be imported as a package; choose another name" if package else ""
+        raise ProjectError(f"The {what} {value!r}{origin} is a Python keyword{extra}.")
+    if value.isupper() and not package:
         raise ProjectError(f"The {what} {value!r}{origin} is ALL-CAPS; Neu.ro refuses such ids.")
     return value

@@ -6,7 +6,6 @@ the target (same file system), is checked, and only then renamed into place.
 
 from __future__ import annotations
 
-import keyword
 import logging
 import os
 import re
@@ -20,7 +19,7 @@ from typing import Any
 
 from ..errors import ProjectError, ScaffoldError
 from .discovery import CONFIG_DIR, Project, open_project
-from .ids import derive_project_id
+from .ids import derive_project_id, validate_identifier
 
 TEMPLATE_DIR = Path(__file__).with_name("template")
 SCHEMA_DIR = Path(__file__).parents[1] / "workflow" / "schemas"
@@ -116,18 +115,10 @@ def validate_slug(slug: str, *, source: str | None = None) -> str:
 
 def validate_code_dir(code_dir: str) -> str:
     """The code folder: a Python package name that does not clash with the other folders."""
-    if not code_dir:
-        raise ScaffoldError("The code directory name is empty.")
-    if not code_dir.isidentifier() or not code_dir.isascii():
-        raise ScaffoldError(
-            f"The code directory {code_dir!r} is not a Python package name: use letters, "
-            "digits and underscores, not starting with a digit (no path separators)."
-        )
-    if keyword.iskeyword(code_dir):
-        raise ScaffoldError(
-            f"The code directory {code_dir!r} is a Python keyword, so it cannot be imported as "
-            "a package; choose another name."
-        )
+    try:
+        validate_identifier(code_dir, what="code directory name", package=True)
+    except ProjectError as exc:
+        raise ScaffoldError(str(exc)) from exc
     if code_dir in RESERVED_DIRS:
         raise ScaffoldError(
             f"The code directory {code_dir!r} clashes with the project's own "

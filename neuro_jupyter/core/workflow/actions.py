@@ -137,9 +137,16 @@ def live_call_error(action: ActionFile, entry: Map, kw: str) -> WorkflowError | 
 
 
 def batch_call_errors(action: ActionFile, entry: Map, kw: str) -> list[WorkflowError]:
-    """What forbids calling ``action`` from a batch task entry: a live action, or ``cache``
-    on a local or stateful one (shared by planning, which raises, and ``check``)."""
+    """What forbids calling ``action`` from a batch task entry (``kw``: action or module): a
+    module that is not batch, a live action, or ``cache`` on a local or stateful one (shared by
+    planning, which raises, and ``check``)."""
     errors: list[WorkflowError] = []
+    if kw == "module":
+        if action.kind != "batch":
+            errors.append(WorkflowError(f"module '{action.ref}' is of kind {action.kind}; a "
+                                        "batch flow can only call batch modules",
+                                        entry.loc_of(kw)))
+        return errors
     if action.kind == "live":
         errors.append(WorkflowError(f"action '{action.ref}' is a live action; batch flows "
                                     "call batch, stateful or local actions", entry.loc_of(kw)))

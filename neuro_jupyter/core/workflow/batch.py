@@ -166,25 +166,20 @@ class Level(BatchGraph):
         self._check_local_order()
 
     def _kind(self, entry: Map) -> tuple[NodeKind, ActionFile | None]:
-        if "module" in entry:
-            ref = entry.get("module")
-            loc = entry.loc_of("module")
-            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")), loc, module=True)
-            if action.kind != "batch":
-                raise WorkflowError(f"module '{action.ref}' is of kind {action.kind}; a batch "
-                                    "flow can only call batch modules", loc)
+        kw = "module" if "module" in entry else "action" if "action" in entry else None
+        if kw is None:
+            return "task", None
+        ref = entry.get(kw)
+        action = load_action(self.env.ws, to_text(getattr(ref, "value", "")), entry.loc_of(kw),
+                             module=kw == "module")
+        errors = batch_call_errors(action, entry, kw)
+        if errors:
+            raise errors[0]  # the rules exclude each other: there is at most one
+        if kw == "module":
             return "module", action
-        if "action" in entry:
-            ref = entry.get("action")
-            action = load_action(self.env.ws, to_text(getattr(ref, "value", "")),
-                                 entry.loc_of("action"))
-            errors = batch_call_errors(action, entry, "action")
-            if errors:
-                raise errors[0]  # the rules exclude each other: there is at most one
-            kind: NodeKind = {"batch": "action", "local": "local",
-                              "stateful": "stateful"}[action.kind]  # type: ignore[assignment]
-            return kind, action
-        return "task", None
+        kind: NodeKind = {"batch": "action", "local": "local",
+                          "stateful": "stateful"}[action.kind]  # type: ignore[assignment]
+        return kind, action
 
     def _needs(self, inst: NodeInst, node: Node | None, prev: list[str] | None,
                groups: dict[str, list[str]]) -> dict[str, NeedLevel]:

@@ -251,6 +251,7 @@ def mixin_layers(entry: Map, mixins: Mapping[str, Map], what: str
 
 
 def last(layers: Mapping[str, list[Node]], key: str) -> Node | None:
+    """The winning (last) layer's value of ``key``; None when no layer sets it."""
     vals = layers.get(key)
     return vals[-1] if vals else None
 
@@ -405,11 +406,7 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
     """
     from .evaluate import argv_of, to_int
 
-    def one(key: str) -> Node | None:  # the winning layer; most attributes are not set
-        vals = layers.get(key)
-        return vals[-1] if vals else None
-
-    cmd, bash, python = one("cmd"), one("bash"), one("python")
+    cmd, bash, python = last(layers, "cmd"), last(layers, "bash"), last(layers, "python")
     argv = argv_of(None if cmd is None else to_str(cmd, scope, "cmd"),
                    None if bash is None else to_str(bash, scope, "bash"),
                    None if python is None else to_str(python, scope, "python"), loc)
@@ -422,24 +419,25 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
                            ) if refs else ()
     user_tags = [*d.tags, *(to_text(t) for t in merged_list(layers, "tags", scope))
                  ] if "tags" in layers else list(d.tags)
-    node = one("restart")
+    node = last(layers, "restart")
     restart = (None if node is None else to_str(node, scope, "restart")) or "never"
     if restart not in RESTART_POLICIES:
         raise WorkflowError(f"restart: expected never, on-failure or always, got {restart!r}",
                             loc_of_key(layers, "restart", loc))
-    node = one("life_span")
+    node = last(layers, "life_span")
     life_span = None if node is None else to_time(node, scope, "life_span")
-    node = one("schedule_timeout")
+    node = last(layers, "schedule_timeout")
     schedule_timeout = None if node is None else to_time(node, scope, "schedule_timeout")
-    image = _opt_str(one("image"), scope, "image")  # in this order: the first error raises
-    entrypoint = _opt_str(one("entrypoint"), scope, "entrypoint")
-    workdir = _opt_str(one("workdir"), scope, "workdir")
-    preset = _opt_str(one("preset"), scope, "preset")
-    node = one("http_port")
+    # in this order: the first error raises
+    image = _opt_str(last(layers, "image"), scope, "image")
+    entrypoint = _opt_str(last(layers, "entrypoint"), scope, "entrypoint")
+    workdir = _opt_str(last(layers, "workdir"), scope, "workdir")
+    preset = _opt_str(last(layers, "preset"), scope, "preset")
+    node = last(layers, "http_port")
     http_port = None if node is None else to_int(node, scope, "http_port")
-    node = one("http_auth")
+    node = last(layers, "http_auth")
     http_auth = True if node is None else bool(to_bool(node, scope, "http_auth", True))
-    node = one("pass_config")
+    node = last(layers, "pass_config")
     pass_config = False if node is None else bool(to_bool(node, scope, "pass_config", False))
     fields = {
         "argv": argv,

@@ -5,16 +5,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
+from json.encoder import encode_basestring_ascii
 from pathlib import Path
 from typing import Any, Literal
 
 from .actions import ActionFile
 from .ast import Map, Node
-from .common import Defaults, ProjectConf, exec_unit_fields
+from .common import Defaults, ProjectConf, exec_unit_fields, last
 from .contexts import id2tag
 from .evaluate import to_str
 from .expr import Scope
@@ -68,10 +68,10 @@ def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str
     full_id = (*prefix, inst.id)
     key = dotted(full_id)
     tags = {*_system_tags(env.conf.id, env.flow_id), f"task:{key}", *user_tags}
-    title, name = layers.get("title"), layers.get("name")
-    fields["title"] = (to_str(title[-1], scope, "title") if title else None) or key
+    title, name = last(layers, "title"), last(layers, "name")
+    fields["title"] = (None if title is None else to_str(title, scope, "title")) or key
     fields["tags"] = tuple(sorted(tags))
-    fields["name"] = to_str(name[-1], scope, "name") if name else None
+    fields["name"] = None if name is None else to_str(name, scope, "name")
     fields["full_id"] = full_id
     fields["cache"] = cache
     # ``TaskSpec(**fields)`` without the frozen dataclass's per-field ``object.__setattr__``
@@ -116,14 +116,30 @@ def _task_dict(spec: TaskSpec) -> dict[str, Any]:
 
 
 _GIVEN_FIELDS = frozenset(f.name for f in dataclasses.fields(TaskSpec)) - {"caching_key"}
-# ``json.dumps(..., sort_keys=True, default=_jsonable)`` without building an encoder per call
-# and without its check for cycles (the data is a tree): the same text, as the key must be
-_ENCODE = c_make_encoder(None, _jsonable, encode_basestring_ascii, None, ": ", ", ", True,
-                         False, True) if c_make_encoder is not None else None
+
+
+def _c_encoder() -> Callable[[Any, int], Iterable[str]] | None:
+    """The C encoder ``json.dumps(..., sort_keys=True, default=_jsonable)`` uses, built once and
+    without its check for cycles (the data is a tree); None where CPython's private
+    ``c_make_encoder`` is missing or takes other arguments (``_dumps`` then uses json.dumps)."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        encode: Callable[[Any, int], Iterable[str]] = make(
+            None, _jsonable, encode_basestring_ascii, None, ": ", ", ", True, False, True)
+    except TypeError:
+        return None
+    return encode
+
+
+_ENCODE = _c_encoder()
 
 
 def _dumps(data: Any) -> str:
-    if _ENCODE is None:  # pragma: no cover - CPython without the _json accelerator
+    """``json.dumps(data, sort_keys=True, default=_jsonable)``, faster: caching keys are stored
+    and compared across versions, so the text must stay exactly that."""
+    if _ENCODE is None:
         return json.dumps(data, sort_keys=True, default=_jsonable)
     return "".join(_ENCODE(data, 0))
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
+from neuro_jupyter.core.bake.api import BakeState
 from neuro_jupyter.core.errors import BackendError
-from neuro_jupyter.core.graph import dot_from_tasks, quote, render, statuses_summary
+from neuro_jupyter.core.graph import dot_from_tasks, graph_files, quote, render, statuses_summary
 from neuro_jupyter.core.graph_layout import NodeIn, layout
-from neuro_jupyter.core.store.bakes import TaskRecord
+from neuro_jupyter.core.store.bakes import AttemptRecord, BakeRecord, TaskRecord
 
 
 def t(full_id: str, status: str, needs: tuple[str, ...] = (), kind: str = "task") -> TaskRecord:
@@ -67,6 +69,36 @@ def test_render_svg_and_pdf() -> None:
     dot = dot_from_tasks("b", COMPLEX)
     assert b"<svg" in render(dot, "svg")
     assert render(dot, "pdf").startswith(b"%PDF")
+
+
+def _state() -> BakeState:
+    bake = BakeRecord("bake-x", 1, "batch-complex-seq", None, (), {}, {}, "local", 0.0)
+    attempt = AttemptRecord("bake-x", 1, "running", "", None, "", "", False, 0.0, None, "")
+    return BakeState(bake, attempt, COMPLEX, [])
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_graph_files_named_like_a_rendered_format_keep_the_dot_beside(tmp_path: Path) -> None:
+    dot = dot_from_tasks("batch-complex-seq", COMPLEX)
+    for name in ("g.svg", "g.pdf"):
+        target = tmp_path / name
+        files = graph_files(_state(), target, dot=True, svg=True, pdf=True)
+        gv = tmp_path / "g.gv"
+        assert files[0] == gv and len(set(files)) == len(files) == 3
+        assert gv.read_text() == dot
+        assert target in files  # the explicit extension is not doubled
+        svg = target if name == "g.svg" else Path(f"{target}.svg")
+        pdf = target if name == "g.pdf" else Path(f"{target}.pdf")
+        assert svg.read_text().lstrip().startswith("<?xml")
+        assert pdf.read_bytes().startswith(b"%PDF")
+        for out in files:
+            out.unlink()
+    # a FILE no rendered format claims keeps the DOT text, as neuro-flow writes it
+    assert graph_files(_state(), tmp_path / "g.svg", dot=True) == [tmp_path / "g.svg"]
+    assert (tmp_path / "g.svg").read_text() == dot
+    files = graph_files(_state(), tmp_path / "h.gv", dot=True, svg=True)
+    assert files == [tmp_path / "h.gv", tmp_path / "h.gv.svg"]
+    assert (tmp_path / "h.gv").read_text() == dot
 
 
 def test_render_without_dot_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from neuro_jupyter.core.errors import ScaffoldError
-from neuro_jupyter.core.project import open_project
+from neuro_jupyter.core.errors import ProjectError, ScaffoldError
+from neuro_jupyter.core.project import open_project, validate_identifier
 from neuro_jupyter.core.project.scaffold import (
     TEMPLATE_DIR,
     collect_answers,
     derive_slug,
     init_project,
+    validate_code_dir,
 )
 from neuro_jupyter.core.store.projects import list_projects
 
@@ -212,6 +213,19 @@ def test_bad_input_names_the_problem_and_writes_nothing(
 
     assert list(tmp_path.iterdir()) == []
     assert list_projects() == []
+
+
+def test_code_dir_follows_the_id_rules_for_a_package() -> None:
+    # one rule set: a package name may be ALL-CAPS (a Neu.ro id may not), the rest is shared
+    assert validate_code_dir("SRC") == "SRC"
+    with pytest.raises(ProjectError, match="ALL-CAPS"):
+        validate_identifier("SRC", what="project id")
+    for bad in ("1x", "naïve", "a-b", "for"):
+        with pytest.raises(ProjectError) as as_id:
+            validate_identifier(bad, what="code directory name", package=True)
+        with pytest.raises(ScaffoldError) as as_dir:
+            validate_code_dir(bad)
+        assert str(as_dir.value) == str(as_id.value)
 
 
 def test_a_bad_prompt_answer_is_refused(tmp_path: Path) -> None:

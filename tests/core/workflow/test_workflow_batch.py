@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from neuro_jupyter.core.errors import UnknownNameError, WorkflowError, WorkflowErrors
 from neuro_jupyter.core.project import Project
-from neuro_jupyter.core.workflow import list_batches, plan_batch
+from neuro_jupyter.core.workflow import list_batches, plan_batch, taskspec
 from neuro_jupyter.core.workflow.model import DepResult
 
 from .conftest import FIXTURES
@@ -124,6 +125,38 @@ def test_caching_key(full: Project) -> None:
     assert g.task("grid_o1_t1", {"first": DepResult("succeeded", {"answer": "43"})}
                   ).caching_key != key
     assert g.task("grid_o2_t1", needs).caching_key != key
+
+
+def _key_data(full: Project) -> list[object]:
+    """What caching keys encode, for tasks that together set every TaskSpec field, plus the
+    other types the encoder meets (non-ASCII text, floats, None, paths, sets)."""
+    g = plan_batch(full, "batch_all", params={"required_p": "r"}).root
+    first = g.task("first", {"local_prep": OK})
+    assert all(v not in (None, (), {}) for v in vars(first).values())  # every field set
+    grid = g.task("grid_o2_t2", {"first": DepResult("succeeded", {"answer": "42"})})
+    extra = {"text": "naïve ☃ \"q\"\n", "float": 1.5, "none": None, "path": Path("/a/b"),
+             "set": {"x"}, "nested": {"b": [1, (2, 3)], "a": True}}
+    return [{"task": taskspec._task_dict(spec), "needs": {"first": {"result": "succeeded",
+             "outputs": {"answer": "42"}}}, "state": {"k": "v"}, "extra": extra}
+            for spec in (first, grid)]
+
+
+def test_caching_key_text_is_json_dumps(full: Project) -> None:
+    for data in _key_data(full):
+        assert taskspec._dumps(data) == json.dumps(data, sort_keys=True,
+                                                   default=taskspec._jsonable)
+
+
+def test_caching_key_without_the_c_encoder(full: Project,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _key_data(full)
+    fast = [taskspec._dumps(d) for d in data]
+    # what json.encoder holds on a Python without the _json accelerator: json.dumps then
+    # encodes in pure Python, and must give the text the C encoder gave
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    assert taskspec._c_encoder() is None
+    monkeypatch.setattr(taskspec, "_ENCODE", None)
+    assert [taskspec._dumps(d) for d in data] == fast
 
 
 def test_nested_action_graphs(full: Project) -> None:

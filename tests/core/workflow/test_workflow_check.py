@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from neuro_jupyter.core.errors import WorkflowError
 from neuro_jupyter.core.project import Project
-from neuro_jupyter.core.workflow import check_paths, check_project
+from neuro_jupyter.core.workflow import check_paths, check_project, plan_batch
 from neuro_jupyter.core.workflow.check import workspace_of
 
 from .conftest import FIXTURES
@@ -90,3 +91,23 @@ def test_errors_are_workflow_errors_with_locations() -> None:
     errors = check_paths(BAD)
     assert errors and all(isinstance(e, WorkflowError) for e in errors)
     assert all(re.match(r"^[\w./-]+\.yml:\d+:\d+: ", str(e)) for e in errors)
+
+
+_MODULES = {
+    "live": "kind: live\njob:\n  image: ubuntu\n  cmd: echo hi\n",
+    "local": "kind: local\ncmd: echo hi\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_MODULES))
+def test_check_and_plan_agree_on_a_bad_module_call(
+        kind: str, make_project: Callable[..., Project]) -> None:
+    project = make_project({
+        ".neuro/b.yml": "kind: batch\ntasks:\n  - id: t\n    module: ws:m.yml\n",
+        "m.yml": _MODULES[kind]})
+    expected = (f".neuro/b.yml:4:13: module 'ws:m.yml' is of kind {kind}; a batch flow can "
+                "only call batch modules")
+    assert [str(e) for e in check_project(project)] == [expected]
+    with pytest.raises(WorkflowError) as planned:
+        plan_batch(project, "b")
+    assert str(planned.value) == expected
