@@ -33,6 +33,10 @@ export interface IJobRow {
   when: number | null;
   /** Where the latest run ran: 'local' or 'ray@URL'; null if never run. */
   backend: string | null;
+  /** Its name ('local', 'ray') for a tag; null if never run. */
+  backend_name: string | null;
+  /** How it is shown: 'local' or 'ray (URL)'; null if never run. */
+  backend_label: string | null;
 }
 
 /** One run of a live job. */
@@ -45,6 +49,10 @@ export interface IJob {
   reason: string;
   exit_code: number | null;
   backend: string;
+  /** Its name ('local', 'ray') for a tag. */
+  backend_name: string;
+  /** How it is shown: 'local' or 'ray (URL)'. */
+  backend_label: string;
   http_port: number | null;
   created_at: number;
   started_at: number | null;
@@ -71,6 +79,19 @@ export interface IBake {
   attempt: number | null;
   /** Where its tasks run: 'local' or 'ray@URL'. */
   backend: string;
+  /** Its name ('local', 'ray') for a tag. */
+  backend_name: string;
+  /** How it is shown: 'local' or 'ray (URL)'. */
+  backend_label: string;
+}
+
+/** A task's log with the header lines `show` prints above it (for an action or module call,
+ * which has no log of its own, the note naming its tasks). */
+export interface ITaskLog {
+  task: string;
+  attempt: number | null;
+  header: string;
+  text: string;
 }
 
 /** An attempt of a bake. */
@@ -213,19 +234,18 @@ export class NeuroApi {
     );
   }
 
-  /** The log of one task of a bake. */
+  /** The log of one task of a bake, with its header lines. */
   async taskLog(
     pk: number,
     bakeId: string,
     taskId: string,
     attempt?: number
-  ): Promise<string> {
-    const reply = await this.json<{ text: string }>(
+  ): Promise<ITaskLog> {
+    return this.json<ITaskLog>(
       ['projects', String(pk), 'bakes', bakeId, 'tasks', taskId, 'log'],
       undefined,
       attempt === undefined ? {} : { attempt: String(attempt) }
     );
-    return reply.text;
   }
 
   /** A bake's graph as an SVG document rendered by Graphviz on the server. */

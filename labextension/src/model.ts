@@ -13,6 +13,7 @@ import {
   IJob,
   IJobRow,
   IProject,
+  ITaskLog,
   NeuroApi
 } from './api';
 
@@ -40,7 +41,7 @@ export interface IViewData {
   svgError: string;
   layout: IGraphLayout | null;
   task: string | null;
-  taskLog: string;
+  taskLog: ITaskLog | null;
 }
 
 function emptyData(): IViewData {
@@ -57,7 +58,7 @@ function emptyData(): IViewData {
     svgError: '',
     layout: null,
     task: null,
-    taskLog: ''
+    taskLog: null
   };
 }
 
@@ -143,7 +144,7 @@ export class NeuroModel implements IDisposable {
 
   /** Select a task of the bake view and fetch its log. */
   async selectTask(fullId: string | null): Promise<void> {
-    this._data = { ...this._data, task: fullId, taskLog: '' };
+    this._data = { ...this._data, task: fullId, taskLog: null };
     this._changed.emit();
     await this.refreshNow();
   }

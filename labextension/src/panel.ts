@@ -62,19 +62,16 @@ function button(
   return node;
 }
 
-/** 'ray (http://host:8265)' for a stored 'ray@http://host:8265'. */
-export function backendLabel(backend: string): string {
-  const at = backend.indexOf('@');
-  return at < 0 ? backend : `${backend.slice(0, at)} (${backend.slice(at + 1)})`;
-}
-
-/** A small tag naming a backend other than the local one, with its address as a tooltip. */
-export function backendTag(backend: string | null | undefined): HTMLElement | null {
-  if (!backend || backend === 'local') {
+/** A small tag naming a backend other than the local one, with its label (the address) as a
+ * tooltip; the server names and labels it (core parses the stored `ray@URL`). */
+export function backendTag(
+  name: string | null | undefined,
+  label: string | null | undefined
+): HTMLElement | null {
+  if (!name || name === 'local') {
     return null;
   }
-  const name = backend.split('@')[0];
-  return h('span', { class: 'nj-backend', title: backendLabel(backend) }, name);
+  return h('span', { class: 'nj-backend', title: label ?? name }, name);
 }
 
 /** A status badge in Neu.ro's colour for the status. */
@@ -294,7 +291,7 @@ export class NeuroPanel extends Widget {
           'div',
           { class: 'nj-name' },
           jobLabel(job.job_id, job.suffix),
-          backendTag(job.backend)
+          backendTag(job.backend_name, job.backend_label)
         ),
         job.title ? h('div', { class: 'nj-sub' }, job.title) : null
       ),
@@ -313,7 +310,12 @@ export class NeuroPanel extends Widget {
       h(
         'div',
         { class: 'nj-main' },
-        h('div', { class: 'nj-name' }, bake.name || bake.batch, backendTag(bake.backend)),
+        h(
+          'div',
+          { class: 'nj-name' },
+          bake.name || bake.batch,
+          backendTag(bake.backend_name, bake.backend_label)
+        ),
         h(
           'div',
           { class: 'nj-sub' },
@@ -338,7 +340,7 @@ export class NeuroPanel extends Widget {
     const fields: [string, string][] = job
       ? [
           ['Run', job.raw_id],
-          ['Backend', backendLabel(job.backend)],
+          ['Backend', job.backend_label],
           ['Started', when(job.started_at)],
           ['Finished', when(job.finished_at)],
           ['Exit code', job.exit_code === null ? '—' : String(job.exit_code)],
@@ -417,7 +419,8 @@ export class NeuroPanel extends Widget {
             'div',
             { class: 'nj-task-log' },
             h('h4', {}, `Log of ${task}`),
-            h('pre', { class: 'nj-log' }, taskLog)
+            h('div', { class: 'nj-sub nj-task-header' }, taskLog?.header ?? ''),
+            h('pre', { class: 'nj-log' }, taskLog?.text ?? '')
           )
         : null
     );

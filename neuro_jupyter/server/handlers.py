@@ -20,14 +20,18 @@ POST     ``projects/{pk}/jobs/{job_id}/start``       201, the new run (409 with 
 POST     ``projects/{pk}/jobs/{job_id}/kill``        ``{"messages": [...]}`` once stopped; body
                                                      ``{"suffix": ""}``; ``job_id`` may be ALL
 GET      ``jobs/{raw_id}``                           one run of a job, with its ``url``
+                                                     (jobs and bakes carry ``backend_name`` and
+                                                     ``backend_label`` beside ``backend``)
 GET      ``jobs/{raw_id}/log?offset=&limit=``        ``{"text", "offset", "next_offset",
                                                      "size"}``; a negative offset counts from
                                                      the end (a tail)
 GET      ``projects/{pk}/bakes``                     ``{"bakes": [bake, ...]}``, newest first
 GET      ``projects/{pk}/bakes/{bake}?attempt=``     ``{"bake", "attempt", "attempts", "tasks",
                                                      "edges"}``
-GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  ``{"task", "attempt", "text"}``
-         log?attempt=&raw=``
+GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  ``{"task", "attempt", "header", "text"}``:
+         log?attempt=&raw=``                         ``show``'s header lines (for an action or
+                                                     module call, the note naming its tasks)
+                                                     and the log
 GET      ``projects/{pk}/bakes/{bake}/graph.dot``    the graph in DOT (text/vnd.graphviz)
 GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml; needs
                                                      Graphviz's ``dot``)
@@ -266,6 +270,17 @@ class ProjectHandler(NeuroHandler):
 # --- live jobs ------------------------------------------------------------------------------
 
 
+def backend_json(stored: str | None) -> dict[str, str | None]:
+    """A stored backend (``local``, ``ray@URL``; None for a job never run) as front ends show it:
+    ``backend_name`` for a tag and ``backend_label`` (``ray (URL)``), parsed by core only."""
+    from ..core.backends.target import BackendTarget
+
+    if stored is None:
+        return {"backend_name": None, "backend_label": None}
+    target = BackendTarget.parse(stored)
+    return {"backend_name": target.name, "backend_label": target.label}
+
+
 def job_json(record: Any, url: str | None) -> dict[str, Any]:
     """A job run for the API (its process spec stays on the server)."""
     names = (
@@ -276,6 +291,7 @@ def job_json(record: Any, url: str | None) -> dict[str, Any]:
     data["label"] = record.label
     data["when"] = record.when
     data["url"] = url
+    data.update(backend_json(record.backend))
     return data
 
 
@@ -287,6 +303,7 @@ def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
     page = ps_page(project, limit=None)
     rows = []
     for row in page.rows:
+        backend = row.record.backend if row.record else None
         rows.append({
             "job_id": row.job_id,
             "suffix": row.suffix,
@@ -296,7 +313,8 @@ def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
             "title": row.title,
             "browse": row.browse,
             "raw_id": row.raw_id,
-            "backend": row.record.backend if row.record else None,
+            "backend": backend,
+            **backend_json(backend),
             "when": row.when,
             "url": live_url(row.record, base_url),
         })
@@ -351,14 +369,14 @@ class JobActionHandler(NeuroHandler):
         backend, address = body.get("backend"), body.get("ray_address")
         if not isinstance(backend, (str, type(None))) or not isinstance(address, (str, type(None))):
             raise InvalidInputError("'backend' and 'ray_address' must be strings")
-        from ..core.live import browse_url, run_job
+        from ..core.live import live_url, run_job
 
         result = await self.run(
             run_job, project, job_id, suffix=suffix or None, params=params, args=tuple(args),
             detach=True, server_base=self.base_url, backend=backend or None,
             ray_address=address or None,
         )
-        job = job_json(result.record, browse_url(result.record, server_base_url=self.base_url))
+        job = job_json(result.record, live_url(result.record, self.base_url))
         if result.started:
             self.reply(job, 201)
         else:  # it runs (or waits) already: a clash, with the run it clashes with
@@ -417,6 +435,7 @@ def bake_json(bake: Any) -> dict[str, Any]:
     last = bake.last_attempt
     data["status"] = last.result if last else "pending"
     data["attempt"] = last.number if last else None
+    data.update(backend_json(bake.backend))
     return data
 
 
@@ -440,19 +459,12 @@ def state_json(state: Any, attempts: list[Any]) -> dict[str, Any]:
     }
 
 
-def _attempts(bake_id: str) -> list[Any]:
-    from ..core.store import open_store
-    from ..core.store.bakes import list_attempts
-
-    return list_attempts(open_store(), bake_id)
-
-
 def _bake_state(project: Any, bake_ref: str, attempt: int | None) -> dict[str, Any]:
-    from ..core.bake import inspect_bake, resolve_bake
+    from ..core.bake import inspect_bake, list_attempts, resolve_bake
 
     bake = resolve_bake(project, bake_ref)
     state = inspect_bake(project, bake, attempt)
-    return state_json(state, _attempts(bake.bake_id))
+    return state_json(state, list_attempts(project, bake))
 
 
 class BakesHandler(NeuroHandler):
@@ -484,11 +496,12 @@ class BakeHandler(NeuroHandler):
 
 
 def _task_log(project: Any, bake_ref: str, task: str, attempt: int | None, raw: bool) -> dict[str, Any]:
-    from ..core.bake import resolve_bake, task_log
+    from ..core.bake import inspect_bake, resolve_bake
+    from ..core.bake.render import show_task
 
-    bake = resolve_bake(project, bake_ref)
-    text = task_log(project, bake, task, attempt=attempt, raw=raw)
-    return {"task": task, "attempt": attempt, "text": text}
+    state = inspect_bake(project, resolve_bake(project, bake_ref), attempt)
+    shown = show_task(state, task, raw=raw)
+    return {"task": task, "attempt": attempt, "header": shown.header, "text": shown.log}
 
 
 class TaskLogHandler(NeuroHandler):

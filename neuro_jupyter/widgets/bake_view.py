@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..core.bake import BakeRecord, BakeState, inspect_bake, read_task_log, resolve_bake
-from ..core.bake.render import reason_note
+from ..core.bake import BakeRecord, BakeState, inspect_bake, resolve_bake
+from ..core.bake.render import show_task
 from ..core.graph import STATUS_COLORS
 from ..core.graph_layout import Layout, layout, task_nodes
 from ..core.workflow.model import FINISHED_STATUSES
@@ -134,10 +134,8 @@ class BakeView(anywidget.AnyWidget):
         if self._state is None or not self.selected:
             self.log = ""
             return
-        for task in self._state.tasks:
-            if task.full_id == self.selected:
-                text = read_task_log(task, limit=LOG_LIMIT)
-                self.log = f"{task.full_id}: {task.status}{reason_note(task)}\n{text}"
-                return
+        if any(task.full_id == self.selected for task in self._state.tasks):
+            self.log = show_task(self._state, self.selected, limit=LOG_LIMIT).text
+            return
         group = [t for t in self._state.tasks if t.matrix_group == self.selected]
         self.log = "\n".join(f"{t.full_id}: {t.status}" for t in group)

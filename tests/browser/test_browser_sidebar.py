@@ -236,6 +236,9 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
         "<script>prepared</script>"
     )
     assert sidebar.locator("script").count() == 0
+    assert sidebar.locator(".nj-task-log .nj-task-header").inner_text() == (  # as `show` prints
+        "Attempt #1 failed\nTask prepare succeeded"
+    )
     shot(page, "06-bake")
 
     # Restart the failed bake from the UI: attempt #2 appears and runs to its end

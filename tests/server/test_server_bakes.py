@@ -312,3 +312,44 @@ async def test_graph_layout_needs_no_graphviz(
     assert layout["edges"] == [0, 1]
     assert layout["x"][1] > layout["x"][0]
     assert {"width", "height", "node_w", "node_h", "gap_x", "gap_y", "margin"} <= set(layout)
+
+
+async def test_task_log_of_a_call_names_its_tasks(
+    jp_fetch: Any, a_project: Project, project_pk_of: Callable[[Project], Awaitable[int]]
+) -> None:
+    """An action call has no log of its own: the route says so and names its tasks (as ``show``
+    does); every task's log comes with the same header lines."""
+    bake = make_bake(a_project)
+    store = open_store()
+    rows.put_tasks(store, [
+        rows.TaskRecord(bake.bake_id, 1, "call", "failed", kind="action", seq=2),
+        rows.TaskRecord(bake.bake_id, 1, "call.inner", "failed", seq=3),
+    ])
+    pk = str(await project_pk_of(a_project))
+    call = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "tasks", "call", "log")
+    assert call["header"] == (
+        "Attempt #1 failed\nTask call failed\n"
+        "It is an action call with no log of its own; its tasks: call.inner"
+    )
+    assert call["text"] == ""
+    prepare = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "tasks", "prepare",
+                             "log")
+    assert prepare["header"] == "Attempt #1 failed\nTask prepare succeeded"
+
+
+async def test_bakes_carry_their_backend_named_and_labelled_by_core(
+    jp_fetch: Any, a_project: Project, project_pk_of: Callable[[Project], Awaitable[int]]
+) -> None:
+    store = open_store()
+    rows.create_bake(store, project_pk=project_pk(a_project, store), batch="training", name="far",
+                     tags=(), params={}, config_files={}, backend="ray@http://127.0.0.1:8265")
+    make_bake(a_project, name="near")
+    pk = str(await project_pk_of(a_project))
+    bakes = (await get_json(jp_fetch, "projects", pk, "bakes"))["bakes"]
+    shown = {b["name"]: (b["backend"], b["backend_name"], b["backend_label"]) for b in bakes}
+    assert shown == {
+        "far": ("ray@http://127.0.0.1:8265", "ray", "ray (http://127.0.0.1:8265)"),
+        "near": ("local", "local", "local"),
+    }
+    state = await get_json(jp_fetch, "projects", pk, "bakes", "far")
+    assert state["bake"]["backend_label"] == "ray (http://127.0.0.1:8265)"

@@ -201,6 +201,45 @@ async def test_a_running_web_job_links_through_the_proxy(
     assert rows[2]["url"] == job["url"]
 
 
+async def test_a_web_job_that_dies_at_once_gets_no_link(
+    jp_fetch: Any, make_project: Callable[..., Project], project_pk_of: Callable[[Project], Any]
+) -> None:
+    """A link to a port nobody listens on would lead to an error page: the start's answer,
+    like every other route, links only a pending or running job."""
+    port = free_port()
+    project = make_project("dying", {"live.yml": f"""kind: live
+jobs:
+  web:
+    image: neuromation/base
+    http_port: {port}
+    browse: true
+    bash: exit 3
+"""})
+    pk = str(await project_pk_of(project))
+    response = await jp_fetch(API, "projects", pk, "jobs", "web", "start", method="POST",
+                              body="{}")
+    job = json.loads(response.body)
+    assert (job["status"], job["http_port"], job["url"]) == ("failed", port, None)
+    details = await get_json(jp_fetch, "jobs", job["raw_id"])
+    assert details["url"] is None
+
+
+async def test_jobs_carry_their_backend_named_and_labelled_by_core(
+    jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
+) -> None:
+    now = time.time()
+    insert_job(JobRecord(raw_id="job-on-ray", project_pk=project_pk(live_project), job_id="web",
+                         backend="ray@http://127.0.0.1:8265", status="succeeded", exit_code=0,
+                         created_at=now - 2, started_at=now - 1, finished_at=now))
+    job = await get_json(jp_fetch, "jobs", "job-on-ray")
+    assert (job["backend_name"], job["backend_label"]) == ("ray", "ray (http://127.0.0.1:8265)")
+    pk = str(await project_pk_of(live_project))
+    rows = {r["job_id"]: r for r in (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]}
+    assert (rows["web"]["backend_name"], rows["web"]["backend_label"]) == (
+        "ray", "ray (http://127.0.0.1:8265)")
+    assert (rows["sleeper"]["backend_name"], rows["sleeper"]["backend_label"]) == (None, None)
+
+
 async def test_start_unknown_job_is_404_listing_the_jobs(
     jp_fetch: Any, live_project: Project, project_pk_of: Callable[[Project], Any]
 ) -> None:

@@ -80,6 +80,28 @@ def test_selected_task_log_is_text_never_html(a_project) -> None:
     assert re.search(r"log\.textContent = model\.get\(\"log\"\)", source)
 
 
+def test_selected_call_node_names_its_tasks(a_project) -> None:
+    """An action call has no log of its own: clicking its node says so and names its tasks,
+    as ``show`` does; a task's log comes after the same header lines."""
+    store = open_store()
+    bake = rows.create_bake(store, project_pk=project_pk(a_project, store), batch="train",
+                            name="calls", tags=(), params={}, config_files={})
+    log = paths.logs_dir() / "inner.log"
+    log.write_text("inner ran\n")
+    rows.put_tasks(store, [
+        rows.TaskRecord(bake.bake_id, 1, "call", "failed", kind="action", seq=1),
+        rows.TaskRecord(bake.bake_id, 1, "call.inner", "failed", reason="exit code 2",
+                        log_path=str(log), seq=2),
+    ])
+    rows.update_attempt(store, bake.bake_id, 1, result="failed", finished_at=time.time())
+    view = BakeView(a_project, "calls", follow=False)
+    view.selected = "call"
+    assert view.log == ("Attempt #1 failed\nTask call failed\n"
+                        "It is an action call with no log of its own; its tasks: call.inner\n")
+    view.selected = "call.inner"
+    assert view.log == "Attempt #1 failed\nTask call.inner failed (exit code 2)\ninner ran\n"
+
+
 def test_polls_on_the_event_loop_until_finished(a_project) -> None:
     bake = make_bake(a_project)
     store = open_store()

@@ -147,6 +147,12 @@ def _bake(project: Project, bake: rows.BakeRecord | str) -> rows.BakeRecord:
     return resolve_bake(project, bake) if isinstance(bake, str) else bake
 
 
+def list_attempts(project: Project, bake: rows.BakeRecord | str) -> list[rows.AttemptRecord]:
+    """Every attempt of a bake, first to last (what a front end offers to switch between)."""
+    record = _bake(project, bake)
+    return rows.list_attempts(_store(), record.bake_id)
+
+
 def _attempt(store: Store, bake: rows.BakeRecord, number: int | None) -> rows.AttemptRecord:
     attempt = rows.get_attempt(store, bake.bake_id, number)
     return reconcile(store, attempt)

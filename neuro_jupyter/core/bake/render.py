@@ -1,10 +1,11 @@
-"""Plain-text views of bakes as neuro-flow prints them (§4.1), shared by the CLI and magics."""
+"""Plain-text views of bakes as neuro-flow prints them (§4.1), shared by every front end."""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from ..backends.target import BackendTarget
@@ -78,10 +79,32 @@ def show_header(state: BakeState, task: TaskRecord) -> str:
     return head
 
 
+@dataclass(frozen=True)
+class TaskShow:
+    """What every front end shows of a task: the header lines (with the note that names an
+    action or module call's tasks, which has no log of its own) and the task's log."""
+
+    header: str
+    log: str
+
+    @property
+    def text(self) -> str:
+        """The header lines, then the log: what ``show`` prints."""
+        return f"{self.header}\n{self.log}"
+
+
+def show_task(
+    state: BakeState, task_id: str, *, raw: bool = False, limit: int | None = None
+) -> TaskShow:
+    """A task's header and log (the last ``limit`` characters if given); the error of an
+    unknown id lists the valid ones."""
+    task = find_task(state, task_id)
+    return TaskShow(show_header(state, task), read_task_log(task, raw=raw, limit=limit))
+
+
 def show_text(state: BakeState, task_id: str, *, raw: bool = False) -> str:
     """What ``show`` prints: the header lines, then the task's log."""
-    task = find_task(state, task_id)
-    return f"{show_header(state, task)}\n{read_task_log(task, raw=raw)}"
+    return show_task(state, task_id, raw=raw).text
 
 
 STATUS_PHRASES = {

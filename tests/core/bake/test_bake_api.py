@@ -10,6 +10,7 @@ import pytest
 from neuro_jupyter.core.bake import (
     clear_cache,
     inspect_bake,
+    list_attempts,
     list_bakes,
     parse_when,
     resolve_bake,
@@ -133,6 +134,15 @@ tasks:
     assert {t.full_id: t for t in state3.tasks}["first"].raw_id == first1.raw_id
     assert task_log(a_project, bake, "first", attempt=3) == ""
     assert "::set-output name=v::7" in task_log(a_project, bake, "first", attempt=3, raw=True)
+    attempts = list_attempts(a_project, bake.bake_id)  # what front ends offer to switch between
+    assert [(a.number, a.result) for a in attempts] == [
+        (1, "failed"), (2, "succeeded"), (3, "succeeded")]
+    assert attempts[1].from_failed and not attempts[2].from_failed
+
+
+def test_attempts_of_an_unknown_bake_is_not_found(a_project: Any) -> None:
+    with pytest.raises(NotFoundError, match="bake-none"):
+        list_attempts(a_project, "bake-none")
 
 
 def test_cache_hits_and_clear_cache(a_project: Any, wait_finished: Any, write_batch: Any, tmp_path: Path) -> None:

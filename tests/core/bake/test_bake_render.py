@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from neuro_jupyter.core.bake.render import progress_line, progress_lines, show_header
+import pytest
+
+from neuro_jupyter.core.bake.render import (
+    progress_line,
+    progress_lines,
+    show_header,
+    show_task,
+    show_text,
+)
+from neuro_jupyter.core.errors import UnknownNameError
 from neuro_jupyter.core.store.bakes import TaskRecord
 
 
@@ -58,3 +68,28 @@ def test_show_of_an_action_call_names_its_tasks() -> None:
         "It is an action call with no log of its own; its tasks: outer.inner"
     )
     assert show_header(state, tasks[3]) == "Attempt #1 failed\nTask last skipped"
+
+
+def test_every_front_end_gets_the_same_header_note_and_log(tmp_path: Path) -> None:
+    """``show_task`` is what the CLI, the magics, the widget and the REST API show of a task:
+    a call names its tasks (it has no log), a task's log follows its header."""
+    log = tmp_path / "inner.log"
+    log.write_text("::set-output name=n::1\ninner ran\n")
+    tasks = [task("outer", "failed", kind="module"),
+             task("outer.inner", "failed", reason="exit code 2", log_path=str(log))]
+    state: Any = SimpleNamespace(attempt=SimpleNamespace(number=2, result="failed"), tasks=tasks,
+                                 bake=SimpleNamespace(bake_id="bake-1"))
+    call = show_task(state, "outer")
+    assert call.header == (
+        "Attempt #2 failed\nTask outer failed\n"
+        "It is a module call with no log of its own; its tasks: outer.inner"
+    )
+    assert call.log == ""
+    inner = show_task(state, "outer.inner")
+    assert inner.header == "Attempt #2 failed\nTask outer.inner failed (exit code 2)"
+    assert inner.log == "inner ran\n"
+    assert show_text(state, "outer.inner") == inner.text == f"{inner.header}\ninner ran\n"
+    assert show_task(state, "outer.inner", raw=True).log.startswith("::set-output name=n::1\n")
+    assert show_task(state, "outer.inner", limit=4).log == "ran\n"
+    with pytest.raises(UnknownNameError, match="outer.inner"):
+        show_task(state, "nope")
