@@ -9,6 +9,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .._version import __version__
 from ..core.errors import NeuroJupyterError
@@ -16,11 +17,22 @@ from ..core.errors import NeuroJupyterError
 TOPICS = ("project", "workflow", "live", "bake", "server_info")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse whose verbs may read their own words: a ``read_words`` default (``run``'s
+    ``cli.live.parse_run_words``) parses them instead."""
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        read_words = self.get_default("read_words")
+        if read_words is None:
+            return super().parse_known_args(args, namespace)
+        return read_words(self, sys.argv[1:] if args is None else args, namespace), []
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every topic's subcommands."""
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="neuro-jupyter",
         description="Neu.ro Flow projects on this machine: live jobs, bakes, scaffolding.",
     )
@@ -44,12 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:
-        # `run JOB [ARGS]...`: options unknown to us belong to a multi job (neuro-flow's form).
-        if getattr(args, "command", None) != "run" or not hasattr(args, "extra"):
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        args.extra = [*args.extra, *unknown]
+    args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

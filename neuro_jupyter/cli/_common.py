@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 
+from ..core.backends.target import BACKENDS
 from ..core.project import Project, find_project
 
 
 def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     """``--backend`` and ``--ray-address`` (run, bake and their magics)."""
     parser.add_argument(
-        "--backend", choices=("local", "ray"), default=None,
+        "--backend", choices=BACKENDS, default=None,
         help="where to run (default: .neuro.toml's [neuro-jupyter] backend, else local)",
     )
     parser.add_argument(

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from ._common import add_backend_arguments, project_of
-
-if TYPE_CHECKING:
-    pass
 
 JOB_HELP = "a job id of .neuro/live.yml"
 SUFFIX_HELP = "a multi job's suffix (optional when exactly one instance runs)"
@@ -22,17 +21,55 @@ def add_ps_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """run's arguments (shared with ``%neuro_run``)."""
-    parser.add_argument("job", metavar="JOB_ID", help=JOB_HELP)
-    parser.add_argument(
+    """run's arguments (shared with ``%neuro_run``); the parser's ``read_words`` default is
+    ``parse_run_words``, which both front ends parse run's words with."""
+    job = parser.add_argument("job", metavar="JOB_ID", help=JOB_HELP)
+    extra = parser.add_argument(
         "extra", nargs="*", default=[], metavar="SUFFIX/ARGS",
         help="a multi job's suffix (unless -s is given; a random one otherwise), then its "
-        "arguments, which become ${{ multi.args }}; put -- before arguments that start with -",
+        "arguments, which become ${{ multi.args }}; put -- before arguments that are options "
+        "of run itself (-s, -p, --backend...)",
     )
     parser.add_argument("-s", "--suffix", default=None, help="a multi job's suffix")
     parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="set a param of the job (repeatable)")
     add_backend_arguments(parser)
+    parser.set_defaults(read_words=functools.partial(parse_run_words, positionals=(job, extra)))
+
+
+def parse_run_words(
+    parser: argparse.ArgumentParser, words: Sequence[str],
+    namespace: argparse.Namespace | None = None, *, positionals: Sequence[argparse.Action],
+) -> argparse.Namespace:
+    """Parse ``run``'s words as neuro-flow does: run's options anywhere; from JOB_ID on, every
+    other word (unknown options too) is the job's, in order, with a ``--`` kept for
+    ``suffix_and_args`` to drop; an unknown option before JOB_ID is a usage error."""
+    words = list(words)
+    cut = words.index("--") if "--" in words else len(words)
+    # argparse's own parse_intermixed_args trick: with the positionals off, the options are
+    # parsed wherever they are and every other word comes back in its order.
+    usage = parser.usage  # kept as it is with the positionals on (for -h and errors)
+    parser.usage = usage or parser.format_usage().removeprefix("usage: ").rstrip().replace("%", "%%")
+    saved = [(action, action.nargs, action.default) for action in positionals]
+    for action in positionals:
+        action.nargs = action.default = argparse.SUPPRESS
+    try:
+        # the base method: a front end's parser may route parse_known_args here
+        args, loose = argparse.ArgumentParser.parse_known_args(parser, words[:cut], namespace)
+    finally:
+        parser.usage = usage
+        for action, nargs, default in saved:
+            action.nargs, action.default = nargs, default
+    loose += words[cut:]
+    if loose[:1] == ["--"]:  # `run -- JOB ...`
+        del loose[0]
+    if not loose:
+        parser.error("the following arguments are required: JOB_ID")
+    if loose[0].startswith("-"):
+        parser.error(f"unrecognized arguments: {loose[0]} (a job's own options go after JOB_ID)")
+    args.job, args.extra = loose[0], loose[1:]
+    vars(args).pop("read_words", None)
+    return args
 
 
 def add_job_arguments(parser: argparse.ArgumentParser, *, kill: bool = False) -> None:
@@ -94,27 +131,29 @@ def cmd_ps(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run (or find running) and attach unless detached; returns the job's exit code when it
     ended while attached, 2 when the job is pending."""
-    from ..core.live import live_url, run_job, server_url, suffix_and_args
+    from ..core.live import live_url, run_job, run_text, server_url, suffix_and_args
 
     project = project_of(args)
     suffix, extra = suffix_and_args(args.suffix, args.extra)
     result = run_job(project, args.job, suffix=suffix, params=dict(args.param), args=extra,
                      detach=args.detach, backend=args.backend, ray_address=args.ray_address)
-    print(result.message)
     if result.pending:
+        print(result.message)
         return 2
-    url = live_url(result.record, server_url(project.root))
+    base = server_url(project.root)
+    record = result.record
+    if not result.attach:
+        print(run_text(result, base, logs=f"neuro-jupyter logs {record.label} -f",
+                       stop=f"neuro-jupyter kill {record.label}"))
+        if record.active:
+            print(f"Detached: {record.label} goes on.")
+        return 0
+    print(result.message)
+    url = live_url(record, base)
     if url:
         print(f"URL: {url}")
-    if result.recent_log:  # re-attaching: the last lines, then what comes next
-        sys.stdout.write(result.recent_log)
-    if not result.attach:
-        if result.record.finished:
-            print(f"Status: {result.record.status} {result.record.reason}".rstrip())
-        else:
-            print(f"Detached. Logs: neuro-jupyter logs {result.record.label} -f")
-        return 0
-    return _attach(result.record, result.log_offset)
+    sys.stdout.write(result.recent_log)  # re-attaching: the last lines, then what comes next
+    return _attach(record, result.log_offset)
 
 
 def _attach(record: Any, offset: int = 0) -> int:
@@ -134,13 +173,12 @@ def _attach(record: Any, offset: int = 0) -> int:
 
 def cmd_logs(args: argparse.Namespace) -> int:
     """Print the log, or stream it with -f."""
-    from ..core.live import job_status, missing_log_note, read_log, stream_log
+    from ..core.live import job_status, log_text, stream_log
 
     record = job_status(project_of(args), args.job, args.suffix)
     if not args.follow:
-        text = read_log(record)[0]
+        text, note = log_text(record)
         sys.stdout.write(text)
-        note = missing_log_note(record, text)
         if note:
             print(note, file=sys.stderr)
         return 0

@@ -61,22 +61,18 @@ def magic_parser(prog: str, description: str) -> MagicParser:
 
 
 def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
-    """Split a magic's line like a shell and parse it; unknown options and words after ``--``
-    go to the ``extra`` positional (multi.args) when the parser has one."""
+    """Split a magic's line like a shell and parse it; a parser with a ``read_words`` default
+    (``%neuro_run``: ``cli.live.parse_run_words``) reads the words itself."""
     try:
         words = shlex.split(line)
     except ValueError as exc:
         parser.error(str(exc))
-    rest: list[str] = []
+    read_words = parser.get_default("read_words")
+    if read_words is not None:
+        return read_words(parser, words)
     if "--" in words:
         cut = words.index("--")
         words, rest = words[:cut], words[cut + 1 :]
-    args, unknown = parser.parse_known_args(words)
-    if unknown and not hasattr(args, "extra"):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    if rest and not hasattr(args, "extra"):
-        parser.error(f"unexpected arguments after --: {' '.join(rest)}")
-    if unknown or rest:
-        # As `neuro-flow run JOB [ARGS]...`: options we do not know belong to a multi job.
-        args.extra = [*args.extra, *unknown, *rest]
-    return args
+        if rest:
+            parser.error(f"unexpected arguments after --: {' '.join(rest)}")
+    return parser.parse_args(words)

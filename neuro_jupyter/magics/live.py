@@ -90,14 +90,13 @@ class LiveMagics(Magics):
     @friendly_errors
     def neuro_logs(self, line: str) -> None:
         """``%neuro_logs JOB [SUFFIX] [-f]``: print the log; ``-f`` streams until the job ends."""
-        from ..core.live import job_status, missing_log_note, read_log, stream_log
+        from ..core.live import job_status, log_text, stream_log
 
         args = parse_line(LOGS, line)
         record = job_status(current_project(args.project), args.job, args.suffix)
         if not args.follow:
-            text, _ = read_log(record)
+            text, note = log_text(record)
             sys.stdout.write(text)
-            note = missing_log_note(record, text)
             if note:
                 print(note, file=sys.stderr)
             return

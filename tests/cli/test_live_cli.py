@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from neuro_jupyter.cli import main
 from neuro_jupyter.core.live import get_job, job_status
@@ -158,9 +159,7 @@ def test_run_on_a_running_job_shows_recent_lines_then_follows(root: Path) -> Non
                     "done; sleep 1; echo two; sleep 60\n")
     assert main(["--project", str(root), "run", "ticker", "--detach"]) == 0
     record = job_status(open_project(root), "ticker")
-    deadline = time.monotonic() + 20
-    while "line30" not in Path(record.log_path).read_text() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "line30" in Path(record.log_path).read_text())
     proc, seen = _run_until(root, "ticker", "two\n")
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
@@ -169,13 +168,15 @@ def test_run_on_a_running_job_shows_recent_lines_then_follows(root: Path) -> Non
     assert seen.count("line30\n") == 1 and seen.count("two\n") == 1
 
 
+MULTI_ECHO = '  multi_echo:\n    multi: true\n    bash: echo "args=${{ multi.args }}"\n'
+
+
 def test_run_passes_unknown_options_to_a_multi_job(
     root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # neuro-flow's `run JOB [ARGS]...`: no `--` needed before the job's own options.
     live = root / ".neuro" / "live.yml"
-    live.write_text(live.read_text() + '  multi_echo:\n    multi: true\n'
-                    '    bash: echo "args=${{ multi.args }}"\n')
+    live.write_text(live.read_text() + MULTI_ECHO)
     assert main(["--project", str(root), "run", "multi_echo", "-s", "one", "--lr", "0.5"]) == 0
     assert "args=--lr 0.5" in capsys.readouterr().out
     with pytest.raises(SystemExit):
@@ -190,3 +191,59 @@ def test_double_dash_only_separates_the_job_arguments(
     assert suffix_and_args(None, ["s1", "--", "x", "--", "y"]) == ("s1", ("x", "--", "y"))
     assert suffix_and_args("s2", ["--", "--lr", "1"]) == ("s2", ("--lr", "1"))
 
+
+def _run_multi_echo(root: Path, capsys: pytest.CaptureFixture[str], *words: str) -> tuple[str, str]:
+    """``neuro-jupyter run multi_echo WORDS...`` (attached until it ends): (suffix, its args)."""
+    live = root / ".neuro" / "live.yml"
+    if MULTI_ECHO not in live.read_text():
+        live.write_text(live.read_text() + MULTI_ECHO)
+    assert main(["--project", str(root), "run", "multi_echo", *words]) == 0
+    out = capsys.readouterr().out
+    label = out.splitlines()[0].removeprefix("Job ").partition(" started")[0]
+    args = next(line for line in out.splitlines() if line.startswith("args="))
+    return label.removeprefix("multi_echo").strip(), args.removeprefix("args=")
+
+
+def test_run_gives_the_job_its_options_and_its_own_double_dash(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The first word after JOB_ID is a suffix only when it can be one; exactly one `--` is
+    taken away (run's), so a `--` of the job's own arguments reaches the job."""
+    suffix, args = _run_multi_echo(root, capsys, "--lr", "0.5")
+    assert args == "--lr 0.5" and len(suffix) == 10  # a random suffix
+    suffix, args = _run_multi_echo(root, capsys, "--", "--lr", "0.5")
+    assert args == "--lr 0.5" and len(suffix) == 10
+    assert _run_multi_echo(root, capsys, "s1", "--", "x", "--", "y") == ("s1", "x -- y")
+    assert _run_multi_echo(root, capsys, "s2", "--lr", "0.5") == ("s2", "--lr 0.5")
+    suffix, args = _run_multi_echo(root, capsys, "0.5", "x")
+    assert args == "0.5 x" and len(suffix) == 10  # 0.5 cannot be a suffix: an argument
+    assert _run_multi_echo(root, capsys, "-s", "s3", "--", "-s", "x") == ("s3", "-s x")
+
+
+def test_an_unknown_option_before_the_job_id_is_a_usage_error(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live = root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + MULTI_ECHO)
+    with pytest.raises(SystemExit) as exited:
+        main(["--project", str(root), "run", "--detahc", "multi_echo", "s1"])
+    assert exited.value.code == 2
+    assert "unrecognized arguments: --detahc" in capsys.readouterr().err
+    from neuro_jupyter.core.store.jobs import active_jobs
+
+    assert main(["--project", str(root), "ps"]) == 0
+    assert "multi_echo unknown" in " ".join(capsys.readouterr().out.split())  # nothing started
+    assert not active_jobs()
+    with pytest.raises(SystemExit):
+        main(["--project", str(root), "run", "--detach"])
+    assert "the following arguments are required: JOB_ID" in capsys.readouterr().err
+
+
+def test_detached_run_shows_status_and_how_to_stop(
+    root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--project", str(root), "run", "sleeper", "--detach"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Job sleeper started: job-") and "Status: running" in out
+    assert "Logs: neuro-jupyter logs sleeper -f   Stop: neuro-jupyter kill sleeper" in out
+    assert "Detached" in out

@@ -210,3 +210,38 @@ def test_options_of_a_multi_job_need_no_dashes(ipython: InteractiveShell,
     wait_until(lambda: "args=" in Path(record.log_path).read_text())
     assert "args=--lr 0.5" in Path(record.log_path).read_text()
     ipython.run_line_magic("neuro_kill", f"multi_job exp3 --project {project.root}")
+
+
+def _multi_job(ipython: InteractiveShell, project: Project, words: str) -> tuple[str, str]:
+    """``%neuro_run multi_job WORDS``: (the suffix it got, the args its log shows)."""
+    view = ipython.run_line_magic("neuro_run", f"--project {project.root} multi_job {words}")
+    assert view is not None, "the run failed"
+    record = get_job(repr(view).splitlines()[0].rpartition(" ")[2])
+    line = wait_until(lambda: next((text for text in Path(record.log_path).read_text().splitlines()
+                                    if text.startswith("args=")), None))
+    return record.suffix, line.removeprefix("args=")
+
+
+def test_run_gives_the_job_its_options_and_its_own_double_dash(
+    ipython: InteractiveShell, project: Project
+) -> None:
+    """A suffix only when the first word can be one; one `--` taken away (run's), not two."""
+    suffix, args = _multi_job(ipython, project, "--lr 0.5")
+    assert args == "--lr 0.5" and len(suffix) == 10  # a random suffix
+    suffix, args = _multi_job(ipython, project, "-- --lr 0.5")
+    assert args == "--lr 0.5" and len(suffix) == 10
+    assert _multi_job(ipython, project, "s1 -- x -- y") == ("s1", "x -- y")
+    assert _multi_job(ipython, project, "s2 --lr 0.5 -s s3") == ("s3", "s2 --lr 0.5")
+
+
+def test_an_unknown_option_before_the_job_id_is_a_usage_error(
+    ipython: InteractiveShell, project: Project
+) -> None:
+    from IPython.core.error import UsageError
+
+    from neuro_jupyter.core.store.jobs import active_jobs
+
+    with pytest.raises(UsageError) as info:
+        ipython.run_line_magic("neuro_run", f"--detahc multi_job s1 --project {project.root}")
+    assert "unrecognized arguments: --detahc" in str(info.value)
+    assert not active_jobs()

@@ -11,6 +11,7 @@ from .logs import (
     LogPage,
     follow_log,
     log_page,
+    log_text,
     missing_log_note,
     read_log,
     stream_log,
@@ -23,7 +24,7 @@ from .urls import browse_url, live_url, server_base_url, server_url
 
 __all__ = [
     "STATUS_COLOURS", "JobRow", "LogPage", "PsPage", "RunResult", "browse_url", "follow_log",
-    "get_job", "job_status", "kill_job", "list_jobs", "live_url", "log_page", "ps_html", "ps_page", "ps_text",
+    "get_job", "job_status", "kill_job", "list_jobs", "live_url", "log_page", "log_text", "ps_html", "ps_page", "ps_text",
     "missing_log_note", "read_log", "run_html", "run_job", "run_text", "server_base_url", "server_url",
     "status_html", "status_text", "stream_log", "suffix_and_args", "tail_log",
 ]

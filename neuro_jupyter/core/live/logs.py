@@ -48,6 +48,13 @@ def missing_log_note(record: JobRecord, text: str) -> str:
     return f"(no log: {record.label} {record.status}: {record.reason})"
 
 
+def log_text(record: JobRecord) -> tuple[str, str]:
+    """The whole log and ``missing_log_note`` about it: what ``logs`` prints (the note on
+    stderr)."""
+    text = read_log(record)[0]
+    return text, missing_log_note(record, text)
+
+
 @dataclass(frozen=True)
 class LogPage:
     """A page of a log: ``text`` from byte ``offset`` to ``next_offset``, of ``size`` bytes."""

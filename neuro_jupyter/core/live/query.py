@@ -71,15 +71,9 @@ class PsPage:
         return f"Page {number} of {last} ({self.total} rows): {command} --page N"
 
 
-def refresh(record: JobRecord) -> JobRecord:
-    """The record with its backend's news: a dead supervisor (failed with a reason), a job
-    that Ray finished."""
-    return refresh_record(record)
-
-
 def get_job(raw_id: str) -> JobRecord:
     """One job by raw id, refreshed."""
-    return refresh(get_job_record(raw_id))
+    return refresh_record(get_job_record(raw_id))
 
 
 def job_infos(project: Project) -> dict[str, LiveJobInfo]:
@@ -126,7 +120,7 @@ def ps_page(
     records = find_jobs([raw for _, _, raw in keys if raw])
     rows = []
     for job_id, suffix, raw_id in keys:
-        record = refresh(records[raw_id]) if raw_id else None
+        record = refresh_record(records[raw_id]) if raw_id else None
         info = infos.get(job_id)
         rows.append(JobRow(
             job_id=job_id, suffix=suffix, status=record.status if record else "unknown",
@@ -143,7 +137,7 @@ def list_jobs(project: Project, *, limit: int | None = None, offset: int = 0) ->
 
 def active_runs(project: Project, job_id: str | None = None) -> list[JobRecord]:
     """The project's pending and running jobs (optionally of one job id), refreshed."""
-    found = [refresh(r) for r in active_jobs(project_pk(project), job_id)]
+    found = [refresh_record(r) for r in active_jobs(project_pk(project), job_id)]
     return [r for r in found if r.active]
 
 
@@ -189,4 +183,4 @@ def job_status(project: Project, job_id: str, suffix: str = "") -> JobRecord:
         raise NotFoundError(
             f"Job {job_label(job_id, suffix)} has not run in project {project.id} yet"
         )
-    return refresh(record)
+    return refresh_record(record)

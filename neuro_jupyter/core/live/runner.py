@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from .. import paths
 from ..backends.base import Backend, get_backend
+from ..backends.records import refresh_record
 from ..backends.target import BackendTarget, resolve_target
 from ..errors import InvalidInputError, UnknownNameError
 from ..store.jobs import (
@@ -24,7 +25,7 @@ from ..store.jobs import (
 from ..store.projects import project_pk
 from .logs import log_tail
 from .ports import choose_port, is_listening, rewrite_port
-from .query import active_runs, job_infos, refresh
+from .query import active_runs, job_infos
 from .urls import (
     AUTH_ENV,
     BASE_URL_ENV,
@@ -63,14 +64,16 @@ class RunResult:
 def suffix_and_args(
     suffix: str | None, positional: Sequence[str]
 ) -> tuple[str | None, tuple[str, ...]]:
-    """``run JOB [SUFFIX] [ARGS]...``: without ``-s``, the first positional is the suffix. The
-    first ``--`` only separates options from the job's arguments (``run JOB SFX -- --lr 1``)."""
-    if "--" in positional:
-        cut = list(positional).index("--")
-        positional = [*positional[:cut], *positional[cut + 1:]]
-    if suffix is None and positional:
-        return positional[0], tuple(positional[1:])
-    return suffix, tuple(positional)
+    """``run JOB [SUFFIX] [ARGS]...``: without ``-s``, the first positional is the suffix when
+    it comes before any ``--`` and is a valid suffix (so ``run JOB --lr 1`` has none). The first
+    ``--`` only separates run's words from the job's arguments and is dropped here, the one
+    place that does (``run JOB SFX -- x -- y`` gives the job ``x -- y``)."""
+    words = list(positional)
+    cut = words.index("--") if "--" in words else len(words)
+    before, after = words[:cut], words[cut + 1 :]
+    if suffix is None and before and _SUFFIX.match(before[0]):
+        return before[0], (*before[1:], *after)
+    return suffix, (*before, *after)
 
 
 def run_job(
@@ -175,7 +178,7 @@ def _start(
     while current.status == "pending" and time.monotonic() < deadline:
         time.sleep(delay)
         delay = min(delay * 2, 0.02)
-        current = refresh(get_job_record(raw_id))
+        current = refresh_record(get_job_record(raw_id))
     note = "" if port == asked or not asked else f" (port {asked} is taken: using {port})"
     if port and backend.ports_here and current.status == "running" and meta.get("proxy") != "tcp":
         # a web page: wait until it answers (not a debugger's port: a probe would use up
@@ -193,7 +196,7 @@ def _wait_listening(record: JobRecord, port: int) -> tuple[JobRecord, bool]:
     while True:
         if is_listening(port):
             return record, True
-        record = refresh(get_job_record(record.raw_id))
+        record = refresh_record(get_job_record(record.raw_id))
         if not record.active or time.monotonic() >= deadline:
             return record, False
         time.sleep(0.05)

@@ -105,11 +105,21 @@ def web_port() -> int:
 
 
 @pytest.fixture
-def a_project(tmp_path: Path, web_port: int) -> Project:
-    root = tmp_path / "proj"
-    (root / ".neuro").mkdir(parents=True)
-    (root / ".neuro" / "live.yml").write_text(LIVE_YML.replace("PORT", str(web_port)))
-    return open_project(root)
+def live_project(tmp_path: Path) -> Callable[[str, str], Project]:
+    """``live_project(name, live_yml)``: the project tmp_path/<name> with that .neuro/live.yml."""
+
+    def make(name: str, live_yml: str) -> Project:
+        root = tmp_path / name
+        (root / ".neuro").mkdir(parents=True)
+        (root / ".neuro" / "live.yml").write_text(live_yml)
+        return open_project(root)
+
+    return make
+
+
+@pytest.fixture
+def a_project(live_project: Callable[[str, str], Project], web_port: int) -> Project:
+    return live_project("proj", LIVE_YML.replace("PORT", str(web_port)))
 
 
 @pytest.fixture

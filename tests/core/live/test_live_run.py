@@ -33,6 +33,7 @@ from neuro_jupyter.core.live import (
 from neuro_jupyter.core.project import Project
 
 Wait = Callable[..., object]
+LiveProject = Callable[[str, str], Project]
 
 
 def ended(raw_id: str) -> bool:
@@ -193,20 +194,16 @@ def test_killed_from_outside_is_failed(a_project: Project, wait_for: Wait) -> No
     assert "SIGKILL" in record.reason
 
 
-def test_run_returns_once_the_http_port_answers(tmp_path: Path, web_port: int) -> None:
+def test_run_returns_once_the_http_port_answers(live_project: LiveProject, web_port: int) -> None:
     """A web job's link works as soon as run returns (it waits for the port), and a job that
     ends without listening does not keep run waiting."""
-    from neuro_jupyter.core.project import open_project
-
-    root = tmp_path / "slow"
-    (root / ".neuro").mkdir(parents=True)
-    (root / ".neuro" / "live.yml").write_text(
+    project = live_project(
+        "slow",
         "kind: live\njobs:\n"
         f"  slow_web:\n    http_port: {web_port}\n"
         f"    bash: sleep 0.5; exec python -m http.server {web_port} --bind 127.0.0.1\n"
-        f"  dies:\n    http_port: {web_port}\n    bash: sleep 0.2; exit 2\n"
+        f"  dies:\n    http_port: {web_port}\n    bash: sleep 0.2; exit 2\n",
     )
-    project = open_project(root)
     result = run_job(project, "slow_web")
     assert result.message.endswith(result.record.raw_id)
     with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=5) as response:
@@ -327,20 +324,15 @@ def test_ps_text_of_no_rows_is_the_header() -> None:
 
 
 def test_absolute_web_jobs_get_a_token_unless_http_auth_is_off(
-    tmp_path: Path, web_port: int, wait_for: Wait
+    live_project: LiveProject, web_port: int, wait_for: Wait
 ) -> None:
     """An ``absolute`` job (the bundled Jupyter) gets a random token in its env and its link,
     so other users of the machine cannot use its port; ``http_auth: false`` turns it off."""
-    from neuro_jupyter.core.project import open_project
-
-    root = tmp_path / "abs"
-    (root / ".neuro").mkdir(parents=True)
     job = (f"    http_port: {web_port}\n    env:\n      NEURO_JUPYTER_PROXY: absolute\n"
            f"    bash: echo \"token=${{NEURO_JUPYTER_TOKEN:-}}.\"; "
            f"exec python -m http.server {web_port} --bind 127.0.0.1\n")
-    (root / ".neuro" / "live.yml").write_text(
-        f"kind: live\njobs:\n  guarded:\n{job}  open:\n    http_auth: false\n{job}")
-    project = open_project(root)
+    project = live_project(
+        "abs", f"kind: live\njobs:\n  guarded:\n{job}  open:\n    http_auth: false\n{job}")
     guarded = run_job(project, "guarded").record
     token = guarded.meta["token"]
     assert len(token) == 32
@@ -355,23 +347,20 @@ def test_absolute_web_jobs_get_a_token_unless_http_auth_is_off(
 
 
 def test_bundled_filebrowser_requires_its_token_unless_http_auth_is_off(
-    tmp_path: Path, web_port: int, wait_for: Wait
+    live_project: LiveProject, web_port: int, wait_for: Wait
 ) -> None:
     """The bundled ``filebrowser`` action asks for a token (``NEURO_JUPYTER_AUTH: token``): its
     link carries it and the app refuses requests without it; ``http_auth: false`` keeps it open."""
     import urllib.error
 
-    from neuro_jupyter.core.project import open_project
-
-    root = tmp_path / "fb"
-    (root / ".neuro").mkdir(parents=True)
     call = ("    action: gh:neuro-actions/filebrowser@v22.9.0\n    args:\n"
             "      http_port: {port}\n      volumes_project_remote: storage:fb\n")
-    (root / ".neuro" / "live.yml").write_text(
+    project = live_project(
+        "fb",
         "kind: live\njobs:\n"
         f"  guarded:\n{call.format(port=web_port)}"
-        f"  opened:\n{call.format(port=web_port + 1)}      http_auth: false\n")
-    project = open_project(root)
+        f"  opened:\n{call.format(port=web_port + 1)}      http_auth: false\n",
+    )
     guarded = run_job(project, "guarded").record
     token = guarded.meta["token"]
     assert len(token) == 32 and guarded.meta["proxy"] == "prefix"
@@ -400,7 +389,7 @@ def test_an_empty_log_of_a_finished_job_says_why(a_project: Project) -> None:
     """CLI and magic print this note after an empty log (e.g. a Ray job lost with its cluster)."""
     import time
 
-    from neuro_jupyter.core.live import missing_log_note
+    from neuro_jupyter.core.live import log_text, missing_log_note
     from neuro_jupyter.core.store.jobs import JobRecord
     from neuro_jupyter.core.store.projects import project_pk
 
@@ -410,6 +399,7 @@ def test_an_empty_log_of_a_finished_job_says_why(a_project: Project) -> None:
     assert missing_log_note(lost, "") == (
         "(no log: train failed: lost: the Ray cluster does not answer)")
     assert missing_log_note(lost, "some output\n") == ""
+    assert log_text(lost) == ("", missing_log_note(lost, ""))  # what logs prints
     running = JobRecord(raw_id="job-run", project_pk=1, job_id="train", status="running",
                         reason="")
     assert missing_log_note(running, "") == ""
