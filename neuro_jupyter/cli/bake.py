@@ -9,6 +9,27 @@ from typing import Any
 from ._common import add_backend_arguments, project_of
 
 
+def add_graph_file_arguments(parser: argparse.ArgumentParser) -> None:
+    """inspect's graph-file options (shared with ``%neuro_inspect``)."""
+    parser.add_argument("-o", "--output-graph", metavar="FILE", default=None,
+                        help="graph file name (default <bake_id>_<attempt>.gv; with --dot and "
+                        "--svg/--pdf, a FILE named .svg or .pdf gets its DOT in FILE.gv)")
+    parser.add_argument("--dot", action="store_true", help="write the graph as DOT")
+    parser.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
+    parser.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
+
+
+def add_show_arguments(parser: argparse.ArgumentParser) -> None:
+    """show's arguments (shared with ``%neuro_show``)."""
+    parser.add_argument("bake", metavar="BAKE")
+    parser.add_argument("task", metavar="TASK_ID", help="dotted id, e.g. act.task_2")
+    parser.add_argument("-a", "--attempt", type=int, default=None)
+    raw = parser.add_mutually_exclusive_group()
+    raw.add_argument("-r", "--raw", dest="raw", action="store_true", default=False,
+                     help="keep ::set-output and other command lines")
+    raw.add_argument("-R", "--no-raw", dest="raw", action="store_false")
+
+
 def register(subparsers: Any) -> None:
     """Add the bake verbs to the ``neuro-jupyter`` parser."""
     bake = subparsers.add_parser(
@@ -44,22 +65,12 @@ def register(subparsers: Any) -> None:
     inspect = subparsers.add_parser("inspect", help="show a bake's tasks and graph")
     inspect.add_argument("bake", metavar="BAKE", help="bake id or name")
     inspect.add_argument("-a", "--attempt", type=int, default=None, help="default: the last")
-    inspect.add_argument("-o", "--output-graph", metavar="FILE", default=None,
-                         help="graph file name (default <bake_id>_<attempt>.gv)")
-    inspect.add_argument("--dot", action="store_true", help="write the graph as DOT")
-    inspect.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
-    inspect.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
+    add_graph_file_arguments(inspect)
     inspect.add_argument("--view", action="store_true", help="open the rendered PDF")
     inspect.set_defaults(func=cmd_inspect)
 
     show = subparsers.add_parser("show", help="print a task's log")
-    show.add_argument("bake", metavar="BAKE")
-    show.add_argument("task", metavar="TASK_ID", help="dotted id, e.g. act.task_2")
-    show.add_argument("-a", "--attempt", type=int, default=None)
-    raw = show.add_mutually_exclusive_group()
-    raw.add_argument("-r", "--raw", dest="raw", action="store_true", default=False,
-                     help="keep ::set-output and other command lines")
-    raw.add_argument("-R", "--no-raw", dest="raw", action="store_false")
+    add_show_arguments(show)
     show.set_defaults(func=cmd_show)
 
     cancel = subparsers.add_parser("cancel", help="cancel a bake (always() tasks still run)")

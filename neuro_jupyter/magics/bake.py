@@ -13,6 +13,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
 from ..cli._common import add_backend_arguments
+from ..cli.bake import add_graph_file_arguments, add_show_arguments
 from ..core.errors import InvalidInputError, WorkflowError, WorkflowErrors
 from ._common import current_project, friendly_errors, magic_parser, parse_line
 
@@ -36,17 +37,10 @@ INSPECT = magic_parser("%neuro_inspect", "A bake's live view (graph, progress, t
 INSPECT.add_argument("bake", metavar="BAKE", help="bake id or name")
 INSPECT.add_argument("-a", "--attempt", type=int, default=None)
 INSPECT.add_argument("--text", action="store_true", help="print the tasks table instead")
-INSPECT.add_argument("-o", "--output-graph", metavar="FILE", default=None,
-                     help="graph file name (default <bake_id>_<attempt>.gv)")
-INSPECT.add_argument("--dot", action="store_true", help="write the graph as DOT")
-INSPECT.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
-INSPECT.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
+add_graph_file_arguments(INSPECT)
 
 SHOW = magic_parser("%neuro_show", "A task's log.")
-SHOW.add_argument("bake", metavar="BAKE")
-SHOW.add_argument("task", metavar="TASK_ID")
-SHOW.add_argument("-a", "--attempt", type=int, default=None)
-SHOW.add_argument("-r", "--raw", action="store_true")
+add_show_arguments(SHOW)
 
 CANCEL = magic_parser("%neuro_cancel", "Cancel a bake (always() tasks still run).")
 CANCEL.add_argument("bake", metavar="BAKE")
