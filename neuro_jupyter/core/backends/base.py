@@ -20,6 +20,7 @@ from .target import BACKENDS, DEFAULT_RAY_ADDRESS, BackendTarget
 
 if TYPE_CHECKING:
     from ..project.discovery import Project
+    from ..store.jobs import JobRecord
     from ..workflow.model import ExecUnit
 
 
@@ -101,18 +102,38 @@ class Backend(ABC):
         """Start ``spec``; ``detached`` processes outlive the caller (see module docstring).
         ``labels`` (project, job, bake, task ids) go with it where the backend keeps them."""
 
-    def stop(self, raw_id: str) -> None:
-        """Ask the backend to stop a process it runs, by raw id, without waiting; for
-        backends that supervise their processes themselves (Ray)."""
-        from ..errors import BackendError
-
-        raise BackendError(f"The {self.name} backend stops processes through their records")
-
-    @abstractmethod
     def check(self) -> None:
         """Raise ``BackendError`` now when the backend cannot run anything (not installed,
         not reachable), so nothing is recorded for a start that cannot happen. The local
         backend can always run."""
+        return None
+
+    def stop(self, raw_id: str) -> None:
+        """Ask the backend to stop a process it runs, by raw id, without waiting; for
+        backends that supervise their processes themselves (Ray: the tasks of a bake whose
+        executor died). Live jobs stop through their records (``request_stop``)."""
+        from ..errors import BackendError
+
+        raise BackendError(f"The {self.name} backend stops processes through their records")
+
+    # A live job's record through the backend that runs it (see ``records.py``)
+
+    @abstractmethod
+    def refresh_record(self, record: JobRecord) -> JobRecord:
+        """The active job's record with its current state (recorded in the store)."""
+
+    @abstractmethod
+    def request_stop(self, record: JobRecord) -> JobRecord:
+        """Ask the job to stop (SIGTERM, SIGKILL after a grace period); returns at once."""
+
+    @abstractmethod
+    def wait_stopped(self, records: list[JobRecord], *, grace: float) -> list[JobRecord]:
+        """Wait until the ends of these jobs (all of this kind of backend, at any address)
+        are recorded; a job still running after ``grace`` seconds is killed."""
+
+    def sync_log(self, record: JobRecord) -> None:
+        """Bring the local copy of the active job's log up to date (local logs are the
+        files the jobs write)."""
         return None
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 BACKENDS = ("local", "ray")
 DEFAULT_RAY_ADDRESS = "http://127.0.0.1:8265"
+GCS_PORT = 6379  # the port ``ray start --head`` gives its GCS, which has no Jobs API
 RAY_ADDRESS_ENV = "RAY_ADDRESS"
 _BAD_HOST = re.compile(r"[\s/\\'\"<>`{}|^]")  # never in a host name or address
 
@@ -68,6 +69,12 @@ def normalize_address(address: str) -> str:
             f"Invalid Ray address {address!r}: give the dashboard's URL (the Jobs API), "
             f"e.g. {DEFAULT_RAY_ADDRESS}"
         )
+    if parts.port == GCS_PORT:
+        raise InvalidInputError(
+            f"Invalid Ray address {address!r}: port {GCS_PORT} is the cluster's GCS, which "
+            f"takes no jobs; give the dashboard's URL (the Jobs API, usually port 8265), "
+            f"e.g. {DEFAULT_RAY_ADDRESS}"
+        )
     # Ray reads the scheme case-sensitively (``HTTP://`` names a Python module to it)
     return (parts.scheme + text[len(parts.scheme):]).rstrip("/")
 
@@ -75,14 +82,15 @@ def normalize_address(address: str) -> str:
 def resolve_target(
     project: Project | None, backend: str | None = None, address: str | None = None
 ) -> BackendTarget:
-    """The target for a command: its options, else the project's settings, else local (or
-    ray, when only an address is given)."""
+    """The target for a command: its options (an address alone means ray), else the
+    project's settings, else local."""
     settings = None
-    if project is not None and (backend is None or (backend == "ray" and not address)):
+    if project is not None and not address and backend in (None, "ray"):  # else options decide
         from ..project.settings import project_settings
 
         settings = project_settings(project)
-    name = backend or (settings.backend if settings else None) or ("ray" if address else "local")
+    name = (backend or ("ray" if address else None) or (settings.backend if settings else None)
+            or "local")
     if name not in BACKENDS:  # a bad option (400), not a missing thing
         raise InvalidInputError(f"Unknown backend {name!r}. Valid backends: {', '.join(BACKENDS)}")
     if name == "local":

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..backends.target import BACKENDS
 from ..errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -72,8 +73,9 @@ def project_settings(project: Project) -> ProjectSettings:
         if not isinstance(value, str):
             raise InvalidInputError(f"{path}: [{SECTION}] {key} must be a string")
     backend = section.get("backend")
-    if backend is not None and backend not in ("local", "ray"):
+    if backend is not None and backend not in BACKENDS:
         raise InvalidInputError(
-            f"{path}: [{SECTION}] backend = {backend!r} is not a backend; valid: local, ray"
+            f"{path}: [{SECTION}] backend = {backend!r} is not a backend; "
+            f"valid: {', '.join(BACKENDS)}"
         )
     return ProjectSettings(backend=backend, ray_address=section.get("ray-address"))

@@ -84,6 +84,22 @@ def test_missing_workdir_under_a_volume_is_created(a_project: Project, tmp_path:
     assert not (tmp_path.parent / "elsewhere").exists()
 
 
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_a_missing_workdir_outside_volumes_is_an_error(
+    a_project: Project, tmp_path: Path, slash: str
+) -> None:
+    """A trailing slash does not make a folder outside the project and its volumes count as
+    under a volume: it is refused, not created."""
+    missing = tmp_path / "nowhere" / "x"
+    unit = ExecUnit(title="t", argv=("true",), workdir=f"{missing}{slash}")
+    with pytest.raises(BackendError, match="neither under a mounted volume"):
+        to_process_spec(unit, a_project, tmp_path / "l")
+    assert not missing.parent.exists()
+    under = ExecUnit(title="t", argv=("true",), workdir="/project/results/new/",
+                     volumes=volumes(a_project.root))
+    assert to_process_spec(under, a_project, tmp_path / "l").workdir == a_project.root / "out" / "new"
+
+
 def test_no_command_is_a_clear_error(a_project: Project, tmp_path: Path) -> None:
     unit = ExecUnit(title="live.x", argv=None, image="ubuntu")
     with pytest.raises(BackendError, match="image CMD|image's CMD"):

@@ -73,3 +73,28 @@ def test_a_duplicate_id_without_a_drop_stays_an_error(dashboard: Any) -> None:
     dashboard(Dashboard(RuntimeError("Job with submission_id job-7 already exists.")))
     with pytest.raises(client.BackendError, match="already exists"):
         client.call(ADDRESS, "submit", "submit_job", submission_id="job-7")
+
+
+class Submitter(Dashboard):
+    """A dashboard whose submissions fail with the given error."""
+
+    def submit_job(self, **kwargs: Any) -> str:
+        self.calls += 1
+        raise self.failures.pop(0)
+
+
+@pytest.mark.parametrize("text", [
+    "runtime_env: working_dir /x/y does not exist",
+    "Request failed with status code 404: package gcs://_ray_pkg_1.zip not found",
+])
+def test_a_submission_refused_for_a_missing_thing_is_no_missing_job(dashboard: Any, text: str) -> None:
+    """"Does not exist" and 404 mean the job is gone only for what reads or stops a job."""
+    dashboard(Submitter(RuntimeError(text)))
+    with pytest.raises(client.BackendError) as info:
+        client.call(ADDRESS, "submit train", "submit_job", submission_id="job-8")
+    assert not isinstance(info.value, client.RayJobNotFoundError)
+    assert "Cannot submit train on the Ray cluster" in str(info.value)
+    dashboard(Dashboard(RuntimeError("Request failed with status code 404: Job job-8 does "
+                                     "not exist.")))
+    with pytest.raises(client.RayJobNotFoundError, match="does not know the job"):
+        client.call(ADDRESS, "read job", "get_job_status", "job-8")

@@ -6,6 +6,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from neuro_jupyter.core.backends.base import ProcessSpec, Resources
 from neuro_jupyter.core.backends.ray.entrypoint import (
     entrypoint,
@@ -15,6 +17,7 @@ from neuro_jupyter.core.backends.ray.entrypoint import (
     shell_word,
 )
 from neuro_jupyter.core.backends.ray.mapping import is_loopback, to_ray_spec
+from neuro_jupyter.core.errors import BackendError
 from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.workflow.model import ExecUnit, VolumeMount
 
@@ -77,6 +80,21 @@ def test_shell_words() -> None:
     assert shlex.split(shell_word("it's $HOME", "")) == ["it's $HOME"]
 
 
+def test_the_root_inside_another_path_is_left_alone(tmp_path: Path) -> None:
+    """Only a whole path is the project: not ``/mnt/home/me/proj``, as in local mount paths."""
+    root = "/home/me/proj"
+    for other in ("/mnt/home/me/proj/data", "~/home/me/proj", "a/home/me/proj", "x.home/me/proj"):
+        assert shell_word(other, root) == shlex.quote(other)
+    assert shell_word(f"/mnt{root}:{root}/lib", root) == (
+        "/mnt/home/me/proj:\"$NEURO_JUPYTER_PROJECT_ROOT\"/lib")
+    here = tmp_path / "proj"
+    make_tree(here)
+    elsewhere = tmp_path / "mnt" / str(here).lstrip("/")  # the project's path, under /mnt
+    command, plain = entrypoint(spec_in(here, argv=("echo", f"{elsewhere}/data", f"{here}/data"),
+                                        workdir=here, env={}))
+    assert run(command, plain, cwd=tmp_path) == f"{elsewhere}/data {here}/data\n"
+
+
 def test_runtime_env_and_resources(tmp_path: Path) -> None:
     (tmp_path / ".neuroignore").write_text("# comment\nresults/\n\ndata/\n")
     spec = spec_in(tmp_path, resources=Resources(cpu=2, memory_mb=512, gpu=1))
@@ -107,3 +125,25 @@ def test_mapping_for_ray(a_project: Project) -> None:
     local = to_ray_spec(unit, a_project, a_project.root / "x.log", address="http://127.0.0.1:8265")
     assert local.argv[-1] == "127.0.0.1"  # a cluster on this machine's loopback: bind there
     assert is_loopback("http://localhost:1") and not is_loopback("http://ray.example:8265")
+
+
+def test_ray_mapping_shares_the_local_checks(a_project: Project, tmp_path: Path) -> None:
+    """No command, an empty one, or a bad entrypoint: errors before anything is created;
+    missing volume folders are created as locally."""
+    volume = VolumeMount(remote="storage:r", mount="/project/results", local=tmp_path / "vol")
+    address = "http://10.1.2.3:8265"
+    with pytest.raises(BackendError, match="a Ray job runs a command, not an image's CMD"):
+        to_ray_spec(ExecUnit(title="live.x", argv=None, image="ubuntu", volumes=(volume,)),
+                    a_project, tmp_path / "l", address=address)
+    with pytest.raises(BackendError, match="the command is empty"):
+        to_ray_spec(ExecUnit(title="t", argv=(), volumes=(volume,)), a_project, tmp_path / "l",
+                    address=address)
+    with pytest.raises(BackendError, match="entrypoint"):
+        to_ray_spec(ExecUnit(title="t", argv=("x",), entrypoint="sh -c 'oops", volumes=(volume,)),
+                    a_project, tmp_path / "l", address=address)
+    assert not volume.local.exists()
+    spec = to_ray_spec(ExecUnit(title="t", argv=("ls", "/project/results"), entrypoint="nice",
+                                volumes=(volume,)), a_project, tmp_path / "l", address=address,
+                       env_extra={"EXTRA": "1"})
+    assert spec.argv == ("nice", "ls", str(volume.local)) and volume.local.is_dir()
+    assert spec.env == {"EXTRA": "1"} and spec.project_root == a_project.root

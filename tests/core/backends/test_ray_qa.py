@@ -17,12 +17,18 @@ from neuro_jupyter.core.backends.base import ProcessSpec
 from neuro_jupyter.core.backends.ray import RayBackend
 from neuro_jupyter.core.backends.ray import client as ray_client_module
 from neuro_jupyter.core.backends.ray import records as ray_records
-from neuro_jupyter.core.backends.ray.client import RayUnreachableError, ray_client
+from neuro_jupyter.core.backends.ray.client import (
+    RayJobNotFoundError,
+    RayUnreachableError,
+    call,
+    ray_client,
+)
+from neuro_jupyter.core.backends.records import refresh_record
 from neuro_jupyter.core.backends.target import normalize_address, resolve_target
 from neuro_jupyter.core.errors import InvalidInputError
 from neuro_jupyter.core.live import follow_log, get_job
 from neuro_jupyter.core.project import Project
-from neuro_jupyter.core.store.jobs import JobRecord, insert_job
+from neuro_jupyter.core.store.jobs import JobRecord, get_job_record, insert_job
 from neuro_jupyter.core.store.projects import project_pk
 
 
@@ -117,3 +123,39 @@ def test_misplaced_settings_are_errors(a_project: Project, text: str, message: s
     with pytest.raises(InvalidInputError) as info:
         resolve_target(a_project)
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_a_job_the_cluster_does_not_know_is_not_found(ray_cluster: str) -> None:
+    for method in ("get_job_status", "get_job_info", "get_job_logs", "stop_job"):
+        with pytest.raises(RayJobNotFoundError, match="does not know the job"):
+            call(ray_cluster, "read job-nope", method, "job-nope")
+
+
+def test_a_live_jobs_life_span_stops_it_once(
+    a_project: Project, ray_cluster: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers that refresh a job past its life span ask Ray to stop it once, not on every
+    refresh while Ray stops it (the job ignores SIGTERM: Ray kills it after its grace)."""
+    sent: list[str] = []
+
+    def counted_stop(address: str, raw_id: str) -> None:
+        sent.append(raw_id)
+        real_stop(address, raw_id)
+
+    real_stop = ray_records.stop
+    monkeypatch.setattr(ray_records, "stop", counted_stop)
+    raw_id = f"job-{uuid.uuid4()}"
+    log = paths.logs_dir() / f"{raw_id}.log"
+    insert_job(JobRecord(raw_id=raw_id, project_pk=project_pk(a_project), job_id="stubborn",
+                         backend=f"ray@{ray_cluster}", created_at=time.time(), log_path=str(log),
+                         life_span=1.0))
+    script = "trap '' TERM; echo started; while :; do sleep 0.1; done"
+    spec = ProcessSpec(argv=("bash", "-c", script), workdir=a_project.root, log_path=log,
+                       name="stubborn", project_root=a_project.root)  # no timeout on the node
+    RayBackend(ray_cluster).start(spec, raw_id=raw_id, detached=True)
+    deadline = time.monotonic() + 90
+    while (record := refresh_record(get_job_record(raw_id))).active:
+        assert time.monotonic() < deadline, "the job did not end"
+        time.sleep(0.05)
+    assert record.status == "failed" and record.reason == "life span of 1s ended", record.reason
+    assert sent == [raw_id]

@@ -62,3 +62,31 @@ def test_bad_options(a_project: Project) -> None:
     for bad in ("ray://h:10001", "", "http://"):
         with pytest.raises(InvalidInputError, match="Ray address"):
             normalize_address(bad)
+
+
+def test_a_ray_address_option_wins_over_a_local_project(
+    a_project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--ray-address alone means ray, whatever .neuro.toml's backend says."""
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    write_settings(a_project, '[neuro-jupyter]\nbackend = "local"\nray-address = "file:9"\n')
+    assert resolve_target(a_project) == BackendTarget("local")
+    assert resolve_target(a_project, None, "h:3") == BackendTarget("ray", "http://h:3")
+    with pytest.raises(InvalidInputError, match="--ray-address is for the ray backend"):
+        resolve_target(a_project, "local", "h:3")  # an explicit --backend local still clashes
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:6379", "http://ray-head:6379/"])
+def test_a_gcs_address_is_refused_with_the_dashboard_hint(address: str) -> None:
+    with pytest.raises(InvalidInputError, match="Invalid Ray address") as info:
+        normalize_address(address)
+    assert "6379 is the cluster's GCS" in str(info.value) and "port 8265" in str(info.value)
+    assert normalize_address("127.0.0.1:63790") == "http://127.0.0.1:63790"  # only 6379
+
+
+def test_a_gcs_address_in_the_project_is_located(a_project: Project) -> None:
+    path = write_settings(a_project, '[neuro-jupyter]\nbackend = "ray"\n'
+                                     'ray-address = "127.0.0.1:6379"\n')
+    with pytest.raises(InvalidInputError, match="6379 is the cluster's GCS") as info:
+        resolve_target(a_project)
+    assert str(path) in str(info.value)

@@ -15,6 +15,7 @@ from ..base import Backend, Execution, ProcessSpec
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
+    from ...store.jobs import JobRecord
     from ...workflow.model import ExecUnit
 
 
@@ -22,9 +23,6 @@ class LocalBackend(Backend):
     """Run processes on this machine."""
 
     name = "local"
-
-    def check(self) -> None:
-        """This machine can always run processes."""
 
     def process_spec(
         self, unit: ExecUnit, project: Project, log_path: Path, *,
@@ -52,6 +50,22 @@ class LocalBackend(Backend):
         from .supervision import SupervisedExecution
 
         return SupervisedExecution(raw_id)
+
+    def refresh_record(self, record: JobRecord) -> JobRecord:
+        """The record, failed with a reason if its supervisor died (or never started)."""
+        from .supervision import check_record
+
+        return check_record(record)
+
+    def request_stop(self, record: JobRecord) -> JobRecord:
+        from .supervision import request_stop
+
+        return request_stop(record)
+
+    def wait_stopped(self, records: list[JobRecord], *, grace: float) -> list[JobRecord]:
+        from .supervision import wait_stopped
+
+        return wait_stopped([record.raw_id for record in records], grace=grace)
 
 
 __all__ = ["LocalBackend"]

@@ -27,11 +27,12 @@ How a job written for a container runs unchanged on this machine:
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -40,15 +41,13 @@ from ...errors import BackendError
 from ...presets import resolve_preset
 from ...workflow.model import ExecUnit, VolumeMount
 from ..base import ProcessSpec
+from ..pathmatch import path_pattern
 from .limits import resource_env
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
 
 _ANY_ADDRESS = re.compile(r"(?<![\d.])0\.0\.0\.0(?![\d.])")
-# characters that continue a path component on either side of a mount path
-_BEFORE = r"(?<![\w.\-/~])"
-_AFTER = r"(?![\w.\-])"
 
 
 class MountRewriter:
@@ -64,16 +63,16 @@ class MountRewriter:
         for parent, local in _implied_parents(volumes).items():
             mounts.setdefault(parent, local)
         self.mounts = mounts
-        ordered = sorted(mounts, key=len, reverse=True)
-        self._pattern = (
-            re.compile(_BEFORE + "(" + "|".join(re.escape(m) for m in ordered) + ")" + _AFTER)
-            if ordered else None
-        )
+        self._pattern = path_pattern(mounts)
 
     def __call__(self, text: str) -> str:
         if self._pattern is None:
             return text
         return self._pattern.sub(lambda match: self.mounts[match.group(1)], text)
+
+    def finds(self, text: str) -> bool:
+        """Whether ``text`` holds a mount path (so rewriting it changes something)."""
+        return self._pattern is not None and self._pattern.search(text) is not None
 
 
 def _implied_parents(volumes: list[VolumeMount]) -> dict[str, str]:
@@ -97,11 +96,10 @@ def _implied_parents(volumes: list[VolumeMount]) -> dict[str, str]:
     return {parent: next(iter(locals_)) for parent, locals_ in seen.items() if len(locals_) == 1}
 
 
-def local_env(
-    env: Mapping[str, str], rewrite: MountRewriter, extra: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The job's env (values rewritten), with the kernel's Python first on PATH."""
-    result = {key: loopback(rewrite(str(value))) for key, value in env.items()}
+def local_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The job's env (values already mapped) with the kernel's Python first on PATH, and
+    ``extra`` on top."""
+    result = dict(env)
     bindir = _bindir(sys.executable)
     path = result.get("PATH", os.environ.get("PATH", os.defpath))
     if path.split(os.pathsep)[0] != bindir:
@@ -131,8 +129,8 @@ def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewrite
     """The folder a job starts in (see the module docstring)."""
     if not workdir:
         return project_root
+    inside = rewrite.finds(workdir)  # under a mounted volume
     mapped = Path(rewrite(workdir))
-    inside = str(mapped) != workdir  # under a mounted volume
     if not mapped.is_absolute():
         mapped = project_root / mapped
         inside = mapped.resolve().is_relative_to(project_root.resolve())
@@ -149,34 +147,46 @@ def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewrite
     )
 
 
-def to_process_spec(
-    unit: ExecUnit, project: Project, log_path: Path, *, env_extra: Mapping[str, str] | None = None
+def map_unit(
+    unit: ExecUnit, project: Project, log_path: Path, *, bind: Callable[[str], str],
+    no_command: str,
 ) -> ProcessSpec:
-    """Map an evaluated job or task to the process that runs it here."""
+    """What runs ``unit`` on any backend, its mount paths mapped to this machine's folders
+    (see the module docstring): the command (after the entrypoint) and env values rewritten
+    and passed through ``bind``, the workdir, the preset's resources. ``no_command`` says why
+    a unit without a command cannot run; missing volume folders are created."""
+    title = unit.title or unit.name or "the job"
     if unit.argv is None:
-        raise BackendError(
-            f"{unit.title or unit.name or 'the job'}: no command (cmd, bash or python); "
-            "the image's CMD cannot run locally because images are not used here"
-        )
+        raise BackendError(f"{title}: no command (cmd, bash or python); {no_command}")
     resources = resolve_preset(unit.preset)
+    rewrite = _rewriter(tuple(unit.volumes))
+    try:
+        words = [*shlex.split(unit.entrypoint or ""), *unit.argv]
+    except ValueError as exc:  # unbalanced quotes
+        raise BackendError(f"{title}: entrypoint {unit.entrypoint!r}: {exc}") from exc
+    if not words:
+        raise BackendError(f"{title}: the command is empty")
     for volume in unit.volumes:
         try:
             volume.local.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BackendError(f"Cannot create the local folder of volume {volume.mount}: {exc}") from exc
-    rewrite = _rewriter(tuple(unit.volumes))
-    argv = [loopback(rewrite(arg)) for arg in unit.argv]
-    if unit.entrypoint:
-        argv = [loopback(rewrite(arg)) for arg in shlex.split(unit.entrypoint)] + argv
-    if not argv:
-        raise BackendError(f"{unit.title or 'the job'}: the command is empty")
-    env = local_env(unit.env, rewrite, {**resource_env(resources), **(env_extra or {})})
     return ProcessSpec(
-        argv=tuple(argv),
+        argv=tuple(bind(rewrite(word)) for word in words),
         workdir=local_workdir(unit.workdir, project.root, rewrite),
         log_path=log_path,
-        env=env,
+        env={key: bind(rewrite(str(value))) for key, value in unit.env.items()},
         resources=resources,
         life_span=unit.life_span,
         name=unit.name or unit.title,
     )
+
+
+def to_process_spec(
+    unit: ExecUnit, project: Project, log_path: Path, *, env_extra: Mapping[str, str] | None = None
+) -> ProcessSpec:
+    """Map an evaluated job or task to the process that runs it here."""
+    spec = map_unit(unit, project, log_path, bind=loopback, no_command=(
+        "the image's CMD cannot run locally because images are not used here"))
+    extra = {**resource_env(spec.resources), **(env_extra or {})}
+    return dataclasses.replace(spec, env=local_env(spec.env, extra))

@@ -19,6 +19,7 @@ from .mapping import is_loopback, to_ray_spec
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
+    from ...store.jobs import JobRecord
     from ...workflow.model import ExecUnit
 
 
@@ -61,6 +62,29 @@ class RayBackend(Backend):
             return start_recorded(self.address, spec, raw_id, labels or {})
         command = submit(self.address, spec, raw_id, labels or {}, reuse_upload=True)
         return RayExecution(self.address, raw_id, spec.log_path, spec.life_span, command)
+
+    # a record names its own cluster: these work for the records of any address
+
+    def refresh_record(self, record: JobRecord) -> JobRecord:
+        from .records import refresh_record
+
+        return refresh_record(record)
+
+    def request_stop(self, record: JobRecord) -> JobRecord:
+        from .records import request_stop
+
+        return request_stop(record)
+
+    def wait_stopped(self, records: list[JobRecord], *, grace: float) -> list[JobRecord]:
+        """Ray stops the jobs itself (SIGKILL after its own grace): wait a little longer."""
+        from .records import wait_stopped
+
+        return wait_stopped([record.raw_id for record in records], wait=grace + 5)
+
+    def sync_log(self, record: JobRecord) -> None:
+        from .records import sync_log
+
+        sync_log(record)
 
 
 __all__ = ["RayBackend"]

@@ -19,6 +19,8 @@ INSTALL_HINT = "pip install 'neuro-jupyter[ray]'"
 # so a dashboard that accepts connections but never answers would hang every reader for ever
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
+# the methods that name an existing job: only their "not found" means the job is gone
+JOB_METHODS = frozenset({"get_job_status", "get_job_info", "get_job_logs", "stop_job"})
 _CLIENTS: dict[str, JobSubmissionClient] = {}
 _LOCK = threading.Lock()
 
@@ -107,7 +109,7 @@ def call(address: str, what: str, method: str, *args: Any, **kwargs: Any) -> Any
                 continue
             if retried and method == "submit_job" and "already exists" in str(exc):
                 return kwargs.get("submission_id")
-            _raise_backend_error(address, what, exc)
+            _raise_backend_error(address, what, exc, about_a_job=method in JOB_METHODS)
 
 
 def _dropped(exc: BaseException) -> bool:
@@ -116,13 +118,15 @@ def _dropped(exc: BaseException) -> bool:
     return "RemoteDisconnected" in text or "Connection aborted" in text
 
 
-def _raise_backend_error(address: str, what: str, exc: Exception) -> NoReturn:
+def _raise_backend_error(
+    address: str, what: str, exc: Exception, *, about_a_job: bool
+) -> NoReturn:
     if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
         forget_client(address)
         raise RayUnreachableError(
             f"Cannot {what}: the Ray cluster at {address} does not answer ({_first_line(exc)})"
         ) from exc
-    if "404" in str(exc) or "does not exist" in str(exc):
+    if about_a_job and ("404" in str(exc) or "does not exist" in str(exc)):
         raise RayJobNotFoundError(f"Cannot {what}: the Ray cluster at {address} does not "
                                   "know the job (deleted, or the cluster restarted)") from exc
     raise BackendError(f"Cannot {what} on the Ray cluster at {address}: "

@@ -13,13 +13,13 @@ Every argument, env value and the workdir under the project are written relative
 
 from __future__ import annotations
 
-import re
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ..base import ProcessSpec
+from ..pathmatch import path_pattern
 
 ROOT_VAR = "NEURO_JUPYTER_PROJECT_ROOT"
 IGNORE_FILE = ".neuroignore"
@@ -29,16 +29,16 @@ TIMED_OUT = 124  # timeout's exit code when the life span ended
 
 
 def shell_word(text: str, root: str) -> str:
-    """``text`` as one shell word, with each occurrence of ``root`` (a whole path prefix)
-    replaced by ``"$NEURO_JUPYTER_PROJECT_ROOT"``."""
-    if not root:
+    """``text`` as one shell word, with each occurrence of ``root`` as a whole path (see
+    ``pathmatch``) replaced by ``"$NEURO_JUPYTER_PROJECT_ROOT"``."""
+    pattern = path_pattern((root,) if root else ())
+    if pattern is None:
         return shlex.quote(text)
-    pieces = re.split(re.escape(root) + r"(?![\w.\-])", text)
     words: list[str] = []
-    for index, piece in enumerate(pieces):
-        if index:
+    for index, piece in enumerate(pattern.split(text)):  # text, root, text, root, ..., text
+        if index % 2:
             words.append(f'"${ROOT_VAR}"')
-        if piece:
+        elif piece:
             words.append(shlex.quote(piece))
     return "".join(words) or "''"
 

@@ -13,20 +13,18 @@ What differs from local:
 
 from __future__ import annotations
 
-import shlex
+import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from ...errors import BackendError
-from ...presets import resolve_preset
-from ...workflow.model import ExecUnit
 from ..base import ProcessSpec
-from ..local.mapping import MountRewriter, local_workdir, loopback
+from ..local.mapping import loopback, map_unit
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
+    from ...workflow.model import ExecUnit
 
 
 def is_loopback(address: str) -> bool:
@@ -35,39 +33,17 @@ def is_loopback(address: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
+def _as_written(text: str) -> str:
+    return text
+
+
 def to_ray_spec(
     unit: ExecUnit, project: Project, log_path: Path, *, address: str,
     env_extra: Mapping[str, str] | None = None,
 ) -> ProcessSpec:
     """Map an evaluated job or task to what a Ray job runs (see the module docstring)."""
-    if unit.argv is None:
-        raise BackendError(
-            f"{unit.title or unit.name or 'the job'}: no command (cmd, bash or python); "
-            "a Ray job runs a command, not an image's CMD"
-        )
-    bind = loopback if is_loopback(address) else (lambda text: text)
-    rewrite = MountRewriter(unit.volumes)
-    for volume in unit.volumes:
-        try:
-            volume.local.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise BackendError(
-                f"Cannot create the local folder of volume {volume.mount}: {exc}"
-            ) from exc
-    argv = [bind(rewrite(arg)) for arg in unit.argv]
-    if unit.entrypoint:
-        argv = [bind(rewrite(arg)) for arg in shlex.split(unit.entrypoint)] + argv
-    if not argv:
-        raise BackendError(f"{unit.title or 'the job'}: the command is empty")
-    env = {key: bind(rewrite(str(value))) for key, value in unit.env.items()}
-    env.update(env_extra or {})
-    return ProcessSpec(
-        argv=tuple(argv),
-        workdir=local_workdir(unit.workdir, project.root, rewrite),
-        log_path=log_path,
-        env=env,
-        resources=resolve_preset(unit.preset),
-        life_span=unit.life_span,
-        name=unit.name or unit.title,
-        project_root=project.root,
-    )
+    bind = loopback if is_loopback(address) else _as_written
+    spec = map_unit(unit, project, log_path, bind=bind,
+                    no_command="a Ray job runs a command, not an image's CMD")
+    return dataclasses.replace(spec, env={**spec.env, **(env_extra or {})},
+                               project_root=project.root)

@@ -96,7 +96,8 @@ def refresh_record(record: JobRecord) -> JobRecord:
         update_job(record.raw_id, only_if_active=True, status="running", started_at=time.time())
         record = get_job_record(record.raw_id)
     started = record.started_at or record.created_at
-    if record.life_span and time.time() >= started + record.life_span:
+    stop_asked = bool(record.meta.get("stop_reason"))  # once, not again on every refresh
+    if record.life_span and time.time() >= started + record.life_span and not stop_asked:
         _stop(record, f"life span of {record.life_span:g}s ended")
     return record
 
