@@ -147,3 +147,43 @@ def test_ray_mapping_shares_the_local_checks(a_project: Project, tmp_path: Path)
                        env_extra={"EXTRA": "1"})
     assert spec.argv == ("nice", "ls", str(volume.local)) and volume.local.is_dir()
     assert spec.env == {"EXTRA": "1"} and spec.project_root == a_project.root
+
+
+FLAKY = 'if [ -e seen ]; then echo second; else touch seen; echo first; exit 3; fi'
+
+
+def test_restart_on_failure_runs_the_command_again(tmp_path: Path) -> None:
+    """Ray jobs have no restart policy: the entrypoint loops, as the local supervisor does."""
+    spec = spec_in(tmp_path, argv=("sh", "-c", FLAKY), workdir=tmp_path, env={})
+    command, _ = entrypoint(spec, restart="on-failure")
+    done = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("first\nneuro-jupyter: the job exited with code 3; restart #1 in "
+                           "0.1s (restart: on-failure)\nsecond\n")
+    assert entrypoint(spec, restart="never") == entrypoint(spec)  # no loop: exec as before
+
+
+def test_restart_always_stops_at_the_life_span(tmp_path: Path) -> None:
+    """``always`` runs a succeeding command again; the life span covers all the runs."""
+    spec = spec_in(tmp_path, argv=("echo", "run"), workdir=tmp_path, env={},
+                   life_span=1.0)
+    command, _ = entrypoint(spec, restart="always")
+    done = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=20)
+    assert done.returncode == 124  # timeout's code: the life span ended
+    lines = done.stdout.splitlines()
+    assert lines[:4] == [
+        "run", "neuro-jupyter: the job exited with code 0; restart #1 in 0.1s (restart: always)",
+        "run", "neuro-jupyter: the job exited with code 0; restart #2 in 0.2s (restart: always)",
+    ]
+    assert lines.count("run") >= 3
+
+
+def test_the_restart_pauses_match_the_local_supervisor() -> None:
+    from neuro_jupyter.core.backends.restart import delay, delays, restarts
+
+    assert delays() == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 10.0]
+    assert [delay(n) for n in (1, 2, 8, 9, 500)] == [0.1, 0.2, 10.0, 10.0, 10.0]
+    assert restarts("on-failure", -15) and not restarts("on-failure", 0)
+    assert restarts("always", 0) and not restarts("never", 1)

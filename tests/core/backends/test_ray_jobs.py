@@ -57,6 +57,13 @@ jobs:
     cmd: echo args ${{ multi.args }}
   sleeper:
     cmd: sleep 300
+  flaky:
+    restart: on-failure
+    bash: |
+      if [ -e flaky.seen ]; then echo second; else touch flaky.seen; echo first; exit 3; fi
+  looping:
+    restart: always
+    bash: echo round; sleep 0.3
 """
 
 BATCH = """kind: batch
@@ -131,6 +138,29 @@ def test_multi_job_logs_and_kill_on_ray(ray_project: Project, ray_cluster: str) 
     record = get_job(sleeper.record.raw_id)
     assert record.status == "cancelled" and record.reason == "killed"
     assert str(ray_client(ray_cluster).get_job_status(record.raw_id)).endswith("STOPPED")
+
+
+def test_a_live_jobs_restart_policy_applies_on_ray(ray_project: Project, ray_cluster: str) -> None:
+    """``restart: on-failure`` runs the job again on the node, as the local supervisor does;
+    a killed job is not restarted."""
+    flaky = run_job(ray_project, "flaky", detach=True)
+    record = wait(lambda: (r := get_job(flaky.record.raw_id)).finished and r)
+    assert record.status == "succeeded" and record.exit_code == 0, record.reason
+    text, _ = read_log(record)
+    assert text == ("first\nneuro-jupyter: the job exited with code 3; restart #1 in 0.1s "
+                    "(restart: on-failure)\nsecond\n")
+
+    looping = run_job(ray_project, "looping", detach=True)
+    raw_id = looping.record.raw_id
+    wait(lambda: read_log(get_job(raw_id))[0].count("round") >= 2)
+    kill_job(ray_project, "looping", grace=5)
+    assert get_job(raw_id).status == "cancelled"
+    client = ray_client(ray_cluster)
+    assert str(client.get_job_status(raw_id)).endswith("STOPPED")
+    rounds = client.get_job_logs(raw_id).count("round")
+    subprocess.run(["sleep", "1.5"], check=True)  # a loop left running prints every 0.4 s
+    assert client.get_job_logs(raw_id).count("round") == rounds
+    assert not subprocess.run(["pgrep", "-f", "echo round"], capture_output=True).stdout
 
 
 def test_bake_with_matrix_and_failure_on_ray(ray_project: Project, ray_cluster: str) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 from ...store.db import open_store
 from ...store.jobs import finish_job, get_job_record, update_job
 from ..base import ProcessSpec
+from ..restart import delay, log_line, restarts
 from .limits import preexec
 from .procs import signal_group, signal_name, start_ticks
 from .specio import spec_from_dict
@@ -63,13 +64,13 @@ def supervise(raw_id: str) -> int:
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     policy = str(record.meta.get("restart") or "never")
     started = time.time()
-    restarts = 0
+    count = 0  # restarts so far
     while True:
         proc = _start(raw_id, spec)
         if proc is None:
             return 0
         fields: dict[str, Any] = {"pid": proc.pid, "pid_start": start_ticks(proc.pid)}
-        if not restarts:
+        if not count:
             fields.update(status="running", started_at=started)
         if not update_job(raw_id, only_if_active=True, **fields):
             # the job was ended meanwhile (killed before it started): do not let it run
@@ -79,13 +80,12 @@ def supervise(raw_id: str) -> int:
         why = _wait(proc, spec.life_span, started, grace, wake_r)
         code = proc.returncode
         signal_group(proc.pid, signal.SIGKILL)  # like a container: leftovers die with the job
-        if why != "exited" or not _restarts(policy, code):
+        if why != "exited" or not restarts(policy, code):
             break
-        restarts += 1
-        delay = min(0.1 * 2 ** (restarts - 1), 10.0)
-        _log(spec.log_path, f"neuro-jupyter: the job exited with code {code}; restart "
-                            f"#{restarts} in {delay:g}s (restart: {policy})\n")
-        select.select([wake_r], [], [], delay)
+        count += 1
+        pause = delay(count)
+        _log(spec.log_path, log_line(code, count, pause, policy) + "\n")
+        select.select([wake_r], [], [], pause)
         if _Flags.stop:
             why = "cancelled"
             break
@@ -119,11 +119,6 @@ def _start(raw_id: str, spec: ProcessSpec) -> subprocess.Popen[bytes] | None:
             log.write(f"neuro-jupyter: cannot start {spec.argv[0]!r}: {exc}\n".encode())
             finish_job(raw_id, "failed", reason=f"cannot start {spec.argv[0]!r}: {exc}", exit_code=127)
             return None
-
-
-def _restarts(policy: str, code: int) -> bool:
-    """Neu.ro's restart policy: ``always``, ``on-failure`` (non-zero exit) or ``never``."""
-    return policy == "always" or (policy == "on-failure" and code != 0)
 
 
 def _log(path: Path, text: str) -> None:

@@ -9,6 +9,10 @@ Every argument, env value and the workdir under the project are written relative
 
     R='/home/me/proj'; [ -d "$R" ] || R="$PWD"; export OUT="$R"'/results'; cd "$R"'/modules' &&
     exec 'python' "$R"'/modules/train.py'
+
+A live job's ``restart`` policy (Ray jobs have none) is a shell loop around the command, with
+the pauses and log lines of the local supervisor (``backends/restart.py``); its ``life_span``
+covers all the runs, as locally.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from ..base import ProcessSpec
 from ..pathmatch import path_pattern
+from ..restart import delays, log_line
 
 ROOT_VAR = "NEURO_JUPYTER_PROJECT_ROOT"
 IGNORE_FILE = ".neuroignore"
@@ -43,10 +48,24 @@ def shell_word(text: str, root: str) -> str:
     return "".join(words) or "''"
 
 
-def entrypoint(spec: ProcessSpec) -> tuple[str, dict[str, str]]:
+def restart_loop(command: str, policy: str) -> str:
+    """``command`` run again after each exit that ``policy`` restarts (``on-failure``,
+    ``always``), with a growing pause and a log line before each restart. The loop's own
+    shell variables are named ``NJ_*``."""
+    pauses = delays()
+    cases = " ".join(f"{n}) NJ_D={pause:g};;" for n, pause in enumerate(pauses[:-1], start=1))
+    line = log_line("$NJ_C", "$NJ_N", "${NJ_D}", policy)
+    stop = '[ "$NJ_C" -ne 0 ] || exit 0; ' if policy == "on-failure" else ""
+    return (f"NJ_N=0; while :; do {command}; NJ_C=$?; {stop}NJ_N=$((NJ_N+1)); "
+            f"case $NJ_N in {cases} *) NJ_D={pauses[-1]:g};; esac; "
+            f'printf \'%s\\n\' "{line}"; sleep "$NJ_D"; done')
+
+
+def entrypoint(spec: ProcessSpec, restart: str = "never") -> tuple[str, dict[str, str]]:
     """The shell command line of ``spec`` and its env vars (for the runtime_env, as they are
     on this machine); the command line exports again those with paths under the project,
-    relative to where the project is on the node (see the module docstring)."""
+    relative to where the project is on the node (see the module docstring). ``restart`` is a
+    live job's policy."""
     root = str(spec.project_root) if spec.project_root else ""
     plain = {key: str(value) for key, value in spec.env.items()}
     exports = [
@@ -60,12 +79,17 @@ def entrypoint(spec: ProcessSpec) -> tuple[str, dict[str, str]]:
         parts.append(f"export {ROOT_VAR}")
     parts.extend(exports)
     argv = " ".join(shell_word(arg, root) for arg in spec.argv)
+    if restart in ("on-failure", "always"):
+        loop = restart_loop(argv, restart)
+        timed, plain_run = f"/bin/sh -c {shlex.quote(loop)}", f"{{ {loop}; }}"
+    else:
+        timed, plain_run = argv, f"exec {argv}"
     if spec.life_span:  # enforced on the node too, watched or not (exit code 124)
         limit = f"timeout -k {TIMEOUT_GRACE} {spec.life_span:g}"
-        command = (f"if command -v timeout >/dev/null 2>&1; then exec {limit} {argv}; "
-                   f"else exec {argv}; fi")
+        command = (f"if command -v timeout >/dev/null 2>&1; then exec {limit} {timed}; "
+                   f"else {plain_run}; fi")
     else:
-        command = f"exec {argv}"
+        command = plain_run
     # a workdir outside the project must exist on the node at the same path
     parts.append(f"cd {shell_word(str(spec.workdir), root)} && {command}")
     return "; ".join(parts), plain
