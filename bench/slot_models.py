@@ -1,0 +1,258 @@
+"""Models of a bake scheduler's slot cycle: how fast can 1000 ``true`` tasks run at parallelism 2
+with a given amount of Python per task, depending on how the scheduler spawns and waits?
+
+Not neuro-jupyter's code: small stand-ins on the bench's DAGs (``bake_dag.dag``), the
+scheduler's own Python per task simulated by a busy loop (``--prep`` µs before a task starts,
+``--finish`` µs after it ended). Each is measured against the minimal runner of
+``bake_dag.py`` in the same invocation, interleaved; best and median of ``--repeat`` runs:
+
+- ``runner``: graphlib + ThreadPoolExecutor(2) + subprocess.run (no simulated work);
+- ``loop``: one thread, ``os.posix_spawn`` (holds the GIL while glibc waits for the child's
+  ``exec``), pidfds in one epoll: the shape of ``core/bake/runner.py``;
+- ``loop-ctypes``: the same loop, spawning through libc's ``posix_spawn`` with ctypes, which
+  releases the GIL (nothing else runs meanwhile, so this measures ctypes' own cost);
+- ``spawner``: the loop hands each prepared task to a helper thread that spawns it through
+  ctypes (GIL released) and registers its pidfd;
+- ``slots``: one thread per slot, as the runner: take a ready task, prepare, spawn, wait
+  (``waitpid`` releases the GIL), finish.
+
+Run: ``.venv/bin/python bench/slot_models.py [--shape layered] [--prep 150] [--finish 100]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as cf
+import ctypes
+import graphlib
+import os
+import queue
+import select
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+from bake_dag import dag
+
+SLOTS = 2
+TRUE = shutil.which("true") or "/bin/true"
+ENV = dict(os.environ)
+RESET = (signal.SIGPIPE, signal.SIGXFSZ)
+Spawn = Callable[[int], int]
+
+
+def busy(seconds: float) -> None:
+    """Hold the GIL for ``seconds``, as the scheduler's Python does."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+class CSpawn:
+    """libc's ``posix_spawn`` through ctypes (the GIL is released during the call)."""
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.posix_spawn.argtypes = [
+            ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p),
+        ]
+        self.libc = libc
+        self.argv = (ctypes.c_char_p * 2)(TRUE.encode(), None)
+        env = [f"{key}={value}".encode() for key, value in ENV.items()]
+        self.envp = (ctypes.c_char_p * (len(env) + 1))(*env, None)
+        self.attr = ctypes.create_string_buffer(1024)  # larger than glibc's posix_spawnattr_t
+        libc.posix_spawnattr_init(self.attr)
+        libc.posix_spawnattr_setflags(self.attr, ctypes.c_short(0x80 | 0x04))  # SETSID|SETSIGDEF
+        self.sigs = ctypes.create_string_buffer(128)
+        libc.sigemptyset(self.sigs)
+        for sig in RESET:
+            libc.sigaddset(self.sigs, sig)
+        libc.posix_spawnattr_setsigdefault(self.attr, self.sigs)
+        self.devnull = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+    def __call__(self, write_end: int) -> int:
+        libc = self.libc
+        actions = ctypes.create_string_buffer(256)
+        libc.posix_spawn_file_actions_init(actions)
+        for fd, target in ((self.devnull, 0), (write_end, 1), (write_end, 2)):
+            libc.posix_spawn_file_actions_adddup2(actions, fd, target)
+        pid = ctypes.c_int()
+        err = libc.posix_spawn(ctypes.byref(pid), self.argv[0], actions, self.attr,
+                               self.argv, self.envp)
+        libc.posix_spawn_file_actions_destroy(actions)
+        if err:
+            raise OSError(err, os.strerror(err))
+        return pid.value
+
+
+_DEVNULL = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+
+
+def py_spawn(write_end: int) -> int:
+    return os.posix_spawn(TRUE, [TRUE], ENV, setsid=True, setsigdef=RESET, file_actions=[
+        (os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, write_end, 1),
+        (os.POSIX_SPAWN_DUP2, write_end, 2),
+    ])
+
+
+class Graph:
+    """Readiness by counters, as the bake's runner keeps it."""
+
+    def __init__(self, needs: dict[str, list[str]]) -> None:
+        self.total = len(needs)
+        self.waiting = {task: len(deps) for task, deps in needs.items()}
+        self.dependents: dict[str, list[str]] = {task: [] for task in needs}
+        for task, deps in needs.items():
+            for dep in deps:
+                self.dependents[dep].append(task)
+        self.ready = deque(task for task, count in self.waiting.items() if count == 0)
+        self.done = 0
+
+    def finish(self, task: str) -> int:
+        """Mark ``task`` done; how many tasks became ready."""
+        self.done += 1
+        new = 0
+        for child in self.dependents[task]:
+            self.waiting[child] -= 1
+            if not self.waiting[child]:
+                self.ready.append(child)
+                new += 1
+        return new
+
+
+def loop(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn,
+         helper: bool = False) -> float:
+    graph = Graph(needs)
+    epoll = select.epoll()
+    data: dict[int, tuple[str, int, int]] = {}
+    requests: queue.SimpleQueue[tuple[str, int, int] | None] = queue.SimpleQueue()
+
+    def start(task: str, read_end: int, write_end: int) -> None:
+        pid = spawn(write_end)
+        os.close(write_end)
+        pidfd = os.pidfd_open(pid)
+        data[pidfd] = (task, pid, read_end)
+        epoll.register(pidfd, select.EPOLLIN)
+
+    def spawner() -> None:
+        while (item := requests.get()) is not None:
+            start(*item)
+
+    thread = threading.Thread(target=spawner, daemon=True) if helper else None
+    if thread is not None:
+        thread.start()
+    running = 0
+    began = time.perf_counter()
+    while graph.done < graph.total:
+        while graph.ready and running < SLOTS:
+            task = graph.ready.popleft()
+            busy(prep)
+            read_end, write_end = os.pipe()
+            running += 1
+            if thread is not None:
+                requests.put((task, read_end, write_end))
+            else:
+                start(task, read_end, write_end)
+        for fd, _ in epoll.poll(0.25):
+            task, pid, read_end = data.pop(fd)
+            epoll.unregister(fd)
+            os.waitpid(pid, 0)
+            os.close(fd)
+            os.close(read_end)
+            running -= 1
+            busy(finish)
+            graph.finish(task)
+    elapsed = time.perf_counter() - began
+    if thread is not None:
+        requests.put(None)
+        thread.join()
+    epoll.close()
+    return elapsed
+
+
+def slots(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn) -> float:
+    graph = Graph(needs)
+    cond = threading.Condition()
+
+    def worker() -> None:
+        while True:
+            with cond:
+                while not graph.ready and graph.done < graph.total:
+                    cond.wait()
+                if graph.done >= graph.total:
+                    return
+                task = graph.ready.popleft()
+            busy(prep)
+            read_end, write_end = os.pipe()
+            pid = spawn(write_end)
+            os.close(write_end)
+            os.waitpid(pid, 0)
+            os.close(read_end)
+            busy(finish)
+            with cond:
+                if graph.finish(task) or graph.done >= graph.total:
+                    cond.notify_all()
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(SLOTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - began
+
+
+def runner(needs: dict[str, list[str]]) -> float:
+    """The minimal runner of bake_dag.py."""
+    sorter = graphlib.TopologicalSorter(needs)
+    sorter.prepare()
+    began = time.perf_counter()
+    with cf.ThreadPoolExecutor(SLOTS) as pool:
+        futures: dict[cf.Future[subprocess.CompletedProcess[bytes]], str] = {}
+        while sorter.is_active():
+            for task in sorter.get_ready():
+                futures[pool.submit(subprocess.run, [TRUE])] = task
+            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                sorter.done(futures.pop(future))
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", default="layered")
+    parser.add_argument("--size", type=int, default=1000)
+    parser.add_argument("--prep", type=float, default=150.0, help="µs of Python before a start")
+    parser.add_argument("--finish", type=float, default=100.0, help="µs of Python after an end")
+    parser.add_argument("--repeat", type=int, default=4)
+    args = parser.parse_args()
+    needs = dag(args.shape, args.size)
+    prep, finish = args.prep * 1e-6, args.finish * 1e-6
+    cspawn = CSpawn()
+    models: dict[str, Callable[[], float]] = {
+        "runner": lambda: runner(needs),
+        "loop": lambda: loop(needs, prep, finish, py_spawn),
+        "loop-ctypes": lambda: loop(needs, prep, finish, cspawn),
+        "spawner": lambda: loop(needs, prep, finish, cspawn, helper=True),
+        "slots": lambda: slots(needs, prep, finish, py_spawn),
+    }
+    times: dict[str, list[float]] = {name: [] for name in models}
+    for _ in range(args.repeat):
+        for name, model in models.items():
+            times[name].append(model())
+    base = min(times["runner"])
+    print(f"{args.shape} {args.size}, {args.prep:g} + {args.finish:g} µs of Python per task, "
+          f"best of {args.repeat} (median) s, ÷ runner's best")
+    for name, values in times.items():
+        values.sort()
+        print(f"{name:>12} {values[0]:6.3f} ({values[len(values) // 2]:.3f})"
+              f" {values[0] / base:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
