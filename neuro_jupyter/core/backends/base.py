@@ -46,6 +46,7 @@ class ProcessSpec:
     life_span: float | None = None  # seconds; the backend kills the process after it
     name: str = ""
     project_root: Path | None = None  # set for backends that ship the project (Ray)
+    restart: str = "never"  # Neu.ro's policy: never | on-failure | always (``restart.py``)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,9 @@ class Backend(ABC):
     """Where processes run."""
 
     name: str
+    # whether an attached start (a bake's task) applies ``ProcessSpec.restart`` itself; if
+    # not, the caller starts the process again (a detached start always applies it)
+    restarts_attached: bool = False
 
     @property
     def ports_here(self) -> bool:

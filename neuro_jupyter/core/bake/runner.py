@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Execution, ExitInfo, ProcessSpec
+from ..backends.restart import delay, log_line, restarts
 from ..errors import NeuroJupyterError
 from ..store import bakes as rows
 from ..store.db import Store
@@ -123,6 +124,10 @@ class BakeRunner:
         self.last_flush = 0.0
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
+        # tasks with a restart policy that this runner applies (see ``_restart``)
+        self._restartable: dict[FullID, ProcessSpec] = {}
+        self._restart_at: dict[FullID, float] = {}  # time.monotonic() of the next start
+        self._restart_count: Counter[FullID] = Counter()
         # no entry of this batch in the cache when the attempt starts: no lookup can hit (its
         # own entries are for tasks that already ran), so none is made
         self.cache_possible = rows.has_cache(store, bake.project_pk, bake.batch)
@@ -140,11 +145,13 @@ class BakeRunner:
                 self._flush(force=not self.running)
                 if self.levels[self.root_prefix].done:
                     break
-                if not self.running:
+                if not self.running and not self._restart_at:
                     if not self._any_ready():
                         self._fail_stuck()
                     continue
                 self._wait()
+                if self._restart_at:
+                    self._start_again()
                 self._check_cancel()
         except BaseException:
             self._kill_all()
@@ -194,6 +201,8 @@ class BakeRunner:
         ]
         if deadlines:
             timeout = max(0.0, min(timeout, min(deadlines) - time.time()))
+        if self._restart_at:
+            timeout = max(0.0, min(timeout, min(self._restart_at.values()) - time.monotonic()))
         events = self.selector.select(timeout) if self.selector else _sleep(timeout)
         for fd, (fid, is_output) in events:
             if fid not in self.running:  # reaped earlier in this loop
@@ -236,7 +245,71 @@ class BakeRunner:
             return
         del self.running[fid]
         self.polled.discard(fid)
-        self._finish_process(fid, info, getattr(execution, "has_output", True))
+        if fid in self._restartable and self._restart(fid, info):
+            return
+        has_output = getattr(execution, "has_output", True) or fid in self._restart_count
+        self._finish_process(fid, info, has_output)
+
+    def _restart(self, fid: FullID, info: ExitInfo) -> bool:
+        """Whether this exit is handled here: the task's ``restart`` policy runs it again (in
+        a while, ``_start_again``) as Neu.ro restarts a job, not once cancelled or killed; or
+        it would restart past its life span, which covers all its runs: then it failed."""
+        process = self._restartable[fid]
+        code = info.exit_code if info.exit_code is not None else -(info.signal or 1)
+        count = self._restart_count[fid] + 1
+        pause = delay(count)
+        started = self.records[fid].started_at or time.time()
+        ends = started + process.life_span if process.life_span else None
+        if self.cancelling or fid in self.killed or not restarts(process.restart, code):
+            del self._restartable[fid]
+            return False
+        if ends is not None and time.time() + pause >= ends:  # it would run on past it
+            del self._restartable[fid]
+            self._finish_process(fid, ExitInfo(
+                exit_code=None, reason=f"life span of {process.life_span:g}s ended"), True)
+            return True
+        self._restart_count[fid] = count
+        line = log_line(code, count, pause, process.restart)
+        try:
+            with open(process.log_path, "a", encoding="utf-8") as log:
+                log.write(line + "\n")
+        except OSError:
+            pass
+        self.echo(f"Task {dotted(fid)} exited with code {code}; restart #{count} in "
+                  f"{pause:g}s (restart: {process.restart})")
+        self._restart_at[fid] = time.monotonic() + pause
+        return True
+
+    def _start_again(self) -> None:
+        """Start the tasks whose restart pause has ended."""
+        now = time.monotonic()
+        for fid, when in list(self._restart_at.items()):
+            if when > now:
+                continue
+            del self._restart_at[fid]
+            process = self._restartable[fid]
+            record = self.records[fid]
+            if process.life_span:  # what is left of it
+                left = (record.started_at or time.time()) + process.life_span - time.time()
+                process = dataclasses.replace(process, life_span=max(left, 0.001))
+            try:
+                execution = self.backend.start(process, raw_id=record.raw_id or "",
+                                               detached=False, labels=self._labels(fid))
+            except NeuroJupyterError as exc:
+                del self._restartable[fid]
+                self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=str(exc),
+                             ran=True)
+                continue
+            self._update(fid, pid=getattr(execution, "pid", None), pid_start="")
+            self._watch(fid, execution)
+
+    def _drop_restarts(self, keep: Callable[[FullID], bool]) -> None:
+        """Give up the waiting restarts except those ``keep`` names: the tasks are cancelled."""
+        for fid in list(self._restart_at):
+            if not keep(fid):
+                del self._restart_at[fid], self._restartable[fid]
+                self._finish(self.levels[fid[:-1]], fid[-1], "cancelled",
+                             reason=self.fail_fast_reason or "cancelled", ran=True)
 
     def _any_ready(self) -> bool:
         return any(level.ready for level in self.levels.values())
@@ -343,10 +416,8 @@ class BakeRunner:
         log_path = self.log_dir / log_name
         try:
             process = self.mapper(spec, self.project, log_path)
-            execution = self.backend.start(process, raw_id=raw_id, detached=False, labels={
-                "project": self.project.id, "bake": self.bake.bake_id,
-                "attempt": str(self.attempt), "task": key,
-            })
+            execution = self.backend.start(process, raw_id=raw_id, detached=False,
+                                           labels=self._labels(fid))
         except NeuroJupyterError as exc:
             self._update(fid, cache_key=spec.caching_key, log_path=str(log_path))
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
@@ -356,8 +427,19 @@ class BakeRunner:
             "log_path": self._log_dir_text + log_name, "title": spec.title or record.title,
             "pid": getattr(execution, "pid", None),
         })
-        self.running[fid] = execution
         self._cache_policy[fid] = spec
+        if process.restart != "never" and not self.backend.restarts_attached:
+            self._restartable[fid] = process
+        self._watch(fid, execution)
+        return True
+
+    def _labels(self, fid: FullID) -> dict[str, str]:
+        return {"project": self.project.id, "bake": self.bake.bake_id,
+                "attempt": str(self.attempt), "task": dotted(fid)}
+
+    def _watch(self, fid: FullID, execution: Execution) -> None:
+        """Wait for the started task's end (and its output) with the others."""
+        self.running[fid] = execution
         try:
             fd = execution.fileno()  # type: ignore[attr-defined]
             self.selector.register(fd, (fid, False))
@@ -368,7 +450,6 @@ class BakeRunner:
         if out_fd is not None and fid in self.fds:
             self.selector.register(out_fd, (fid, True))
             self.fds[fid].append(out_fd)
-        return True
 
     def _has_slot(self, level: Level, node: GraphNode) -> bool:
         if node.matrix_group is not None and level.group_running[node.matrix_group] >= max(
@@ -563,6 +644,7 @@ class BakeRunner:
             level = self.levels[fid[:-1]]
             if not level.graph.runs_on_cancel(fid[-1]):
                 self._kill(fid)
+        self._drop_restarts(lambda fid: self.levels[fid[:-1]].graph.runs_on_cancel(fid[-1]))
 
     def _kill(self, fid: FullID) -> None:
         execution = self.running.get(fid)
@@ -575,6 +657,7 @@ class BakeRunner:
     def _kill_all(self) -> None:
         for fid in list(self.running):
             self._kill(fid)
+        self._drop_restarts(lambda fid: False)
 
     # --- the store -------------------------------------------------------------------------
 

@@ -143,7 +143,6 @@ def _start(
         "title": spec.title, "image": spec.image, "preset": spec.preset,
         "multi": spec.multi, "detach": spec.detach, "browse": spec.browse,
         "tags": list(spec.tags), "port_forward": [list(p) for p in spec.port_forward],
-        "restart": spec.restart,
     }
     port = None
     if asked:

@@ -40,10 +40,10 @@ def start_job(a_project: Project) -> Iterator[StartJob]:
         raw_id = f"job-{uuid.uuid4()}"
         log = paths.logs_dir() / f"{raw_id}.log"
         insert_job(JobRecord(raw_id=raw_id, project_pk=project_pk(a_project), job_id="t",
-                             created_at=time.time(), log_path=str(log),
-                             meta={"restart": restart}))
+                             created_at=time.time(), log_path=str(log)))
         spec = ProcessSpec(argv=("bash", "-c", script), workdir=a_project.root, log_path=log,
-                           life_span=life_span, resources=resources or Resources())
+                           life_span=life_span, resources=resources or Resources(),
+                           restart=restart)
         LocalBackend().start(spec, raw_id=raw_id, detached=True)
         started.append(raw_id)
         return raw_id

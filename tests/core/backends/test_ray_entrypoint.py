@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import subprocess
 from pathlib import Path
@@ -154,21 +155,23 @@ FLAKY = 'if [ -e seen ]; then echo second; else touch seen; echo first; exit 3; 
 
 def test_restart_on_failure_runs_the_command_again(tmp_path: Path) -> None:
     """Ray jobs have no restart policy: the entrypoint loops, as the local supervisor does."""
-    spec = spec_in(tmp_path, argv=("sh", "-c", FLAKY), workdir=tmp_path, env={})
-    command, _ = entrypoint(spec, restart="on-failure")
+    spec = spec_in(tmp_path, argv=("sh", "-c", FLAKY), workdir=tmp_path, env={},
+                   restart="on-failure")
+    command, _ = entrypoint(spec)
     done = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, capture_output=True,
                           text=True, timeout=20)
     assert done.returncode == 0, done.stderr
     assert done.stdout == ("first\nneuro-jupyter: the job exited with code 3; restart #1 in "
                            "0.1s (restart: on-failure)\nsecond\n")
-    assert entrypoint(spec, restart="never") == entrypoint(spec)  # no loop: exec as before
+    never, _ = entrypoint(dataclasses.replace(spec, restart="never"))
+    assert never.endswith(f"&& exec sh -c {shlex.quote(FLAKY)}")  # no loop: as before
 
 
 def test_restart_always_stops_at_the_life_span(tmp_path: Path) -> None:
     """``always`` runs a succeeding command again; the life span covers all the runs."""
     spec = spec_in(tmp_path, argv=("echo", "run"), workdir=tmp_path, env={},
-                   life_span=1.0)
-    command, _ = entrypoint(spec, restart="always")
+                   life_span=1.0, restart="always")
+    command, _ = entrypoint(spec)
     done = subprocess.run(["/bin/sh", "-c", command], cwd=tmp_path, capture_output=True,
                           text=True, timeout=20)
     assert done.returncode == 124  # timeout's code: the life span ended

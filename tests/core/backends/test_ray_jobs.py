@@ -142,7 +142,7 @@ def test_multi_job_logs_and_kill_on_ray(ray_project: Project, ray_cluster: str) 
 
 def test_a_live_jobs_restart_policy_applies_on_ray(ray_project: Project, ray_cluster: str) -> None:
     """``restart: on-failure`` runs the job again on the node, as the local supervisor does;
-    a killed job is not restarted."""
+    a killed job is not restarted; a bake's task restarts on the node too."""
     flaky = run_job(ray_project, "flaky", detach=True)
     record = wait(lambda: (r := get_job(flaky.record.raw_id)).finished and r)
     assert record.status == "succeeded" and record.exit_code == 0, record.reason
@@ -161,6 +161,17 @@ def test_a_live_jobs_restart_policy_applies_on_ray(ray_project: Project, ray_clu
     subprocess.run(["sleep", "1.5"], check=True)  # a loop left running prints every 0.4 s
     assert client.get_job_logs(raw_id).count("round") == rounds
     assert not subprocess.run(["pgrep", "-f", "echo round"], capture_output=True).stdout
+
+    # a bake's task: Ray's entrypoint restarts it, the bake's runner does not restart it again
+    (ray_project.root / ".neuro" / "flaky.yml").write_text(
+        "kind: batch\ntasks:\n  - id: fetch\n    restart: on-failure\n    bash: |\n"
+        "      if [ -e task.seen ]; then echo second; else touch task.seen; echo first; exit 3; fi\n")
+    bake = start_bake(ray_project, "flaky")
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
+    task = state.tasks[0]  # type: ignore[attr-defined]
+    assert task.status == "succeeded", task.reason
+    assert read_task_log(task) == ("first\nneuro-jupyter: the job exited with code 3; restart "
+                                   "#1 in 0.1s (restart: on-failure)\nsecond\n")
 
 
 def test_bake_with_matrix_and_failure_on_ray(ray_project: Project, ray_cluster: str) -> None:

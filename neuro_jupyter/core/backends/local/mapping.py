@@ -179,6 +179,7 @@ def map_unit(
         resources=resources,
         life_span=unit.life_span,
         name=unit.name or unit.title,
+        restart=unit.restart,
     )
 
 

@@ -19,6 +19,7 @@ def spec_to_dict(spec: ProcessSpec) -> dict[str, Any]:
         "resources": asdict(spec.resources),
         "life_span": spec.life_span,
         "name": spec.name,
+        "restart": spec.restart,
     }
 
 
@@ -32,4 +33,5 @@ def spec_from_dict(data: dict[str, Any]) -> ProcessSpec:
         resources=Resources(**(data.get("resources") or {})),
         life_span=data.get("life_span"),
         name=data.get("name", ""),
+        restart=data.get("restart") or "never",
     )

@@ -62,7 +62,7 @@ def supervise(raw_id: str) -> int:
         finish_job(raw_id, "cancelled", reason="killed before it started")
         return 0
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    policy = str(record.meta.get("restart") or "never")
+    policy = spec.restart
     started = time.time()
     count = 0  # restarts so far
     while True:

@@ -27,6 +27,7 @@ class RayBackend(Backend):
     """Run processes as Ray jobs on the cluster whose dashboard is at ``address``."""
 
     name = "ray"
+    restarts_attached = True  # the entrypoint loops (``entrypoint.restart_loop``)
 
     def __init__(self, address: str) -> None:
         self.address = address

@@ -10,9 +10,9 @@ Every argument, env value and the workdir under the project are written relative
     R='/home/me/proj'; [ -d "$R" ] || R="$PWD"; export OUT="$R"'/results'; cd "$R"'/modules' &&
     exec 'python' "$R"'/modules/train.py'
 
-A live job's ``restart`` policy (Ray jobs have none) is a shell loop around the command, with
-the pauses and log lines of the local supervisor (``backends/restart.py``); its ``life_span``
-covers all the runs, as locally.
+The ``restart`` policy of a job or task (Ray jobs have none) is a shell loop around the
+command, with the pauses and log lines of the local backend (``backends/restart.py``); its
+``life_span`` covers all the runs, as locally.
 """
 
 from __future__ import annotations
@@ -61,11 +61,10 @@ def restart_loop(command: str, policy: str) -> str:
             f'printf \'%s\\n\' "{line}"; sleep "$NJ_D"; done')
 
 
-def entrypoint(spec: ProcessSpec, restart: str = "never") -> tuple[str, dict[str, str]]:
+def entrypoint(spec: ProcessSpec) -> tuple[str, dict[str, str]]:
     """The shell command line of ``spec`` and its env vars (for the runtime_env, as they are
     on this machine); the command line exports again those with paths under the project,
-    relative to where the project is on the node (see the module docstring). ``restart`` is a
-    live job's policy."""
+    relative to where the project is on the node (see the module docstring)."""
     root = str(spec.project_root) if spec.project_root else ""
     plain = {key: str(value) for key, value in spec.env.items()}
     exports = [
@@ -79,8 +78,8 @@ def entrypoint(spec: ProcessSpec, restart: str = "never") -> tuple[str, dict[str
         parts.append(f"export {ROOT_VAR}")
     parts.extend(exports)
     argv = " ".join(shell_word(arg, root) for arg in spec.argv)
-    if restart in ("on-failure", "always"):
-        loop = restart_loop(argv, restart)
+    if spec.restart in ("on-failure", "always"):
+        loop = restart_loop(argv, spec.restart)
         timed, plain_run = f"/bin/sh -c {shlex.quote(loop)}", f"{{ {loop}; }}"
     else:
         timed, plain_run = argv, f"exec {argv}"

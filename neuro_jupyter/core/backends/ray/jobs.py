@@ -35,12 +35,12 @@ class RayState:
 
 def submit(
     address: str, spec: ProcessSpec, raw_id: str, metadata: Mapping[str, str], *,
-    reuse_upload: bool = False, restart: str = "never",
+    reuse_upload: bool = False,
 ) -> str:
     """Submit ``spec`` as Ray job ``raw_id`` (the submission id); returns its entrypoint.
     ``reuse_upload`` ships the project once per process (a bake's tasks all run the code the
-    bake started with); ``restart`` is a live job's policy."""
-    command, env_vars = entrypoint(spec, restart)
+    bake started with)."""
+    command, env_vars = entrypoint(spec)
     env = runtime_env(spec, env_vars)
     if "working_dir" in env:
         env = _uploaded(address, env, reuse_upload)

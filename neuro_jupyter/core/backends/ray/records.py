@@ -39,16 +39,13 @@ def address_of(record: JobRecord) -> str:
 def start_recorded(
     address: str, spec: ProcessSpec, raw_id: str, labels: Mapping[str, str]
 ) -> RayExecution:
-    """Submit live job ``raw_id`` (its row must exist) with its ``restart`` policy, recording
-    what runs and how Ray runs it (``ray_entrypoint``: readers leave that line out of the log);
-    a refusal is recorded."""
+    """Submit live job ``raw_id`` (its row must exist), recording what runs and how Ray runs
+    it (``ray_entrypoint``: readers leave that line out of the log); a refusal is recorded."""
     update_job(raw_id, spec=spec_to_dict(spec))
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     spec.log_path.touch()
-    meta = get_job_record(raw_id).meta
     try:
-        command = submit(address, spec, raw_id, labels,
-                         restart=str(meta.get("restart") or "never"))
+        command = submit(address, spec, raw_id, labels)
     except BackendError as exc:
         finish_job(raw_id, "failed", reason=str(exc))
         raise

@@ -1,0 +1,105 @@
+"""A task's ``restart`` policy in a local bake: the runner starts the task's process again, as
+Neu.ro restarts a job, with the local supervisor's pauses and log lines (real processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from neuro_jupyter.core.bake import cancel_bake, inspect_bake, start_bake, task_log
+from neuro_jupyter.core.errors import NeuroJupyterError
+
+
+def tasks_of(state: Any) -> dict[str, Any]:
+    return {task.full_id: task for task in state.tasks}
+
+
+def test_on_failure_runs_a_flaky_task_until_it_succeeds(
+    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    write_batch("flaky", f"""\
+kind: batch
+tasks:
+  - id: fetch
+    restart: on-failure
+    bash: |
+      echo x >> {runs}
+      n=$(wc -l < {runs})
+      echo "run $n"
+      [ "$n" -ge 3 ] || exit 7
+      echo "::set-output name=runs::$n"
+  - id: use
+    needs: [fetch]
+    bash: echo "fetched after ${{{{ needs.fetch.outputs.runs }}}} runs"
+""")
+    state = wait_finished(a_project, start_bake(a_project, "flaky"))
+    tasks = tasks_of(state)
+    assert state.attempt.result == "succeeded"
+    assert tasks["fetch"].status == "succeeded" and tasks["fetch"].exit_code == 0
+    assert task_log(a_project, state.bake, "fetch") == (
+        "run 1\nneuro-jupyter: the job exited with code 7; restart #1 in 0.1s "
+        "(restart: on-failure)\nrun 2\nneuro-jupyter: the job exited with code 7; restart #2 "
+        "in 0.2s (restart: on-failure)\nrun 3\n")
+    assert task_log(a_project, state.bake, "use") == "fetched after 3 runs\n"
+
+
+def test_never_is_the_default(a_project: Any, write_batch: Any, wait_finished: Any) -> None:
+    write_batch("once", "kind: batch\ntasks:\n  - id: bad\n    bash: echo once; exit 7\n")
+    state = wait_finished(a_project, start_bake(a_project, "once"))
+    assert tasks_of(state)["bad"].status == "failed"
+    assert task_log(a_project, state.bake, "bad") == "once\n"
+
+
+def test_always_ends_with_the_life_span_of_all_runs(
+    a_project: Any, write_batch: Any, wait_finished: Any
+) -> None:
+    write_batch("forever", """\
+kind: batch
+tasks:
+  - id: poll
+    restart: always
+    life_span: 2s
+    bash: echo polled
+""")
+    state = wait_finished(a_project, start_bake(a_project, "forever"), timeout=30)
+    task = tasks_of(state)["poll"]
+    assert state.attempt.result == "failed"
+    assert task.status == "failed" and task.reason == "life span of 2s ended"
+    assert task.finished_at - task.started_at < 4
+    log = task_log(a_project, state.bake, "poll")
+    assert log.count("polled") >= 4 and "restart #3 in 0.4s (restart: always)" in log
+
+
+def test_cancel_during_the_pause_ends_the_task(
+    a_project: Any, write_batch: Any, wait_finished: Any, wait_for: Any
+) -> None:
+    write_batch("retry", """\
+kind: batch
+tasks:
+  - id: down
+    restart: on-failure
+    bash: exit 1
+  - id: cleanup
+    needs: [down]
+    enable: ${{ always() }}
+    bash: echo cleanup
+""")
+    bake = start_bake(a_project, "retry")
+
+    def restarted(count: int) -> bool:
+        try:
+            return f"restart #{count} " in task_log(a_project, bake, "down")
+        except NeuroJupyterError:  # the executor has not recorded the tasks yet
+            return False
+
+    # the pauses double from 0.1 s: after restart #4 the next pause is 0.8 s
+    wait_for(lambda: restarted(4))
+    cancel_bake(a_project, bake)
+    state = wait_finished(a_project, bake)
+    tasks = tasks_of(state)
+    assert state.attempt.result == "cancelled"
+    assert tasks["down"].status == "cancelled"
+    assert tasks["cleanup"].status == "succeeded"
+    assert "restart #6 " not in task_log(a_project, bake, "down")
+    assert inspect_bake(a_project, bake).finished
