@@ -306,7 +306,7 @@ class BakeRunner:
     def _drop_restarts(self, keep: Callable[[FullID], bool]) -> None:
         """Give up the waiting restarts except those ``keep`` names: the tasks are cancelled."""
         for fid in list(self._restart_at):
-            if not keep(fid):
+            if fid in self._restart_at and not keep(fid):  # a _finish may have dropped it
                 del self._restart_at[fid], self._restartable[fid]
                 self._finish(self.levels[fid[:-1]], fid[-1], "cancelled",
                              reason=self.fail_fast_reason or "cancelled", ran=True)

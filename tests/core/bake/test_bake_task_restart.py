@@ -103,3 +103,24 @@ tasks:
     assert tasks["cleanup"].status == "succeeded"
     assert "restart #6 " not in task_log(a_project, bake, "down")
     assert inspect_bake(a_project, bake).finished
+
+
+def test_a_failure_elsewhere_cancels_a_task_in_its_pause(
+    a_project: Any, write_batch: Any, wait_finished: Any
+) -> None:
+    """fail_fast: another task's failure cancels a task waiting to restart, as a running one."""
+    write_batch("ff", """\
+kind: batch
+tasks:
+  - id: down
+    restart: always
+    bash: exit 1
+  - id: bad
+    needs: []
+    bash: sleep 1.5; exit 3
+""")
+    state = wait_finished(a_project, start_bake(a_project, "ff"))
+    tasks = tasks_of(state)
+    assert state.attempt.result == "failed"
+    assert tasks["bad"].status == "failed"
+    assert tasks["down"].status == "cancelled" and tasks["down"].reason == "fail_fast: bad failed"
