@@ -134,10 +134,13 @@ def list_bakes(
 def resolve_bake(project: Project, bake_id_or_name: str) -> rows.BakeRecord:
     """A bake of the project by id or name."""
     store = _store()
-    bake = rows.find_bake(store, project_pk(project, store), bake_id_or_name)
+    pk = project_pk(project, store)
+    bake = rows.find_bake(store, pk, bake_id_or_name)
     if bake is None:
+        last = rows.last_bake_of_batch(store, pk, bake_id_or_name)
+        hint = f"; {bake_id_or_name!r} is a batch, its last bake is {last}" if last else ""
         raise NotFoundError(
-            f"No bake with id or name {bake_id_or_name!r} in project {project.id}; "
+            f"No bake with id or name {bake_id_or_name!r} in project {project.id}{hint}; "
             "list them with `neuro-jupyter bakes` or %neuro_bakes"
         )
     return _fresh(store, bake)

@@ -219,6 +219,15 @@ def find_bake(store: Store, project_pk: int, id_or_name: str) -> BakeRecord | No
     return get_bake(store, row[0]) if row else None
 
 
+def last_bake_of_batch(store: Store, project_pk: int, batch: str) -> str | None:
+    """The id of the project's newest bake of ``batch``, or None."""
+    row = store.query_one(
+        "SELECT bake_id FROM bakes WHERE project_pk = ? AND batch = ?"
+        " ORDER BY created_at DESC LIMIT 1", (project_pk, batch),
+    )
+    return str(row[0]) if row else None
+
+
 def list_bakes(
     store: Store, project_pk: int, *, since: float | None = None, until: float | None = None,
     recent_first: bool = True,

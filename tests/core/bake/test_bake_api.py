@@ -90,7 +90,10 @@ def test_names_are_unique_and_bakes_resolve_by_name(a_project: Any, wait_finishe
         start_bake(a_project, "one", name="daily")
     with pytest.raises(NotFoundError, match="nope"):
         resolve_bake(a_project, "nope")
-    wait_finished(a_project, "daily")
+    daily = wait_finished(a_project, "daily").bake
+    # a batch's name is no bake's name, but the error names the batch's last bake
+    with pytest.raises(NotFoundError, match=f"'one' is a batch, its last bake is {daily.bake_id}"):
+        resolve_bake(a_project, "one")
 
 
 def test_failure_then_restart_from_failed_reuses_succeeded(
