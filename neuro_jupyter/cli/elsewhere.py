@@ -27,10 +27,11 @@ NOT_HERE: dict[str, str] = {
 
 
 def verb_of(argv: Sequence[str]) -> str | None:
-    """The command word of ``argv``: the first word that is no global option or its value."""
+    """The command word of ``argv``: the first word that is no global option or its value
+    (``--project DIR``, also abbreviated as argparse allows, e.g. ``--proj DIR``)."""
     words = iter(argv)
     for word in words:
-        if word == "--project":
+        if len(word) > 2 and "--project".startswith(word):
             next(words, None)
         elif not word.startswith("-"):
             return word

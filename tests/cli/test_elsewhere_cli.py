@@ -26,6 +26,7 @@ def test_a_neuro_flow_verb_without_counterpart_says_why(
 def test_only_the_command_word_counts(capsys: pytest.CaptureFixture[str]) -> None:
     assert verb_of(["--project", "build", "run", "upload"]) == "run"  # a job named upload
     assert verb_of(["--project=x", "ps"]) == "ps"
+    assert verb_of(["--proj", "run", "upload"]) == "upload"  # abbreviated, as argparse allows
     assert verb_of(["--version"]) is None
     assert set(NOT_HERE) == {"upload", "download", "clean", "mkvolumes", "build"}
     with pytest.raises(SystemExit):

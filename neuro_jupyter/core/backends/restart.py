@@ -1,9 +1,16 @@
-"""A live job's ``restart`` policy (Neu.ro's ``never``/``on-failure``/``always``), one rule for
-every backend: which exits restart the job, the pause before each restart, and its log line."""
+"""A job's ``restart`` policy (Neu.ro's ``never``/``on-failure``/``always``), one rule for every
+backend: which exits restart the job, the pause before each restart, whether the restart would
+come after the life span (which covers all the runs), and the restart's log line."""
 
 from __future__ import annotations
 
 MAX_DELAY = 10.0  # seconds: the pause doubles from 0.1 s up to this
+
+
+def exit_status(code: int) -> int:
+    """A process's exit as a shell reports it: its code, or 128 + the signal that killed it
+    (``code`` is ``-signal`` then, as ``subprocess`` gives it)."""
+    return 128 - code if code < 0 else code
 
 
 def restarts(policy: str, code: int) -> bool:
@@ -26,9 +33,20 @@ def delays() -> list[float]:
     return found
 
 
-def log_line(code: int | str, restart: int | str, pause: float | str, policy: str) -> str:
-    """The line a restart writes to the job's log (shell variables may stand for the values)."""
+def past_life_span(started: float, life_span: float | None, restart_at: float) -> bool:
+    """Whether a restart at ``restart_at`` would come after the life span that began at
+    ``started`` (then the job has failed: its life span ended)."""
+    return bool(life_span) and restart_at >= started + (life_span or 0.0)
+
+
+def restart_text(status: int | str, restart: int | str, pause: float | str, policy: str) -> str:
+    """``exited with code 1; restart #2 in 0.2s (restart: on-failure)``; shell variables may
+    stand for the values. ``status`` as ``exit_status`` gives it."""
     if isinstance(pause, float):
         pause = f"{pause:g}"
-    return (f"neuro-jupyter: the job exited with code {code}; restart #{restart} in {pause}s "
-            f"(restart: {policy})")
+    return f"exited with code {status}; restart #{restart} in {pause}s (restart: {policy})"
+
+
+def log_line(status: int | str, restart: int | str, pause: float | str, policy: str) -> str:
+    """The line a restart writes to the job's log."""
+    return "neuro-jupyter: the job " + restart_text(status, restart, pause, policy)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Execution, ExitInfo, ProcessSpec
-from ..backends.restart import delay, log_line, restarts
+from ..backends.restart import delay, exit_status, log_line, past_life_span, restart_text, restarts
 from ..errors import NeuroJupyterError
 from ..store import bakes as rows
 from ..store.db import Store
@@ -128,6 +128,9 @@ class BakeRunner:
         self._restartable: dict[FullID, ProcessSpec] = {}
         self._restart_at: dict[FullID, float] = {}  # time.monotonic() of the next start
         self._restart_count: Counter[FullID] = Counter()
+        self._last_exit: dict[FullID, ExitInfo] = {}  # of a task waiting to restart
+        self._run_offset: dict[FullID, int] = {}  # where the last run's output starts in its log
+        self._next_offset: dict[FullID, int] = {}  # ... and the next run's, during the pause
         # no entry of this batch in the cache when the attempt starts: no lookup can hit (its
         # own entries are for tasks that already ran), so none is made
         self.cache_possible = rows.has_cache(store, bake.project_pk, bake.batch)
@@ -245,48 +248,59 @@ class BakeRunner:
             return
         del self.running[fid]
         self.polled.discard(fid)
-        if fid in self._restartable and self._restart(fid, info):
+        if fid in self._restartable and self._restart(fid, execution, info):
             return
         has_output = getattr(execution, "has_output", True) or fid in self._restart_count
         self._finish_process(fid, info, has_output)
 
-    def _restart(self, fid: FullID, info: ExitInfo) -> bool:
+    def _restart(self, fid: FullID, execution: Execution, info: ExitInfo) -> bool:
         """Whether this exit is handled here: the task's ``restart`` policy runs it again (in
         a while, ``_start_again``) as Neu.ro restarts a job, not once cancelled or killed; or
-        it would restart past its life span, which covers all its runs: then it failed."""
+        it would restart past its life span, which covers all its runs: then it failed.
+
+        As the local supervisor does, what the run left behind (its process group) is killed
+        first; the output of the runs before the last one is in the log, not in the outputs.
+        """
         process = self._restartable[fid]
         code = info.exit_code if info.exit_code is not None else -(info.signal or 1)
-        count = self._restart_count[fid] + 1
-        pause = delay(count)
-        started = self.records[fid].started_at or time.time()
-        ends = started + process.life_span if process.life_span else None
         if self.cancelling or fid in self.killed or not restarts(process.restart, code):
             del self._restartable[fid]
             return False
-        if ends is not None and time.time() + pause >= ends:  # it would run on past it
+        execution.kill(grace=0)  # it has exited: only its leftovers get SIGKILL
+        count = self._restart_count[fid] + 1
+        pause = delay(count)
+        if past_life_span(self.records[fid].started_at or time.time(), process.life_span,
+                          time.time() + pause):
             del self._restartable[fid]
+            assert process.life_span is not None
             self._finish_process(fid, ExitInfo(
                 exit_code=None, reason=f"life span of {process.life_span:g}s ended"), True)
+            self._update(fid, exit_code=info.exit_code)
             return True
         self._restart_count[fid] = count
-        line = log_line(code, count, pause, process.restart)
+        status = exit_status(code)
         try:
             with open(process.log_path, "a", encoding="utf-8") as log:
-                log.write(line + "\n")
+                log.write(log_line(status, count, pause, process.restart) + "\n")
+                self._next_offset[fid] = log.tell()
         except OSError:
             pass
-        self.echo(f"Task {dotted(fid)} exited with code {code}; restart #{count} in "
-                  f"{pause:g}s (restart: {process.restart})")
+        self.echo(f"Task {dotted(fid)} {restart_text(status, count, pause, process.restart)}")
+        self._last_exit[fid] = info
         self._restart_at[fid] = time.monotonic() + pause
+        self._update(fid, pid=None, pid_start="")  # no process until it starts again
         return True
 
     def _start_again(self) -> None:
         """Start the tasks whose restart pause has ended."""
         now = time.monotonic()
         for fid, when in list(self._restart_at.items()):
-            if when > now:
+            if fid not in self._restart_at or when > now:  # a failure below cancelled it
                 continue
             del self._restart_at[fid]
+            del self._last_exit[fid]
+            if fid in self._next_offset:
+                self._run_offset[fid] = self._next_offset.pop(fid)
             process = self._restartable[fid]
             record = self.records[fid]
             if process.life_span:  # what is left of it
@@ -300,14 +314,22 @@ class BakeRunner:
                 self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=str(exc),
                              ran=True)
                 continue
-            self._update(fid, pid=getattr(execution, "pid", None), pid_start="")
+            self._update(fid, pid=getattr(execution, "pid", None))
             self._watch(fid, execution)
 
-    def _drop_restarts(self, keep: Callable[[FullID], bool]) -> None:
-        """Give up the waiting restarts except those ``keep`` names: the tasks are cancelled."""
+    def _end_restarts(self, everything: bool) -> None:
+        """No more restarts (cancelling): a task waiting for one is cancelled, or with
+        ``always()`` (it runs while cancelling, unless ``everything``) ends with its last run,
+        as a running one does."""
         for fid in list(self._restart_at):
-            if fid in self._restart_at and not keep(fid):  # a _finish may have dropped it
-                del self._restart_at[fid], self._restartable[fid]
+            if fid not in self._restart_at:  # a _finish below ended it already
+                continue
+            del self._restart_at[fid], self._restartable[fid]
+            self._next_offset.pop(fid, None)
+            last = self._last_exit.pop(fid)
+            if not everything and self.levels[fid[:-1]].graph.runs_on_cancel(fid[-1]):
+                self._finish_process(fid, last, True)
+            else:
                 self._finish(self.levels[fid[:-1]], fid[-1], "cancelled",
                              reason=self.fail_fast_reason or "cancelled", ran=True)
 
@@ -566,7 +588,8 @@ class BakeRunner:
             try:
                 path = Path(record.log_path)
                 if path.stat().st_size:
-                    parsed = process_output(path.read_text(encoding="utf-8", errors="replace"))
+                    text = path.read_bytes()[self._run_offset.pop(fid, 0):]
+                    parsed = process_output(text.decode("utf-8", errors="replace"))
                     outputs, state = parsed.outputs, parsed.state
             except OSError:
                 pass
@@ -644,7 +667,7 @@ class BakeRunner:
             level = self.levels[fid[:-1]]
             if not level.graph.runs_on_cancel(fid[-1]):
                 self._kill(fid)
-        self._drop_restarts(lambda fid: self.levels[fid[:-1]].graph.runs_on_cancel(fid[-1]))
+        self._end_restarts(everything=False)
 
     def _kill(self, fid: FullID) -> None:
         execution = self.running.get(fid)
@@ -657,7 +680,7 @@ class BakeRunner:
     def _kill_all(self) -> None:
         for fid in list(self.running):
             self._kill(fid)
-        self._drop_restarts(lambda fid: False)
+        self._end_restarts(everything=True)
 
     # --- the store -------------------------------------------------------------------------
 

@@ -160,6 +160,26 @@ def test_restart_on_failure(start_job: StartJob, wait_for: Wait) -> None:
     assert rec.status == "succeeded" and "run 2" in log and log.count("restart #") == 2
 
 
+def test_no_restart_after_the_life_span(start_job: StartJob, wait_for: Wait) -> None:
+    """A restart that would come after the life span (over all runs) is not made: the job
+    failed, with its last exit code, as a bake's task does."""
+    raw = start_job("echo run; sleep 0.95; exit 3", life_span=1.0, restart="on-failure")
+    wait_for(lambda: finished(raw))
+    rec = get_job_record(raw)
+    assert rec.status == "failed" and rec.reason == "life span of 1s ended"
+    assert rec.exit_code == 3
+    assert Path(rec.log_path).read_text() == "run\n"  # no "restart #1" it would not make
+
+
+def test_a_signal_shows_in_the_restart_line_as_the_shell_reports_it(
+    start_job: StartJob, wait_for: Wait
+) -> None:
+    raw = start_job('[ -e seen ] && exit 0; touch seen; kill -TERM $$', restart="on-failure")
+    wait_for(lambda: finished(raw))
+    assert Path(get_job_record(raw).log_path).read_text() == (
+        "neuro-jupyter: the job exited with code 143; restart #1 in 0.1s (restart: on-failure)\n")
+
+
 def test_kill_stops_restarting(start_job: StartJob, wait_for: Wait) -> None:
     raw = start_job("echo once; exit 1", restart="always")
     wait_for(lambda: Path(get_job_record(raw).log_path).read_text().count("once") >= 2)

@@ -167,6 +167,24 @@ def test_restart_on_failure_runs_the_command_again(tmp_path: Path) -> None:
     assert never.endswith(f"&& exec sh -c {shlex.quote(FLAKY)}")  # no loop: as before
 
 
+def test_the_restart_loop_keeps_the_command_words(tmp_path: Path) -> None:
+    """A first word with ``=`` is the command, as with ``exec``, not a variable assignment;
+    a signal shows as the shell reports it (128 + n), as the local backend writes it."""
+    for restart, code in (("never", 127), ("on-failure", 124)):  # 124: the life span ended
+        spec = spec_in(tmp_path, argv=("A=1", "x"), workdir=tmp_path, env={}, restart=restart,
+                       life_span=0.5)
+        done = subprocess.run(["/bin/sh", "-c", entrypoint(spec)[0]], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=20)
+        assert done.returncode == code and "A=1" in done.stderr, (restart, done)
+        assert "restart #1" in done.stdout or restart == "never"
+    spec = spec_in(tmp_path, argv=("sh", "-c", "[ -e seen ] && exit 0; touch seen; kill $$"),
+                   workdir=tmp_path, env={}, restart="on-failure")
+    done = subprocess.run(["/bin/sh", "-c", entrypoint(spec)[0]], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=20)
+    assert done.stdout == ("neuro-jupyter: the job exited with code 143; restart #1 in 0.1s "
+                           "(restart: on-failure)\n")
+
+
 def test_restart_always_stops_at_the_life_span(tmp_path: Path) -> None:
     """``always`` runs a succeeding command again; the life span covers all the runs."""
     spec = spec_in(tmp_path, argv=("echo", "run"), workdir=tmp_path, env={},

@@ -3,11 +3,22 @@ Neu.ro restarts a job, with the local supervisor's pauses and log lines (real pr
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
 from neuro_jupyter.core.bake import cancel_bake, inspect_bake, start_bake, task_log
 from neuro_jupyter.core.errors import NeuroJupyterError
+
+
+def running(pid: str) -> bool:
+    """Whether process ``pid`` exists and is no zombie (no init may reap orphans here)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def tasks_of(state: Any) -> dict[str, Any]:
@@ -124,3 +135,122 @@ tasks:
     assert state.attempt.result == "failed"
     assert tasks["bad"].status == "failed"
     assert tasks["down"].status == "cancelled" and tasks["down"].reason == "fail_fast: bad failed"
+
+
+def test_a_failed_start_that_cancels_a_due_restart_does_not_break_the_runner(
+    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+) -> None:
+    """Two restarts come due together; the first cannot start (its folder is gone) and its
+    fail_fast cancels the second: the bake fails as such, not with an internal error."""
+    folder = tmp_path / "wd"
+    folder.mkdir()
+    runs = tmp_path / "runs"
+    write_batch("race", f"""\
+kind: batch
+tasks:
+  - id: a
+    needs: []
+    restart: on-failure
+    workdir: {folder}
+    bash: |
+      echo x >> {runs}
+      [ "$(wc -l < {runs})" -lt 4 ] || rm -rf {folder}
+      exit 1
+  - id: b
+    needs: []
+    restart: on-failure
+    bash: sleep 0.02; exit 1
+  - id: c
+    needs: []
+    life_span: 1s
+    strategy:
+      fail_fast: false
+    bash: trap '' TERM; sleep 30
+""")
+    state = wait_finished(a_project, start_bake(a_project, "race"), timeout=40)
+    tasks = tasks_of(state)
+    assert state.attempt.result == "failed", state.attempt.reason
+    assert "internal error" not in state.attempt.reason
+    assert tasks["a"].status == "failed" and "no folder" in tasks["a"].reason
+    assert tasks["b"].status == "cancelled"
+
+
+def test_only_the_last_run_gives_outputs_and_leftovers_are_killed(
+    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+) -> None:
+    runs, pids = tmp_path / "runs", tmp_path / "pids"
+    write_batch("last", f"""\
+kind: batch
+tasks:
+  - id: fetch
+    restart: on-failure
+    bash: |
+      echo x >> {runs}
+      sleep 60 & echo $! >> {pids}
+      if [ "$(wc -l < {runs})" -lt 2 ]; then echo "::set-output name=model::partial"; exit 1; fi
+      echo "::set-output name=size::2"
+  - id: use
+    needs: [fetch]
+    bash: echo "${{{{ needs.fetch.outputs }}}}"
+""")
+    state = wait_finished(a_project, start_bake(a_project, "last"))
+    assert tasks_of(state)["fetch"].outputs == {"size": "2"}  # not the failed run's model
+    assert task_log(a_project, state.bake, "use") == "{'size': '2'}\n"
+    first, last = pids.read_text().split()
+    assert not running(first)  # killed before the restart, as in live jobs
+    assert running(last)  # a task's leftovers after its last run are left alone, as before
+    os.kill(int(last), signal.SIGKILL)
+
+
+def test_in_its_pause_a_task_has_no_pid_and_an_always_task_ends_at_cancel(
+    a_project: Any, write_batch: Any, wait_for: Any, wait_finished: Any
+) -> None:
+    write_batch("pause", """\
+kind: batch
+tasks:
+  - id: down
+    needs: []
+    enable: ${{ always() }}
+    restart: on-failure
+    bash: echo run; exit 1
+  - id: other
+    needs: []
+    cmd: sleep 60
+""")
+    bake = start_bake(a_project, "pause")
+
+    def restarted(count: int) -> bool:
+        try:
+            return f"restart #{count} " in task_log(a_project, bake, "down")
+        except NeuroJupyterError:
+            return False
+
+    wait_for(lambda: restarted(5))  # a pause of 1.6 s
+    time.sleep(0.3)  # a flush (every 50 ms) has recorded the pause
+    down = tasks_of(inspect_bake(a_project, bake))["down"]
+    assert down.status == "running" and down.pid is None
+    cancel_bake(a_project, bake)
+    state = wait_finished(a_project, bake)
+    down = tasks_of(state)["down"]
+    # an always() task runs while cancelling, but is not restarted: it ends with its last run
+    assert down.status == "failed" and down.exit_code == 1
+    assert task_log(a_project, bake, "down").splitlines()[-1].endswith(
+        "restart #5 in 1.6s (restart: on-failure)")
+    assert tasks_of(state)["other"].status == "cancelled"
+
+
+def test_a_signal_shows_as_the_shell_reports_it(
+    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    write_batch("sig", f"""\
+kind: batch
+tasks:
+  - id: hit
+    restart: on-failure
+    bash: echo x >> {runs}; [ "$(wc -l < {runs})" -ge 2 ] || kill -TERM $$
+""")
+    state = wait_finished(a_project, start_bake(a_project, "sig"))
+    assert tasks_of(state)["hit"].status == "succeeded"
+    assert task_log(a_project, state.bake, "hit") == (
+        "neuro-jupyter: the job exited with code 143; restart #1 in 0.1s (restart: on-failure)\n")

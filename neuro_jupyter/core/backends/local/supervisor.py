@@ -27,7 +27,7 @@ from typing import Any
 from ...store.db import open_store
 from ...store.jobs import finish_job, get_job_record, update_job
 from ..base import ProcessSpec
-from ..restart import delay, log_line, restarts
+from ..restart import delay, exit_status, log_line, past_life_span, restarts
 from .limits import preexec
 from .procs import signal_group, signal_name, start_ticks
 from .specio import spec_from_dict
@@ -82,24 +82,27 @@ def supervise(raw_id: str) -> int:
         signal_group(proc.pid, signal.SIGKILL)  # like a container: leftovers die with the job
         if why != "exited" or not restarts(policy, code):
             break
+        pause = delay(count + 1)
+        if past_life_span(started, spec.life_span, time.time() + pause):
+            why = "life_span"
+            break
         count += 1
-        pause = delay(count)
-        _log(spec.log_path, log_line(code, count, pause, policy) + "\n")
+        _log(spec.log_path, log_line(exit_status(code), count, pause, policy) + "\n")
         select.select([wake_r], [], [], pause)
         if _Flags.stop:
             why = "cancelled"
             break
     if why == "cancelled":
-        finish_job(raw_id, "cancelled", reason="killed", exit_code=_exit_code(code),
+        finish_job(raw_id, "cancelled", reason="killed", exit_code=exit_status(code),
                    signal=-code if code < 0 else None)
     elif why == "life_span":
         finish_job(raw_id, "failed", reason=f"life span of {spec.life_span:g}s ended",
-                   exit_code=_exit_code(code), signal=-code if code < 0 else None)
+                   exit_code=exit_status(code), signal=-code if code < 0 else None)
     elif code == 0:
         finish_job(raw_id, "succeeded", exit_code=0)
     elif code < 0:
         finish_job(raw_id, "failed", reason=f"killed by {signal_name(-code)}",
-                   exit_code=128 - code, signal=-code)
+                   exit_code=exit_status(code), signal=-code)
     else:
         finish_job(raw_id, "failed", reason=f"exit code {code}", exit_code=code)
     return 0
@@ -124,10 +127,6 @@ def _start(raw_id: str, spec: ProcessSpec) -> subprocess.Popen[bytes] | None:
 def _log(path: Path, text: str) -> None:
     with open(path, "a", encoding="utf-8") as log:
         log.write(text)
-
-
-def _exit_code(code: int) -> int:
-    return 128 - code if code < 0 else code
 
 
 def _wait(

@@ -48,15 +48,16 @@ def shell_word(text: str, root: str) -> str:
     return "".join(words) or "''"
 
 
-def restart_loop(command: str, policy: str) -> str:
-    """``command`` run again after each exit that ``policy`` restarts (``on-failure``,
-    ``always``), with a growing pause and a log line before each restart. The loop's own
-    shell variables are named ``NJ_*``."""
+def restart_loop(argv: str, policy: str) -> str:
+    """The command of the shell words ``argv`` run again after each exit that ``policy``
+    restarts (``on-failure``, ``always``), with a growing pause and a log line before each
+    restart. The words are the loop's arguments (a first word with ``=`` stays the command);
+    the loop's own shell variables are named ``NJ_*``."""
     pauses = delays()
     cases = " ".join(f"{n}) NJ_D={pause:g};;" for n, pause in enumerate(pauses[:-1], start=1))
     line = log_line("$NJ_C", "$NJ_N", "${NJ_D}", policy)
     stop = '[ "$NJ_C" -ne 0 ] || exit 0; ' if policy == "on-failure" else ""
-    return (f"NJ_N=0; while :; do {command}; NJ_C=$?; {stop}NJ_N=$((NJ_N+1)); "
+    return (f'set -- {argv}; NJ_N=0; while :; do "$@"; NJ_C=$?; {stop}NJ_N=$((NJ_N+1)); '
             f"case $NJ_N in {cases} *) NJ_D={pauses[-1]:g};; esac; "
             f'printf \'%s\\n\' "{line}"; sleep "$NJ_D"; done')
 
