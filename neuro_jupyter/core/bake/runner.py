@@ -81,6 +81,17 @@ class Level:
         return len(self.results) == len(self.graph.nodes)
 
 
+@dataclass
+class Restart:
+    """A task whose ``restart`` policy this runner applies, across its runs."""
+
+    process: ProcessSpec
+    count: int = 0  # restarts so far
+    offset: int = 0  # where the current (or last) run's output starts in the task's log
+    due: float | None = None  # time.monotonic() of the next start, while it waits for it
+    last: ExitInfo | None = None  # how the last run ended, while it waits
+
+
 class BakeRunner:
     """Drive one attempt: ``run()`` returns the attempt's result."""
 
@@ -124,13 +135,7 @@ class BakeRunner:
         self.last_flush = 0.0
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
-        # tasks with a restart policy that this runner applies (see ``_restart``)
-        self._restartable: dict[FullID, ProcessSpec] = {}
-        self._restart_at: dict[FullID, float] = {}  # time.monotonic() of the next start
-        self._restart_count: Counter[FullID] = Counter()
-        self._last_exit: dict[FullID, ExitInfo] = {}  # of a task waiting to restart
-        self._run_offset: dict[FullID, int] = {}  # where the last run's output starts in its log
-        self._next_offset: dict[FullID, int] = {}  # ... and the next run's, during the pause
+        self._restarts: dict[FullID, Restart] = {}  # running or waiting tasks with a policy
         # no entry of this batch in the cache when the attempt starts: no lookup can hit (its
         # own entries are for tasks that already ran), so none is made
         self.cache_possible = rows.has_cache(store, bake.project_pk, bake.batch)
@@ -148,12 +153,12 @@ class BakeRunner:
                 self._flush(force=not self.running)
                 if self.levels[self.root_prefix].done:
                     break
-                if not self.running and not self._restart_at:
+                if not self.running and not self._waiting():
                     if not self._any_ready():
                         self._fail_stuck()
                     continue
                 self._wait()
-                if self._restart_at:
+                if self._restarts:
                     self._start_again()
                 self._check_cancel()
         except BaseException:
@@ -204,8 +209,9 @@ class BakeRunner:
         ]
         if deadlines:
             timeout = max(0.0, min(timeout, min(deadlines) - time.time()))
-        if self._restart_at:
-            timeout = max(0.0, min(timeout, min(self._restart_at.values()) - time.monotonic()))
+        if waiting := self._waiting():
+            timeout = max(0.0, min(timeout, min(r.due or 0.0 for r in waiting.values())
+                                   - time.monotonic()))
         events = self.selector.select(timeout) if self.selector else _sleep(timeout)
         for fd, (fid, is_output) in events:
             if fid not in self.running:  # reaped earlier in this loop
@@ -248,12 +254,22 @@ class BakeRunner:
             return
         del self.running[fid]
         self.polled.discard(fid)
-        if fid in self._restartable and self._restart(fid, execution, info):
-            return
-        has_output = getattr(execution, "has_output", True) or fid in self._restart_count
-        self._finish_process(fid, info, has_output)
+        restart = self._restarts.get(fid)
+        if restart is None:
+            self._finish_process(fid, info, getattr(execution, "has_output", True))
+        elif not self._restart(fid, restart, execution, info):
+            del self._restarts[fid]
+            has_output = bool(restart.count) or getattr(execution, "has_output", True)
+            self._finish_process(fid, info, has_output, output_from=restart.offset)
 
-    def _restart(self, fid: FullID, execution: Execution, info: ExitInfo) -> bool:
+    def _waiting(self) -> dict[FullID, Restart]:
+        """The tasks waiting to start again."""
+        if not self._restarts:
+            return {}
+        return {fid: r for fid, r in self._restarts.items() if r.due is not None}
+
+    def _restart(self, fid: FullID, restart: Restart, execution: Execution,
+                 info: ExitInfo) -> bool:
         """Whether this exit is handled here: the task's ``restart`` policy runs it again (in
         a while, ``_start_again``) as Neu.ro restarts a job, not once cancelled or killed; or
         it would restart past its life span, which covers all its runs: then it failed.
@@ -261,47 +277,44 @@ class BakeRunner:
         As the local supervisor does, what the run left behind (its process group) is killed
         first; the output of the runs before the last one is in the log, not in the outputs.
         """
-        process = self._restartable[fid]
+        process = restart.process
         code = info.exit_code if info.exit_code is not None else -(info.signal or 1)
         if self.cancelling or fid in self.killed or not restarts(process.restart, code):
-            del self._restartable[fid]
             return False
         execution.kill(grace=0)  # it has exited: only its leftovers get SIGKILL
-        count = self._restart_count[fid] + 1
-        pause = delay(count)
+        pause = delay(restart.count + 1)
         if past_life_span(self.records[fid].started_at or time.time(), process.life_span,
                           time.time() + pause):
-            del self._restartable[fid]
-            assert process.life_span is not None
-            self._finish_process(fid, ExitInfo(
-                exit_code=None, reason=f"life span of {process.life_span:g}s ended"), True)
+            del self._restarts[fid]
+            self._finish_process(fid, ExitInfo(exit_code=None, reason=(
+                f"life span of {process.life_span:g}s ended")), output_from=restart.offset)
             self._update(fid, exit_code=info.exit_code)
             return True
-        self._restart_count[fid] = count
+        restart.count += 1
         status = exit_status(code)
         try:
             with open(process.log_path, "a", encoding="utf-8") as log:
-                log.write(log_line(status, count, pause, process.restart) + "\n")
-                self._next_offset[fid] = log.tell()
+                log.write(log_line(status, restart.count, pause, process.restart) + "\n")
         except OSError:
             pass
-        self.echo(f"Task {dotted(fid)} {restart_text(status, count, pause, process.restart)}")
-        self._last_exit[fid] = info
-        self._restart_at[fid] = time.monotonic() + pause
+        text = restart_text(status, restart.count, pause, process.restart)
+        self.echo(f"Task {dotted(fid)} {text}")
+        restart.due, restart.last = time.monotonic() + pause, info
         self._update(fid, pid=None, pid_start="")  # no process until it starts again
         return True
 
     def _start_again(self) -> None:
         """Start the tasks whose restart pause has ended."""
         now = time.monotonic()
-        for fid, when in list(self._restart_at.items()):
-            if fid not in self._restart_at or when > now:  # a failure below cancelled it
-                continue
-            del self._restart_at[fid]
-            del self._last_exit[fid]
-            if fid in self._next_offset:
-                self._run_offset[fid] = self._next_offset.pop(fid)
-            process = self._restartable[fid]
+        for fid, restart in list(self._waiting().items()):
+            if self._restarts.get(fid) is not restart or (restart.due or 0.0) > now:
+                continue  # a failure below ended it, or not yet
+            restart.due = restart.last = None
+            process = restart.process
+            try:
+                restart.offset = process.log_path.stat().st_size
+            except OSError:
+                restart.offset = 0
             record = self.records[fid]
             if process.life_span:  # what is left of it
                 left = (record.started_at or time.time()) + process.life_span - time.time()
@@ -310,7 +323,7 @@ class BakeRunner:
                 execution = self.backend.start(process, raw_id=record.raw_id or "",
                                                detached=False, labels=self._labels(fid))
             except NeuroJupyterError as exc:
-                del self._restartable[fid]
+                del self._restarts[fid]
                 self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=str(exc),
                              ran=True)
                 continue
@@ -321,14 +334,12 @@ class BakeRunner:
         """No more restarts (cancelling): a task waiting for one is cancelled, or with
         ``always()`` (it runs while cancelling, unless ``everything``) ends with its last run,
         as a running one does."""
-        for fid in list(self._restart_at):
-            if fid not in self._restart_at:  # a _finish below ended it already
+        for fid, restart in self._waiting().items():
+            if self._restarts.pop(fid, None) is None:  # a _finish below ended it already
                 continue
-            del self._restart_at[fid], self._restartable[fid]
-            self._next_offset.pop(fid, None)
-            last = self._last_exit.pop(fid)
             if not everything and self.levels[fid[:-1]].graph.runs_on_cancel(fid[-1]):
-                self._finish_process(fid, last, True)
+                assert restart.last is not None
+                self._finish_process(fid, restart.last, output_from=restart.offset)
             else:
                 self._finish(self.levels[fid[:-1]], fid[-1], "cancelled",
                              reason=self.fail_fast_reason or "cancelled", ran=True)
@@ -451,7 +462,7 @@ class BakeRunner:
         })
         self._cache_policy[fid] = spec
         if process.restart != "never" and not self.backend.restarts_attached:
-            self._restartable[fid] = process
+            self._restarts[fid] = Restart(process)
         self._watch(fid, execution)
         return True
 
@@ -579,7 +590,10 @@ class BakeRunner:
         if level.waiting[node_id] == 0 and node_id not in level.results:
             level.ready.append(node_id)
 
-    def _finish_process(self, fid: FullID, info: ExitInfo, has_output: bool = True) -> None:
+    def _finish_process(self, fid: FullID, info: ExitInfo, has_output: bool = True,
+                        output_from: int = 0) -> None:
+        """Record the end of a task's process, with the outputs its output (from byte
+        ``output_from`` of its log: the last run's) sets."""
         level = self.levels[fid[:-1]]
         record = self.records[fid]
         outputs: dict[str, str] = {}
@@ -588,7 +602,7 @@ class BakeRunner:
             try:
                 path = Path(record.log_path)
                 if path.stat().st_size:
-                    text = path.read_bytes()[self._run_offset.pop(fid, 0):]
+                    text = path.read_bytes()[output_from:]
                     parsed = process_output(text.decode("utf-8", errors="replace"))
                     outputs, state = parsed.outputs, parsed.state
             except OSError:
