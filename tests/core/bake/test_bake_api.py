@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bake_states import statuses, tasks_by_id
 
 from neuro_jupyter.core.bake import (
     clear_cache,
@@ -44,10 +45,6 @@ tasks:
 """
 
 
-def statuses(state: Any) -> dict[str, str]:
-    return {task.full_id: task.status for task in state.tasks}
-
-
 def test_bake_runs_matrix_outputs_and_graph(a_project: Any, wait_finished: Any, write_batch: Any) -> None:
     write_batch("pipeline", PIPELINE)
     bake = start_bake(a_project, "pipeline", tags=["nightly"], name="first")
@@ -56,7 +53,7 @@ def test_bake_runs_matrix_outputs_and_graph(a_project: Any, wait_finished: Any, 
     assert state.attempt.result == "succeeded", state.attempt.reason
     assert statuses(state) == {"prep": "succeeded", "train_1": "succeeded",
                                "train_2": "succeeded", "report": "succeeded"}
-    tasks = {t.full_id: t for t in state.tasks}
+    tasks = tasks_by_id(state)
     assert tasks["prep"].outputs == {"size": "3"}
     assert tasks["train_1"].matrix_group == tasks["train_2"].matrix_group is not None
     assert task_log(a_project, bake, "train_2") == "lr=2 size=3\n"
@@ -115,7 +112,7 @@ tasks:
     state = wait_finished(a_project, bake)
     assert state.attempt.result == "failed"
     assert statuses(state) == {"first": "succeeded", "second": "failed", "third": "skipped"}
-    assert "exit code 1" in {t.full_id: t for t in state.tasks}["second"].reason
+    assert "exit code 1" in tasks_by_id(state)["second"].reason
     flag.touch()
     attempt = restart_bake(a_project, bake)
     assert attempt.number == 2
@@ -123,8 +120,8 @@ tasks:
     assert state2.attempt.result == "succeeded"
     assert statuses(state2) == {"first": "succeeded", "second": "succeeded",
                                 "third": "succeeded"}
-    first1 = {t.full_id: t for t in state.tasks}["first"]
-    first2 = {t.full_id: t for t in state2.tasks}["first"]
+    first1 = tasks_by_id(state)["first"]
+    first2 = tasks_by_id(state2)["first"]
     assert first2.raw_id == first1.raw_id and first2.outputs == {"v": "7"}
     assert "reused from attempt #1" in first2.reason
     assert runs.read_text().splitlines() == ["first", "second", "second", "third succeeded"]
@@ -134,7 +131,7 @@ tasks:
     state3 = wait_finished(a_project, bake, attempt3.number)
     # without --from-failed everything is evaluated again, and the cache answers
     assert set(statuses(state3).values()) == {"cached"}
-    assert {t.full_id: t for t in state3.tasks}["first"].raw_id == first1.raw_id
+    assert tasks_by_id(state3)["first"].raw_id == first1.raw_id
     assert task_log(a_project, bake, "first", attempt=3) == ""
     assert "::set-output name=v::7" in task_log(a_project, bake, "first", attempt=3, raw=True)
     attempts = list_attempts(a_project, bake.bake_id)  # what front ends offer to switch between
@@ -164,7 +161,7 @@ tasks:
     second = wait_finished(a_project, start_bake(a_project, "cached"))
     assert statuses(first) == {"heavy": "succeeded", "light": "succeeded"}
     assert statuses(second) == {"heavy": "cached", "light": "succeeded"}
-    heavy = {t.full_id: t for t in second.tasks}["heavy"]
+    heavy = tasks_by_id(second)["heavy"]
     assert heavy.outputs == {"x": "1"} and heavy.raw_id == first.tasks[0].raw_id
     assert clear_cache(a_project, "cached", "heavy") == 1
     third = wait_finished(a_project, start_bake(a_project, "cached"))

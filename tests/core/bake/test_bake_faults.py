@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from bake_states import statuses, tasks_by_id
 
 from neuro_jupyter.core.bake import cancel_bake, inspect_bake, restart_bake, start_bake
 from neuro_jupyter.core.errors import ConflictError
-
-
-def statuses(state: Any) -> dict[str, str]:
-    return {task.full_id: task.status for task in state.tasks}
 
 
 def test_executor_killed_then_restart_from_failed_finishes(
@@ -39,7 +36,7 @@ tasks:
     bake = start_bake(a_project, "long")
     wait_for(lambda: statuses(inspect_bake(a_project, bake)).get("slow") == "running")
     state = inspect_bake(a_project, bake)
-    slow_pid = {t.full_id: t for t in state.tasks}["slow"].pid
+    slow_pid = tasks_by_id(state)["slow"].pid
     os.kill(state.attempt.executor_pid, signal.SIGKILL)
     wait_for(lambda: inspect_bake(a_project, bake).finished)
     dead = inspect_bake(a_project, bake)
@@ -62,7 +59,7 @@ def test_task_killed_from_outside_is_failed(
     write_batch("victim", "kind: batch\ntasks:\n  - id: sleeper\n    cmd: sleep 60\n")
     bake = start_bake(a_project, "victim")
     wait_for(lambda: statuses(inspect_bake(a_project, bake)).get("sleeper") == "running")
-    pid = {t.full_id: t for t in inspect_bake(a_project, bake).tasks}["sleeper"].pid
+    pid = tasks_by_id(inspect_bake(a_project, bake))["sleeper"].pid
     assert pid
     os.kill(pid, signal.SIGKILL)
     state = wait_finished(a_project, bake)

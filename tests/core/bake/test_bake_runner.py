@@ -6,14 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bake_states import statuses, tasks_by_id
+
 from neuro_jupyter.core.bake import start_bake, task_log
 from neuro_jupyter.core.graph import to_dot
 
 CONCURRENCY = "touch {d}/$$; ls {d} | wc -l >> {counts}; sleep 0.3; rm {d}/$$"
-
-
-def statuses(state: Any) -> dict[str, str]:
-    return {task.full_id: task.status for task in state.tasks}
 
 
 def test_running_level_needs_and_outputs(a_project: Any, write_batch: Any,
@@ -32,7 +30,7 @@ tasks:
     bash: echo "${{ needs.server.outputs.url }} ${{ needs.client.result }}"
 """)
     state = wait_finished(a_project, start_bake(a_project, "levels"))
-    tasks = {t.full_id: t for t in state.tasks}
+    tasks = tasks_by_id(state)
     assert state.attempt.result == "succeeded"
     assert tasks["client"].finished_at < tasks["server"].finished_at  # started while it ran
     assert tasks["client"].needs == {"server": "running"}
@@ -102,7 +100,7 @@ tasks:
                                "on_failure": "skipped", "cleanup": "succeeded"}
     # the failure, not the cancellations it caused, is the attempt's result
     assert state.attempt.result == "failed"
-    tasks = {t.full_id: t for t in state.tasks}
+    tasks = tasks_by_id(state)
     assert tasks["bad"].exit_code == 3
     assert tasks["slow"].reason == "fail_fast: bad failed"
 

@@ -9,34 +9,39 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+from bake_states import tasks_by_id
+
+from neuro_jupyter.core.backends.local.procs import is_alive
 from neuro_jupyter.core.bake import cancel_bake, inspect_bake, start_bake, task_log
 from neuro_jupyter.core.errors import NeuroJupyterError
 
 
-def running(pid: str) -> bool:
-    """Whether process ``pid`` exists and is no zombie (no init may reap orphans here)."""
+@pytest.fixture
+def count_run(tmp_path: Path) -> str:
+    """Shell that counts a task's runs in a file: ``$n`` is the number of this run."""
+    runs = tmp_path / "runs"
+    return f"echo x >> {runs}; n=$(wc -l < {runs})"
+
+
+def restarted(project: Any, bake: Any, count: int) -> bool:
+    """Whether task ``down`` of ``bake`` has logged restart number ``count``."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except OSError:
+        return f"restart #{count} " in task_log(project, bake, "down")
+    except NeuroJupyterError:  # the executor has not recorded the tasks yet
         return False
 
 
-def tasks_of(state: Any) -> dict[str, Any]:
-    return {task.full_id: task for task in state.tasks}
-
-
 def test_on_failure_runs_a_flaky_task_until_it_succeeds(
-    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+    a_project: Any, write_batch: Any, wait_finished: Any, count_run: str
 ) -> None:
-    runs = tmp_path / "runs"
     write_batch("flaky", f"""\
 kind: batch
 tasks:
   - id: fetch
     restart: on-failure
     bash: |
-      echo x >> {runs}
-      n=$(wc -l < {runs})
+      {count_run}
       echo "run $n"
       [ "$n" -ge 3 ] || exit 7
       echo "::set-output name=runs::$n"
@@ -45,7 +50,7 @@ tasks:
     bash: echo "fetched after ${{{{ needs.fetch.outputs.runs }}}} runs"
 """)
     state = wait_finished(a_project, start_bake(a_project, "flaky"))
-    tasks = tasks_of(state)
+    tasks = tasks_by_id(state)
     assert state.attempt.result == "succeeded"
     assert tasks["fetch"].status == "succeeded" and tasks["fetch"].exit_code == 0
     assert task_log(a_project, state.bake, "fetch") == (
@@ -58,7 +63,7 @@ tasks:
 def test_never_is_the_default(a_project: Any, write_batch: Any, wait_finished: Any) -> None:
     write_batch("once", "kind: batch\ntasks:\n  - id: bad\n    bash: echo once; exit 7\n")
     state = wait_finished(a_project, start_bake(a_project, "once"))
-    assert tasks_of(state)["bad"].status == "failed"
+    assert tasks_by_id(state)["bad"].status == "failed"
     assert task_log(a_project, state.bake, "bad") == "once\n"
 
 
@@ -74,7 +79,7 @@ tasks:
     bash: echo polled
 """)
     state = wait_finished(a_project, start_bake(a_project, "forever"), timeout=30)
-    task = tasks_of(state)["poll"]
+    task = tasks_by_id(state)["poll"]
     assert state.attempt.result == "failed"
     assert task.status == "failed" and task.reason == "life span of 2s ended"
     assert task.finished_at - task.started_at < 4
@@ -97,18 +102,11 @@ tasks:
     bash: echo cleanup
 """)
     bake = start_bake(a_project, "retry")
-
-    def restarted(count: int) -> bool:
-        try:
-            return f"restart #{count} " in task_log(a_project, bake, "down")
-        except NeuroJupyterError:  # the executor has not recorded the tasks yet
-            return False
-
     # the pauses double from 0.1 s: after restart #4 the next pause is 0.8 s
-    wait_for(lambda: restarted(4))
+    wait_for(lambda: restarted(a_project, bake, 4))
     cancel_bake(a_project, bake)
     state = wait_finished(a_project, bake)
-    tasks = tasks_of(state)
+    tasks = tasks_by_id(state)
     assert state.attempt.result == "cancelled"
     assert tasks["down"].status == "cancelled"
     assert tasks["cleanup"].status == "succeeded"
@@ -131,20 +129,19 @@ tasks:
     bash: sleep 1.5; exit 3
 """)
     state = wait_finished(a_project, start_bake(a_project, "ff"))
-    tasks = tasks_of(state)
+    tasks = tasks_by_id(state)
     assert state.attempt.result == "failed"
     assert tasks["bad"].status == "failed"
     assert tasks["down"].status == "cancelled" and tasks["down"].reason == "fail_fast: bad failed"
 
 
 def test_a_failed_start_that_cancels_a_due_restart_does_not_break_the_runner(
-    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path, count_run: str
 ) -> None:
     """Two restarts come due together; the first cannot start (its folder is gone) and its
     fail_fast cancels the second: the bake fails as such, not with an internal error."""
     folder = tmp_path / "wd"
     folder.mkdir()
-    runs = tmp_path / "runs"
     write_batch("race", f"""\
 kind: batch
 tasks:
@@ -153,8 +150,8 @@ tasks:
     restart: on-failure
     workdir: {folder}
     bash: |
-      echo x >> {runs}
-      [ "$(wc -l < {runs})" -lt 4 ] || rm -rf {folder}
+      {count_run}
+      [ "$n" -lt 4 ] || rm -rf {folder}
       exit 1
   - id: b
     needs: []
@@ -168,7 +165,7 @@ tasks:
     bash: trap '' TERM; sleep 30
 """)
     state = wait_finished(a_project, start_bake(a_project, "race"), timeout=40)
-    tasks = tasks_of(state)
+    tasks = tasks_by_id(state)
     assert state.attempt.result == "failed", state.attempt.reason
     assert "internal error" not in state.attempt.reason
     assert tasks["a"].status == "failed" and "no folder" in tasks["a"].reason
@@ -176,29 +173,29 @@ tasks:
 
 
 def test_only_the_last_run_gives_outputs_and_leftovers_are_killed(
-    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path, count_run: str
 ) -> None:
-    runs, pids = tmp_path / "runs", tmp_path / "pids"
+    pids = tmp_path / "pids"
     write_batch("last", f"""\
 kind: batch
 tasks:
   - id: fetch
     restart: on-failure
     bash: |
-      echo x >> {runs}
+      {count_run}
       sleep 60 & echo $! >> {pids}
-      if [ "$(wc -l < {runs})" -lt 2 ]; then echo "::set-output name=model::partial"; exit 1; fi
+      if [ "$n" -lt 2 ]; then echo "::set-output name=model::partial"; exit 1; fi
       echo "::set-output name=size::2"
   - id: use
     needs: [fetch]
     bash: echo "${{{{ needs.fetch.outputs }}}}"
 """)
     state = wait_finished(a_project, start_bake(a_project, "last"))
-    assert tasks_of(state)["fetch"].outputs == {"size": "2"}  # not the failed run's model
+    assert tasks_by_id(state)["fetch"].outputs == {"size": "2"}  # not the failed run's model
     assert task_log(a_project, state.bake, "use") == "{'size': '2'}\n"
     first, last = pids.read_text().split()
-    assert not running(first)  # killed before the restart, as in live jobs
-    assert running(last)  # a task's leftovers after its last run are left alone, as before
+    assert not is_alive(int(first))  # killed before the restart, as in live jobs
+    assert is_alive(int(last))  # a task's leftovers after its last run are left alone
     os.kill(int(last), signal.SIGKILL)
 
 
@@ -218,39 +215,31 @@ tasks:
     cmd: sleep 60
 """)
     bake = start_bake(a_project, "pause")
-
-    def restarted(count: int) -> bool:
-        try:
-            return f"restart #{count} " in task_log(a_project, bake, "down")
-        except NeuroJupyterError:
-            return False
-
-    wait_for(lambda: restarted(5))  # a pause of 1.6 s
+    wait_for(lambda: restarted(a_project, bake, 5))  # a pause of 1.6 s
     time.sleep(0.3)  # a flush (every 50 ms) has recorded the pause
-    down = tasks_of(inspect_bake(a_project, bake))["down"]
+    down = tasks_by_id(inspect_bake(a_project, bake))["down"]
     assert down.status == "running" and down.pid is None
     cancel_bake(a_project, bake)
     state = wait_finished(a_project, bake)
-    down = tasks_of(state)["down"]
+    down = tasks_by_id(state)["down"]
     # an always() task runs while cancelling, but is not restarted: it ends with its last run
     assert down.status == "failed" and down.exit_code == 1
     assert task_log(a_project, bake, "down").splitlines()[-1].endswith(
         "restart #5 in 1.6s (restart: on-failure)")
-    assert tasks_of(state)["other"].status == "cancelled"
+    assert tasks_by_id(state)["other"].status == "cancelled"
 
 
 def test_a_signal_shows_as_the_shell_reports_it(
-    a_project: Any, write_batch: Any, wait_finished: Any, tmp_path: Path
+    a_project: Any, write_batch: Any, wait_finished: Any, count_run: str
 ) -> None:
-    runs = tmp_path / "runs"
     write_batch("sig", f"""\
 kind: batch
 tasks:
   - id: hit
     restart: on-failure
-    bash: echo x >> {runs}; [ "$(wc -l < {runs})" -ge 2 ] || kill -TERM $$
+    bash: {count_run}; [ "$n" -ge 2 ] || kill -TERM $$
 """)
     state = wait_finished(a_project, start_bake(a_project, "sig"))
-    assert tasks_of(state)["hit"].status == "succeeded"
+    assert tasks_by_id(state)["hit"].status == "succeeded"
     assert task_log(a_project, state.bake, "hit") == (
         "neuro-jupyter: the job exited with code 143; restart #1 in 0.1s (restart: on-failure)\n")
