@@ -14,7 +14,7 @@ from typing import Any
 from .._version import __version__
 from ..core.errors import NeuroJupyterError
 
-TOPICS = ("project", "workflow", "live", "bake", "server_info")
+TOPICS = ("project", "workflow", "live", "bake", "server_info", "elsewhere")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,8 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="neuro-jupyter",
         description="Neu.ro Flow projects on this machine: live jobs, bakes, scaffolding.",
-        epilog="neuro-flow's upload, download, clean, mkvolumes and build have no counterpart "
-        "here: run one to see why.",
     )
     parser.add_argument("--version", action="version", version=f"neuro-jupyter {__version__}")
     parser.add_argument(
@@ -57,12 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
-    from .elsewhere import not_here
-
-    why = not_here(sys.argv[1:] if argv is None else argv)
-    if why is not None:
-        print(f"neuro-jupyter: error: {why}", file=sys.stderr)
-        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

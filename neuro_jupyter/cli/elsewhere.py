@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import argparse
+import functools
+import sys
 from collections.abc import Sequence
+from typing import Any
 
 _VOLUMES = (
     "jobs here mount each volume's local folder itself (the volume's `local:` in the project, "
@@ -26,19 +30,22 @@ NOT_HERE: dict[str, str] = {
 }
 
 
-def verb_of(argv: Sequence[str]) -> str | None:
-    """The command word of ``argv``: the first word that is no global option or its value
-    (``--project DIR``, also abbreviated as argparse allows, e.g. ``--proj DIR``)."""
-    words = iter(argv)
-    for word in words:
-        if len(word) > 2 and "--project".startswith(word):
-            next(words, None)
-        elif not word.startswith("-"):
-            return word
-    return None
+def register(subparsers: Any) -> None:
+    """Add the verbs: each takes any words, prints why it has no counterpart, exits 2."""
+    for verb, why in NOT_HERE.items():
+        parser = subparsers.add_parser(
+            verb, help="neuro-flow's; no counterpart here (says why)", description=why)
+        parser.set_defaults(func=functools.partial(_refuse, why), read_words=_any_words)
 
 
-def not_here(argv: Sequence[str]) -> str | None:
-    """Why ``argv``'s verb has no counterpart here, or None for any other verb."""
-    verb = verb_of(argv)
-    return NOT_HERE.get(verb) if verb is not None else None
+def _any_words(parser: argparse.ArgumentParser, words: Sequence[str],
+               namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+    """Every word is accepted, options too (``build -F train``): the answer is the same."""
+    namespace = namespace or argparse.Namespace()
+    namespace.func = parser.get_default("func")
+    return namespace
+
+
+def _refuse(why: str, args: argparse.Namespace) -> int:
+    print(f"neuro-jupyter: error: {why}", file=sys.stderr)
+    return 2
