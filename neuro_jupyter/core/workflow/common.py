@@ -406,10 +406,9 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
     """
     from .evaluate import argv_of, to_int
 
-    cmd, bash, python = last(layers, "cmd"), last(layers, "bash"), last(layers, "python")
-    argv = argv_of(None if cmd is None else to_str(cmd, scope, "cmd"),
-                   None if bash is None else to_str(bash, scope, "bash"),
-                   None if python is None else to_str(python, scope, "python"), loc)
+    argv = argv_of(to_str(last(layers, "cmd"), scope, "cmd"),
+                   to_str(last(layers, "bash"), scope, "bash"),
+                   to_str(last(layers, "python"), scope, "python"), loc)
     env_vars = dict(d.env)
     if "env" in layers:
         env_vars.update({k: to_text(v) for k, v in merged_map(layers, "env", scope).items()})
@@ -419,26 +418,20 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
                            ) if refs else ()
     user_tags = [*d.tags, *(to_text(t) for t in merged_list(layers, "tags", scope))
                  ] if "tags" in layers else list(d.tags)
-    node = last(layers, "restart")
-    restart = (None if node is None else to_str(node, scope, "restart")) or "never"
+    restart = to_str(last(layers, "restart"), scope, "restart") or "never"
     if restart not in RESTART_POLICIES:
         raise WorkflowError(f"restart: expected never, on-failure or always, got {restart!r}",
                             loc_of_key(layers, "restart", loc))
-    node = last(layers, "life_span")
-    life_span = None if node is None else to_time(node, scope, "life_span")
-    node = last(layers, "schedule_timeout")
-    schedule_timeout = None if node is None else to_time(node, scope, "schedule_timeout")
+    life_span = to_time(last(layers, "life_span"), scope, "life_span")
+    schedule_timeout = to_time(last(layers, "schedule_timeout"), scope, "schedule_timeout")
     # in this order: the first error raises
-    image = _opt_str(last(layers, "image"), scope, "image")
-    entrypoint = _opt_str(last(layers, "entrypoint"), scope, "entrypoint")
-    workdir = _opt_str(last(layers, "workdir"), scope, "workdir")
-    preset = _opt_str(last(layers, "preset"), scope, "preset")
-    node = last(layers, "http_port")
-    http_port = None if node is None else to_int(node, scope, "http_port")
-    node = last(layers, "http_auth")
-    http_auth = True if node is None else bool(to_bool(node, scope, "http_auth", True))
-    node = last(layers, "pass_config")
-    pass_config = False if node is None else bool(to_bool(node, scope, "pass_config", False))
+    image = to_str(last(layers, "image"), scope, "image")
+    entrypoint = to_str(last(layers, "entrypoint"), scope, "entrypoint")
+    workdir = to_str(last(layers, "workdir"), scope, "workdir")
+    preset = to_str(last(layers, "preset"), scope, "preset")
+    http_port = to_int(last(layers, "http_port"), scope, "http_port")
+    http_auth = bool(to_bool(last(layers, "http_auth"), scope, "http_auth", True))
+    pass_config = bool(to_bool(last(layers, "pass_config"), scope, "pass_config", False))
     fields = {
         "argv": argv,
         "image": image,
@@ -456,10 +449,6 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
         "restart": restart,
     }
     return fields, user_tags
-
-
-def _opt_str(node: Node | None, scope: Scope, attr: str) -> str | None:
-    return None if node is None else to_str(node, scope, attr)
 
 
 def loc_of_key(layers: Mapping[str, list[Node]], key: str, default: Location | None

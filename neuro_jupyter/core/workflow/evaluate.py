@@ -39,6 +39,8 @@ def loc_of(node: Node | None, default: Location | None = None) -> Location | Non
 
 
 def to_str(node: Node | None, scope: Scope, attr: str) -> str | None:
+    if node is None:  # most keys are not set: no call to raw
+        return None
     v = raw(node, scope)
     if v is None:
         return None
@@ -49,6 +51,8 @@ def to_str(node: Node | None, scope: Scope, attr: str) -> str | None:
 
 def to_bool(node: Node | None, scope: Scope, attr: str, default: bool | None = None
             ) -> bool | None:
+    if node is None:
+        return default
     v = raw(node, scope)
     if v is None:
         return default
@@ -66,6 +70,8 @@ def coerce_bool(v: Any, attr: str, loc: Location | None) -> bool:
 
 
 def to_int(node: Node | None, scope: Scope, attr: str) -> int | None:
+    if node is None:
+        return None
     v = raw(node, scope)
     if v is None:
         return None
@@ -115,6 +121,8 @@ def parse_time(v: Any, attr: str, loc: Location | None) -> float:
 
 
 def to_time(node: Node | None, scope: Scope, attr: str) -> float | None:
+    if node is None:
+        return None
     v = raw(node, scope)
     if v is None:
         return None

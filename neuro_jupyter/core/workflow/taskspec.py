@@ -68,10 +68,9 @@ def exec_unit(env: LevelEnv, prefix: FullID, inst: NodeInst, layers: Mapping[str
     full_id = (*prefix, inst.id)
     key = dotted(full_id)
     tags = {*_system_tags(env.conf.id, env.flow_id), f"task:{key}", *user_tags}
-    title, name = last(layers, "title"), last(layers, "name")
-    fields["title"] = (None if title is None else to_str(title, scope, "title")) or key
+    fields["title"] = to_str(last(layers, "title"), scope, "title") or key
     fields["tags"] = tuple(sorted(tags))
-    fields["name"] = None if name is None else to_str(name, scope, "name")
+    fields["name"] = to_str(last(layers, "name"), scope, "name")
     fields["full_id"] = full_id
     fields["cache"] = cache
     # ``TaskSpec(**fields)`` without the frozen dataclass's per-field ``object.__setattr__``
