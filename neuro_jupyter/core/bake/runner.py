@@ -258,7 +258,6 @@ class BakeRunner:
         if restart is None:
             self._finish_process(fid, info, getattr(execution, "has_output", True))
         elif not self._restart(fid, restart, execution, info):
-            del self._restarts[fid]
             has_output = bool(restart.count) or getattr(execution, "has_output", True)
             self._finish_process(fid, info, has_output, output_from=restart.offset)
 
@@ -285,7 +284,6 @@ class BakeRunner:
         pause = delay(restart.count + 1)
         if past_life_span(self.records[fid].started_at or time.time(), process.life_span,
                           time.time() + pause):
-            del self._restarts[fid]
             self._finish_process(fid, ExitInfo(exit_code=None, reason=(
                 f"life span of {process.life_span:g}s ended")), output_from=restart.offset)
             self._update(fid, exit_code=info.exit_code)
@@ -307,7 +305,7 @@ class BakeRunner:
         """Start the tasks whose restart pause has ended."""
         now = time.monotonic()
         for fid, restart in list(self._waiting().items()):
-            if self._restarts.get(fid) is not restart or (restart.due or 0.0) > now:
+            if fid not in self._restarts or (restart.due or 0.0) > now:
                 continue  # a failure below ended it, or not yet
             restart.due = restart.last = None
             process = restart.process
@@ -323,7 +321,6 @@ class BakeRunner:
                 execution = self.backend.start(process, raw_id=record.raw_id or "",
                                                detached=False, labels=self._labels(fid))
             except NeuroJupyterError as exc:
-                del self._restarts[fid]
                 self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=str(exc),
                              ran=True)
                 continue
@@ -335,7 +332,7 @@ class BakeRunner:
         ``always()`` (it runs while cancelling, unless ``everything``) ends with its last run,
         as a running one does."""
         for fid, restart in self._waiting().items():
-            if self._restarts.pop(fid, None) is None:  # a _finish below ended it already
+            if fid not in self._restarts:  # a _finish below ended it already
                 continue
             if not everything and self.levels[fid[:-1]].graph.runs_on_cancel(fid[-1]):
                 assert restart.last is not None
@@ -631,6 +628,8 @@ class BakeRunner:
         if node_id in level.results:
             return
         fid = level.prefix + (node_id,)
+        if self._restarts:  # its restarts end with it
+            self._restarts.pop(fid, None)
         node = level.graph.nodes[node_id]
         was_started = node_id in level.started
         if was_started:
