@@ -44,6 +44,11 @@ def logs_dir() -> Path:
     return _subdir("logs")
 
 
+def links_dir() -> Path:
+    """Symlinks that stand for local folders a shell would split (``backends/local/aliases``)."""
+    return _subdir("links")
+
+
 def storage_dir() -> Path:
     """Local stand-in for Neu.ro's ``storage:`` (see ``storage_path``)."""
     return _subdir("storage")

@@ -131,3 +131,31 @@ def test_parent_of_mounts_is_implied(tmp_path: Path) -> None:
     assert MountRewriter(vols)("cd /project && ls /project/data") == f"cd {root} && ls {root}/data"
     mixed = (*vols, VolumeMount("s:r", "/project/results", tmp_path / "elsewhere" / "out"))
     assert MountRewriter(mixed)("cd /project") == "cd /project"  # the volumes disagree
+
+
+def test_unquoted_mount_paths_work_in_a_folder_with_a_space(tmp_path: Path) -> None:
+    """neuro-flow's template writes ``cd $[[ volumes.project.mount ]]`` unquoted: in a project
+    under ``My Projects`` the mount maps to a plain symlink to the folder, so the script works
+    in the project itself; a plain path stays as it is."""
+    import subprocess
+
+    root = tmp_path / "My Projects" / "p"
+    (root / ".neuro").mkdir(parents=True)
+    project = open_project(root)
+    unit = ExecUnit(
+        title="live.train",
+        argv=("bash", "-c", "cd /project && echo hi > /project/data/out.txt && pwd -P"),
+        volumes=(VolumeMount("storage:p", "/project", root),
+                 VolumeMount("storage:p/data", "/project/data", root / "data")),
+    )
+    spec = to_process_spec(unit, project, tmp_path / "log")
+    assert "My Projects" not in spec.argv[-1]
+    done = subprocess.run(list(spec.argv), cwd=spec.workdir, env=spec.env, capture_output=True,
+                          text=True, check=True)
+    assert done.stdout == f"{root}\n"
+    assert (root / "data" / "out.txt").read_text() == "hi\n"
+    plain = tmp_path / "plain"
+    (plain / ".neuro").mkdir(parents=True)
+    spec = to_process_spec(ExecUnit(title="t", argv=("ls", "/project"), volumes=(
+        VolumeMount("storage:q", "/project", plain),)), open_project(plain), tmp_path / "log")
+    assert spec.argv == ("ls", str(plain))

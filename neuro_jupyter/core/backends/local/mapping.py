@@ -10,7 +10,9 @@ How a job written for a container runs unchanged on this machine:
   ``/project2`` or ``/home/project`` are left alone. A parent of the mounts maps too when the
   volumes imply it: ``/project/data`` → ``<root>/data`` and ``/project/modules`` →
   ``<root>/modules`` make ``/project`` → ``<root>`` (so ``cd /project`` works as in the image).
-  Missing local folders are created.
+  Missing local folders are created. For local runs a folder whose path a shell would split
+  (``~/My Projects/x``) is replaced by a plain symlink to it (``aliases.py``), so unquoted
+  mount paths in ``bash:`` scripts work as in a container.
   ``read_only`` cannot be enforced locally.
 - **workdir**: rewritten the same way; a relative workdir is taken from the project root; no
   workdir means the project root. A missing workdir in the project or under a mounted volume
@@ -37,11 +39,13 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
+from ... import paths
 from ...errors import BackendError
 from ...presets import resolve_preset
 from ...workflow.model import ExecUnit, VolumeMount
 from ..base import ProcessSpec
 from ..pathmatch import path_pattern
+from .aliases import shell_safe
 from .limits import resource_env
 
 if TYPE_CHECKING:
@@ -51,17 +55,19 @@ _ANY_ADDRESS = re.compile(r"(?<![\d.])0\.0\.0\.0(?![\d.])")
 
 
 class MountRewriter:
-    """Replace container mount paths with local folders in strings (longest mount first)."""
+    """Replace container mount paths with local folders in strings (longest mount first);
+    ``folder`` gives the path written for a local folder (``aliases.shell_safe`` locally)."""
 
-    def __init__(self, volumes: Iterable[VolumeMount]) -> None:
+    def __init__(self, volumes: Iterable[VolumeMount],
+                 folder: Callable[[str], str] = str) -> None:
         mounts: dict[str, str] = {}
         volumes = list(volumes)
         for volume in volumes:
             mount = volume.mount.rstrip("/")
             if mount and mount.startswith("/"):
-                mounts.setdefault(mount, str(volume.local))
+                mounts.setdefault(mount, folder(str(volume.local)))
         for parent, local in _implied_parents(volumes).items():
-            mounts.setdefault(parent, local)
+            mounts.setdefault(parent, folder(local))
         self.mounts = mounts
         self._pattern = path_pattern(mounts)
 
@@ -113,11 +119,16 @@ def _bindir(executable: str) -> str:
     return str(Path(executable).parent)
 
 
-@lru_cache(maxsize=256)
-def _rewriter(volumes: tuple[VolumeMount, ...]) -> MountRewriter:
+def _rewriter(volumes: tuple[VolumeMount, ...], folder: Callable[[str], str]) -> MountRewriter:
     """The rewriter of a task's volumes, built once per distinct set (a bake's tasks mostly
-    share theirs)."""
-    return MountRewriter(volumes)
+    share theirs) and state folder (where ``folder`` may put its links)."""
+    return _cached_rewriter(volumes, folder, os.environ.get(paths.HOME_ENV))
+
+
+@lru_cache(maxsize=256)
+def _cached_rewriter(volumes: tuple[VolumeMount, ...], folder: Callable[[str], str],
+                     home: str | None) -> MountRewriter:
+    return MountRewriter(volumes, folder)
 
 
 def loopback(text: str) -> str:
@@ -149,7 +160,7 @@ def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewrite
 
 def map_unit(
     unit: ExecUnit, project: Project, log_path: Path, *, bind: Callable[[str], str],
-    no_command: str,
+    no_command: str, folder: Callable[[str], str] = str,
 ) -> ProcessSpec:
     """What runs ``unit`` on any backend, its mount paths mapped to this machine's folders
     (see the module docstring): the command (after the entrypoint) and env values rewritten
@@ -159,7 +170,7 @@ def map_unit(
     if unit.argv is None:
         raise BackendError(f"{title}: no command (cmd, bash or python); {no_command}")
     resources = resolve_preset(unit.preset)
-    rewrite = _rewriter(tuple(unit.volumes))
+    rewrite = _rewriter(tuple(unit.volumes), folder)
     try:
         words = [*shlex.split(unit.entrypoint or ""), *unit.argv]
     except ValueError as exc:  # unbalanced quotes
@@ -187,7 +198,7 @@ def to_process_spec(
     unit: ExecUnit, project: Project, log_path: Path, *, env_extra: Mapping[str, str] | None = None
 ) -> ProcessSpec:
     """Map an evaluated job or task to the process that runs it here."""
-    spec = map_unit(unit, project, log_path, bind=loopback, no_command=(
+    spec = map_unit(unit, project, log_path, bind=loopback, folder=shell_safe, no_command=(
         "the image's CMD cannot run locally because images are not used here"))
     extra = {**resource_env(spec.resources), **(env_extra or {})}
     return dataclasses.replace(spec, env=local_env(spec.env, extra))
