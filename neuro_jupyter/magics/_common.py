@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class HelpShown(Exception):
+    """A magic's ``--help`` was printed: the magic stops there, with nothing more to show."""
+
+
 def friendly_errors(func: F) -> F:
     """Turn our own errors into a one-paragraph message on stderr instead of a traceback."""
 
@@ -26,6 +30,8 @@ def friendly_errors(func: F) -> F:
             return func(*args, **kwargs)
         except NeuroJupyterError as exc:
             print(f"Error: {exc}", file=sys.stderr)
+            return None
+        except HelpShown:
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -49,6 +55,8 @@ class MagicParser(argparse.ArgumentParser):
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         from IPython.core.error import UsageError
 
+        if status == 0 and message is None:  # after --help, which argparse has printed
+            raise HelpShown
         raise UsageError(message or self.format_help())
 
 

@@ -198,3 +198,11 @@ def test_kernel_restart_mid_bake_then_the_view_reattaches(a_project: Any, tmp_pa
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_help_is_shown_once(ipython: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--help`` prints the usage once and stops the magic, with no UsageError after it."""
+    assert ipython.run_line_magic("neuro_inspect", "--help") is None
+    out, err = capsys.readouterr()
+    assert out.count("usage: %neuro_inspect") == 1 and "A bake's live view" in out
+    assert err == ""
