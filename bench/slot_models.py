@@ -6,7 +6,8 @@ scheduler's own Python per task simulated by a busy loop (``--prep`` µs before 
 ``--finish`` µs after it ended). Each is measured against the minimal runner of
 ``bake_dag.py`` in the same invocation, interleaved; best and median of ``--repeat`` runs:
 
-- ``runner``: graphlib + ThreadPoolExecutor(2) + subprocess.run (no simulated work);
+- ``runner``: ``bake_dag.run_python``, graphlib + ThreadPoolExecutor(2) + subprocess.run (no
+  simulated work);
 - ``loop``: one thread, ``os.posix_spawn`` (holds the GIL while glibc waits for the child's
   ``exec``), pidfds in one epoll: the shape of ``core/bake/runner.py``;
 - ``loop-ctypes``: the same loop, spawning through libc's ``posix_spawn`` with ctypes, which
@@ -22,21 +23,18 @@ Run: ``.venv/bin/python bench/slot_models.py [--shape layered] [--prep 150] [--f
 from __future__ import annotations
 
 import argparse
-import concurrent.futures as cf
 import ctypes
-import graphlib
 import os
 import queue
 import select
 import shutil
 import signal
-import subprocess
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
-from bake_dag import dag
+from bake_dag import dag, run_python
 
 SLOTS = 2
 TRUE = shutil.which("true") or "/bin/true"
@@ -207,22 +205,6 @@ def slots(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn)
     return time.perf_counter() - began
 
 
-def runner(needs: dict[str, list[str]]) -> float:
-    """The minimal runner of bake_dag.py."""
-    sorter = graphlib.TopologicalSorter(needs)
-    sorter.prepare()
-    began = time.perf_counter()
-    with cf.ThreadPoolExecutor(SLOTS) as pool:
-        futures: dict[cf.Future[subprocess.CompletedProcess[bytes]], str] = {}
-        while sorter.is_active():
-            for task in sorter.get_ready():
-                futures[pool.submit(subprocess.run, [TRUE])] = task
-            done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                sorter.done(futures.pop(future))
-    return time.perf_counter() - began
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="layered")
@@ -235,7 +217,7 @@ def main() -> None:
     prep, finish = args.prep * 1e-6, args.finish * 1e-6
     cspawn = CSpawn()
     models: dict[str, Callable[[], float]] = {
-        "runner": lambda: runner(needs),
+        "runner": lambda: run_python(needs),
         "loop": lambda: loop(needs, prep, finish, py_spawn),
         "loop-ctypes": lambda: loop(needs, prep, finish, cspawn),
         "spawner": lambda: loop(needs, prep, finish, cspawn, helper=True),
