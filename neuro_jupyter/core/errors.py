@@ -93,3 +93,13 @@ class StoreError(NeuroJupyterError):
 
 class BackendError(NeuroJupyterError):
     """A backend could not start, watch or stop a process."""
+
+
+class BackendUnavailableError(BackendError):
+    """What runs processes or draws graphs cannot be used here now (Ray not installed or not
+    answering, Graphviz missing): not the user's input, not our bug; HTTP 503."""
+
+
+class UnrunnableError(BackendError, InvalidInputError):
+    """A job or task cannot run here as it is written (no command, a workdir that is not a
+    folder): bad input, HTTP 400."""

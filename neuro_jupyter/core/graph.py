@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import BackendError, InvalidInputError
+from .errors import BackendError, BackendUnavailableError, InvalidInputError
 
 if TYPE_CHECKING:
     from .bake.api import BakeState
@@ -120,7 +120,7 @@ def render(dot: str, fmt: str = "svg") -> bytes:
         raise InvalidInputError(f"Unknown graph format {fmt!r}; use one of {', '.join(FORMATS)}")
     exe = shutil.which("dot")
     if exe is None:
-        raise BackendError(
+        raise BackendUnavailableError(
             "Graphviz's `dot` program was not found, so the graph cannot be rendered as "
             f"{fmt.upper()}: install Graphviz (e.g. `apt-get install graphviz`) or write the DOT "
             "text with --dot. The notebook view needs no Graphviz."

@@ -68,7 +68,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..core.errors import (
-    BackendError,
+    BackendUnavailableError,
     ConflictError,
     InvalidInputError,
     NeuroJupyterError,
@@ -90,7 +90,7 @@ def status_of(error: NeuroJupyterError) -> int:
         return 404
     if isinstance(error, ConflictError):
         return 409
-    if isinstance(error, BackendError):  # Ray missing or not answering: not our bug
+    if isinstance(error, BackendUnavailableError):  # Ray or Graphviz missing or silent
         return 503
     return 500
 

@@ -346,3 +346,17 @@ async def test_start_on_a_ray_cluster_that_does_not_answer_is_503(
     assert f"Cannot reach the Ray cluster at {address}" in message
     jobs = (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]
     assert jobs[1]["status"] == "unknown"
+
+
+async def test_a_job_that_cannot_run_as_written_is_400_not_503(
+    jp_fetch: Any, make_project: Callable[..., Project],
+    project_pk_of: Callable[[Project], Any],
+) -> None:
+    """No command (only an image): the user's file is at fault, not an unavailable backend."""
+    project = make_project("nocmd", {"live.yml": "kind: live\njobs:\n  imageonly:\n"
+                                                  "    image: ubuntu\n"})
+    pk = str(await project_pk_of(project))
+    code, message = await error_of(jp_fetch, "projects", pk, "jobs", "imageonly", "start",
+                                   method="POST", body="{}")
+    assert code == 400
+    assert "no command (cmd, bash or python)" in message

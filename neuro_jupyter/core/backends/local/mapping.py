@@ -40,7 +40,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ... import paths
-from ...errors import BackendError
+from ...errors import BackendError, UnrunnableError
 from ...presets import resolve_preset
 from ...workflow.model import ExecUnit, VolumeMount
 from ..base import ProcessSpec
@@ -153,7 +153,7 @@ def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewrite
         except OSError as exc:
             raise BackendError(f"workdir {workdir!r} is {mapped} here: {exc}") from exc
         return mapped
-    raise BackendError(
+    raise UnrunnableError(
         f"workdir {workdir!r} is neither under a mounted volume nor a folder on this machine"
     )
 
@@ -168,15 +168,15 @@ def map_unit(
     a unit without a command cannot run; missing volume folders are created."""
     title = unit.title or unit.name or "the job"
     if unit.argv is None:
-        raise BackendError(f"{title}: no command (cmd, bash or python); {no_command}")
+        raise UnrunnableError(f"{title}: no command (cmd, bash or python); {no_command}")
     resources = resolve_preset(unit.preset)
     rewrite = _rewriter(tuple(unit.volumes), folder)
     try:
         words = [*shlex.split(unit.entrypoint or ""), *unit.argv]
     except ValueError as exc:  # unbalanced quotes
-        raise BackendError(f"{title}: entrypoint {unit.entrypoint!r}: {exc}") from exc
+        raise UnrunnableError(f"{title}: entrypoint {unit.entrypoint!r}: {exc}") from exc
     if not words:
-        raise BackendError(f"{title}: the command is empty")
+        raise UnrunnableError(f"{title}: the command is empty")
     for volume in unit.volumes:
         try:
             volume.local.mkdir(parents=True, exist_ok=True)

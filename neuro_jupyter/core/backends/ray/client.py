@@ -9,7 +9,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from ...errors import BackendError
+from ...errors import BackendError, BackendUnavailableError
 
 if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
@@ -25,11 +25,11 @@ _CLIENTS: dict[str, JobSubmissionClient] = {}
 _LOCK = threading.Lock()
 
 
-class RayNotInstalledError(BackendError):
+class RayNotInstalledError(BackendUnavailableError):
     """The ``ray`` extra is missing."""
 
 
-class RayUnreachableError(BackendError):
+class RayUnreachableError(BackendUnavailableError):
     """No Ray dashboard answers at the address."""
 
 
