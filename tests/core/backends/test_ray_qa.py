@@ -60,6 +60,29 @@ def test_a_dashboard_that_never_answers_is_an_error_not_a_hang(
         ray_client(silent_dashboard)
 
 
+def test_a_silent_dashboard_is_waited_for_once_not_once_per_job(
+    silent_dashboard: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Readers refresh every job of a cluster in turn: after one timeout the next ones fail at
+    once for a while, instead of each waiting the whole timeout again."""
+    monkeypatch.setattr(ray_client_module, "READ_TIMEOUT", 1.0)
+    monkeypatch.setattr(ray_client_module, "_SILENT", {})
+    started = time.monotonic()
+    with pytest.raises(RayUnreachableError, match="timed out"):
+        ray_client(silent_dashboard)
+    assert time.monotonic() - started >= 1.0
+    started = time.monotonic()
+    for _ in range(3):
+        with pytest.raises(RayUnreachableError, match="not asked again for 15 s after a timeout"):
+            call(silent_dashboard, "read the status of job-x", "get_job_status", "job-x")
+    assert time.monotonic() - started < 0.5
+    silence = ray_client_module._SILENT[silent_dashboard]
+    ray_client_module._SILENT[silent_dashboard] = (time.monotonic(), silence[1])  # it is over
+    with pytest.raises(RayUnreachableError) as raised:  # asked again afterwards
+        ray_client(silent_dashboard)
+    assert "timed out" in str(raised.value) and "not asked again" not in str(raised.value)
+
+
 def test_a_live_job_of_a_silent_cluster_is_lost_after_a_while(
     a_project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:

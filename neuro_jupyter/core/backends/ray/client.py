@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ...errors import BackendError, BackendUnavailableError
@@ -21,7 +22,11 @@ CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 30.0
 # the methods that name an existing job: only their "not found" means the job is gone
 JOB_METHODS = frozenset({"get_job_status", "get_job_info", "get_job_logs", "stop_job"})
+# a dashboard that let a request time out is not asked again for this long: readers refresh
+# every job of a cluster in turn, and each would wait READ_TIMEOUT for the same silence
+QUIET_AFTER_TIMEOUT = 15.0
 _CLIENTS: dict[str, JobSubmissionClient] = {}
+_SILENT: dict[str, tuple[float, str]] = {}  # address -> (time.monotonic() until, the error)
 _LOCK = threading.Lock()
 
 
@@ -65,7 +70,14 @@ def _client_class(module: Any) -> Any:
 
 
 def ray_client(address: str) -> JobSubmissionClient:
-    """A Jobs API client of the cluster at ``address`` (checked to answer on first use)."""
+    """A Jobs API client of the cluster at ``address`` (checked to answer on first use); a
+    cluster that timed out within QUIET_AFTER_TIMEOUT seconds is unreachable at once."""
+    silent = _SILENT.get(address)
+    if silent is not None:
+        if time.monotonic() < silent[0]:
+            raise RayUnreachableError(f"{silent[1]} (not asked again for "
+                                      f"{QUIET_AFTER_TIMEOUT:g} s after a timeout)")
+        _SILENT.pop(address, None)
     with _LOCK:
         client = _CLIENTS.get(address)
         if client is not None:
@@ -74,11 +86,13 @@ def ray_client(address: str) -> JobSubmissionClient:
         try:
             client = _client_class(module)(address)
         except Exception as exc:  # ConnectionError, or a dashboard that is not one
-            raise RayUnreachableError(
+            message = (
                 f"Cannot reach the Ray cluster at {address}: {_first_line(exc)}. Start one "
                 "(ray start --head --include-dashboard=true) or give its dashboard's address "
                 "with --ray-address URL or ray-address in .neuro.toml's [neuro-jupyter] section"
-            ) from exc
+            )
+            _note_silence(address, exc, message)
+            raise RayUnreachableError(message) from exc
         _CLIENTS[address] = client
         return client
 
@@ -123,14 +137,22 @@ def _raise_backend_error(
 ) -> NoReturn:
     if isinstance(exc, (ConnectionError, OSError)) or "Connection" in type(exc).__name__:
         forget_client(address)
-        raise RayUnreachableError(
-            f"Cannot {what}: the Ray cluster at {address} does not answer ({_first_line(exc)})"
-        ) from exc
+        message = (f"Cannot {what}: the Ray cluster at {address} does not answer "
+                   f"({_first_line(exc)})")
+        _note_silence(address, exc, message)
+        raise RayUnreachableError(message) from exc
     if about_a_job and ("404" in str(exc) or "does not exist" in str(exc)):
         raise RayJobNotFoundError(f"Cannot {what}: the Ray cluster at {address} does not "
                                   "know the job (deleted, or the cluster restarted)") from exc
     raise BackendError(f"Cannot {what} on the Ray cluster at {address}: "
                        f"{_first_line(exc)}") from exc
+
+
+def _note_silence(address: str, exc: BaseException, message: str) -> None:
+    """Remember a cluster that let a request time out (a refused connection fails at once
+    anyway, and is asked again)."""
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        _SILENT[address] = (time.monotonic() + QUIET_AFTER_TIMEOUT, message)
 
 
 def _first_line(exc: BaseException) -> str:
