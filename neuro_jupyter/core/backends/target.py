@@ -38,6 +38,12 @@ class BackendTarget:
         return f"{self.name}@{self.address}" if self.address else self.name
 
     @property
+    def ports_here(self) -> bool:
+        """Whether a job's port can be reached from this machine: a local job's, or a job's on
+        a Ray cluster that runs here (its dashboard on the loopback interface)."""
+        return self.name != "ray" or is_loopback(self.address)
+
+    @property
     def label(self) -> str:
         """How front ends show it: ``local`` or ``ray (http://host:8265)``."""
         return f"{self.name} ({self.address})" if self.address else self.name
@@ -47,6 +53,12 @@ class BackendTarget:
         """The target a stored string names (``local``, ``ray@http://127.0.0.1:8265``)."""
         name, _, address = (text or "local").partition("@")
         return cls(name, address)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether a cluster's dashboard is on this machine's loopback interface."""
+    host = urlsplit(address).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def normalize_address(address: str) -> str:

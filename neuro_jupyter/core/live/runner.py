@@ -147,7 +147,8 @@ def _start(
     port = None
     if asked:
         taken = {r.http_port for r in active_jobs() if r.http_port}
-        port = choose_port(asked, taken)
+        # on a cluster elsewhere the job has the node's port to itself
+        port = choose_port(asked, taken) if backend.ports_here else asked
         env_extra[PORT_ENV] = str(port)
         meta["proxy"] = spec.env.get(PROXY_ENV) or "prefix"
         if meta["proxy"] == "absolute":

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.local.procs import is_alive
+from ..backends.target import BackendTarget
 from ..store.jobs import JobRecord
 
 PROXY_ENV = "NEURO_JUPYTER_PROXY"
@@ -106,9 +107,10 @@ def absolute_base_path(server_base: str | None, port: int) -> str:
 
 
 def browse_url(record: JobRecord, server_base_url: str | None = None) -> str | None:
-    """The link to the job's HTTP port, or None when it has none (see the module docstring)."""
+    """The link to the job's HTTP port, or None when it has none, or runs on a Ray cluster
+    elsewhere (see the module docstring)."""
     port = record.http_port
-    if not port or record.meta.get("proxy") == "tcp":
+    if not port or record.meta.get("proxy") == "tcp" or not _port_here(record):
         return None
     token = f"?token={record.meta['token']}" if record.meta.get("token") else ""
     if record.meta.get("proxy") == "absolute":
@@ -129,6 +131,10 @@ def live_url(record: JobRecord | None, server_base_url: str | None = None) -> st
 def endpoint(record: JobRecord, server_base_url: str | None = None) -> str | None:
     """What ps shows for a job's port: its link, or ``127.0.0.1:<port> (tcp)`` for a port that is
     not a web page (``NEURO_JUPYTER_PROXY: tcp``, e.g. a debugger)."""
-    if record.http_port and record.meta.get("proxy") == "tcp":
+    if record.http_port and record.meta.get("proxy") == "tcp" and _port_here(record):
         return f"127.0.0.1:{record.http_port} (tcp)"
     return browse_url(record, server_base_url)
+
+
+def _port_here(record: JobRecord) -> bool:
+    return BackendTarget.parse(record.backend).ports_here

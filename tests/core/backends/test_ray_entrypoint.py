@@ -17,7 +17,8 @@ from neuro_jupyter.core.backends.ray.entrypoint import (
     runtime_env,
     shell_word,
 )
-from neuro_jupyter.core.backends.ray.mapping import is_loopback, to_ray_spec
+from neuro_jupyter.core.backends.ray.mapping import to_ray_spec
+from neuro_jupyter.core.backends.target import is_loopback
 from neuro_jupyter.core.errors import BackendError
 from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.workflow.model import ExecUnit, VolumeMount

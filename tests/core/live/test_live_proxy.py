@@ -114,3 +114,21 @@ def test_links_go_through_the_jupyter_server(a_jupyter_server: str, tmp_path: Pa
     with logged_in.open(f"{a_jupyter_server}/jl/api/contents", timeout=5) as outer:
         assert outer.status == 200  # the job's login cookie left the server's own alone
     assert through_proxy("api/contents?token=wrong", logged_in_browser()) == (403, "")  # wants its token
+
+
+def test_no_link_to_a_port_on_a_ray_cluster_elsewhere() -> None:
+    """A job on a remote Ray cluster listens on the cluster's node: a link to this machine's
+    port (or Jupyter's proxy of it) would reach nothing. On a cluster here, it is linked."""
+    from neuro_jupyter.core.live.urls import endpoint
+    from neuro_jupyter.core.store.jobs import JobRecord
+
+    def job(backend: str, **meta: str) -> JobRecord:
+        return JobRecord(raw_id="job-1", project_pk=1, job_id="web", status="running",
+                         backend=backend, http_port=8080, meta=meta)
+
+    remote = "ray@http://10.1.2.3:8265"
+    assert browse_url(job(remote), "/jl/") is None and endpoint(job(remote)) is None
+    assert endpoint(job(remote, proxy="tcp")) is None
+    assert browse_url(job("ray@http://127.0.0.1:8265"), "/jl/") == "/jl/proxy/8080/"
+    assert browse_url(job("local")) == "http://127.0.0.1:8080/"
+    assert endpoint(job("local", proxy="tcp")) == "127.0.0.1:8080 (tcp)"

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..base import Backend, Execution, ProcessSpec
+from ..target import BackendTarget
 from .client import ray_client
 from .execution import RayExecution
 from .jobs import stop, submit
-from .mapping import is_loopback, to_ray_spec
+from .mapping import to_ray_spec
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
@@ -35,7 +36,7 @@ class RayBackend(Backend):
     @property
     def ports_here(self) -> bool:
         """A job's port is reachable from here only when the cluster is on this machine."""
-        return is_loopback(self.address)
+        return BackendTarget("ray", self.address).ports_here
 
     def check(self) -> None:
         """Fail now, with what to do, when Ray is missing or the cluster does not answer."""

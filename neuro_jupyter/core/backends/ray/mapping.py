@@ -17,20 +17,14 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from ..base import ProcessSpec
 from ..local.mapping import loopback, map_unit
+from ..target import is_loopback
 
 if TYPE_CHECKING:
     from ...project.discovery import Project
     from ...workflow.model import ExecUnit
-
-
-def is_loopback(address: str) -> bool:
-    """Whether the cluster's dashboard is on this machine's loopback interface."""
-    host = urlsplit(address).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 def _as_written(text: str) -> str:
