@@ -39,6 +39,11 @@ def past_life_span(started: float, life_span: float | None, restart_at: float) -
     return bool(life_span) and restart_at >= started + (life_span or 0.0)
 
 
+def life_span_ended(life_span: float | None) -> str:
+    """Why a job that ran out of its life span failed."""
+    return f"life span of {life_span or 0:g}s ended"
+
+
 def restart_text(status: int | str, restart: int | str, pause: float | str, policy: str) -> str:
     """``exited with code 1; restart #2 in 0.2s (restart: on-failure)``; shell variables may
     stand for the values. ``status`` as ``exit_status`` gives it."""

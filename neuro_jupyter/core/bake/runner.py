@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..backends.base import Backend, Execution, ExitInfo, ProcessSpec
-from ..backends.restart import delay, exit_status, log_line, past_life_span, restart_text, restarts
+from ..backends.restart import (
+    delay,
+    exit_status,
+    life_span_ended,
+    log_line,
+    past_life_span,
+    restart_text,
+    restarts,
+)
 from ..errors import NeuroJupyterError
 from ..store import bakes as rows
 from ..store.db import Store
@@ -284,8 +292,8 @@ class BakeRunner:
         pause = delay(restart.count + 1)
         if past_life_span(self.records[fid].started_at or time.time(), process.life_span,
                           time.time() + pause):
-            self._finish_process(fid, ExitInfo(exit_code=None, reason=(
-                f"life span of {process.life_span:g}s ended")), output_from=restart.offset)
+            self._finish_process(fid, ExitInfo(exit_code=None, reason=life_span_ended(
+                process.life_span)), output_from=restart.offset)
             self._update(fid, exit_code=info.exit_code)
             return True
         restart.count += 1

@@ -27,7 +27,7 @@ from typing import Any
 from ...store.db import open_store
 from ...store.jobs import finish_job, get_job_record, update_job
 from ..base import ProcessSpec
-from ..restart import delay, exit_status, log_line, past_life_span, restarts
+from ..restart import delay, exit_status, life_span_ended, log_line, past_life_span, restarts
 from .limits import preexec
 from .procs import signal_group, signal_name, start_ticks
 from .specio import spec_from_dict
@@ -96,7 +96,7 @@ def supervise(raw_id: str) -> int:
         finish_job(raw_id, "cancelled", reason="killed", exit_code=exit_status(code),
                    signal=-code if code < 0 else None)
     elif why == "life_span":
-        finish_job(raw_id, "failed", reason=f"life span of {spec.life_span:g}s ended",
+        finish_job(raw_id, "failed", reason=life_span_ended(spec.life_span),
                    exit_code=exit_status(code), signal=-code if code < 0 else None)
     elif code == 0:
         finish_job(raw_id, "succeeded", exit_code=0)

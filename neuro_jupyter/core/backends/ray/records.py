@@ -18,6 +18,7 @@ from ...errors import BackendError
 from ...store.jobs import JobRecord, finish_job, get_job_record, update_job
 from ..base import ProcessSpec
 from ..local.specio import spec_to_dict
+from ..restart import life_span_ended
 from ..target import BackendTarget
 from .client import RayJobNotFoundError, RayUnreachableError
 from .entrypoint import TIMED_OUT
@@ -82,10 +83,11 @@ def refresh_record(record: JobRecord) -> JobRecord:
             pass
         info = current.exit
         asked = str(record.meta.get("stop_reason") or "")
+        fails = bool(record.meta.get("stop_fails"))  # a stop at the end of the life span
         if record.life_span and info.exit_code == TIMED_OUT and not asked:  # the node's timeout
-            asked = f"life span of {record.life_span:g}s ended"
+            asked, fails = life_span_ended(record.life_span), True
         status, reason = current.status, info.reason
-        if status != "succeeded" and asked.startswith("life span"):
+        if status != "succeeded" and fails:
             status, reason = "failed", asked
         elif status != "succeeded" and (asked or status == "cancelled"):
             status, reason = "cancelled", asked or reason
@@ -98,7 +100,7 @@ def refresh_record(record: JobRecord) -> JobRecord:
     started = record.started_at or record.created_at
     stop_asked = bool(record.meta.get("stop_reason"))  # once, not again on every refresh
     if record.life_span and time.time() >= started + record.life_span and not stop_asked:
-        _stop(record, f"life span of {record.life_span:g}s ended")
+        _stop(record, life_span_ended(record.life_span), fails=True)
     return record
 
 
@@ -141,10 +143,12 @@ def request_stop(record: JobRecord, reason: str = "killed") -> JobRecord:
     return record
 
 
-def _stop(record: JobRecord, reason: str) -> None:
+def _stop(record: JobRecord, reason: str, *, fails: bool = False) -> None:
+    """Ask the cluster to stop the job, recording why once: a kill (the job is cancelled) or,
+    with ``fails``, the end of its life span (the job failed)."""
     meta = dict(record.meta)
     if not meta.get("stop_reason"):
-        meta["stop_reason"] = reason
+        meta["stop_reason"], meta["stop_fails"] = reason, fails
         update_job(record.raw_id, only_if_active=True, meta=meta)
     stop(address_of(record), record.raw_id)
 
