@@ -6,8 +6,10 @@ One client per address and process; errors become ``BackendError`` with what to 
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from ...errors import BackendError, BackendUnavailableError
@@ -59,14 +61,66 @@ def job_submission() -> Any:
 
 
 def _client_class(module: Any) -> Any:
-    """``JobSubmissionClient`` with a timeout on every request it makes."""
+    """``JobSubmissionClient`` with a timeout on every request it makes, which can keep the
+    project's package as it first uploaded it (``keep_packs``, for a bake's tasks).
+
+    Ray deletes an uploaded package some time after the upload (10 minutes by default) once
+    no job uses it; a node without its own copy then cannot set up a later task of the bake.
+    ``upload_again`` sends the kept package back, so the bake's later tasks still run the code
+    it started with. The package is kept in memory, one per project folder.
+    """
 
     class TimedJobSubmissionClient(module.JobSubmissionClient):
+        keep_packs = False
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.packs: dict[str, tuple[str, bytes]] = {}  # folder -> (package URI, its pack)
+
         def _do_request(self, *args: Any, **kwargs: Any) -> Any:
             kwargs.setdefault("timeout", (CONNECT_TIMEOUT, READ_TIMEOUT))
             return super()._do_request(*args, **kwargs)
 
+        def _upload_package_if_needed(
+            self, package_path: str, include_gitignore: bool, include_parent_dir: bool = False,
+            excludes: list[str] | None = None, is_file: bool = False,
+        ) -> str:
+            """Ray's method (pack, upload unless the cluster has it), with the pack kept."""
+            packaging = _packaging()
+            if is_file or not self.keep_packs or packaging is None:  # Ray's own way
+                return str(super()._upload_package_if_needed(
+                    package_path, include_gitignore, include_parent_dir, excludes, is_file))
+            uri = str(packaging.get_uri_for_directory(package_path, include_gitignore,
+                                                      excludes=excludes))
+            with tempfile.TemporaryDirectory() as folder:
+                pack = Path(folder) / "pack.zip"
+                packaging.create_package(package_path, pack, include_gitignore=include_gitignore,
+                                         include_parent_dir=include_parent_dir, excludes=excludes)
+                self.packs[package_path] = (uri, pack.read_bytes())
+                if not self._package_exists(uri):
+                    self._upload_package(uri, str(pack), include_gitignore, is_file=True)
+            return uri
+
+        def upload_again(self, uri: str) -> None:
+            """Upload the kept package ``uri`` again if the cluster has deleted it."""
+            data = next((pack for held, pack in self.packs.values() if held == uri), None)
+            if data is None or self._package_exists(uri):
+                return
+            with tempfile.TemporaryDirectory() as folder:
+                pack = Path(folder) / "pack.zip"
+                pack.write_bytes(data)
+                self._upload_package(uri, str(pack), True, is_file=True)
+
     return TimedJobSubmissionClient
+
+
+def _packaging() -> Any:
+    """Ray's packaging module (how it packs a working_dir), or None in a Ray without it."""
+    try:
+        from ray._private.runtime_env import packaging
+    except ImportError:
+        return None
+    return packaging
 
 
 def ray_client(address: str) -> JobSubmissionClient:

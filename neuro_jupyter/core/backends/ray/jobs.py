@@ -22,6 +22,8 @@ SUBMIT_RETRY_FOR = 60.0  # seconds to retry a submission that the cluster cannot
 _SUPERVISOR_LINE = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+\s+INFO job_manager\.py:\d+ -- .*\n",
                               re.MULTILINE)
 _UPLOADED: dict[tuple[str, str, tuple[str, ...]], str] = {}
+_CHECKED: dict[str, float] = {}  # package URI -> time.monotonic() it was last known there
+RECHECK_UPLOAD = 60.0  # Ray keeps an upload 10 minutes, then only while a job uses it
 _UPLOAD_LOCK = threading.Lock()
 
 
@@ -63,14 +65,19 @@ def submit(
 
 
 def _uploaded(address: str, env: dict[str, Any], reuse: bool) -> dict[str, Any]:
-    """``env`` with the working_dir uploaded and replaced by its package URI."""
+    """``env`` with the working_dir uploaded and replaced by its package URI. A reused upload
+    is checked every RECHECK_UPLOAD seconds, and sent again if the cluster deleted it."""
     cache_key = (address, str(env["working_dir"]), tuple(env.get("excludes", ())))
     with _UPLOAD_LOCK:
         uri = _UPLOADED.get(cache_key) if reuse else None
+        if uri is not None and time.monotonic() >= _CHECKED.get(uri, 0.0) + RECHECK_UPLOAD:
+            call(address, "upload the project again", "upload_again", uri)
+            _CHECKED[uri] = time.monotonic()
         if uri is None:
             if not hasattr(ray_client(address), "_upload_working_dir_if_needed"):
                 return env  # another Ray version: submit_job uploads it each time
             shipped = dict(env)  # Ray replaces working_dir with the package's URI in place
+            ray_client(address).keep_packs = reuse  # type: ignore[attr-defined]
             try:
                 call(address, "upload the project", "_upload_working_dir_if_needed", shipped)
             except BackendError as exc:
@@ -83,6 +90,7 @@ def _uploaded(address: str, env: dict[str, Any], reuse: bool) -> dict[str, Any]:
                 ) from exc
             uri = str(shipped["working_dir"])
             _UPLOADED[cache_key] = uri
+            _CHECKED[uri] = time.monotonic()
     uploaded = {name: value for name, value in env.items() if name != "excludes"}
     uploaded["working_dir"] = uri
     return uploaded
