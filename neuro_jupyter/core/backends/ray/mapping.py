@@ -27,16 +27,12 @@ if TYPE_CHECKING:
     from ...workflow.model import ExecUnit
 
 
-def _as_written(text: str) -> str:
-    return text
-
-
 def to_ray_spec(
     unit: ExecUnit, project: Project, log_path: Path, *, address: str,
     env_extra: Mapping[str, str] | None = None,
 ) -> ProcessSpec:
     """Map an evaluated job or task to what a Ray job runs (see the module docstring)."""
-    bind = loopback if is_loopback(address) else _as_written
+    bind = loopback if is_loopback(address) else str  # elsewhere, 0.0.0.0 as written
     spec = map_unit(unit, project, log_path, bind=bind,
                     no_command="a Ray job runs a command, not an image's CMD")
     return dataclasses.replace(spec, env={**spec.env, **(env_extra or {})},
