@@ -187,15 +187,15 @@ def test_a_live_jobs_life_span_stops_it_once(
 def test_a_bake_upload_the_cluster_deleted_is_sent_again_as_it_was(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Ray deletes an upload some time after it was made once no job uses it (10 minutes by
-    default, 6 s here), and a node without its own copy (no local cache here) cannot set up the
-    next job. A bake's next task sends the kept package again: the code the bake started
+    """Ray deletes an upload when the job that used it ends after the upload's first 10 minutes
+    (15 s here: the first task outlasts them), and a node without its own copy (no local
+    cache here) cannot set up the next job. A bake's next task sends the kept package again: the code the bake started
     with, not the folder as it is now."""
     from ray_head import start_head
 
     from neuro_jupyter.core.backends.ray import jobs as ray_jobs
 
-    monkeypatch.setenv("RAY_RUNTIME_ENV_TEMPORARY_REFERENCE_EXPIRATION_S", "6")
+    monkeypatch.setenv("RAY_RUNTIME_ENV_TEMPORARY_REFERENCE_EXPIRATION_S", "15")
     monkeypatch.setenv("RAY_RUNTIME_ENV_WORKING_DIR_CACHE_SIZE_GB", "0")
     monkeypatch.setattr(ray_jobs, "RECHECK_UPLOAD", 0.0)
     head = start_head(num_cpus=2)
@@ -205,22 +205,23 @@ def test_a_bake_upload_the_cluster_deleted_is_sent_again_as_it_was(
         root.mkdir()
         (root / "marker.txt").write_text("as the bake started\n")
 
-        def run(number: int) -> tuple[object, str]:
+        def run(number: int, wait: float = 0) -> tuple[object, str]:
             log = tmp_path / f"task{number}.log"
-            spec = ProcessSpec(argv=("cat", "marker.txt"), workdir=root, log_path=log,
+            spec = ProcessSpec(argv=("sh", "-c", f"sleep {wait}; cat marker.txt"),
+                               workdir=root, log_path=log,
                                project_root=root, name=f"t{number}")
             execution = backend.start(spec, raw_id=f"job-{uuid.uuid4()}", detached=False)
             while (info := execution.poll()) is None:
                 time.sleep(0.2)
             return info, log.read_text()
 
-        info, text = run(1)
+        info, text = run(1, wait=17)
         assert info.ok and text == "as the bake started\n"  # type: ignore[attr-defined]
         # the project is no longer at its path on "the node": the job uses Ray's copy
         (root / "marker.txt").write_text("changed since\n")
         root.rename(tmp_path / "moved")
         (uri,) = [u for (address, _, _), u in ray_jobs._UPLOADED.items() if address == head.address]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while ray_client(head.address)._package_exists(uri):  # type: ignore[attr-defined]
             assert time.monotonic() < deadline, "Ray kept the upload"
             time.sleep(0.5)
