@@ -64,8 +64,8 @@ def _client_class(module: Any) -> Any:
     """``JobSubmissionClient`` with a timeout on every request it makes, which can keep the
     project's package as it first uploaded it (``keep_packs``, for a bake's tasks).
 
-    Ray deletes an uploaded package some time after the upload (10 minutes by default) once
-    no job uses it; a node without its own copy then cannot set up a later task of the bake.
+    Ray deletes an uploaded package once its first 10 minutes have passed and no job uses it
+    (when a long task ends); a node without its own copy then cannot set up a later task.
     ``upload_again`` sends the kept package back, so the bake's later tasks still run the code
     it started with. The package is kept in memory, one per project folder.
     """
