@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .bake.api import BakeState
     from .store.bakes import AttemptRecord, TaskRecord
 
+_SEPARATORS = "_-."
+
 NotebookOf = Callable[["TaskRecord"], "Mapping[str, Any] | None"]
 
 
@@ -188,7 +190,12 @@ def group_label(group_id: str, kind: str, heads: Sequence[TaskRecord], size: int
     local = group_id.rpartition(".")[2]
     if kind == "matrix":
         names = [m.full_id.rpartition(".")[2] for m in heads]
-        shared = os.path.commonprefix(names).rstrip("_-.")
+        shared = os.path.commonprefix(names)
+        if shared[-1:] not in tuple(_SEPARATORS) and any(
+            len(n) > len(shared) and n[len(shared)] not in _SEPARATORS for n in names
+        ):  # the ids differ inside a word ("fit_200", "fit_299"): keep whole words ("fit")
+            shared = shared[:max(shared.rfind(c) for c in _SEPARATORS) + 1]
+        shared = shared.rstrip(_SEPARATORS)
         return f"{shared or local} (matrix, {len(heads)})"
     inner = size - 1
     return f"{local} ({kind}, {inner} task{'s' if inner != 1 else ''})"

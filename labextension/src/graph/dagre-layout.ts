@@ -77,8 +77,9 @@ export function layoutGraph(request: ILayoutRequest): ILayoutResult {
     id: request.id,
     x,
     y,
-    width: graph.width ?? 0,
-    height: graph.height ?? 0,
+    // dagre gives -Infinity for a graph with no nodes
+    width: n && Number.isFinite(graph.width) ? (graph.width as number) : 0,
+    height: n && Number.isFinite(graph.height) ? (graph.height as number) : 0,
     points: Float64Array.from(coords),
     pointStart,
     millis: Date.now() - start

@@ -75,6 +75,7 @@ export class BakeDetails {
   /** Show a new state of the attempt: recolours in place, lays out again only if tasks were
    * added; an open log of an unfinished task is fetched again. */
   update(data: IBakeGraph): void {
+    this.node.dispatchEvent(new CustomEvent('nj-graph-update', { bubbles: true, detail: { at: performance.now() } }));
     const attemptChanged = this._data?.attempt.number !== data.attempt.number;
     this._data = data;
     const att = data.attempt;
@@ -99,6 +100,8 @@ export class BakeDetails {
       .map(s => `${counts.get(s)} ${s}`);
     this._progressText.textContent = [`${finished}/${total} finished`, ...extra].join(' · ');
     this.node.dataset.result = att.result;
+    this.node.dataset.bakeId = data.bake.bake_id;
+    this.node.dataset.bakeName = data.bake.name ?? '';
     this.graph.setGraph(data.structure, statuses);
     const sel = this.graph.selection;
     this.table.update(data, sel && 'task' in sel ? sel.task : -1);
@@ -174,6 +177,7 @@ export class BakeDetails {
       this._log.hidden = true;
       this._log.replaceChildren();
       this.node.dataset.log = '';
+      this.node.dataset.logLoaded = '';
       this._logFor = '';
       return;
     }
@@ -209,6 +213,9 @@ export class BakeDetails {
       const notebook = data.tasks.notebook?.[i];
       if (notebook) {
         actions.append(notebookLink(notebook));
+      }
+      if (this._logFor !== id) {
+        this.node.dataset.logLoaded = '';
       }
       const previous = this._logFor === id ? this._log.querySelector('pre.nj-graph-log') : null;
       const atEnd = !previous || previous.scrollTop + previous.clientHeight >= previous.scrollHeight - 4;

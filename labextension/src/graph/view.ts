@@ -100,9 +100,8 @@ export class GraphView {
       }
     });
     this._found = el('span', 'nj-graph-found');
-    this._toggleAll = button('Expand all', 'nj-graph-expand-all', 'Expand or collapse every matrix group and action call', () =>
-      this.collapsed.size ? this.expandAll() : this.collapseAll()
-    );
+    this._expandAll = button('Expand all', 'nj-graph-expand-all', 'Draw the tasks of every matrix group and action call', () => this.expandAll());
+    this._collapseAll = button('Collapse all', 'nj-graph-collapse-all', 'Draw every matrix group and action call as one node', () => this.collapseAll());
     bar.append(
       this._search,
       this._found,
@@ -110,7 +109,8 @@ export class GraphView {
       button('+', 'nj-graph-zoom-in', 'Zoom in (+)', () => this.zoomBy(1.25)),
       button('Fit', 'nj-graph-fit', 'Fit the whole graph in the view (f)', () => this.fit()),
       button('1:1', 'nj-graph-reset', 'Reset: 100 % at the start of the graph (0)', () => this.reset()),
-      this._toggleAll
+      this._expandAll,
+      this._collapseAll
     );
     this._note = el('div', 'nj-graph-note');
     this._stage = el('div', 'nj-graph-stage');
@@ -182,7 +182,7 @@ export class GraphView {
     if (!this._drawn || !this._structure) {
       return;
     }
-    this._colors = drawnStatuses(this._drawn, this._structure, statuses, this._calls);
+    this._colors = this._shownColors();
     this._miniDirty = true;
     this._schedule();
   }
@@ -301,7 +301,9 @@ export class GraphView {
     if (!l || !this._w || !this._h) {
       return;
     }
-    const k = Math.max(MIN_ZOOM, Math.min(1, (this._w - 8) / l.width, (this._h - 8) / l.height));
+    const width = Math.max(l.width, 1);
+    const height = Math.max(l.height, 1);
+    const k = Math.max(MIN_ZOOM, Math.min(1, (this._w - 8) / width, (this._h - 8) / height));
     this._k = k;
     this._tx = (this._w - l.width * k) / 2;
     this._ty = (this._h - l.height * k) / 2;
@@ -328,8 +330,7 @@ export class GraphView {
   /** Where a task's (or the group hiding it) node is on the screen (client coordinates), or
    * null while it is not laid out. Used by tests and the benchmark. */
   clientPointOf(taskId: string): { x: number; y: number } | null {
-    const s = this._structure;
-    const i = s ? s.ids.indexOf(taskId) : -1;
+    const i = this._shownIndex.get(taskId) ?? -1;
     if (i < 0 || !this._drawn || !this._layout) {
       return null;
     }
@@ -363,11 +364,11 @@ export class GraphView {
       return;
     }
     const drawn = buildDrawn(s, this.collapsed, this._inner);
-    this._toggleAll.textContent = this.collapsed.size ? 'Expand all' : 'Collapse all';
-    this._toggleAll.hidden = !s.groups.length;
+    this._expandAll.hidden = !this.collapsed.size;
+    this._collapseAll.hidden = !s.groups.length || this.collapsed.size === s.groups.length;
     const cached = this._cache.get(`${this._direction}:${drawn.key}`);
     if (cached) {
-      this._install(drawn, cached);
+      this._install(drawn, cached, s);
       return;
     }
     const sizes = this._sizes;
@@ -391,7 +392,7 @@ export class GraphView {
             if (this._cache.size > 6) {
               this._cache.delete(this._cache.keys().next().value as string);
             }
-            this._install(drawn, result);
+            this._install(drawn, result, s);
           }
         },
         (error: Error) => {
@@ -401,19 +402,23 @@ export class GraphView {
       );
   }
 
-  private _install(drawn: IDrawnGraph, layout: ILayoutResult): void {
-    const first = !this._layout;
+  private _install(drawn: IDrawnGraph, layout: ILayoutResult, shown: IGraphStructure): void {
+    const first = !this._layout || this._layout.x.length === 0; // the first graph with tasks
     const anchor = this._anchor();
     this._drawn = drawn;
     this._layout = layout;
+    this._shown = shown;
+    this._shownIndex = new Map(shown.ids.map((id, i) => [id, i]));
     this._labels = this._fitLabels(drawn);
-    this._colors = drawnStatuses(drawn, this._structure!, this._statuses, this._calls);
+    this._colors = this._shownColors();
     this._updateHighlight();
     this._miniDirty = true;
-    this._note.hidden = true;
+    this._note.textContent = drawn.count ? '' : 'No tasks yet.';
+    this._note.hidden = drawn.count > 0;
     this.node.dataset.layout = 'ready';
     this.node.dataset.nodes = String(drawn.count);
     this.node.dataset.layoutMillis = String(layout.millis);
+    this._fitHeight(layout);
     if (first) {
       this._initialView();
     } else if (this._pendingCenter) {
@@ -425,9 +430,24 @@ export class GraphView {
     this.paint();
   }
 
+  /** A small graph gets a lower stage (unless the user resized it): no empty 420 px box. */
+  private _fitHeight(layout: ILayoutResult): void {
+    const stage = this._stage;
+    if (stage.style.height && stage.style.height !== this._autoHeight) {
+      return; // resized by hand
+    }
+    const max = this._direction === 'LR' ? 420 : 320;
+    const wanted = `${Math.min(max, Math.max(140, Math.ceil(layout.height) + 24))}px`;
+    if (stage.style.height !== wanted) {
+      stage.style.height = wanted;
+      this._autoHeight = wanted;
+      this._sizeCanvas();
+    }
+  }
+
   private _initialView(): void {
     const l = this._layout!;
-    const fitK = Math.min((this._w - 8) / l.width, (this._h - 8) / l.height);
+    const fitK = Math.min((this._w - 8) / Math.max(l.width, 1), (this._h - 8) / Math.max(l.height, 1));
     if (fitK >= 0.6 || !this._w) {
       this.fit();
     } else {
@@ -448,7 +468,13 @@ export class GraphView {
       return null;
     }
     const r = this._drawn.ref[node];
-    const task = r >= 0 ? r : this._structure.groups[groupOf(r)].members[0];
+    const shown = this._shown!;
+    const task = this._structure.ids.indexOf(
+      shown.ids[r >= 0 ? r : shown.groups[groupOf(r)].members[0]]
+    );
+    if (task < 0) {
+      return null;
+    }
     return {
       task,
       sx: this._layout.x[node] * this._k + this._tx,
@@ -457,9 +483,45 @@ export class GraphView {
   }
 
   private _restoreAnchor(anchor: { task: number; sx: number; sy: number }): void {
-    const node = this._drawn!.nodeOf[anchor.task];
+    const node = this._drawn!.nodeOf[this._shownIndex.get(this._structure!.ids[anchor.task]) ?? -1];
+    if (node === undefined) {
+      return;
+    }
     this._tx = anchor.sx - this._layout!.x[node] * this._k;
     this._ty = anchor.sy - this._layout!.y[node] * this._k;
+  }
+
+  /** The statuses of the shown structure's tasks: the latest ones, matched by id while a new
+   * structure waits for its layout. */
+  private _shownStatuses(): string[] {
+    const shown = this._shown;
+    const current = this._structure;
+    if (!shown || !current || shown === current) {
+      return this._statuses;
+    }
+    const index = new Map(current.ids.map((id, i) => [id, i]));
+    return shown.ids.map(id => this._statuses[index.get(id) ?? -1] ?? 'unknown');
+  }
+
+  private _shownColors(): string[] {
+    const shown = this._shown!;
+    const calls = shown === this._structure ? this._calls : callTasks(shown);
+    return drawnStatuses(this._drawn!, shown, this._shownStatuses(), calls);
+  }
+
+  /** A selection in the shown structure's terms, as one in the current structure's. */
+  private _toCurrent(selection: Selection): Selection | null {
+    const shown = this._shown;
+    const current = this._structure;
+    if (!shown || !current || shown === current) {
+      return selection;
+    }
+    if ('task' in selection) {
+      const i = current.ids.indexOf(shown.ids[selection.task]);
+      return i >= 0 ? { task: i } : null;
+    }
+    const g = current.groups.findIndex(x => x.id === shown.groups[selection.group].id);
+    return g >= 0 ? { group: g } : null;
   }
 
   private _fitLabels(drawn: IDrawnGraph): string[] {
@@ -504,13 +566,17 @@ export class GraphView {
   private _nodeOfSelection(): number {
     const sel = this._selection;
     const d = this._drawn;
-    if (!sel || !d) {
+    const shown = this._shown;
+    if (!sel || !d || !shown) {
       return -1;
     }
+    const id = this._selectionId();
     if ('task' in sel) {
-      return sel.task < d.nodeOf.length ? d.nodeOf[sel.task] : -1;
+      const i = this._shownIndex.get(id);
+      return i === undefined ? -1 : d.nodeOf[i];
     }
-    return d.ref.indexOf(-1 - sel.group);
+    const g = shown.groups.findIndex(x => x.id === id);
+    return g < 0 ? -1 : d.ref.indexOf(-1 - g);
   }
 
   private _selectionId(): string {
@@ -541,8 +607,8 @@ export class GraphView {
 
   private _centerOnSelection(): void {
     const node = this._nodeOfSelection();
-    if (node < 0 || !this._layout) {
-      this._pendingCenter = true;
+    if (node < 0 || !this._layout || this.node.dataset.layout === 'pending') {
+      this._pendingCenter = true; // once the graph that shows it is laid out
       return;
     }
     if (this._k < 0.6) {
@@ -600,8 +666,10 @@ export class GraphView {
     });
     c.addEventListener('dblclick', event => {
       const node = this._hit(event);
-      if (node >= 0 && this._drawn!.ref[node] < 0) {
-        this.expand(groupOf(this._drawn!.ref[node]));
+      const r = node >= 0 ? this._drawn!.ref[node] : 0;
+      const picked = r < 0 ? this._toCurrent({ group: groupOf(r) }) : null;
+      if (picked && 'group' in picked) {
+        this.expand(picked.group);
       }
     });
     c.addEventListener(
@@ -702,8 +770,8 @@ export class GraphView {
       return;
     }
     const r = this._drawn!.ref[node];
-    const picked: Selection = r >= 0 ? { task: r } : { group: groupOf(r) };
-    const same = node === this._selectedNode;
+    const picked = this._toCurrent(r >= 0 ? { task: r } : { group: groupOf(r) });
+    const same = node === this._selectedNode || !picked;
     this.select(same ? null : picked);
     this._onSelect(same ? null : picked);
   }
@@ -716,16 +784,17 @@ export class GraphView {
       return;
     }
     this._canvas.style.cursor = 'pointer';
-    const s = this._structure!;
+    const s = this._shown!;
     const d = this._drawn!;
     const r = d.ref[node];
+    const statuses = this._shownStatuses();
     let text: string;
     if (r >= 0) {
-      const title = s.titles[r] ? ` — ${s.titles[r]}` : '';
-      text = `${s.ids[r]}${title}: ${this._statuses[r] ?? 'unknown'}`;
+      const title = s.titles[r] && s.titles[r] !== s.ids[r] ? ` — ${s.titles[r]}` : '';
+      text = `${s.ids[r]}${title}: ${statuses[r] ?? 'unknown'}`;
     } else {
       const g = s.groups[groupOf(r)];
-      const counts = statusCounts(d.members[node], this._statuses);
+      const counts = statusCounts(d.members[node], statuses);
       const parts = STATUSES.filter(st => counts.get(st)).map(st => `${counts.get(st)} ${st}`);
       text = `${g.label}: ${parts.join(', ')} — double-click to expand`;
     }
@@ -845,6 +914,7 @@ export class GraphView {
     }
 
     // nodes
+    this._barStatuses = this._shownStatuses();
     const text = FONT_PX * k >= TEXT_MIN_PX;
     const detailed = k > 0.15 || d.count < 2000;
     ctx.font = this._font();
@@ -892,9 +962,15 @@ export class GraphView {
       }
     }
     ctx.globalAlpha = 1;
+    this._barStatuses = [];
     this._drawMini();
     this.paintCount++;
-    this.lastPaintMillis = performance.now() - started;
+    const ended = performance.now();
+    this.lastPaintMillis = ended - started;
+    // for the benchmark (bench/browser_bake_graph.py); nothing listens otherwise
+    this.node.dispatchEvent(
+      new CustomEvent('nj-graph-paint', { bubbles: true, detail: { started, ended, nodes: d.count } })
+    );
     if (!this._firstPaintMarked) {
       this._firstPaintMarked = true;
       performance.mark('nj-graph-first-paint');
@@ -903,7 +979,7 @@ export class GraphView {
 
   private _statusBar(ctx: CanvasRenderingContext2D, node: number, x: number, y: number, w: number, h: number): void {
     const members = this._drawn!.members[node];
-    const counts = statusCounts(members, this._statuses);
+    const counts = statusCounts(members, this._barStatuses);
     let at = x;
     for (const status of STATUSES) {
       const n = counts.get(status);
@@ -983,6 +1059,10 @@ export class GraphView {
   paintCount = 0;
   lastPaintMillis = 0;
 
+  private _autoHeight = '';
+  private _barStatuses: string[] = [];
+  private _shown: IGraphStructure | null = null;
+  private _shownIndex = new Map<string, number>();
   private _cache = new Map<string, ILayoutResult>();
   private _calls = new Map<number, number>();
   private _canvas: HTMLCanvasElement;
@@ -1017,7 +1097,8 @@ export class GraphView {
   private _statuses: string[] = [];
   private _structure: IGraphStructure | null = null;
   private _tip: HTMLDivElement;
-  private _toggleAll: HTMLButtonElement;
+  private _expandAll: HTMLButtonElement;
+  private _collapseAll: HTMLButtonElement;
   private _tx = 0;
   private _ty = 0;
   private _w = 0;

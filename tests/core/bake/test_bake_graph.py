@@ -159,6 +159,8 @@ def test_groups_collapse_calls_and_matrices_with_readable_labels() -> None:
     assert groups["deploy"]["kind"] == "action"
     assert groups["deploy"]["label"] == "deploy (action, 5 tasks)"
     assert groups["deploy.ping"]["label"] == "ping (matrix, 3)"
+    numbered = graph_structure([t(f"fit_{i}", "pending", group="g2") for i in range(200, 300)])
+    assert numbered["groups"][0]["label"] == "fit (matrix, 100)"  # whole words, not "fit_2"
     # outer groups come first; a matrix inside a call names the call's group as its parent
     order = [g["id"] for g in structure["groups"]]
     assert order.index("deploy") < order.index("deploy.ping")
