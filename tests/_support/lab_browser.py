@@ -144,13 +144,3 @@ def run_all_cells(page: Any) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
-
-def api_json(url: str, path: str, method: str = "GET") -> Any:
-    """Call the Jupyter server's REST API with the test token."""
-    request = urllib.request.Request(
-        f"{url}/{path}", method=method, headers={"Authorization": f"token {TOKEN}"},
-        data=b"{}" if method == "POST" else None,
-    )
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        body = reply.read()
-    return json.loads(body) if body else None

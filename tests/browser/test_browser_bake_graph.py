@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from lab_browser import (
     ARTIFACTS,
-    api_json,
     chromium,
     open_notebook,
     run_all_cells,
@@ -217,11 +216,12 @@ def test_bake_views_draw_zoom_find_and_show_logs(tmp_path: Path) -> None:
         assert errors == []
 
 
-def restart_kernel(url: str) -> None:
-    """Restart the notebook's kernel through the server (as Kernel → Restart does)."""
-    kernels = api_json(url, "api/kernels")
-    assert len(kernels) == 1
-    api_json(url, f"api/kernels/{kernels[0]['id']}/restart", method="POST")
+def restart_kernel(page: Any) -> None:
+    """Kernel → Restart Kernel…, then Restart in the dialog, as a user does."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Restart Kernel…").first.click()
+    page.locator(".jp-Dialog button", has_text="Restart").click()
+    page.locator(".jp-Dialog").wait_for(state="detached")
 
 
 def run_new_cell(page: Any, code: str) -> None:
@@ -252,7 +252,7 @@ def test_bake_view_outlives_a_kernel_restart(tmp_path: Path, server_extension: b
         old.locator(f'.nj-graph-connection[data-state="{source}"]').wait_for()
         shot(page, f"graph-restart-{tag}-1-running")
 
-        restart_kernel(url)
+        restart_kernel(page)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
         if server_extension:
             # the old view reads the store through the server: it follows the bake to its end

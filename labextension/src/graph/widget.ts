@@ -114,15 +114,14 @@ function render({ model, el }: { model: IModel; el: HTMLElement }): () => void {
     }
   };
   const onCommLive = () => {
-    // JupyterLab marks the views of a model whose kernel went away (restart, shutdown)
-    if (el.closest('.jupyter-widgets-disconnected') || el.querySelector('.jupyter-widgets-disconnected')) {
-      kernelAlive = false;
-      for (const [, pending] of pendingLogs) {
-        pending.reject(new Error(`the kernel is gone: run %neuro_inspect ${bakeRef()} to re-attach`));
-      }
-      pendingLogs.clear();
-      showConnection();
+    // the widget manager says a model's comm changed state only when its kernel went away
+    // (restart, shutdown: models are not reconnected to a new kernel), after the view exists
+    kernelAlive = false;
+    for (const [, pending] of pendingLogs) {
+      pending.reject(new Error(`the kernel is gone: run %neuro_inspect ${bakeRef()} to re-attach`));
     }
+    pendingLogs.clear();
+    showConnection();
   };
   model.on('change:state', onKernelData);
   model.on('change:structure', onKernelData);
@@ -130,7 +129,6 @@ function render({ model, el }: { model: IModel; el: HTMLElement }): () => void {
   model.on('comm_live_update', onCommLive);
   const silence = window.setInterval(() => {
     if (mode === 'kernel') {
-      onCommLive();
       showConnection();
     }
   }, 2000);
