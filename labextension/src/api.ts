@@ -7,6 +7,10 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { IBakeGraph } from './graph/types';
+
+export type { IBakeGraph } from './graph/types';
+
 /** The URL namespace of the server extension. */
 export const API_NAMESPACE = 'neuro-jupyter/api';
 
@@ -124,24 +128,6 @@ export interface IBakeState {
   edges: [string, string, string][];
 }
 
-/** A bake graph laid out on the server without Graphviz (node i at x[i], y[i]). */
-export interface IGraphLayout {
-  ids: string[];
-  labels: string[];
-  counts: number[];
-  x: number[];
-  y: number[];
-  edges: number[]; // flat pairs of node indexes
-  statuses: string[];
-  width: number;
-  height: number;
-  node_w: number;
-  node_h: number;
-  gap_x: number;
-  gap_y: number;
-  margin: number;
-}
-
 /** An error answered by the server, with its JSON message. */
 export class NeuroApiError extends Error {
   constructor(
@@ -248,23 +234,10 @@ export class NeuroApi {
     );
   }
 
-  /** A bake's graph as an SVG document rendered by Graphviz on the server. */
-  async graphSvg(pk: number, bakeId: string, attempt?: number): Promise<string> {
-    const response = await this.request(
-      ['projects', String(pk), 'bakes', bakeId, 'graph.svg'],
-      undefined,
-      attempt === undefined ? {} : { attempt: String(attempt) }
-    );
-    return response.text();
-  }
-
-  /** The bake's graph laid out without Graphviz (for drawing in the browser). */
-  async graphLayout(
-    pk: number,
-    bakeId: string,
-    attempt?: number
-  ): Promise<IGraphLayout> {
-    return this.json<IGraphLayout>(
+  /** A bake attempt's graph and its tasks' state, for the graph component (the browser lays
+   * it out); the last attempt unless one is given. */
+  async bakeGraph(pk: number, bakeId: string, attempt?: number): Promise<IBakeGraph> {
+    return this.json<IBakeGraph>(
       ['projects', String(pk), 'bakes', bakeId, 'graph.json'],
       undefined,
       attempt === undefined ? {} : { attempt: String(attempt) }

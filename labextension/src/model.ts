@@ -6,16 +6,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import {
-  IBake,
-  IBakeState,
-  IGraphLayout,
-  IJob,
-  IJobRow,
-  IProject,
-  ITaskLog,
-  NeuroApi
-} from './api';
+import { IBake, IBakeGraph, IJob, IJobRow, IProject, NeuroApi } from './api';
 
 /** How many bytes of a job's log the details view shows (the tail). */
 export const LOG_TAIL_BYTES = 64 * 1024;
@@ -36,12 +27,8 @@ export interface IViewData {
   jobRow: IJobRow | null;
   job: IJob | null;
   log: string;
-  bake: IBakeState | null;
-  svg: string;
-  svgError: string;
-  layout: IGraphLayout | null;
-  task: string | null;
-  taskLog: ITaskLog | null;
+  /** The bake shown: its attempt's graph and tasks' state (the graph component's data). */
+  bake: IBakeGraph | null;
 }
 
 function emptyData(): IViewData {
@@ -53,12 +40,7 @@ function emptyData(): IViewData {
     jobRow: null,
     job: null,
     log: '',
-    bake: null,
-    svg: '',
-    svgError: '',
-    layout: null,
-    task: null,
-    taskLog: null
+    bake: null
   };
 }
 
@@ -138,13 +120,6 @@ export class NeuroModel implements IDisposable {
     this._data = emptyData();
     this._error = '';
     this._actionError = '';
-    this._changed.emit();
-    await this.refreshNow();
-  }
-
-  /** Select a task of the bake view and fetch its log. */
-  async selectTask(fullId: string | null): Promise<void> {
-    this._data = { ...this._data, task: fullId, taskLog: null };
     this._changed.emit();
     await this.refreshNow();
   }
@@ -255,7 +230,7 @@ export class NeuroModel implements IDisposable {
   }
 
   private async fetch(view: View): Promise<IViewData> {
-    const data: IViewData = { ...emptyData(), task: this._data.task };
+    const data: IViewData = emptyData();
     switch (view.kind) {
       case 'projects':
         data.projects = await this.api.projects();
@@ -287,43 +262,8 @@ export class NeuroModel implements IDisposable {
         break;
       }
       case 'bake': {
-        const state = await this.api.bake(view.project.pk, view.bakeId, view.attempt);
-        data.bake = state;
-        const previous = this._data.bake;
-        const unchangedTasks =
-          previous !== null &&
-          previous.attempt.number === state.attempt.number &&
-          JSON.stringify(previous.tasks.map(t => t.status)) ===
-            JSON.stringify(state.tasks.map(t => t.status));
-        if (unchangedTasks && (this._data.svg || this._data.layout)) {
-          data.svg = this._data.svg;
-          data.svgError = this._data.svgError;
-          data.layout = this._data.layout;
-        } else {
-          try {
-            data.svg = await this.api.graphSvg(
-              view.project.pk,
-              view.bakeId,
-              state.attempt.number
-            );
-          } catch (error) {
-            // no Graphviz on the server: draw the graph here from its layout
-            data.svgError = (error as Error).message;
-            data.layout = await this.api.graphLayout(
-              view.project.pk,
-              view.bakeId,
-              state.attempt.number
-            );
-          }
-        }
-        if (data.task) {
-          data.taskLog = await this.api.taskLog(
-            view.project.pk,
-            view.bakeId,
-            data.task,
-            state.attempt.number
-          );
-        }
+        // one request: the graph component recolours in place and lays out only new tasks
+        data.bake = await this.api.bakeGraph(view.project.pk, view.bakeId, view.attempt);
         break;
       }
     }

@@ -3,25 +3,18 @@
  * or a bake's graph and tasks.
  *
  * Every piece of text that comes from users or jobs (names, log lines, task ids, reasons) is
- * put in the DOM as text nodes, never as HTML; the bake graph is shown as an image.
+ * put in the DOM as text nodes, never as HTML. A bake's details (graph, tasks, logs) are the
+ * graph component the notebook's bake view uses too (`graph/`).
  */
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IBake, IGraphLayout, IJobRow, IProject, ITask } from './api';
+import { IBake, IBakeGraph, IJobRow, IProject } from './api';
+import { STATUSES } from './graph/colors';
+import { BakeDetails } from './graph/details';
 import { NeuroModel, View } from './model';
 
-/** Statuses with a colour of their own (Neu.ro's palette); anything else is "unknown". */
-export const STATUSES = [
-  'pending',
-  'running',
-  'succeeded',
-  'cancelled',
-  'skipped',
-  'cached',
-  'failed',
-  'unknown'
-];
+export { STATUSES } from './graph/colors';
 
 type Child = Node | string | null | undefined | false;
 
@@ -88,18 +81,6 @@ function when(seconds: number | null | undefined): string {
   return seconds ? new Date(seconds * 1000).toLocaleString() : '—';
 }
 
-/** An SVG document text can be shown as an image; anything else is refused. */
-export function svgDataUrl(svg: string): string | null {
-  const start = svg.trimStart();
-  const isSvg =
-    start.startsWith('<svg') ||
-    ((start.startsWith('<?xml') || start.startsWith('<!DOCTYPE')) &&
-      start.includes('<svg'));
-  return isSvg
-    ? `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`
-    : null;
-}
-
 /** The sidebar widget. */
 export class NeuroPanel extends Widget {
   constructor(model: NeuroModel) {
@@ -124,6 +105,7 @@ export class NeuroPanel extends Widget {
 
   dispose(): void {
     this.model.changed.disconnect(this.render, this);
+    this._dropDetails();
     super.dispose();
   }
 
@@ -143,12 +125,16 @@ export class NeuroPanel extends Widget {
     const atEnd =
       !oldLog || oldLog.scrollTop + oldLog.clientHeight >= oldLog.scrollHeight - 4;
     const oldScroll = this.node.scrollTop;
+    const detailsScroll = this._details?.view.scrollState();
     this.node.replaceChildren(
       this.header(),
       this.errors(),
       h('div', { class: 'nj-body' }, this.body())
     );
     this.node.scrollTop = oldScroll;
+    if (detailsScroll && this._details) {
+      this._details.view.restoreScroll(detailsScroll);
+    }
     const log = this.node.querySelector('.nj-log');
     if (log && atEnd) {
       log.scrollTop = log.scrollHeight;
@@ -217,6 +203,9 @@ export class NeuroPanel extends Widget {
 
   private body(): HTMLElement {
     const view = this.model.view;
+    if (view.kind !== 'bake') {
+      this._dropDetails();
+    }
     switch (view.kind) {
       case 'projects':
         return this.projectsView();
@@ -378,12 +367,12 @@ export class NeuroPanel extends Widget {
   }
 
   private bakeView(): HTMLElement {
-    const { bake, svg, svgError, layout, task, taskLog } = this.model.data;
-    if (!bake) {
+    const view = this.model.view;
+    const bake = this.model.data.bake;
+    if (!bake || view.kind !== 'bake') {
       return h('p', { class: 'nj-empty' }, 'Loading…');
     }
     const busy = this.model.busy;
-    const image = svgDataUrl(svg);
     return h(
       'div',
       { class: 'nj-bake-view' },
@@ -401,29 +390,40 @@ export class NeuroPanel extends Widget {
         button('Cancel', { class: 'jp-Button jp-mod-styled jp-mod-warn nj-button nj-cancel' }, () => void this.model.cancelBake(), busy || !this.model.bakeActive),
         button('Restart', { class: 'jp-Button jp-mod-styled jp-mod-accept nj-button nj-restart' }, () => void this.model.restartBake(), busy || this.model.bakeActive)
       ),
-      image
-        ? h('img', { class: 'nj-graph', src: image, alt: `Graph of ${bake.bake.batch}` })
-        : layout
-          ? this.drawGraph(layout, task)
-          : h('p', { class: 'nj-empty nj-graph-missing' }, svgError || 'No graph.'),
-      this.legend(),
-      h('h4', {}, 'Tasks'),
-      h(
-        'table',
-        { class: 'nj-tasks' },
-        h('thead', {}, h('tr', {}, h('th', {}, 'Task'), h('th', {}, 'Status'), h('th', {}, 'Exit'))),
-        h('tbody', {}, ...bake.tasks.map(t => this.taskRow(t, t.full_id === task)))
-      ),
-      task
-        ? h(
-            'div',
-            { class: 'nj-task-log' },
-            h('h4', {}, `Log of ${task}`),
-            h('div', { class: 'nj-sub nj-task-header' }, taskLog?.header ?? ''),
-            h('pre', { class: 'nj-log' }, taskLog?.text ?? '')
-          )
-        : null
+      this.details(view.project.pk, bake).node
     );
+  }
+
+  /** The bake's graph, log and tasks: one component kept across redraws (its zoom, the
+   * selection and the open log stay), given each new state of the bake. */
+  private details(pk: number, bake: IBakeGraph): BakeDetails {
+    const key = `${pk}:${bake.bake.bake_id}`;
+    if (this._details?.key !== key) {
+      this._dropDetails();
+      const api = this.model.api;
+      const bakeId = bake.bake.bake_id;
+      this._details = {
+        key,
+        data: null,
+        view: new BakeDetails({
+          direction: 'TB',
+          fetchLog: async (taskId, attempt) => {
+            const log = await api.taskLog(pk, bakeId, taskId, attempt);
+            return { header: log.header, text: log.text };
+          }
+        })
+      };
+    }
+    if (this._details.data !== bake) {
+      this._details.data = bake;
+      this._details.view.update(bake);
+    }
+    return this._details.view;
+  }
+
+  private _dropDetails(): void {
+    this._details?.view.dispose();
+    this._details = null;
   }
 
   private attempts(): HTMLElement {
@@ -459,91 +459,7 @@ export class NeuroPanel extends Widget {
     );
   }
 
-  /**
-   * Draw a server-side layout as SVG elements (labels as text nodes); a click selects a task.
-   * The layout's layers run left to right; the narrow sidebar draws them top to bottom.
-   */
-  private drawGraph(layout: IGraphLayout, selected: string | null): Element {
-    const NS = 'http://www.w3.org/2000/svg';
-    const nodeW = 120;
-    const nodeH = 26;
-    const gapX = 14;
-    const gapY = 26;
-    const pad = 6;
-    const colStep = layout.node_w + layout.gap_x;
-    const rowStep = layout.node_h + layout.gap_y;
-    const x = layout.ids.map(
-      (_, i) => pad + ((layout.y[i] - layout.margin) / rowStep) * (nodeW + gapX)
-    );
-    const y = layout.ids.map(
-      (_, i) => pad + Math.round((layout.x[i] - layout.margin) / colStep) * (nodeH + gapY)
-    );
-    const width = Math.max(nodeW, ...x.map(v => v + nodeW)) + pad;
-    const height = Math.max(nodeH, ...y.map(v => v + nodeH)) + pad;
-    const svg = document.createElementNS(NS, 'svg');
-    svg.setAttribute('class', 'nj-graph nj-graph-drawn');
-    svg.setAttribute('viewBox', `0 0 ${width} ${height}`);
-    svg.setAttribute('width', String(width));
-    for (let k = 0; k + 1 < layout.edges.length; k += 2) {
-      const [a, b] = [layout.edges[k], layout.edges[k + 1]];
-      const line = document.createElementNS(NS, 'line');
-      line.setAttribute('x1', String(x[a] + nodeW / 2));
-      line.setAttribute('y1', String(y[a] + nodeH));
-      line.setAttribute('x2', String(x[b] + nodeW / 2));
-      line.setAttribute('y2', String(y[b]));
-      line.setAttribute('class', 'nj-edge');
-      svg.appendChild(line);
-    }
-    layout.ids.forEach((id, i) => {
-      const status = STATUSES.includes(layout.statuses[i]) ? layout.statuses[i] : 'unknown';
-      const group = document.createElementNS(NS, 'g');
-      group.setAttribute(
-        'class',
-        `nj-node nj-status-${status}` + (id === selected ? ' nj-selected' : '')
-      );
-      group.setAttribute('data-task-id', id);
-      const rect = document.createElementNS(NS, 'rect');
-      rect.setAttribute('x', String(x[i]));
-      rect.setAttribute('y', String(y[i]));
-      rect.setAttribute('width', String(nodeW));
-      rect.setAttribute('height', String(nodeH));
-      rect.setAttribute('rx', '12');
-      const text = document.createElementNS(NS, 'text');
-      text.setAttribute('x', String(x[i] + nodeW / 2));
-      text.setAttribute('y', String(y[i] + nodeH / 2 + 4));
-      text.setAttribute('text-anchor', 'middle');
-      const count = layout.counts[i] > 1 ? ` ×${layout.counts[i]}` : '';
-      text.textContent = layout.labels[i] + count;
-      const title = document.createElementNS(NS, 'title');
-      title.textContent = `${id}: ${layout.statuses[i]}`;
-      group.append(rect, text, title);
-      group.addEventListener('click', () => void this.model.selectTask(id));
-      svg.appendChild(group);
-    });
-    return svg;
-  }
-
-  private taskRow(task: ITask, selected: boolean): HTMLElement {
-    const row = h(
-      'tr',
-      {
-        class: selected ? 'nj-task nj-selected' : 'nj-task',
-        'data-task-id': task.full_id,
-        title: task.reason || task.title || task.full_id
-      },
-      h('td', { class: 'nj-name' }, task.full_id),
-      h('td', {}, badge(task.status)),
-      h('td', {}, task.exit_code === null ? '' : String(task.exit_code))
-    );
-    row.addEventListener('click', () =>
-      void this.model.selectTask(selected ? null : task.full_id)
-    );
-    return row;
-  }
-
-  private legend(): HTMLElement {
-    return h('div', { class: 'nj-legend' }, ...STATUSES.map(s => badge(s)));
-  }
+  private _details: { key: string; data: IBakeGraph | null; view: BakeDetails } | null = null;
 }
 
 function jobLabel(jobId: string, suffix: string): string {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -160,21 +160,3 @@ def graph_files(
             ) from exc
     return [out for out, _ in files]
 
-
-def statuses_summary(statuses: Iterable[str]) -> str:
-    """The status a group of nodes shows when collapsed into one (matrix groups)."""
-    seen = list(statuses)
-    kinds = set(seen)
-    if not kinds:
-        return "unknown"
-    if "running" in kinds or ("pending" in kinds and len(kinds) > 1 and not kinds <= {
-        "pending", "skipped", "cancelled"}):
-        return "running"
-    for status in ("failed", "cancelled", "pending", "unknown"):
-        if status in kinds:
-            return status
-    if kinds == {"skipped"}:
-        return "skipped"
-    if kinds <= {"cached", "skipped"}:
-        return "cached"
-    return "succeeded"

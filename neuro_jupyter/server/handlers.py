@@ -35,10 +35,12 @@ GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  ``{"task", "attempt", "head
 GET      ``projects/{pk}/bakes/{bake}/graph.dot``    the graph in DOT (text/vnd.graphviz)
 GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml; needs
                                                      Graphviz's ``dot``)
-GET      ``projects/{pk}/bakes/{bake}/graph.json``   the graph laid out without Graphviz:
-                                                     ``{"ids", "labels", "x", "y", "edges",
-                                                     "statuses", "width", "height", ...}``,
-                                                     layers left to right
+GET      ``projects/{pk}/bakes/{bake}/graph.json``   what the browser's graph component draws
+         ``?attempt=``                               (it lays the graph out itself): ``{"bake",
+                                                     "attempt", "attempts", "structure":
+                                                     {"key", "ids", "kinds", "titles",
+                                                     "edges", "groups"}, "tasks": {"status":
+                                                     [...], ...}}`` (``core.graph_data``)
 POST     ``projects/{pk}/bakes/{bake}/cancel``       the bake's state; body ``{"attempt": n}``
 POST     ``projects/{pk}/bakes/{bake}/restart``      201, the new attempt's state; body
                                                      ``{"attempt": n, "from_failed": true}``
@@ -519,30 +521,22 @@ class TaskLogHandler(NeuroHandler):
 
 
 def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str) -> bytes:
-    from ..core.bake import inspect_bake, resolve_bake
+    from ..core.bake import inspect_bake, list_attempts, resolve_bake
     from ..core.graph import render, to_dot
 
     bake = resolve_bake(project, bake_ref)
     state = inspect_bake(project, bake, attempt)
     if fmt == "json":
-        return json.dumps(_layout_json(state)).encode("utf-8")
+        from ..core.graph_data import graph_data
+
+        data = graph_data(state, list_attempts(project, bake))
+        return json.dumps(data, separators=(",", ":")).encode("utf-8")
     dot = to_dot(state)
     return dot.encode("utf-8") if fmt == "dot" else render(dot, "svg")
 
 
-def _layout_json(state: Any) -> dict[str, Any]:
-    """The graph laid out in Python (no Graphviz), as the notebook's bake view draws it."""
-    from ..core.graph_layout import GAP_X, GAP_Y, MARGIN, layout, task_nodes
-
-    drawn = layout(task_nodes(state.tasks))
-    data = drawn.to_json()
-    data["statuses"] = drawn.statuses({t.full_id: t.status for t in state.tasks})
-    data.update(gap_x=GAP_X, gap_y=GAP_Y, margin=MARGIN)
-    return data
-
-
 class GraphHandler(NeuroHandler):
-    """A bake attempt's graph as DOT or SVG, coloured by task state."""
+    """A bake attempt's graph as DOT or SVG coloured by task state, or as data (JSON)."""
 
     @tornado.web.authenticated
     @authorized

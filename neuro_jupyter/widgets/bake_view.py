@@ -1,82 +1,109 @@
-"""The live bake view: an anywidget over ``core.bake`` state (graph, progress, tasks, logs).
+"""The live bake view: an anywidget over ``core.bake`` state, drawn by the same graph component
+as the JupyterLab sidebar (``labextension/src/graph``, bundled into ``static/bake_view.js``).
 
-It polls the store from an asyncio task on the kernel's own event loop (no threads: with
-ipykernel ≥ 7, widget updates from threads get lost) and stops once the attempt has finished.
-Only small, changed traits are sent: the layout once, then a list of statuses per poll.
+The browser side follows the store through the server extension's REST API when the Jupyter
+server has it, so the view outlives its kernel; it tells the kernel so (``remote``), and the
+kernel then stops polling. Otherwise the kernel polls the store from an asyncio task on its
+own event loop (no threads: with ipykernel ≥ 7, widget updates from threads get lost) until
+the attempt has finished, sending the graph's structure when tasks appear and the tasks'
+state on every change. Logs are asked for with custom messages.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from ..core.bake import BakeRecord, BakeState, inspect_bake, resolve_bake
+from ..core.bake import BakeRecord, BakeState, inspect_bake, list_attempts, resolve_bake
 from ..core.bake.render import show_task
-from ..core.graph import STATUS_COLORS
-from ..core.graph_layout import Layout, layout, task_nodes
+from ..core.errors import NeuroJupyterError
+from ..core.graph_data import graph_data
+from ..core.store.projects import project_pk
 from ..core.workflow.model import FINISHED_STATUSES
 
 if TYPE_CHECKING:
     from ..core.project.discovery import Project
 
 LOG_LIMIT = 50_000
-_HERE = Path(__file__).parent
+STATIC = Path(__file__).parent / "static"
+BUNDLE = STATIC / "bake_view.js"
+
+
+def _bundle() -> Path:
+    """The widget's ES module; a clear error when the labextension was never built."""
+    if not BUNDLE.is_file():
+        raise NeuroJupyterError(
+            f"The bake view's script {BUNDLE} is missing: it is built with the labextension "
+            "(`pip install .`, or `jlpm build` in labextension/)."
+        )
+    return BUNDLE
 
 
 class BakeView(anywidget.AnyWidget):
     """A bake's attempt, live: task graph coloured by status, progress, table and task logs."""
 
-    _esm = _HERE / "bake_view.js"
-    _css = _HERE / "bake_view.css"
+    # built with the labextension; without it the class still loads and __init__ says why
+    _esm = BUNDLE if BUNDLE.is_file() else ""
+    _css = STATIC / "bake_view.css" if BUNDLE.is_file() else ""
 
+    pk = traitlets.Int(0).tag(sync=True)
     bake_id = traitlets.Unicode("").tag(sync=True)
-    title = traitlets.Unicode("").tag(sync=True)
-    result = traitlets.Unicode("").tag(sync=True)
-    reason = traitlets.Unicode("").tag(sync=True)
-    graph = traitlets.Dict().tag(sync=True)
-    statuses: traitlets.List[str] = traitlets.List().tag(sync=True)
-    tasks: traitlets.List[list[Any]] = traitlets.List().tag(sync=True)
-    progress = traitlets.List([0, 0]).tag(sync=True)
-    collapsed = traitlets.Bool(False).tag(sync=True)
-    selected = traitlets.Unicode("").tag(sync=True)
-    log = traitlets.Unicode("").tag(sync=True)
-    colors = traitlets.Dict(dict(STATUS_COLORS)).tag(sync=True)
+    attempt = traitlets.Int(0).tag(sync=True)  # 0: the last attempt
+    structure = traitlets.Dict().tag(sync=True)
+    state = traitlets.Dict().tag(sync=True)
+    remote = traitlets.Bool(False).tag(sync=True)  # the browser follows through REST
 
     def __init__(
         self, project: Project, bake: BakeRecord | str, *, attempt: int | None = None,
         interval: float = 0.5, follow: bool = True, **kwargs: Any,
     ) -> None:
+        _bundle()
         super().__init__(**kwargs)
         self._project = project
         self._bake = resolve_bake(project, bake) if isinstance(bake, str) else bake
         self._attempt = attempt
         self._interval = interval
-        self._layout: Layout | None = None
-        self._shape: tuple[tuple[str, ...], bool] | None = None
         self._state: BakeState | None = None
         self._task: asyncio.Task[None] | None = None
+        self.pk = project_pk(project)
         self.bake_id = self._bake.bake_id
-        self.observe(self._on_collapsed, names="collapsed")
-        self.observe(self._on_selected, names="selected")
+        self.attempt = attempt or 0
+        self.observe(self._on_remote, names="remote")
+        self.on_msg(self._on_msg)
         self.refresh()
         if follow and not self.finished:
             self.follow()
 
     def __repr__(self) -> str:
-        """One line of state: what a terminal or a text-only notebook viewer shows."""
+        """One line of state (what a terminal or a text-only viewer shows), saying when it was
+        true and how to see the bake again, since a saved copy of it never changes."""
         done, total = self.progress
         name = self._bake.name or self._bake.batch
         number = self._state.attempt.number if self._state else 1
+        at = time.strftime("%H:%M:%S")
         return (f"BakeView({self.bake_id!r}): {name} attempt #{number} {self.result}, "
-                f"{done}/{total} tasks finished")
+                f"{done}/{total} tasks finished at {at}; "
+                f"%neuro_inspect {self._bake.name or self.bake_id} shows it again")
 
     @property
     def finished(self) -> bool:
         return self._state is not None and self._state.finished
+
+    @property
+    def result(self) -> str:
+        """The attempt's result as last read."""
+        return self._state.attempt.result if self._state else "pending"
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """Finished tasks and all tasks, as last read."""
+        tasks = self._state.tasks if self._state else []
+        return sum(1 for t in tasks if t.status in FINISHED_STATUSES), len(tasks)
 
     def follow(self) -> bool:
         """Poll on the running event loop until the attempt finishes; False without a loop."""
@@ -89,53 +116,40 @@ class BakeView(anywidget.AnyWidget):
         return True
 
     async def poll(self) -> None:
-        """Refresh every ``interval`` seconds until the attempt has finished."""
+        """Refresh every ``interval`` seconds until the attempt has finished, or until the
+        browser follows the store itself (``remote``)."""
         while True:
             await asyncio.sleep(self._interval)
-            if self.comm is None:  # the view was closed
+            if self.comm is None or self.remote:  # closed, or followed through the server
                 return
             self.refresh()
             if self.finished:
                 return
 
     def refresh(self) -> None:
-        """Read the attempt's state from the store and update the traits that changed."""
+        """Read the attempt's state from the store and send what changed."""
         state = inspect_bake(self._project, self._bake, self._attempt)
         self._state = state
-        att = state.attempt
-        name = f" {state.bake.name}" if state.bake.name else ""
-        self.title = f"Bake{name} {state.bake.bake_id} ({state.bake.batch}), attempt #{att.number}"
-        self.result = att.result
-        self.reason = att.reason
-        status_of = {task.full_id: task.status for task in state.tasks}
-        shape = (tuple(status_of), self.collapsed)
-        if shape != self._shape or self._layout is None:
-            self._layout = layout(task_nodes(state.tasks), collapse=self.collapsed)
-            self._shape = shape
-            self.graph = self._layout.to_json()
-        self.statuses = self._layout.statuses(status_of)
-        self.tasks = [
-            [task.full_id, task.status, task.raw_id, task.started_at, task.finished_at]
-            for task in state.tasks
-        ]
-        finished = sum(1 for task in state.tasks if task.status in FINISHED_STATUSES)
-        self.progress = [finished, len(state.tasks)]
-        if self.selected:
-            self._load_log()
+        data = graph_data(state, list_attempts(self._project, self._bake))
+        structure = data.pop("structure")
+        if structure.get("key") != self.structure.get("key"):
+            self.structure = structure
+        self.state = data
 
-    def _on_collapsed(self, change: dict[str, Any]) -> None:
-        self._shape = None
-        self.refresh()
+    def _on_remote(self, change: dict[str, Any]) -> None:
+        if not change["new"] and not self.finished:
+            self.follow()  # the browser lost the server: the kernel follows again
 
-    def _on_selected(self, change: dict[str, Any]) -> None:
-        self._load_log()
-
-    def _load_log(self) -> None:
-        if self._state is None or not self.selected:
-            self.log = ""
+    def _on_msg(self, widget: Any, content: Any, buffers: Any) -> None:
+        """Answer ``{"type": "log", "id", "task", "attempt"}`` with the task's header and log."""
+        if not isinstance(content, dict) or content.get("type") != "log":
             return
-        if any(task.full_id == self.selected for task in self._state.tasks):
-            self.log = show_task(self._state, self.selected, limit=LOG_LIMIT).text
-            return
-        group = [t for t in self._state.tasks if t.matrix_group == self.selected]
-        self.log = "\n".join(f"{t.full_id}: {t.status}" for t in group)
+        reply: dict[str, Any] = {"type": "log", "id": content.get("id")}
+        try:
+            attempt = content.get("attempt") or self._attempt
+            state = inspect_bake(self._project, self._bake, attempt)
+            shown = show_task(state, str(content.get("task")), limit=LOG_LIMIT)
+            reply.update(header=shown.header, text=shown.log)
+        except NeuroJupyterError as error:
+            reply["error"] = str(error)
+        self.send(reply)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_lab(tmp_path: Path, root_dir: Path, path_first: Path | None = None) -> Iterator[str]:
+def running_lab(
+    tmp_path: Path, root_dir: Path, path_first: Path | None = None, extra_args: Sequence[str] = (),
+) -> Iterator[str]:
     """A JupyterLab server on 127.0.0.1 with its own settings; yields its base URL.
 
-    ``path_first`` goes first on the server's PATH (to shadow programs such as ``dot``)."""
+    ``path_first`` goes first on the server's PATH (to shadow programs such as ``dot``);
+    ``extra_args`` go to ``jupyter lab``."""
     require_chromium()  # before Lab's start-up, so a missing browser fails at once
     port = free_port()
     app_settings = tmp_path / "app-settings"
@@ -65,6 +68,7 @@ def running_lab(tmp_path: Path, root_dir: Path, path_first: Path | None = None) 
             "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={TOKEN}", "--LabApp.news_url=None",
             f"--LabApp.app_settings_dir={app_settings}", f"--ServerApp.root_dir={root_dir}",
+            *extra_args,
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
@@ -109,3 +113,34 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    """A notebook of code cells (Python 3 kernel)."""
+    path.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
+                   "outputs": [], "source": src} for i, src in enumerate(cells)],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                    "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))
+
+
+def open_notebook(page: Any, url: str, name: str) -> None:
+    """Open a notebook in JupyterLab (fresh workspace) and wait for its idle kernel."""
+    page.goto(f"{url}/lab/tree/{name}?reset&token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook")
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    try:  # Lab may ask which kernel to start
+        select.wait_for(timeout=10_000)
+        select.click()
+    except Exception:  # no dialog: the kernel started by itself
+        pass
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for()
+
+
+def run_all_cells(page: Any) -> None:
+    """Run → Run All Cells."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+

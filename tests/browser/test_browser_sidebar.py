@@ -210,35 +210,29 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
     live_yml.write_text(sound)
     warning.wait_for(state="detached")
 
-    # A bake: graph, tasks table, a task's log
+    # A bake: the graph component (the notebook's too), the tasks table, a task's log
     sidebar.locator(".nj-crumb-project").click()
     sidebar.locator(".nj-bake", has_text="first-training").click()
-    graph = sidebar.locator("img.nj-graph")
-    graph.wait_for()
-    page.wait_for_function(
-        "() => document.querySelector('#neuro-jupyter-sidebar img.nj-graph')?.naturalWidth > 0"
-    )
-    rows = sidebar.locator(".nj-tasks .nj-task")
+    sidebar.locator('.nj-graph-view[data-layout="ready"][data-nodes="3"]').wait_for()
+    rows = sidebar.locator(".nj-graph-task")
     assert rows.count() == 3
     statuses = {
-        rows.nth(i).get_attribute("data-task-id"): rows.nth(i).locator(".nj-badge").inner_text()
+        rows.nth(i).get_attribute("data-task-id"): rows.nth(i).locator(".nj-graph-badge").inner_text()
         for i in range(3)
     }
     assert statuses == {"prepare": "succeeded", "train": "failed", "report": "skipped"} or (
         statuses["prepare"] == "succeeded" and statuses["train"] == "failed"
     )
-    sidebar.locator('.nj-task[data-task-id="prepare"]').click()
-    page.wait_for_function(
-        "() => document.querySelector('#neuro-jupyter-sidebar .nj-task-log .nj-log')"
-        "?.textContent.includes('prepared')"
-    )
-    assert sidebar.locator(".nj-task-log .nj-log").inner_text().strip() == (
+    sidebar.locator('.nj-graph-task[data-task-id="prepare"]').click()
+    sidebar.locator('.nj-graph-details[data-log-loaded="prepare"]').wait_for()
+    assert sidebar.locator(".nj-graph-log-panel pre.nj-graph-log").inner_text().strip() == (
         "<script>prepared</script>"
     )
     assert sidebar.locator("script").count() == 0
-    assert sidebar.locator(".nj-task-log .nj-task-header").inner_text() == (  # as `show` prints
+    assert sidebar.locator(".nj-graph-log-header").inner_text() == (  # as `show` prints
         "Attempt #1 failed\nTask prepare succeeded"
     )
+    assert sidebar.locator('.nj-graph-view[data-selected="prepare"]').count() == 1
     shot(page, "06-bake")
 
     # Restart the failed bake from the UI: attempt #2 appears and runs to its end
@@ -306,25 +300,24 @@ def test_bake_graph_is_drawn_in_the_browser_without_graphviz(
         page.locator('.jp-SideBar .lm-TabBar-tab[data-id="neuro-jupyter-sidebar"]').click()
         sidebar.locator(".nj-project").first.click()
         sidebar.locator(".nj-bake", has_text="first-training").click()
-        graph = sidebar.locator("svg.nj-graph-drawn")
-        graph.wait_for()
-        nodes = graph.locator(".nj-node")
-        assert nodes.count() == 3
-        assert graph.locator('.nj-node[data-task-id="train"]').get_attribute("class") == (
-            "nj-node nj-status-failed"
-        )
-        fill = graph.locator('.nj-node[data-task-id="prepare"] rect').evaluate(
-            "e => getComputedStyle(e).fill"
-        )
-        assert fill == "rgb(50, 205, 50)"  # limegreen
-        assert sidebar.locator("img.nj-graph").count() == 0
-        graph.locator('.nj-node[data-task-id="prepare"]').click()
-        page.wait_for_function(
-            "() => document.querySelector('#neuro-jupyter-sidebar .nj-task-log .nj-log')"
-            "?.textContent.includes('prepared')"
-        )
-        assert sidebar.locator(".nj-task-log .nj-log").inner_text().strip() == (
+        sidebar.locator('.nj-graph-view[data-layout="ready"][data-nodes="3"]').wait_for()
+        # the node of `prepare` is painted limegreen on the canvas; a click on it opens its log
+        graph = "document.querySelector('#neuro-jupyter-sidebar .nj-graph-view')"
+        point = page.evaluate(f"() => {graph}.njGraph.clientPointOf('prepare')")
+        fill = page.evaluate(f"""([x, y]) => {{
+            const canvas = {graph}.querySelector('canvas.nj-graph-canvas');
+            const r = canvas.getBoundingClientRect();
+            const dpr = window.devicePixelRatio || 1;
+            return [...canvas.getContext('2d').getImageData(
+                Math.round((x - r.left) * dpr), Math.round((y - r.top) * dpr), 1, 1).data].slice(0, 3);
+        }}""", [point["x"], point["y"]])
+        assert fill == [50, 205, 50]  # limegreen
+        page.mouse.click(point["x"], point["y"])
+        sidebar.locator('.nj-graph-details[data-log-loaded="prepare"]').wait_for()
+        assert sidebar.locator(".nj-graph-log-panel pre.nj-graph-log").inner_text().strip() == (
             "<script>prepared</script>"
         )
         shot(page, "09-bake-without-graphviz")
+        sidebar.locator("button.nj-graph-log-close").click()
+        sidebar.locator(".nj-graph-log-panel").wait_for(state="hidden")
         assert page.errors == []

@@ -73,8 +73,8 @@ def test_inspect_shows_the_live_view(
     ipython.run_line_magic("neuro_inspect", f"--project {a_project.root} v")
     assert [type(view).__name__ for view in shown] == ["BakeView", "BakeView"]
     view = shown[-1]
-    assert view.result == "succeeded" and view.progress == [2, 2]
-    assert view.graph["ids"] == ["hello", "world"]
+    assert view.result == "succeeded" and view.progress == (2, 2)
+    assert view.structure["ids"] == ["hello", "world"]
 
 
 def test_inspect_writes_graph_files_as_the_cli_does(

@@ -299,19 +299,25 @@ async def test_restart_a_failed_bake_starts_attempt_two(
     assert first["text"] == "<script>prepared</script>\n"
 
 
-async def test_graph_layout_needs_no_graphviz(
+async def test_graph_json_needs_no_graphviz(
     jp_fetch: Any, a_project: Project, project_pk_of: Callable[[Project], Awaitable[int]],
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any,
 ) -> None:
+    """graph.json is what the browser's graph component lays out and draws: the structure
+    (ids, edges, groups) and the tasks' state, from ``core.graph_data``."""
     bake = make_bake(a_project)
     pk = str(await project_pk_of(a_project))
     monkeypatch.setenv("PATH", str(tmp_path))
-    layout = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json")
-    assert layout["ids"] == ["prepare", "train"]
-    assert layout["statuses"] == ["succeeded", "failed"]
-    assert layout["edges"] == [0, 1]
-    assert layout["x"][1] > layout["x"][0]
-    assert {"width", "height", "node_w", "node_h", "gap_x", "gap_y", "margin"} <= set(layout)
+    data = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json")
+    assert data["bake"]["bake_id"] == bake.bake_id
+    assert data["bake"]["project_pk"] == int(pk)
+    assert data["attempt"]["number"] == 1
+    assert data["structure"]["ids"] == ["prepare", "train"]
+    assert data["structure"]["edges"] == [0, 1]
+    assert data["tasks"]["status"] == ["succeeded", "failed"]
+    again = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json",
+                           params={"attempt": "1"})
+    assert again["structure"]["key"] == data["structure"]["key"]
 
 
 async def test_task_log_of_a_call_names_its_tasks(

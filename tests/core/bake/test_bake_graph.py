@@ -1,4 +1,5 @@
-"""DOT export as neuro-flow writes it, rendering through Graphviz, and the pure-Python layout."""
+"""DOT export as neuro-flow writes it, rendering through Graphviz, and the graph as data for the
+browser's graph component (``core.graph_data``)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,15 @@ import pytest
 
 from neuro_jupyter.core.bake.api import BakeState
 from neuro_jupyter.core.errors import BackendError
-from neuro_jupyter.core.graph import dot_from_tasks, graph_files, quote, render, statuses_summary
-from neuro_jupyter.core.graph_layout import NodeIn, layout
+from neuro_jupyter.core.graph import dot_from_tasks, graph_files, quote, render
+from neuro_jupyter.core.graph_data import graph_data, graph_structure, task_columns
 from neuro_jupyter.core.store.bakes import AttemptRecord, BakeRecord, TaskRecord
 
 
-def t(full_id: str, status: str, needs: tuple[str, ...] = (), kind: str = "task") -> TaskRecord:
+def t(full_id: str, status: str, needs: tuple[str, ...] = (), kind: str = "task",
+      group: str | None = None) -> TaskRecord:
     return TaskRecord("bake-x", 1, full_id, status, kind=kind,
-                      needs={n: "completed" for n in needs})
+                      needs={n: "completed" for n in needs}, matrix_group=group)
 
 
 COMPLEX = [
@@ -107,67 +109,105 @@ def test_render_without_dot_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
         render("digraph {}", "pdf")
 
 
-def test_layout_layers_left_to_right() -> None:
-    nodes = [NodeIn("a", "a"), NodeIn("b", "b", ("a",)), NodeIn("c", "c", ("a", "b"))]
-    result = layout(nodes)
-    x = dict(zip(result.ids, result.x, strict=True))
-    assert x["a"] < x["b"] < x["c"]
-    assert sorted(result.edges) == [(0, 1), (0, 2), (1, 2)]
+def edges_of(structure: dict) -> set[tuple[str, str]]:
+    ids, flat = structure["ids"], structure["edges"]
+    return {(ids[flat[k]], ids[flat[k + 1]]) for k in range(0, len(flat), 2)}
 
 
-def test_layout_puts_what_needs_a_call_after_the_calls_inner_tasks() -> None:
-    nodes = [
-        NodeIn("prep", "prep"),
-        NodeIn("outer", "outer", ("prep",), kind="action"),
-        NodeIn("outer.a", "a"),
-        NodeIn("outer.b", "b", ("outer.a",)),
-        NodeIn("outer.deep", "deep", ("outer.a",), kind="module"),
-        NodeIn("outer.deep.x", "x"),
-        NodeIn("last", "last", ("outer",)),
+def test_structure_has_ids_kinds_titles_and_edges_from_needs() -> None:
+    structure = graph_structure([t("a", "succeeded"), t("b", "running", ("a",)),
+                                 t("c", "pending", ("a", "b", "gone"))])
+    assert structure["ids"] == ["a", "b", "c"]
+    assert structure["kinds"] == ["task"] * 3
+    assert edges_of(structure) == {("a", "b"), ("a", "c"), ("b", "c")}  # unknown needs dropped
+    assert structure["groups"] == []
+    assert len(structure["key"]) == 16
+
+
+def test_what_needs_a_call_comes_after_the_calls_inner_tasks() -> None:
+    tasks = [
+        t("prep", "succeeded"),
+        t("outer", "running", ("prep",), kind="action"),
+        t("outer.a", "succeeded"),
+        t("outer.b", "running", ("outer.a",)),
+        t("outer.deep", "running", ("outer.a",), kind="module"),
+        t("outer.deep.x", "pending"),
+        t("last", "pending", ("outer",)),
     ]
-    result = layout(nodes)
-    x = dict(zip(result.ids, result.x, strict=True))
-    assert x["prep"] < x["outer"] < x["outer.a"] < x["outer.b"] < x["last"]
-    assert x["outer.deep"] < x["outer.deep.x"] < x["last"]
-    pairs = {(result.ids[a], result.ids[b]) for a, b in result.edges}
-    assert {("outer.b", "last"), ("outer.deep.x", "last")} <= pairs
-    assert ("outer", "last") not in pairs and ("outer.deep", "last") not in pairs
-    # a call whose inner tasks are not known yet is drawn as one step
-    early = layout([NodeIn("outer", "outer", kind="action"), NodeIn("last", "last", ("outer",))])
-    assert early.edges == [(0, 1)]
+    edges = edges_of(graph_structure(tasks))
+    assert {("prep", "outer"), ("outer", "outer.a"), ("outer.a", "outer.b"),
+            ("outer.deep", "outer.deep.x"), ("outer.b", "last"), ("outer.deep.x", "last")} <= edges
+    assert ("outer", "last") not in edges and ("outer.deep", "last") not in edges
+    # a call whose inner tasks are not known yet is one step
+    early = graph_structure([t("outer", "pending", kind="action"), t("last", "pending", ("outer",))])
+    assert edges_of(early) == {("outer", "last")}
+    assert early["groups"] == []
 
 
-def test_layout_collapses_matrix_groups() -> None:
-    nodes = [NodeIn("prep", "prep")]
-    nodes += [NodeIn(f"train-{i}", f"train-{i}", ("prep",), group="train") for i in range(40)]
-    nodes += [NodeIn("eval", "eval", tuple(f"train-{i}" for i in range(40)))]
-    full = layout(nodes)
-    small = layout(nodes, collapse=True)
-    assert len(full.ids) == 42
-    assert small.ids == ["prep", "train", "eval"]
-    assert small.counts == [1, 40, 1]
-    assert small.edges == [(0, 1), (1, 2)]
-    statuses = {f"train-{i}": "succeeded" for i in range(40)} | {"train-3": "running"}
-    assert small.statuses(statuses)[1] == "running"
+def test_groups_collapse_calls_and_matrices_with_readable_labels() -> None:
+    tasks = [t("prep", "succeeded")]
+    tasks += [t(f"train_{i}", "running", ("prep",), group="task-2") for i in range(2)]
+    tasks += [t("deploy", "running", ("train_0", "train_1"), kind="action"),
+              t("deploy.push", "succeeded"), t("deploy.check", "running", ("deploy.push",))]
+    tasks += [t(f"deploy.ping-{i}", "pending", ("deploy.check",), group="deploy.ping")
+              for i in range(3)]
+    structure = graph_structure(tasks)
+    groups = {g["id"]: g for g in structure["groups"]}
+    ids = structure["ids"]
+    assert groups["task-2"]["label"] == "train (matrix, 2)"  # not "train_0 ×2" or "task-2"
+    assert [ids[m] for m in groups["task-2"]["members"]] == ["train_0", "train_1"]
+    assert groups["deploy"]["kind"] == "action"
+    assert groups["deploy"]["label"] == "deploy (action, 5 tasks)"
+    assert groups["deploy.ping"]["label"] == "ping (matrix, 3)"
+    numbered = graph_structure([t(f"fit_{i}", "pending", group="g2") for i in range(200, 300)])
+    assert numbered["groups"][0]["label"] == "fit (matrix, 100)"  # whole words, not "fit_2"
+    # outer groups come first; a matrix inside a call names the call's group as its parent
+    order = [g["id"] for g in structure["groups"]]
+    assert order.index("deploy") < order.index("deploy.ping")
+    assert groups["deploy.ping"]["parent"] == order.index("deploy")
+    assert groups["task-2"]["parent"] == -1
+    # the key follows the structure, not the statuses
+    again = graph_structure([TaskRecord(x.bake_id, 1, x.full_id, "failed", kind=x.kind,
+                                        needs=x.needs, matrix_group=x.matrix_group)
+                             for x in tasks])
+    assert again["key"] == structure["key"]
+    assert graph_structure(tasks[:-1])["key"] != structure["key"]
 
 
-def test_layout_handles_a_thousand_tasks() -> None:
-    nodes = [NodeIn(f"t{i}", f"t{i}", (f"t{i - 1}",) if i % 10 else ()) for i in range(1000)]
-    result = layout(nodes)
-    assert len(result.ids) == 1000 and len(result.edges) == 900
-    assert len(set(zip(result.x, result.y, strict=True))) == 1000  # no two nodes overlap
+def test_a_matrix_of_calls_holds_the_calls_inner_tasks() -> None:
+    tasks = [t(f"svc-{i}", "running", kind="action", group="task-1") for i in range(2)]
+    tasks += [t(f"svc-{i}.run", "running") for i in range(2)]
+    structure = graph_structure(tasks)
+    groups = {g["id"]: g for g in structure["groups"]}
+    matrix = groups["task-1"]
+    assert sorted(structure["ids"][m] for m in matrix["members"]) == [
+        "svc-0", "svc-0.run", "svc-1", "svc-1.run"]
+    assert matrix["label"] == "svc (matrix, 2)"
+    assert groups["svc-0"]["parent"] == structure["groups"].index(matrix)
 
 
-def test_collapsed_status_summary() -> None:
-    assert statuses_summary(["succeeded", "cached"]) == "succeeded"
-    assert statuses_summary(["failed", "succeeded"]) == "failed"
-    assert statuses_summary(["pending", "succeeded"]) == "running"
-    assert statuses_summary(["pending", "pending"]) == "pending"
-    assert statuses_summary(["skipped"]) == "skipped"
+def test_task_columns_and_the_notebook_field() -> None:
+    tasks = [t("a", "succeeded"), t("b", "failed", ("a",))]
+    columns = task_columns(tasks)
+    assert columns["status"] == ["succeeded", "failed"]
+    assert "notebook" not in columns  # no task wrote one
+    link = {"path": "out/b.ipynb", "lab_url": "/lab/tree/out/b.ipynb", "html_url": "/x.html"}
+    columns = task_columns(tasks, lambda task: link if task.full_id == "b" else None)
+    assert columns["notebook"] == [None, link]
 
 
-def test_wide_layers_wrap_into_columns() -> None:
-    result = layout([NodeIn(f"t{i}", f"t{i}") for i in range(1000)])
-    assert result.height < 40 * 40  # at most 40 rows
-    assert len(set(result.x)) == 25  # 1000 nodes in 25 columns of 40
-    assert len(set(zip(result.x, result.y, strict=True))) == 1000
+def test_graph_data_of_a_thousand_tasks_is_compact() -> None:
+    import json
+
+    tasks = [t(f"fit_{i}", "succeeded" if i < 500 else "pending",
+               (f"fit_{i - 10}",) if i >= 10 else (), group=f"g{i // 100}") for i in range(1000)]
+    bake = BakeRecord("bake-x", 1, "big", "nightly", (), {}, {}, "local", 0.0)
+    attempt = AttemptRecord("bake-x", 1, "running", "", None, "", "", True, 0.0, None, "")
+    data = graph_data(BakeState(bake, attempt, tasks, []))
+    assert data["bake"]["name"] == "nightly" and data["attempt"]["result"] == "running"
+    assert [a["number"] for a in data["attempts"]] == [1]
+    assert len(data["structure"]["edges"]) == 2 * 990
+    assert len(data["structure"]["groups"]) == 10
+    assert data["structure"]["groups"][0]["label"] == "fit (matrix, 100)"
+    assert len(json.dumps(data["tasks"]["status"])) < 15_000  # what changes on a refresh
+    assert len(json.dumps(data)) < 150_000

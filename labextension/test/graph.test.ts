@@ -1,0 +1,87 @@
+// Unit tests of the graph component's logic (node's test runner; run by
+// tests/labextension/test_graph_component.py, which bundles this file with esbuild).
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { contrast, STATUS_COLORS, STATUSES, summaryStatus, textColor } from '../src/graph/colors';
+import { buildDrawn, callTasks, drawnStatuses } from '../src/graph/drawn';
+import { IGraphStructure } from '../src/graph/types';
+
+const RGB: Record<string, [number, number, number]> = {
+  black: [0, 0, 0],
+  white: [255, 255, 255],
+  skyblue: [135, 206, 235],
+  steelblue: [70, 130, 180],
+  limegreen: [50, 205, 50],
+  orange: [255, 165, 0],
+  magenta: [255, 0, 255],
+  yellowgreen: [154, 205, 50],
+  orangered: [255, 69, 0],
+  crimson: [220, 20, 60]
+};
+
+test('every status fill has text that reads (WCAG AA, 4.5:1)', () => {
+  for (const status of STATUSES) {
+    const ratio = contrast(RGB[STATUS_COLORS[status]], RGB[textColor(status)]);
+    assert.ok(ratio >= 4.5, `${status}: ${textColor(status)} on ${STATUS_COLORS[status]} is ${ratio.toFixed(2)}:1`);
+  }
+  assert.equal(textColor('something odd'), textColor('unknown'));
+});
+
+test('a collapsed group shows a summary of its tasks', () => {
+  assert.equal(summaryStatus(['succeeded', 'cached']), 'succeeded');
+  assert.equal(summaryStatus(['failed', 'succeeded']), 'failed');
+  assert.equal(summaryStatus(['pending', 'succeeded']), 'running');
+  assert.equal(summaryStatus(['pending', 'pending']), 'pending');
+  assert.equal(summaryStatus(['skipped']), 'skipped');
+  assert.equal(summaryStatus(['skipped', 'cached']), 'cached');
+  assert.equal(summaryStatus([]), 'unknown');
+});
+
+// prep -> train_0, train_1 (matrix) -> deploy (action: deploy.push, deploy.ping-0, deploy.ping-1)
+const STRUCTURE: IGraphStructure = {
+  key: 'k',
+  ids: ['prep', 'train_0', 'train_1', 'deploy', 'deploy.push', 'deploy.ping-0', 'deploy.ping-1'],
+  kinds: ['task', 'task', 'task', 'action', 'task', 'task', 'task'],
+  titles: ['', '', '', '', '', '', ''],
+  edges: [0, 1, 0, 2, 1, 3, 2, 3, 3, 4, 4, 5, 4, 6],
+  groups: [
+    { id: 'deploy', kind: 'action', label: 'deploy (action, 3 tasks)', members: [3, 4, 5, 6], parent: -1 },
+    { id: 'task-2', kind: 'matrix', label: 'train (matrix, 2)', members: [1, 2], parent: -1 },
+    { id: 'deploy.ping', kind: 'matrix', label: 'ping (matrix, 2)', members: [5, 6], parent: 0 }
+  ]
+};
+
+test('nothing collapsed: one node per task', () => {
+  const drawn = buildDrawn(STRUCTURE, new Set());
+  assert.equal(drawn.count, 7);
+  assert.deepEqual([...drawn.edges], STRUCTURE.edges);
+  assert.deepEqual(drawn.labels.slice(4), ['push', 'ping-0', 'ping-1']);
+});
+
+test('a collapsed matrix is one node; its edges are merged', () => {
+  const drawn = buildDrawn(STRUCTURE, new Set([1]));
+  assert.equal(drawn.count, 6);
+  const train = drawn.nodeOf[1];
+  assert.equal(drawn.nodeOf[2], train);
+  assert.equal(drawn.labels[train], 'train (matrix, 2)');
+  const pairs = [];
+  for (let k = 0; k < drawn.edges.length; k += 2) {
+    pairs.push(`${drawn.edges[k]}>${drawn.edges[k + 1]}`);
+  }
+  assert.equal(pairs.filter(p => p === `${drawn.nodeOf[0]}>${train}`).length, 1);
+  const statuses = ['succeeded', 'running', 'pending', 'pending', 'pending', 'pending', 'pending'];
+  assert.equal(drawnStatuses(drawn, STRUCTURE, statuses, callTasks(STRUCTURE))[train], 'running');
+});
+
+test('a collapsed call hides the groups inside it; its node shows the call status', () => {
+  const drawn = buildDrawn(STRUCTURE, new Set([0, 2]));
+  assert.equal(drawn.count, 4);
+  const deploy = drawn.nodeOf[3];
+  for (const i of [4, 5, 6]) {
+    assert.equal(drawn.nodeOf[i], deploy);
+  }
+  const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'succeeded', 'running', 'pending'];
+  assert.equal(drawnStatuses(drawn, STRUCTURE, statuses, callTasks(STRUCTURE))[deploy], 'failed');
+  assert.notEqual(buildDrawn(STRUCTURE, new Set([0])).key, drawn.key);
+});
