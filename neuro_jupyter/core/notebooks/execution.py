@@ -243,13 +243,13 @@ class NotebookExecution:
         name = output.get("ename") or "Error"
         value = output.get("evalue") or ""
         where = error_line(cell, traceback_text)
-        at = f"line {where[0]}: {where[1]}" if where else first_line(cell.source)
+        at = f"at line {where[0]}: {where[1]}" if where else f"the cell starts: {first_line(cell.source)}"
         count = cell.get("execution_count")
         label = f"cell {index + 1}/{len(self.nb.cells)}" + (f" (In [{count}])" if count else "")
-        self.echo.note(f"{label} failed at {at}")
+        self.echo.note(f"{label} failed ({at})")
         if traceback_text:
             self.echo.text(traceback_text.rstrip("\n") + "\n")
-        return NotebookError(f"C{label[1:]} raised {name}: {value} (at {at})")
+        return NotebookError(f"C{label[1:]} raised {name}: {value} ({at})")
 
     def _stopped(self) -> NotebookError:
         name = signal.Signals(self.signalled).name if self.signalled else "a signal"

@@ -49,6 +49,8 @@ def read_notebook(path: Path) -> Any:
         raise InvalidInputError(f"{path} is not a notebook: it is not UTF-8 text ({exc})") from None
     except nbf.reader.NotJSONError as exc:
         raise InvalidInputError(f"{path} is not a notebook: {exc}") from None
+    except nbf.ValidationError as exc:  # too far from any version to be upgraded
+        raise InvalidInputError(f"{path} is not a valid notebook (nbformat): {exc.message}") from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, but no notebook
         raise InvalidInputError(f"{path} is not a valid notebook: {exc}") from None
     except OSError as exc:

@@ -156,6 +156,8 @@ def inject(nb: Any, params: Mapping[str, Scalar]) -> tuple[int, list[str]]:
                                     f"defines {defined})")
     cell = new_code_cell(source=injected_source(params))
     cell.metadata["tags"] = [INJECTED_TAG]
+    if nb.get("nbformat_minor", 5) < 5:
+        del cell["id"]  # cell ids exist from nbformat 4.5 on: an older notebook stays valid
     nb.cells.insert(at, cell)
     return at, warnings
 

@@ -111,7 +111,7 @@ def test_a_failing_cell_names_its_number_line_and_traceback(tmp_path: Path) -> N
     # the line that raised, inside the cell (the traceback shows the call on line 4 too)
     assert "Error: Cell 3/4 (In [2]) raised ZeroDivisionError: division by zero " \
            "(at line 2: return 1 / 0)" in done.stderr
-    assert "[nbrun] cell 3/4 (In [2]) failed at line 2: return 1 / 0" in done.stdout
+    assert "[nbrun] cell 3/4 (In [2]) failed (at line 2: return 1 / 0)" in done.stdout
     assert "ZeroDivisionError" in done.stdout and "----> 4 y = f()" in done.stdout  # traceback
     assert "\x1b[" not in done.stdout  # without terminal colours
     assert "never" not in done.stdout and "cell 4/4" not in done.stdout

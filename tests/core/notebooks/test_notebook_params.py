@@ -82,3 +82,14 @@ def test_no_parameters_inject_nothing_but_drop_an_old_injected_cell() -> None:
     nb = _notebook(("lr = 0.1", ["parameters"]), ("lr = 9", [INJECTED_TAG]))
     assert inject(nb, {}) == (-1, [])
     assert [cell.source for cell in nb.cells] == ["lr = 0.1"]  # type: ignore[attr-defined]
+
+
+def test_a_notebook_older_than_cell_ids_stays_valid() -> None:
+    import nbformat
+
+    nb = _notebook(("lr = 0.1", ["parameters"]))
+    nb.nbformat_minor = 4  # type: ignore[attr-defined]
+    for cell in nb.cells:  # type: ignore[attr-defined]
+        del cell["id"]
+    inject(nb, {"lr": 1})
+    nbformat.validate(nb)
