@@ -8,7 +8,7 @@
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IBake, IGraphLayout, IJobRow, IProject, ITask } from './api';
+import { IBake, IGraphLayout, IJobRow, INotebookLink, IProject, ITask } from './api';
 import { NeuroModel, View } from './model';
 
 /** Statuses with a colour of their own (Neu.ro's palette); anything else is "unknown". */
@@ -44,6 +44,17 @@ function h(
     );
   }
   return node;
+}
+
+/** A link to a task's executed notebook: in JupyterLab when the server serves it, else its
+ * HTML rendering; nothing when the task wrote none. */
+function notebookLink(notebook: INotebookLink | null | undefined): HTMLElement | null {
+  if (!notebook) {
+    return null;
+  }
+  const href = notebook.lab_url || notebook.html_url;
+  return h('a', { class: 'nj-notebook-link', href, target: '_blank', rel: 'noopener' },
+    `Executed notebook: ${notebook.path}`);
 }
 
 /** A button that runs `action` on click. */
@@ -420,6 +431,7 @@ export class NeuroPanel extends Widget {
             { class: 'nj-task-log' },
             h('h4', {}, `Log of ${task}`),
             h('div', { class: 'nj-sub nj-task-header' }, taskLog?.header ?? ''),
+            notebookLink(bake.tasks.find(t => t.full_id === task)?.notebook),
             h('pre', { class: 'nj-log' }, taskLog?.text ?? '')
           )
         : null

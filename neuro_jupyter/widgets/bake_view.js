@@ -56,8 +56,9 @@ function render({ model, el }) {
   tableBox.append(table);
 
   const logHead = h("div", "nj-bake-log-head");
+  const notebookLink = h("div", "nj-bake-notebook");
   const log = h("pre", "nj-bake-log");
-  root.append(header, reason, progressWrap, controls, graphBox, tableBox, logHead, log);
+  root.append(header, reason, progressWrap, controls, graphBox, tableBox, logHead, notebookLink, log);
   el.append(root);
 
   let rects = [];
@@ -179,6 +180,22 @@ function render({ model, el }) {
     logHead.textContent = sel ? `Log of ${sel}` : "Click a task to see its log";
     log.textContent = model.get("log");
     log.style.display = sel ? "block" : "none";
+    drawNotebook();
+  }
+
+  // the selected task's executed notebook (nbrun): open it in JupyterLab, else its HTML page
+  function drawNotebook() {
+    const nb = model.get("notebook") || {};
+    notebookLink.replaceChildren();
+    if (!nb.path) return;
+    const href = nb.lab_url || nb.html_url;
+    const link = h(href ? "a" : "span", "", `Executed notebook: ${nb.path}`);
+    if (href) {
+      link.setAttribute("href", href);
+      link.setAttribute("target", "_blank");
+      link.setAttribute("rel", "noopener");
+    }
+    notebookLink.append(link);
   }
 
   collapse.addEventListener("change", () => {
@@ -202,6 +219,7 @@ function render({ model, el }) {
     ["change:collapsed", drawHeader],
     ["change:log", drawLog],
     ["change:selected", drawLog],
+    ["change:notebook", drawNotebook],
     ["change:colors", () => { drawLegend(); paintStatuses(); }],
   ];
   for (const [event, fn] of handlers) model.on(event, fn);

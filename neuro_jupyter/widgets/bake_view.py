@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..core.bake import BakeRecord, BakeState, inspect_bake, resolve_bake
+from ..core.bake import BakeRecord, BakeState, TaskRecord, inspect_bake, resolve_bake
 from ..core.bake.render import show_task
 from ..core.graph import STATUS_COLORS
 from ..core.graph_layout import Layout, layout, task_nodes
+from ..core.notebooks.links import notebook_json
 from ..core.workflow.model import FINISHED_STATUSES
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class BakeView(anywidget.AnyWidget):
     collapsed = traitlets.Bool(False).tag(sync=True)
     selected = traitlets.Unicode("").tag(sync=True)
     log = traitlets.Unicode("").tag(sync=True)
+    notebook = traitlets.Dict().tag(sync=True)  # the selected task's executed notebook, or {}
     colors = traitlets.Dict(dict(STATUS_COLORS)).tag(sync=True)
 
     def __init__(
@@ -59,6 +61,7 @@ class BakeView(anywidget.AnyWidget):
         self._shape: tuple[tuple[str, ...], bool] | None = None
         self._state: BakeState | None = None
         self._task: asyncio.Task[None] | None = None
+        self._server: tuple[str | None, str | None] | None = None  # base URL, root folder
         self.bake_id = self._bake.bake_id
         self.observe(self._on_collapsed, names="collapsed")
         self.observe(self._on_selected, names="selected")
@@ -133,9 +136,31 @@ class BakeView(anywidget.AnyWidget):
     def _load_log(self) -> None:
         if self._state is None or not self.selected:
             self.log = ""
+            self.notebook = {}
             return
-        if any(task.full_id == self.selected for task in self._state.tasks):
+        task = next((t for t in self._state.tasks if t.full_id == self.selected), None)
+        self.notebook = self._notebook(task) if task is not None else {}
+        if task is not None:
             self.log = show_task(self._state, self.selected, limit=LOG_LIMIT).text
             return
         group = [t for t in self._state.tasks if t.matrix_group == self.selected]
+        self.notebook = {}
         self.log = "\n".join(f"{t.full_id}: {t.status}" for t in group)
+
+    def _notebook(self, task: TaskRecord) -> dict[str, Any]:
+        """The task's executed notebook with links through the Jupyter server that runs this
+        kernel (none found: the path only), or {}."""
+        if not task.notebook or self._state is None:
+            return {}
+        if self._server is None:
+            from ..core.live.urls import jupyter_server
+
+            info = jupyter_server(self._project.root) or {}
+            root = info.get("root_dir") or info.get("notebook_dir")
+            self._server = (info.get("base_url"), str(root) if root else None)
+        base_url, root_dir = self._server
+        found = notebook_json(self._project.root, task, pk=self._state.bake.project_pk,
+                              base_url=base_url or "/", root_dir=root_dir)
+        if found is not None and base_url is None:
+            found["lab_url"] = found["html_url"] = None  # no Jupyter server to serve them
+        return found or {}

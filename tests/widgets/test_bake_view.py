@@ -259,3 +259,41 @@ def test_view_in_jupyterlab_updates_live_and_escapes_logs(tmp_path: Path) -> Non
         assert big.locator('svg rect[data-status="failed"]').count() == 10
         page.screenshot(path=str(ARTIFACTS / "bake-view-1000.png"), full_page=True)
         assert errors == []
+
+
+def test_selected_task_names_its_executed_notebook(a_project, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links through the Jupyter server that runs the kernel (found in Jupyter's runtime
+    folder, as for live jobs); none without one, and nothing for a task with no notebook."""
+    import json
+    import os
+
+    from notebook_files import notebook_bake
+
+    bake = notebook_bake(a_project)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)
+    path = f"results/bakes/{bake.bake_id}/1/report.ipynb"
+
+    view = BakeView(a_project, "reported", follow=False)
+    view.selected = "report"
+    assert view.notebook == {"path": path, "lab_url": None, "html_url": None}
+    view.selected = "plain"
+    assert view.notebook == {}
+
+    (runtime / "jpserver-1.json").write_text(json.dumps({
+        "pid": os.getpid(), "base_url": "/user/me/", "root_dir": str(a_project.root.parent),
+        "url": "http://127.0.0.1:8888/user/me/"}))
+    view = BakeView(a_project, "reported", follow=False)
+    view.selected = "report"
+    pk = bake.project_pk
+    assert view.notebook == {
+        "path": path,
+        "lab_url": f"/user/me/lab/tree/{a_project.root.name}/{path}",
+        "html_url": f"/user/me/neuro-jupyter/api/projects/{pk}/bakes/{bake.bake_id}/tasks/"
+                    "report/notebook.html?attempt=1",
+    }
+    source = JS.read_text()
+    assert re.search(r'link\.setAttribute\("href", href\)', source)  # a link, never HTML
