@@ -17,6 +17,7 @@ BAKE_ENV = "NEURO_JUPYTER_BAKE"
 ATTEMPT_ENV = "NEURO_JUPYTER_BAKE_ATTEMPT"
 TASK_ENV = "NEURO_JUPYTER_TASK"
 PROJECT_ROOT_ENV = "NEURO_JUPYTER_PROJECT_ROOT"
+PER_TASK = (ATTEMPT_ENV, TASK_ENV)  # the ones that differ between the tasks of one bake run
 
 
 def task_env(bake_id: str, attempt: int, task_id: str, project_root: Path) -> dict[str, str]:

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 from bake_states import statuses, tasks_by_id
 from notebook_files import outputs_text, read_executed, write_notebook
+from waiting import gone, wait_until
 
-from neuro_jupyter.core.bake import start_bake, task_log
+from neuro_jupyter.core.bake import cancel_bake, inspect_bake, start_bake, task_log
 from neuro_jupyter.core.bake.render import show_text
+from neuro_jupyter.core.errors import NotFoundError
 
 SWEEP = """\
 kind: batch
@@ -97,3 +99,34 @@ tasks:
     edited = tasks_by_id(wait_finished(a_project, start_bake(a_project, "cached"), timeout=120))
     assert edited["report"].status == "succeeded" and dict(edited["report"].outputs) == {"v": "2"}
     assert edited["report"].notebook != first["report"].notebook
+
+
+def test_cancelling_a_notebook_task_stops_its_kernel(a_project: Any, write_batch: Any,
+                                                    wait_finished: Any) -> None:
+    """The task's process group gets SIGTERM; nbrun (the kernel runs in a session of its own)
+    shuts the kernel down and keeps the executed copy of what ran."""
+    import re
+
+    write_notebook(a_project.root / "long.ipynb",
+                   "import os\nprint('kernel pid', os.getpid(), flush=True)",
+                   "import time\ntime.sleep(300)")
+    write_batch("long", "kind: batch\ntasks:\n  - id: nb\n    bash: neuro-jupyter nbrun long.ipynb\n")
+    bake = start_bake(a_project, "long")
+
+    def kernel_pid() -> int | None:
+        try:
+            log = task_log(a_project, bake, "nb")
+        except NotFoundError:  # the executor has not recorded its tasks yet
+            return None
+        match = re.search(r"kernel pid (\d+)", log)
+        return int(match.group(1)) if match else None
+
+    kernel = wait_until(kernel_pid, timeout=120, interval=0.1)
+    cancel_bake(a_project, bake)
+    state = wait_finished(a_project, bake, timeout=60)
+    task = tasks_by_id(state)["nb"]
+    assert state.attempt.result == "cancelled" and task.status == "cancelled"
+    assert "The run was stopped by SIGTERM while running cell 3/3" in task_log(a_project, bake, "nb")
+    wait_until(lambda: gone(kernel), timeout=30)
+    assert "kernel pid" in outputs_text(read_executed(a_project.root / task.notebook))
+    assert inspect_bake(a_project, bake).attempt.finished

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from notebook_files import outputs_text, read_executed, write_notebook
-from waiting import wait_until
+from waiting import gone, wait_until
 
 from neuro_jupyter.core.notebooks.params import INJECTED_TAG
 
@@ -40,15 +40,6 @@ def nbrun(*argv: str, cwd: Path, env: dict[str, str] | None = None,
                           timeout=timeout, env=env or clean_env(), check=False)
 
 
-def gone(pid: int) -> bool:
-    """Whether ``pid`` has exited (a zombie nobody reaped counts as exited)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[0] == "Z"
-
-
 def pid_in(text: str, label: str = "kernel pid") -> int:
     match = re.search(rf"{label} (\d+)", text)
     assert match, text
@@ -59,13 +50,15 @@ def test_parameters_are_typed_injected_and_used(tmp_path: Path) -> None:
     notebook = write_notebook(
         tmp_path / "nb" / "train.ipynb",
         "print('lr', repr(lr), 'epochs', repr(epochs), 'fast', repr(fast), 'tag', repr(tag))",
-        "print('cwd', __import__('os').getcwd())\nlr * 10",
+        "print('cwd', __import__('os').getcwd())\nprint('kernel pid', __import__('os').getpid())\n"
+        "lr * 10",
         parameters="lr = 0.5\nepochs = 1\nfast = False\ntag = 'none'",
     )
     done = nbrun(str(notebook), "-p", "lr", "1e-3", "-p", "epochs", "12", "-p", "fast", "true",
                  "-p", "tag", "'007'", "-p", "seed", "3", cwd=tmp_path)
 
     assert done.returncode == 0, done.stderr
+    assert gone(pid_in(done.stdout))  # the kernel is shut down after a run that succeeded
     assert "lr 0.001 epochs 12 fast True tag '007'" in done.stdout
     assert f"cwd {notebook.parent}" in done.stdout  # the kernel starts in the notebook's folder
     assert "0.01\n" in done.stdout  # a cell's result is printed too
@@ -103,11 +96,12 @@ def test_output_path_in_a_project_and_explicit(tmp_path: Path) -> None:
 
 
 def test_a_failing_cell_names_its_number_line_and_traceback(tmp_path: Path) -> None:
-    notebook = write_notebook(tmp_path / "bad.ipynb", "x = 1",
+    notebook = write_notebook(tmp_path / "bad.ipynb", PID_CELL,
                               "def f():\n    return 1 / 0\n\ny = f()", "print('never')")
     done = nbrun(str(notebook), cwd=tmp_path)
 
     assert done.returncode == 1
+    assert gone(pid_in(done.stdout))
     # the line that raised, inside the cell (the traceback shows the call on line 4 too)
     assert "Error: Cell 3/4 (In [2]) raised ZeroDivisionError: division by zero " \
            "(at line 2: return 1 / 0)" in done.stderr
