@@ -137,19 +137,22 @@ def _error_output(cell: Any) -> dict[str, Any] | None:
 
 
 class NotebookExecution:
-    """One run of a parameterized notebook node in a kernel; ``run()`` changes the node in
-    place (outputs, execution counts, timings) and raises ``NotebookError`` on failure."""
+    """One run of a notebook in a kernel. ``load`` gives the (parameterized) notebook node: it
+    is called once the kernel process has been launched, so reading and validating the
+    notebook (nbformat's import, the schema) overlap the kernel's own start-up. ``run()``
+    changes the node in place (outputs, execution counts, timings; ``self.nb``) and raises
+    ``NotebookError`` on failure, or what ``load`` raised."""
 
-    def __init__(self, nb: Any, kernel: KernelChoice, *, cwd: Path, timeout: float | None,
-                 echo: Echo, startup_timeout: float = 60.0) -> None:
-        self.nb = nb
+    def __init__(self, load: Callable[[], Any], kernel: KernelChoice, *, cwd: Path,
+                 timeout: float | None, echo: Echo, startup_timeout: float = 60.0) -> None:
+        self.load = load
+        self.nb: Any = None
         self.kernel = kernel
         self.cwd = cwd
         self.timeout = timeout
         self.echo = echo
         self.startup_timeout = startup_timeout
         self.signalled: int | None = None
-        self.kernel_pid: int | None = None  # for tests: the kernel process of the last run
         self._current: tuple[int, Any] | None = None  # (index, cell) running now
         self._graceful = True  # whether the kernel may take its time to shut down
 
@@ -174,12 +177,19 @@ class NotebookExecution:
             loop.add_signal_handler(signum, stop, signum)
         km = kernel_manager(self.kernel)
         km.shutdown_wait_time = SHUTDOWN_WAIT
-        client = _client(self.nb, km, timeout=self.timeout, cwd=self.cwd,
-                         startup_timeout=self.startup_timeout, echo=self.echo)
+        client = None
         self._graceful = True
         try:
             try:
-                await self._start(client, km)
+                await self._launch(km)
+                try:
+                    self.nb = self.load()
+                except BaseException:
+                    self._graceful = False  # a kernel still starting: no polite shutdown
+                    raise
+                client = _client(self.nb, km, timeout=self.timeout, cwd=self.cwd,
+                                 startup_timeout=self.startup_timeout, echo=self.echo)
+                await self._connect(client)
                 return await self._cells(client)
             except asyncio.CancelledError:
                 raise self._stopped() from None
@@ -188,22 +198,35 @@ class NotebookExecution:
             for signum in _STOP_SIGNALS:
                 loop.remove_signal_handler(signum)
 
-    async def _start(self, client: Any, km: Any) -> None:
+    async def _launch(self, km: Any) -> None:
+        """Start the kernel's process (it gets ready on its own meanwhile); IPython kernels
+        keep their history in memory, as nbclient has them do."""
+        history = ["--HistoryManager.hist_file=:memory:"] if km.ipykernel else []
+        try:
+            await km.start_kernel(extra_arguments=history, cwd=str(self.cwd))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise self._not_started(exc) from exc
+
+    async def _connect(self, client: Any) -> None:
+        """Wait until the kernel answers; record its language."""
         from jupyter_core.utils import ensure_async
 
         try:
-            await client.async_start_new_kernel(cwd=str(self.cwd))
-            self.kernel_pid = getattr(km.provisioner, "pid", None)
             await client.async_start_new_kernel_client()
             msg_id = await ensure_async(client.kc.kernel_info())
             info = await client.async_wait_for_reply(msg_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise NotebookError(f"The kernel ({self.kernel.label}) did not start: "
-                                f"{type(exc).__name__}: {exc}") from exc
+            raise self._not_started(exc) from exc
         if info is not None and "language_info" in info.get("content", {}):
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+
+    def _not_started(self, exc: Exception) -> NotebookError:
+        return NotebookError(f"The kernel ({self.kernel.label}) did not start: "
+                             f"{type(exc).__name__}: {exc}")
 
     async def _cells(self, client: Any) -> int:
         from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -212,6 +235,10 @@ class NotebookExecution:
         ran = 0
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if client.skip_cells_with_tag in (cell.metadata.get("tags") or ()):
+                self.echo.note(f"cell {index + 1}/{total} skipped (tagged "
+                               f"{client.skip_cells_with_tag})")
                 continue
             self._current = (index, cell)
             self.echo.note(f"cell {index + 1}/{total}: {_describe(cell)}")
@@ -278,7 +305,7 @@ def _client(nb: Any, km: Any, *, timeout: float | None, cwd: Path, startup_timeo
     )
 
 
-async def _stop_kernel(km: Any, client: Any, *, graceful: bool) -> None:
+async def _stop_kernel(km: Any, client: Any | None, *, graceful: bool) -> None:
     """Shut the kernel down (politely unless a cell is stuck or the run was stopped), then
     kill what is left of its process group."""
     provisioner = getattr(km, "provisioner", None)
@@ -289,9 +316,8 @@ async def _stop_kernel(km: Any, client: Any, *, graceful: bool) -> None:
     except Exception:  # already gone, or it would not answer: the group is killed below
         pass
     finally:
-        kc = getattr(client, "kc", None)
-        if kc is not None:
-            kc.stop_channels()
+        if client is not None and client.kc is not None:
+            client.kc.stop_channels()
             client.kc = None
         _kill_group(group)
         remove_sockets_folder(km)

@@ -8,6 +8,7 @@ jsonschema yet (a process of its own, as ``nbrun`` is), and normally otherwise.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -31,6 +32,19 @@ def nbformat() -> Any:
     import nbformat as module
 
     return module
+
+
+def kernelspec(path: Path) -> dict[str, Any] | None:
+    """The notebook's ``metadata.kernelspec``, read as plain JSON (no nbformat: the kernel can
+    start while nbformat loads); a file that is not a readable notebook raises
+    ``read_notebook``'s error."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        spec = data["metadata"].get("kernelspec")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        read_notebook(path)  # raises the error that says what is wrong
+        return None
+    return spec if isinstance(spec, dict) else None
 
 
 def read_notebook(path: Path) -> Any:

@@ -25,7 +25,7 @@ from ..bake.commands import notebook_line
 from ..bake.taskenv import BakeTask, current_task
 from ..errors import InvalidInputError, NeuroJupyterError, NotebookError
 from .execution import Echo, NotebookExecution
-from .files import read_notebook, write_notebook
+from .files import kernelspec, read_notebook, write_notebook
 from .kernels import choose_kernel
 from .params import Scalar, inject, typed
 
@@ -81,29 +81,35 @@ def nbrun(
     if not workdir.is_dir():
         raise InvalidInputError(f"--cwd {workdir} is not a folder")
     values = typed(params)
-    nb = read_notebook(path)
-    choice = choose_kernel(kernel, nb.metadata.get("kernelspec"), env)
+    choice = choose_kernel(kernel, kernelspec(path), env)
     if values and choice.language != "python":
         raise InvalidInputError(f"Parameters are injected as Python: kernel {choice.name!r} runs "
                                 f"{choice.language}")
     for note in choice.notes:
         echo.warn(note)
-    _, warnings = inject(nb, values)
-    for warning in warnings:
-        echo.warn(warning)
+
+    def load() -> Any:  # once the kernel is launched: nbformat's work overlaps its start
+        nb = read_notebook(path)
+        _, warnings = inject(nb, values)
+        for warning in warnings:
+            echo.warn(warning)
+        echo.note(f"{path.name}: {len(nb.cells)} cells, kernel {choice.label}, in {workdir}")
+        return nb
+
     record = _metadata(path, values, choice.label)
-    echo.note(f"{path.name}: {len(nb.cells)} cells, kernel {choice.label}, in {workdir}")
-    run = NotebookExecution(nb, choice, cwd=workdir, timeout=timeout, echo=echo)
+    run = NotebookExecution(load, choice, cwd=workdir, timeout=timeout, echo=echo)
     started = time.monotonic()
     try:
         outcome = run.run()
     except BaseException as exc:  # ours, or anything else: the copy shows what ran
+        if run.nb is None:  # the notebook did not load: nothing ran, nothing is written
+            raise
         reason = str(exc) if isinstance(exc, NeuroJupyterError) else f"{type(exc).__name__}: {exc}"
         record.update(status="failed", error=reason, seconds=round(time.monotonic() - started, 3))
-        _save(nb, record, target, task, echo, failed=True)
+        _save(run.nb, record, target, task, echo, failed=True)
         raise
     record.update(status="succeeded", seconds=round(outcome.seconds, 3))
-    _save(nb, record, target, task, echo, failed=False)
+    _save(run.nb, record, target, task, echo, failed=False)
     echo.note(f"ran {outcome.cells} code cells in {outcome.seconds:.2f} s")
     return target
 

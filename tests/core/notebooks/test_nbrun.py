@@ -82,6 +82,22 @@ def test_parameters_are_typed_injected_and_used(tmp_path: Path) -> None:
     assert notebook.read_text().count(INJECTED_TAG) == 0  # the input is never changed
 
 
+def test_tagged_cells_are_skipped_or_may_raise(tmp_path: Path) -> None:
+    """nbclient's tags, as papermill honours them: ``skip-execution`` and ``raises-exception``."""
+    import nbformat
+
+    notebook = write_notebook(tmp_path / "tags.ipynb", "print('skipped')", "1 / 0",
+                              "print('went on')")
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells[1].metadata["tags"] = ["skip-execution"]
+    nb.cells[2].metadata["tags"] = ["raises-exception"]
+    nbformat.write(nb, notebook)
+    done = nbrun(str(notebook), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "[nbrun] cell 2/4 skipped (tagged skip-execution)" in done.stdout
+    assert "skipped\n" not in done.stdout and "went on" in done.stdout
+
+
 def test_output_path_in_a_project_and_explicit(tmp_path: Path) -> None:
     root = tmp_path / "proj"
     (root / ".neuro").mkdir(parents=True)
@@ -114,7 +130,25 @@ def test_a_failing_cell_names_its_number_line_and_traceback(tmp_path: Path) -> N
     assert executed.metadata["neuro_jupyter"]["nbrun"]["status"] == "failed"
 
 
+def kernels_under(folder: Path) -> list[int]:
+    """Processes whose command line names ``folder`` (a kernel names its connection file)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and str(folder) in (entry / "cmdline").read_bytes().decode(
+                    errors="replace") and not gone(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
+    """Each a clear error; the schema is checked while the kernel starts, which is then
+    stopped at once: no kernel and no sockets folder are left."""
+    sockets = tmp_path / "tmp"
+    sockets.mkdir()
+    env = clean_env(TMPDIR=str(sockets))
     write_notebook(tmp_path / "other.ipynb", "1")
     missing = nbrun("nope.ipynb", cwd=tmp_path)
     assert missing.returncode == 1
@@ -129,8 +163,9 @@ def test_bad_input_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "schema.ipynb").write_text(
         '{"cells": [{"cell_type": "code", "source": "1", "metadata": {}}], "metadata": {},'
         ' "nbformat": 4, "nbformat_minor": 4}')
-    invalid = nbrun("schema.ipynb", cwd=tmp_path)
+    invalid = nbrun("schema.ipynb", cwd=tmp_path, env=env)
     assert invalid.returncode == 1
+    assert kernels_under(sockets) == [] and list(sockets.iterdir()) == []
     assert "schema.ipynb is not a valid notebook (nbformat): 'outputs' is a required " \
            "property at cells/0" in invalid.stderr
 
