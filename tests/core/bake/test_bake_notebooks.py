@@ -11,7 +11,7 @@ from bake_states import statuses, tasks_by_id
 from notebook_files import outputs_text, read_executed, write_notebook
 from waiting import gone, wait_until
 
-from neuro_jupyter.core.bake import cancel_bake, inspect_bake, start_bake, task_log
+from neuro_jupyter.core.bake import cancel_bake, inspect_bake, restart_bake, start_bake, task_log
 from neuro_jupyter.core.bake.render import show_text
 from neuro_jupyter.core.errors import NotFoundError
 
@@ -130,3 +130,17 @@ def test_cancelling_a_notebook_task_stops_its_kernel(a_project: Any, write_batch
     wait_until(lambda: gone(kernel), timeout=30)
     assert "kernel pid" in outputs_text(read_executed(a_project.root / task.notebook))
     assert inspect_bake(a_project, bake).attempt.finished
+
+
+def test_a_restart_reuses_a_notebook_task_with_its_executed_copy(
+        a_project: Any, write_batch: Any, wait_finished: Any) -> None:
+    write_notebook(a_project.root / "ok.ipynb", "print('ran')")
+    write_batch("mixed", "kind: batch\ntasks:\n  - id: nb\n    bash: neuro-jupyter nbrun ok.ipynb\n"
+                         "  - id: boom\n    needs: [nb]\n    bash: exit 3\n")
+    bake = start_bake(a_project, "mixed")
+    first = tasks_by_id(wait_finished(a_project, bake, timeout=120))
+    assert first["nb"].status == "succeeded" and first["boom"].status == "failed"
+    attempt = restart_bake(a_project, bake)
+    again = tasks_by_id(wait_finished(a_project, bake, attempt.number, timeout=120))
+    assert again["nb"].reason == "reused from attempt #1"
+    assert again["nb"].notebook == first["nb"].notebook == f"results/bakes/{bake.bake_id}/1/nb.ipynb"
