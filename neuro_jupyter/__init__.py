@@ -9,7 +9,17 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "load_ipython_extension"]
+__all__ = ["__version__", "load_ipython_extension", "set_output"]
+
+
+def set_output(name: str, value: object) -> None:
+    """Set the output ``name`` of the bake task running this code (a notebook run by
+    ``neuro-jupyter nbrun``, or any Python): prints neuro-flow's ``::set-output name=NAME::VALUE``
+    line, so later tasks read ``needs.<task id>.outputs.<name>``. Booleans are written
+    ``true``/``false``, None as nothing, anything else with ``str()``; one line only."""
+    from .core.bake.commands import set_output as print_output
+
+    print_output(name, value)
 
 
 def load_ipython_extension(ipython: Any) -> None:

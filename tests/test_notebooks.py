@@ -76,6 +76,14 @@ def test_tour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_cluster: str)
     views = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
              if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) >= 4
+    # a notebook as a bake task: the sample bake's report, then nbrun on its own
+    assert "Task report succeeded\nExecuted notebook: results/bakes/" in text
+    assert "outputs: {'best_run': 'lr-" in text
+    plots = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs
+             if "image/svg+xml" in o.get("data", {})]
+    assert len(plots) == 1 and "<polyline" in plots[0]["data"]["image/svg+xml"]
+    assert "[nbrun] cell 4/12: injected parameters: metric = 'test/loss'" in text
+    assert "[nbrun] ran 7 code cells in" in text
     # the Ray section: a multi job and a bake on the session's Ray head
     assert "Job multitrain on-ray started: job-" in text
     assert re.search(rf"Backend:\s+ray \({re.escape(ray_cluster)}\)", text)

@@ -76,5 +76,15 @@ def test_wheel_installs_enabled_extensions(tmp_path: Path) -> None:
          "--output-dir", str(tmp_path / "projects")], env, tmp_path)
     made = tmp_path / "projects" / "wheel-check"
     for entry in (".neuro/live.yml", ".neuro/training.yml", ".gitignore", ".neuro.toml",
-                  "HELP.md", "modules/train.py", "notebooks/demo.ipynb", "data/.gitkeep"):
+                  "HELP.md", "modules/train.py", "notebooks/demo.ipynb",
+                  "notebooks/report.ipynb", "data/.gitkeep"):
         assert (made / entry).is_file(), entry
+
+    # nbrun works from the wheel's own dependencies: nbformat, nbclient and a kernel of the
+    # venv's Python (ipykernel); the report notebook stops at its first cell without results
+    report = subprocess.run(
+        [str(bin_dir / "neuro-jupyter"), "nbrun", "notebooks/report.ipynb"], env=env, cwd=made,
+        capture_output=True, text=True, timeout=300, check=False)
+    assert report.returncode == 1, report.stdout + report.stderr
+    assert "No training runs in" in report.stdout and "bake `training` first" in report.stdout
+    assert (made / "results" / "report.ipynb").is_file()

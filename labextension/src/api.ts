@@ -107,6 +107,13 @@ export interface IAttempt {
   finished_at: number | null;
 }
 
+/** The executed notebook a task wrote (`neuro-jupyter nbrun`). */
+export interface INotebookLink {
+  path: string;
+  lab_url: string | null;
+  html_url: string;
+}
+
 /** A task of a bake attempt. */
 export interface ITask {
   full_id: string;
@@ -117,6 +124,7 @@ export interface ITask {
   reason: string;
   started_at: number | null;
   finished_at: number | null;
+  notebook?: INotebookLink | null;
 }
 
 /** A bake with one attempt's tasks and graph edges. */

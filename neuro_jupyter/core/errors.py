@@ -91,6 +91,10 @@ class StoreError(NeuroJupyterError):
     """The SQLite state store is unusable (corrupt, newer schema, locked for too long)."""
 
 
+class NotebookError(NeuroJupyterError):
+    """A notebook run failed: a cell raised or timed out, or the kernel died or was stopped."""
+
+
 class BackendError(NeuroJupyterError):
     """A backend could not start, watch or stop a process."""
 

@@ -32,6 +32,11 @@ GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  ``{"task", "attempt", "head
          log?attempt=&raw=``                         ``show``'s header lines (for an action or
                                                      module call, the note naming its tasks)
                                                      and the log
+GET      ``projects/{pk}/bakes/{bake}/tasks/{task}/  the task's executed notebook (``nbrun``) as
+         notebook.html?attempt=``                    an HTML page (nbconvert), sent with a
+                                                     Content-Security-Policy that runs no
+                                                     script (``core.notebooks.html``); a task
+                                                     object's ``notebook`` field links it
 GET      ``projects/{pk}/bakes/{bake}/graph.dot``    the graph in DOT (text/vnd.graphviz)
 GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml; needs
                                                      Graphviz's ``dot``)
@@ -76,8 +81,8 @@ from ..core.errors import (
     NeuroJupyterError,
     NotFoundError,
 )
+from ..core.notebooks.links import API_PATH as NAMESPACE
 
-NAMESPACE = "neuro-jupyter/api"
 AUTH_RESOURCE = "neuro_jupyter"
 
 T = TypeVar("T")
@@ -175,6 +180,11 @@ class NeuroHandler(APIHandler):
     async def project(self, pk: str) -> tuple[Any, Any]:
         """The project record and the opened project for a key from the URL."""
         return await self.run(_open_project, pk)
+
+    @property
+    def server(self) -> Server:
+        """This server's base URL and root folder (for links to files it serves)."""
+        return Server(self.base_url, self.settings.get("server_root_dir"))
 
 
 def _parse_pk(pk: str) -> int:
@@ -441,32 +451,53 @@ def bake_json(bake: Any) -> dict[str, Any]:
     return data
 
 
-def task_json(task: Any) -> dict[str, Any]:
-    """A task of an attempt for the API (no log paths or process ids)."""
+@dataclasses.dataclass(frozen=True)
+class Server:
+    """What links need of this server: its base URL and the folder it serves."""
+
+    base_url: str
+    root_dir: str | None
+
+
+def task_json(task: Any, notebook: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A task of an attempt for the API (no log paths or process ids), with its executed
+    notebook: None, or ``{"path", "lab_url", "html_url"}``."""
     names = (
         "full_id", "status", "kind", "title", "needs", "matrix_group", "raw_id", "exit_code",
         "reason", "outputs", "created_at", "started_at", "finished_at",
     )
-    return {name: to_json(getattr(task, name)) for name in names}
+    data = {name: to_json(getattr(task, name)) for name in names}
+    data["notebook"] = notebook
+    return data
 
 
-def state_json(state: Any, attempts: list[Any]) -> dict[str, Any]:
+def _notebook(state: Any, task: Any, server: Server | None) -> dict[str, Any] | None:
+    from ..core.notebooks.links import notebook_json
+
+    if not task.notebook or state.root is None or server is None:
+        return None
+    return notebook_json(state.root, task, pk=state.bake.project_pk, base_url=server.base_url,
+                         root_dir=server.root_dir)
+
+
+def state_json(state: Any, attempts: list[Any], server: Server | None = None) -> dict[str, Any]:
     """A bake's state (one attempt, its tasks and edges) for the API."""
     return {
         "bake": bake_json(state.bake),
         "attempt": attempt_json(state.attempt),
         "attempts": [attempt_json(a) for a in attempts],
-        "tasks": [task_json(t) for t in state.tasks],
+        "tasks": [task_json(t, _notebook(state, t, server)) for t in state.tasks],
         "edges": [list(edge) for edge in state.edges],
     }
 
 
-def _bake_state(project: Any, bake_ref: str, attempt: int | None) -> dict[str, Any]:
+def _bake_state(project: Any, bake_ref: str, attempt: int | None, server: Server | None = None
+                ) -> dict[str, Any]:
     from ..core.bake import inspect_bake, list_attempts, resolve_bake
 
     bake = resolve_bake(project, bake_ref)
     state = inspect_bake(project, bake, attempt)
-    return state_json(state, list_attempts(project, bake))
+    return state_json(state, list_attempts(project, bake), server)
 
 
 class BakesHandler(NeuroHandler):
@@ -494,7 +525,7 @@ class BakeHandler(NeuroHandler):
         """``?attempt=n`` (default: the last attempt)."""
         attempt = self.int_arg("attempt")
         _, project = await self.project(pk)
-        self.reply(await self.run(_bake_state, project, bake, attempt))
+        self.reply(await self.run(_bake_state, project, bake, attempt, self.server))
 
 
 def _task_log(project: Any, bake_ref: str, task: str, attempt: int | None, raw: bool) -> dict[str, Any]:
@@ -520,7 +551,45 @@ class TaskLogHandler(NeuroHandler):
         self.reply(await self.run(_task_log, project, bake, task, attempt, raw))
 
 
-def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str) -> bytes:
+def _notebook_html(project: Any, bake_ref: str, task_id: str, attempt: int | None) -> str:
+    from ..core.bake import find_task, inspect_bake, resolve_bake
+    from ..core.notebooks.html import notebook_html
+    from ..core.notebooks.links import task_notebook
+
+    state = inspect_bake(project, resolve_bake(project, bake_ref), attempt)
+    task = find_task(state, task_id)
+    where = f"task {task.full_id} of bake {state.bake.bake_id} (attempt #{state.attempt.number})"
+    found = task_notebook(project.root, task)
+    if found is None:
+        raise NotFoundError(f"The {where} wrote no executed notebook in the project")
+    if not found.exists:
+        raise NotFoundError(f"The executed notebook of the {where}, {found.path}, is not in "
+                            "the project on this machine")
+    return notebook_html(found.absolute)
+
+
+class TaskNotebookHandler(NeuroHandler):
+    """A task's executed notebook as an HTML page in which no script runs."""
+
+    @property
+    def content_security_policy(self) -> str:
+        from ..core.notebooks.html import CONTENT_SECURITY_POLICY
+
+        return CONTENT_SECURITY_POLICY
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self, pk: str, bake: str, task: str) -> None:
+        """``?attempt=n`` (default: the last)."""
+        attempt = self.int_arg("attempt")
+        _, project = await self.project(pk)
+        page = await self.run(_notebook_html, project, bake, task, attempt)
+        self.finish(page, set_content_type="text/html; charset=utf-8")
+
+
+def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str, server: Server
+           ) -> bytes:
     from ..core.bake import inspect_bake, list_attempts, resolve_bake
     from ..core.graph import render, to_dot
 
@@ -529,7 +598,8 @@ def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str) -> bytes:
     if fmt == "json":
         from ..core.graph_data import graph_data
 
-        data = graph_data(state, list_attempts(project, bake))
+        data = graph_data(state, list_attempts(project, bake),
+                          notebook_of=lambda task: _notebook(state, task, server))
         return json.dumps(data, separators=(",", ":")).encode("utf-8")
     dot = to_dot(state)
     return dot.encode("utf-8") if fmt == "dot" else render(dot, "svg")
@@ -545,7 +615,7 @@ class GraphHandler(NeuroHandler):
         """``?attempt=n`` (default: the last attempt)."""
         attempt = self.int_arg("attempt")
         _, project = await self.project(pk)
-        data = await self.run(_graph, project, bake, attempt, fmt)
+        data = await self.run(_graph, project, bake, attempt, fmt, self.server)
         kind = {
             "svg": "image/svg+xml",
             "dot": "text/vnd.graphviz; charset=utf-8",
@@ -554,7 +624,8 @@ class GraphHandler(NeuroHandler):
         self.finish(data, set_content_type=kind)
 
 
-def _bake_action(project: Any, bake_ref: str, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
+def _bake_action(project: Any, bake_ref: str, action: str, body: Mapping[str, Any],
+                 server: Server) -> dict[str, Any]:
     from ..core.bake import cancel_bake, resolve_bake, restart_bake
 
     attempt = body.get("attempt")
@@ -563,12 +634,12 @@ def _bake_action(project: Any, bake_ref: str, action: str, body: Mapping[str, An
     bake = resolve_bake(project, bake_ref)
     if action == "cancel":
         cancel_bake(project, bake, attempt)
-        return _bake_state(project, bake.bake_id, attempt)
+        return _bake_state(project, bake.bake_id, attempt, server)
     from_failed = body.get("from_failed", True)
     if not isinstance(from_failed, bool):
         raise InvalidInputError("'from_failed' must be true or false")
     new = restart_bake(project, bake, attempt=attempt, from_failed=from_failed)
-    return _bake_state(project, bake.bake_id, new.number)
+    return _bake_state(project, bake.bake_id, new.number, server)
 
 
 class BakeActionHandler(NeuroHandler):
@@ -581,7 +652,7 @@ class BakeActionHandler(NeuroHandler):
         """``cancel``: body ``{"attempt"}``; ``restart``: ``{"attempt", "from_failed"}``."""
         _, project = await self.project(pk)
         body = self.body()
-        state = await self.run(_bake_action, project, bake, action, body)
+        state = await self.run(_bake_action, project, bake, action, body, self.server)
         self.reply(state, 201 if action == "restart" else 200)
 
 
@@ -612,6 +683,7 @@ ROUTES: list[tuple[str, type[NeuroHandler]]] = [
     (rf"projects/{_PK}/bakes", BakesHandler),
     (rf"projects/{_BAKE}", BakeHandler),
     (rf"projects/{_BAKE}/tasks/(?P<task>[^/]+)/log", TaskLogHandler),
+    (rf"projects/{_BAKE}/tasks/(?P<task>[^/]+)/notebook\.html", TaskNotebookHandler),
     (rf"projects/{_BAKE}/graph\.(?P<fmt>dot|svg|json)", GraphHandler),
     (rf"projects/{_BAKE}/(?P<action>cancel|restart)", BakeActionHandler),
 ]

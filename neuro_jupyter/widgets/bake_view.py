@@ -19,10 +19,18 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from ..core.bake import BakeRecord, BakeState, inspect_bake, list_attempts, resolve_bake
+from ..core.bake import (
+    BakeRecord,
+    BakeState,
+    TaskRecord,
+    inspect_bake,
+    list_attempts,
+    resolve_bake,
+)
 from ..core.bake.render import show_task
 from ..core.errors import NeuroJupyterError
 from ..core.graph_data import graph_data
+from ..core.notebooks.links import notebook_json
 from ..core.store.projects import project_pk
 from ..core.workflow.model import FINISHED_STATUSES
 
@@ -70,6 +78,7 @@ class BakeView(anywidget.AnyWidget):
         self._interval = interval
         self._state: BakeState | None = None
         self._task: asyncio.Task[None] | None = None
+        self._server: tuple[str, str | None] | None = None  # base URL, root folder
         self.pk = project_pk(project)
         self.bake_id = self._bake.bake_id
         self.attempt = attempt or 0
@@ -130,11 +139,30 @@ class BakeView(anywidget.AnyWidget):
         """Read the attempt's state from the store and send what changed."""
         state = inspect_bake(self._project, self._bake, self._attempt)
         self._state = state
-        data = graph_data(state, list_attempts(self._project, self._bake))
+        data = graph_data(state, list_attempts(self._project, self._bake),
+                          notebook_of=self._notebook)
         structure = data.pop("structure")
         if structure.get("key") != self.structure.get("key"):
             self.structure = structure
         self.state = data
+
+    def _notebook(self, task: TaskRecord) -> dict[str, Any] | None:
+        """The task's executed notebook, linked through the Jupyter server that runs this
+        kernel when one is found (as for live jobs' links), else by path alone."""
+        if not task.notebook or self._state is None:
+            return None
+        if self._server is None:
+            from ..core.live.urls import jupyter_server
+
+            info = jupyter_server(self._project.root) or {}
+            root = info.get("root_dir") or info.get("notebook_dir")
+            self._server = (str(info.get("base_url") or ""), str(root) if root else None)
+        base_url, root_dir = self._server
+        found = notebook_json(self._project.root, task, pk=self._state.bake.project_pk,
+                              base_url=base_url or "/", root_dir=root_dir)
+        if found is not None and not base_url:
+            found["lab_url"] = found["html_url"] = None  # no Jupyter server to serve them
+        return found
 
     def _on_remote(self, change: dict[str, Any]) -> None:
         if not change["new"] and not self.finished:

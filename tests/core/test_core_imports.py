@@ -27,3 +27,20 @@ def test_core_imports_no_front_end_packages() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_load_ext_and_set_output_import_no_notebook_machinery() -> None:
+    """``%load_ext neuro_jupyter`` and ``neuro_jupyter.set_output`` stay fast: nbformat (1–3 s
+    beside jupyter_server), nbclient, nbconvert and jupyter_client load only for ``nbrun``."""
+    script = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "import neuro_jupyter\n"
+        "neuro_jupyter.load_ipython_extension(InteractiveShell.instance())\n"
+        "neuro_jupyter.set_output('ok', True)\n"
+        "heavy = ('nbformat', 'nbclient', 'nbconvert', 'jupyter_client', 'jsonschema')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.splitlines() == ["::set-output name=ok::true", "[]"]

@@ -148,8 +148,11 @@ def test_cancel_and_restart_magics(
 
 
 def test_template_sample_batch_bakes(
-    ipython: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ipython: InteractiveShell, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from notebook_files import read_executed
+
     from neuro_jupyter.magics import bake as bake_magics
 
     monkeypatch.setattr(bake_magics, "_display", lambda view: None)
@@ -158,8 +161,19 @@ def test_template_sample_batch_bakes(
     state = wait_finished(project, list_bakes(project)[0].bake_id, timeout=240)
     assert state.attempt.result == "succeeded", [(t.full_id, t.reason) for t in state.tasks]
     tasks = {t.full_id: t for t in state.tasks}
-    assert set(tasks) == {"prepare", "train_0_1", "train_0_5", "evaluate"}
+    assert set(tasks) == {"prepare", "train_0_1", "train_0_5", "evaluate", "report"}
     assert "accuracy" in tasks["train_0_1"].outputs
+    # the report task runs notebooks/report.ipynb: its outputs, and the executed copy's plot
+    best = tasks["evaluate"].outputs["best_run"]
+    assert dict(tasks["report"].outputs) == {"best_run": best,
+                                             "best_accuracy": tasks["evaluate"].outputs["best_accuracy"]}
+    executed = read_executed(project.root / tasks["report"].notebook)
+    assert f"best_run = {best!r}" in executed.cells[3].source  # injected after the parameters
+    plots = [o["data"]["image/svg+xml"] for cell in executed.cells for o in cell.get("outputs", [])
+             if "image/svg+xml" in o.get("data", {})]
+    assert len(plots) == 1 and plots[0].count("<polyline") == 2  # a curve per training run
+    ipython.run_line_magic("neuro_show", f"--project {project.root} {state.bake.bake_id} report")
+    assert f"Executed notebook: {tasks['report'].notebook}\n" in capsys.readouterr().out
 
 
 def test_kernel_restart_mid_bake_then_the_view_reattaches(a_project: Any, tmp_path: Path) -> None:

@@ -152,3 +152,40 @@ def test_polls_on_the_event_loop_until_finished_or_followed_by_the_browser(a_pro
     assert view.result == "failed"
     assert view.state["tasks"]["status"] == ["succeeded", "failed", "failed", "failed"]
     assert view.progress == (4, 4)
+
+
+def test_a_task_names_its_executed_notebook(a_project, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Links through the Jupyter server that runs the kernel (found in Jupyter's runtime
+    folder, as for live jobs); none without one, and nothing for a task with no notebook."""
+    import json
+    import os
+
+    from notebook_files import notebook_bake
+
+    bake = notebook_bake(a_project)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    monkeypatch.delenv("JPY_PARENT_PID", raising=False)
+    path = f"results/bakes/{bake.bake_id}/1/report.ipynb"
+
+    def notebook_of(view: BakeView, task: str) -> object:
+        ids = view.structure["ids"]
+        return view.state["tasks"]["notebook"][ids.index(task)]
+
+    view = BakeView(a_project, "reported", follow=False)
+    assert notebook_of(view, "report") == {"path": path, "lab_url": None, "html_url": None}
+    assert notebook_of(view, "plain") is None
+
+    (runtime / "jpserver-1.json").write_text(json.dumps({
+        "pid": os.getpid(), "base_url": "/user/me/", "root_dir": str(a_project.root.parent),
+        "url": "http://127.0.0.1:8888/user/me/"}))
+    view = BakeView(a_project, "reported", follow=False)
+    pk = bake.project_pk
+    assert notebook_of(view, "report") == {
+        "path": path,
+        "lab_url": f"/user/me/lab/tree/{a_project.root.name}/{path}",
+        "html_url": f"/user/me/neuro-jupyter/api/projects/{pk}/bakes/{bake.bake_id}/tasks/"
+                    "report/notebook.html?attempt=1",
+    }

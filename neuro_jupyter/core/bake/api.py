@@ -34,6 +34,7 @@ class BakeState:
     attempt: rows.AttemptRecord
     tasks: list[rows.TaskRecord]
     edges: list[tuple[str, str, str]]  # (need, task, level) as dotted ids
+    root: Path | None = None  # the project's folder (where tasks' notebooks are)
 
     @property
     def finished(self) -> bool:
@@ -170,7 +171,8 @@ def inspect_bake(
     att = _attempt(store, record, attempt)
     tasks = rows.list_tasks(store, record.bake_id, att.number)
     edges = [(need, task.full_id, level) for task in tasks for need, level in task.needs.items()]
-    return BakeState(bake=rows.get_bake(store, record.bake_id), attempt=att, tasks=tasks, edges=edges)
+    return BakeState(bake=rows.get_bake(store, record.bake_id), attempt=att, tasks=tasks,
+                     edges=edges, root=project.root)
 
 
 def watch_bake(

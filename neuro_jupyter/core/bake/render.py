@@ -76,7 +76,22 @@ def show_header(state: BakeState, task: TaskRecord) -> str:
         article = "an" if task.kind[0] in "aeiou" else "a"
         head += (f"\nIt is {article} {task.kind} call with no log of its own; "
                  f"its tasks: {', '.join(inner)}")
+    if task.notebook:
+        head += f"\n{notebook_note(state, task)}"
     return head
+
+
+def notebook_note(state: BakeState, task: TaskRecord) -> str:
+    """The line that names the executed notebook a task wrote (``nbrun``)."""
+    from ..notebooks.links import task_notebook
+
+    if state.root is None:
+        return f"Executed notebook: {task.notebook}"
+    found = task_notebook(state.root, task)
+    if found is None:
+        return f"Executed notebook: {task.notebook} (outside the project: not shown)"
+    missing = "" if found.exists else " (not in the project on this machine)"
+    return f"Executed notebook: {found.path}{missing}"
 
 
 @dataclass(frozen=True)

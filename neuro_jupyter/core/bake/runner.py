@@ -41,11 +41,12 @@ from ..store.db import Store
 from ..workflow.batch_api import BatchGraph, GraphNode
 from ..workflow.model import DepResult, FullID, TaskSpec, dotted
 from .commands import process_output
+from .taskenv import task_env
 
 if TYPE_CHECKING:
     from ..project.discovery import Project
 
-Mapper = Callable[[TaskSpec, "Project", Path], ProcessSpec]
+Mapper = Callable[..., ProcessSpec]  # (task, project, log path, *, env_extra) → process
 
 CANCEL_CHECK_INTERVAL = 0.25
 FLUSH_INTERVAL = 0.05
@@ -443,17 +444,18 @@ class BakeRunner:
             )
             if hit is not None:
                 row = self.store.query_one(
-                    "SELECT log_path FROM tasks WHERE raw_id = ? LIMIT 1", (hit.raw_id,)
+                    "SELECT log_path, notebook FROM tasks WHERE raw_id = ? LIMIT 1", (hit.raw_id,)
                 )
                 self._update(fid, raw_id=hit.raw_id, cache_key=spec.caching_key,
-                             log_path=row[0] if row else "")
+                             log_path=row[0] if row else "", notebook=row[1] if row else "")
                 self._finish(level, node_id, "cached", outputs=hit.outputs, state=hit.state)
                 return True
         raw_id = f"job-{rows.uuid4_text()}"
         log_name = f"{key}.log"
         log_path = self.log_dir / log_name
         try:
-            process = self.mapper(spec, self.project, log_path)
+            process = self.mapper(spec, self.project, log_path, env_extra=task_env(
+                self.bake.bake_id, self.attempt, key, self.project.root))
             execution = self.backend.start(process, raw_id=raw_id, detached=False,
                                            labels=self._labels(fid))
         except NeuroJupyterError as exc:
@@ -522,7 +524,7 @@ class BakeRunner:
             return False
         self._update(
             fid, raw_id=old.raw_id, exit_code=old.exit_code, cache_key=old.cache_key,
-            log_path=old.log_path, title=old.title or self.records[fid].title,
+            log_path=old.log_path, notebook=old.notebook, title=old.title or self.records[fid].title,
             started_at=old.started_at, reason=f"reused from attempt #{self.previous_attempt}",
         )
         self.copied.add(key)
@@ -603,6 +605,7 @@ class BakeRunner:
         record = self.records[fid]
         outputs: dict[str, str] = {}
         state: dict[str, str] = {}
+        extra: dict[str, Any] = {"exit_code": info.exit_code}
         if record.log_path and has_output:
             try:
                 path = Path(record.log_path)
@@ -610,6 +613,8 @@ class BakeRunner:
                     text = path.read_bytes()[output_from:]
                     parsed = process_output(text.decode("utf-8", errors="replace"))
                     outputs, state = parsed.outputs, parsed.state
+                    if parsed.notebook:
+                        extra["notebook"] = parsed.notebook
             except OSError:
                 pass
         reason = info.reason
@@ -623,7 +628,7 @@ class BakeRunner:
         if fid[-1] in level.results:  # finished already: only its exit code is new
             self._update(fid, exit_code=info.exit_code)
         self._finish(level, fid[-1], status, outputs=outputs, state=state, reason=reason,
-                     ran=True, extra={"exit_code": info.exit_code})
+                     ran=True, extra=extra)
         spec = self._cache_policy.pop(fid, None)
         if status == "succeeded" and spec is not None and spec.cache.strategy == "default":
             self.cache_puts.append((dotted(fid), spec.caching_key, self.records[fid]))

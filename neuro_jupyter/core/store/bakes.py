@@ -78,6 +78,7 @@ class TaskRecord:
     state: Mapping[str, str] = field(default_factory=dict)
     cache_key: str = ""
     log_path: str = ""
+    notebook: str = ""  # the executed notebook it wrote, relative to the project (``nbrun``)
     pid: int | None = None
     pid_start: str = ""
     created_at: float = 0.0
@@ -273,7 +274,7 @@ UNFINISHED_STATUSES = ("pending", "running", "unknown")
 _TASK_COLUMNS = (
     "bake_id", "attempt", "full_id", "status", "kind", "title", "needs_json", "matrix_group",
     "seq", "raw_id", "exit_code", "reason", "outputs_json", "state_json", "cache_key",
-    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at",
+    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at", "notebook",
 )
 
 
@@ -304,7 +305,7 @@ def _task_row(task: TaskRecord) -> tuple[object, ...]:
         _json(task.needs), task.matrix_group, task.seq, task.raw_id, task.exit_code,
         task.reason, _json(task.outputs), _json(task.state),
         task.cache_key, task.log_path, task.pid, task.pid_start, task.created_at or time.time(),
-        task.started_at, task.finished_at,
+        task.started_at, task.finished_at, task.notebook,
     )
 
 
@@ -337,7 +338,7 @@ def _task(row: sqlite3.Row) -> TaskRecord:
         state=json.loads(row["state_json"]), cache_key=row["cache_key"],
         log_path=row["log_path"], pid=row["pid"], pid_start=row["pid_start"],
         created_at=float(row["created_at"]), started_at=row["started_at"],
-        finished_at=row["finished_at"],
+        finished_at=row["finished_at"], notebook=row["notebook"],
     )
 
 

@@ -126,4 +126,8 @@ MIGRATIONS: list[str] = [
     ALTER TABLE jobs ADD COLUMN meta_json TEXT NOT NULL DEFAULT '{}';  -- title, image, url mode
     CREATE INDEX jobs_by_status ON jobs (project_pk, status);
     """,
+    # 4: the executed notebook a bake task wrote (``::notebook::``, relative to the project)
+    """
+    ALTER TABLE tasks ADD COLUMN notebook TEXT NOT NULL DEFAULT '';
+    """,
 ]

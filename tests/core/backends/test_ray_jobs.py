@@ -283,3 +283,27 @@ def test_ray_head_listens_on_loopback_only(ray_head_group: int) -> None:
     found = listening_addresses(ray_head_group)
     assert found
     assert all(a.startswith(("127.", "::ffff:127.", "::1:")) for a in found), found
+
+
+def test_a_notebook_task_on_ray_records_its_executed_copy(ray_project: Project) -> None:
+    """nbrun in a Ray job: the task's env says it is a bake task and where the project is on
+    the node; the ``::notebook::`` line and the outputs reach the bake through the copied log."""
+    from notebook_files import read_executed, write_notebook
+
+    write_notebook(ray_project.root / "notebooks" / "nb.ipynb",
+                   "import neuro_jupyter\nneuro_jupyter.set_output('doubled', n * 2)",
+                   parameters="n = 1")
+    (ray_project.root / ".neuro" / "nb.yml").write_text(
+        "kind: batch\ntasks:\n"
+        f"  - id: nb\n    bash: {sys.executable} -m neuro_jupyter nbrun notebooks/nb.ipynb -p n 21\n"
+        "  - id: after\n    needs: [nb]\n    bash: echo got ${{ needs.nb.outputs.doubled }}\n"
+    )
+    bake = start_bake(ray_project, "nb")
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s,
+                 timeout=180)
+    tasks = {task.full_id: task for task in state.tasks}  # type: ignore[attr-defined]
+    assert state.attempt.result == "succeeded", [(t.full_id, t.reason) for t in tasks.values()]
+    assert tasks["nb"].outputs == {"doubled": "42"}
+    assert read_task_log(tasks["after"]) == "got 42\n"
+    assert tasks["nb"].notebook == f"results/bakes/{bake.bake_id}/1/nb.ipynb"
+    assert read_executed(ray_project.root / tasks["nb"].notebook)  # the node sees the project

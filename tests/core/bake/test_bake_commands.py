@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from neuro_jupyter.core.bake.commands import process_output
 
 
@@ -32,3 +34,27 @@ def test_values_keep_colons_and_last_write_wins() -> None:
     assert result.outputs == {"u": "2"}
     assert process_output("::set-output name=u::http://x:1/a::b\n").outputs == {
         "u": "http://x:1/a::b"}
+
+
+def test_set_output_lines_and_what_they_refuse(capsys: pytest.CaptureFixture[str]) -> None:
+    import neuro_jupyter
+    from neuro_jupyter.core.bake.commands import set_output_line
+    from neuro_jupyter.core.errors import InvalidInputError
+
+    assert set_output_line("acc", 0.93) == "::set-output name=acc::0.93"
+    assert set_output_line("ok", False) == "::set-output name=ok::false"
+    assert set_output_line("none", None) == "::set-output name=none::"
+    assert set_output_line("url", "http://x::y") == "::set-output name=url::http://x::y"
+    neuro_jupyter.set_output("n", 3)
+    printed = capsys.readouterr().out
+    assert printed == "::set-output name=n::3\n" and process_output(printed).outputs == {"n": "3"}
+    with pytest.raises(InvalidInputError, match="Invalid output name '1st'"):
+        set_output_line("1st", 1)
+    with pytest.raises(InvalidInputError, match="one line"):
+        set_output_line("text", "two\nlines")
+
+
+def test_the_notebook_command_records_a_path_and_is_hidden() -> None:
+    result = process_output("run\n::notebook::results/a.ipynb\n::notebook::results/b.ipynb\n")
+    assert result.notebook == "results/b.ipynb" and result.text == "run\n"
+    assert result.outputs == {} and result.unknown == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -121,16 +122,26 @@ def test_rendered_files_are_valid(tmp_path: Path) -> None:
     assert yaml.safe_load((root / ".neuro" / "project.yml").read_text()) == {"id": "neuro_tutorial"}
     batch = yaml.safe_load((root / ".neuro" / "training.yml").read_text())
     assert batch["kind"] == "batch"
+    tasks = {t["id"]: t for t in batch["tasks"]}
     assert [t["id"] for t in batch["tasks"]][0] == "prepare"
-    assert "needs.train_0_1.outputs.accuracy" in batch["tasks"][-1]["bash"]
+    assert "needs.train_0_1.outputs.accuracy" in tasks["evaluate"]["bash"]
+    assert tasks["report"]["needs"] == ["evaluate"]
+    assert tasks["report"]["env"] == {
+        "NOTEBOOK_HASH": "$[[ hash_files('notebooks/report.ipynb') ]]"}
+    assert "neuro-jupyter nbrun notebooks/report.ipynb -p best_run" in tasks["report"]["bash"]
 
-    notebook = json.loads((root / "notebooks" / "demo.ipynb").read_text())
     import nbformat
 
-    nbformat.validate(nbformat.from_dict(notebook))
+    for name in ("demo.ipynb", "report.ipynb"):
+        notebook = json.loads((root / "notebooks" / name).read_text())
+        nbformat.validate(nbformat.from_dict(notebook))
+    report = json.loads((root / "notebooks" / "report.ipynb").read_text())
+    assert report["cells"][0]["source"][0] == "# Neuro Tutorial: training report\n"
+    assert [c["metadata"].get("tags") for c in report["cells"]].count(["parameters"]) == 1
     for text_file in ("HELP.md", "README.md", "setup.cfg", "modules/train.py"):
         content = (root / text_file).read_text()
-        assert "cookiecutter" not in content and "{{" not in content
+        # workflow expressions (${{ }}) are meant to be there, template ones are not
+        assert "cookiecutter" not in content and not re.search(r"(?<!\$)\{\{", content)
     assert "neuro-jupyter" in (root / "HELP.md").read_text()
     assert "numpy" in (root / "requirements.txt").read_text()
     ignored = (root / ".gitignore").read_text().splitlines()

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from ...bake.taskenv import PER_TASK
 from ...errors import BackendError
 from ..base import Execution, ExitInfo, ProcessSpec
 from .limits import preexec
@@ -224,8 +225,21 @@ _RESET_SIGNALS = tuple(
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """``os.environ`` with the spec's variables on top, built again only when either changed
-    (the bake's tasks mostly share one env)."""
+    """``os.environ`` with the spec's variables on top. The part a bake's tasks share is built
+    again only when it or ``os.environ`` changed; what differs per task (its id, ``PER_TASK``)
+    is added to a copy (a plain dict copy, not a rebuild from ``os.environ``: 1 µs, not 60)."""
+    own = [key for key in PER_TASK if key in extra]
+    if not own:
+        return _shared_env(extra)
+    shared = _shared_env({k: v for k, v in extra.items() if k not in own})
+    env = dict(shared)
+    for key in own:
+        env[key] = extra[key]
+    return env
+
+
+def _shared_env(extra: Mapping[str, str]) -> dict[str, str]:
+    """``os.environ`` with ``extra`` on top, cached (never changed by callers)."""
     current = getattr(os.environ, "_data", None)  # the raw dict: compared in C, quickly
     key = tuple(extra.items())
     cached = _ENV_CACHE.get(key)

@@ -22,11 +22,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ...bake.taskenv import PROJECT_ROOT_ENV as ROOT_VAR
 from ..base import ProcessSpec
 from ..pathmatch import path_pattern
 from ..restart import delays, log_line
 
-ROOT_VAR = "NEURO_JUPYTER_PROJECT_ROOT"
 IGNORE_FILE = ".neuroignore"
 ALWAYS_EXCLUDED = (".git",)
 TIMEOUT_GRACE = 10  # seconds between timeout's SIGTERM and its SIGKILL at the end of a life span
