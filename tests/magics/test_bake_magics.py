@@ -206,7 +206,8 @@ def test_kernel_restart_mid_bake_then_the_view_reattaches(a_project: Any, tmp_pa
             except Exception:  # queue.Empty: keep waiting for the poll
                 continue
             if msg["msg_type"] == "comm_msg":
-                finished = msg["content"]["data"].get("state", {}).get("result") == "succeeded"
+                state_data = msg["content"]["data"].get("state", {}).get("state", {})
+                finished = state_data.get("attempt", {}).get("result") == "succeeded"
         assert finished, "the view never reported the end of the bake"
         assert inspect_bake(a_project, "rk").attempt.result == "succeeded"
     finally:
