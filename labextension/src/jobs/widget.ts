@@ -174,6 +174,11 @@ async function serverApi(model: IAnyModel): Promise<NeuroApi | null> {
   if (!base) {
     return null;
   }
+  // the page's token only ever goes to the page's own server
+  const sameOrigin = new URL(base, window.location.href).origin === window.location.origin;
+  if (!sameOrigin) {
+    return null;
+  }
   const api = new NeuroApi(pageConnection(base, config.token));
   try {
     const project = await api.project(model.get('project_pk'));
