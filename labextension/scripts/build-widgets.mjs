@@ -1,11 +1,11 @@
 // Bundle the notebook widgets' front ends (anywidget ES modules and their CSS) from the
-// compiled TypeScript in lib/ into neuro_jupyter/widgets/static/, each one self-contained
-// (anywidget loads a module without its imports). `--minify` for production builds.
+// TypeScript sources into neuro_jupyter/widgets/static/, each one self-contained (anywidget
+// loads a module without its imports). `--minify` for production builds.
 import * as esbuild from 'esbuild';
 
 const OUT = '../neuro_jupyter/widgets/static';
 const ENTRIES = [
-  ['lib/jobs/widget.js', 'jobs_panel.js'],
+  ['src/jobs/widget.ts', 'jobs_panel.js'],
   ['style/widget.css', 'jobs_panel.css']
 ];
 

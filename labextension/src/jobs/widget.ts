@@ -306,10 +306,13 @@ function render({ model, el }: { model: IAnyModel; el: HTMLElement }): () => voi
     }
     draw();
     void jobs.refreshQuietly();
+    let polling = false; // one read at a time: a busy kernel answers them in a row later
     timer = setInterval(() => {
       const lost = source === 'kernel' && kernel.lost;
-      if (!lost && node.isConnected && document.visibilityState !== 'hidden') {
+      if (!polling && !lost && node.isConnected && document.visibilityState !== 'hidden') {
+        polling = true;
         void jobs.refreshQuietly().then(() => {
+          polling = false;
           if (source === 'kernel' && kernel.lost) {
             draw();
           }
