@@ -68,6 +68,18 @@ function setup(rows) {
 
 const tick = () => new Promise(resolve => setImmediate(resolve));
 
+/** A model over one never-run job, started; the server answers with the run in `status`. */
+async function startedAs(jobId, status) {
+  const ctx = setup([row(jobId, '', 'unknown')]);
+  await ctx.model.refresh();
+  const started = ctx.model.start(jobId);
+  const answered = row(jobId, '', status);
+  ctx.src.rows = [answered];
+  ctx.src.answer(job(answered));
+  await started;
+  return { ...ctx, answered };
+}
+
 test('a job that never ran looks neutral', async () => {
   const { model } = setup([row('train', '', 'unknown')]);
   await model.refresh();
@@ -100,13 +112,7 @@ test('Start shows progress until the run runs, then a note that goes stale', asy
 });
 
 test('a run still pending when the server answers keeps the progress until it fails', async () => {
-  const { src, model } = setup([row('big', '', 'unknown')]);
-  await model.refresh();
-  const started = model.start('big');
-  const pending = row('big', '', 'pending');
-  src.rows = [pending];
-  src.answer(job(pending));
-  await started;
+  const { src, model, answered: pending } = await startedAs('big', 'pending');
   assert.equal(model.operation('big'), 'start');
   assert.match(model.message('big').text, /pending \(waiting to run\)/);
   const failed = { ...pending, status: 'failed' };
@@ -150,13 +156,7 @@ test('an old "Stopping…" never stays up', async () => {
 });
 
 test('a note goes once the job it speaks of changes', async () => {
-  const { src, model } = setup([row('web', '', 'unknown')]);
-  await model.refresh();
-  const started = model.start('web');
-  const running = row('web', '', 'running');
-  src.rows = [running];
-  src.answer(job(running));
-  await started;
+  const { src, model } = await startedAs('web', 'running');
   assert.equal(model.message('web').text, 'web is running');
   src.rows = [row('web', '', 'cancelled')]; // killed elsewhere
   await model.refresh();
