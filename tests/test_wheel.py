@@ -45,6 +45,9 @@ def test_wheel_installs_enabled_extensions(tmp_path: Path) -> None:
     assert "data/share/jupyter/labextensions/neuro-jupyter/install.json" in names
     assert "data/share/jupyter/labextensions/neuro-jupyter/static/style.js" in names
     assert "data/etc/jupyter/jupyter_server_config.d/neuro_jupyter.json" in names
+    # the notebook jobs panel's front end, bundled from the labextension's sources
+    assert "neuro_jupyter/widgets/static/jobs_panel.js" in names
+    assert "neuro_jupyter/widgets/static/jobs_panel.css" in names
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)], env, tmp_path)

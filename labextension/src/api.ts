@@ -1,11 +1,11 @@
 /**
  * REST client for the neuro-jupyter server extension (`<base_url>neuro-jupyter/api/`).
  *
- * The routes are documented in `neuro_jupyter/server/handlers.py`; every request goes through
- * `ServerConnection.makeRequest` so the token and the XSRF cookie are sent.
+ * The routes are documented in `neuro_jupyter/server/handlers.py`. The client imports nothing
+ * from JupyterLab, so the notebook widgets can bundle it: it sends its requests through an
+ * `IConnection` (in JupyterLab, `ServerConnection.makeRequest`, which adds the token and the
+ * XSRF cookie; see `lab_api.ts`).
  */
-import { URLExt } from '@jupyterlab/coreutils';
-import { ServerConnection } from '@jupyterlab/services';
 
 import { IBakeGraph } from './graph/types';
 
@@ -13,6 +13,21 @@ export type { IBakeGraph } from './graph/types';
 
 /** The URL namespace of the server extension. */
 export const API_NAMESPACE = 'neuro-jupyter/api';
+
+/** How requests reach the Jupyter server. */
+export interface IConnection {
+  /** The server's base URL (`/` or `/user/NAME/`, possibly with scheme and host). */
+  baseUrl: string;
+  /** Send one request (adding whatever authentication the server needs). */
+  fetch(url: string, init: RequestInit): Promise<Response>;
+}
+
+/** `a/` + `b` without doubled or missing slashes. */
+export function joinUrl(base: string, ...parts: string[]): string {
+  let url = base.endsWith('/') ? base : `${base}/`;
+  url += parts.map(p => p.replace(/^\/+|\/+$/g, '')).filter(p => p).join('/');
+  return url;
+}
 
 /** A recorded project. */
 export interface IProject {
@@ -22,15 +37,28 @@ export interface IProject {
   root: string;
   created_at: number;
   opened_at: number;
+  /** Its folder under the server's root, as JupyterLab names paths; null outside it. */
+  path?: string | null;
+}
+
+/** A project environment a job runs in (when the server knows environments). */
+export interface IEnvironment {
+  name: string;
+  path: string;
+  state: string;
 }
 
 /** A live job of a project: a live.yml job with the state of its latest run. */
 export interface IJobRow {
   job_id: string;
   suffix: string;
+  label?: string;
+  /** The job's `title:` (or its action's name); '' when it has neither. */
   title: string;
   multi: boolean;
   browse: boolean;
+  /** Its params: name → default (null: required). */
+  params?: Record<string, string | null>;
   raw_id: string | null;
   status: string;
   url: string | null;
@@ -41,6 +69,10 @@ export interface IJobRow {
   backend_name: string | null;
   /** How it is shown: 'local' or 'ray (URL)'; null if never run. */
   backend_label: string | null;
+  /** The environment it ran in, when the server knows environments. */
+  environment?: IEnvironment | null;
+  /** How a cluster preset was mapped here, when the server says. */
+  preset_note?: string | null;
 }
 
 /** One run of a live job. */
@@ -62,6 +94,22 @@ export interface IJob {
   started_at: number | null;
   finished_at: number | null;
   url: string | null;
+  label?: string;
+  preset?: string | null;
+  environment?: IEnvironment | null;
+  preset_note?: string | null;
+}
+
+/** A run that is pending or running, with its project (JupyterLab's Running panel). */
+export interface IRunningJob extends IJob {
+  project: { pk: number; name: string };
+}
+
+/** What to start: a multi job's suffix (random when empty), params and `multi.args`. */
+export interface IStartOptions {
+  suffix?: string;
+  params?: Record<string, string>;
+  args?: string[];
 }
 
 /** A page of a log: its text and the offset to ask for next. */
@@ -140,7 +188,8 @@ export interface IBakeState {
 export class NeuroApiError extends Error {
   constructor(
     message: string,
-    readonly status: number
+    readonly status: number,
+    readonly body: Record<string, unknown> = {}
   ) {
     super(message);
     this.name = 'NeuroApiError';
@@ -149,11 +198,22 @@ export class NeuroApiError extends Error {
 
 /** The REST client: one method per route. */
 export class NeuroApi {
-  constructor(serverSettings?: ServerConnection.ISettings) {
-    this.serverSettings = serverSettings ?? ServerConnection.makeSettings();
+  constructor(connection: IConnection) {
+    this.connection = connection;
   }
 
-  readonly serverSettings: ServerConnection.ISettings;
+  readonly connection: IConnection;
+
+  /** One project by key. */
+  async project(pk: number): Promise<IProject> {
+    return this.json<IProject>(['projects', String(pk)]);
+  }
+
+  /** The pending and running jobs of every project. */
+  async running(): Promise<IRunningJob[]> {
+    const reply = await this.json<{ jobs: IRunningJob[] }>(['running']);
+    return reply.jobs;
+  }
 
   /** Every recorded project, most recently opened first. */
   async projects(): Promise<IProject[]> {
@@ -179,11 +239,16 @@ export class NeuroApi {
     return { jobs: reply.jobs, warning: reply.warning ?? '' };
   }
 
-  /** Start a live job (detached); answers the new run. */
-  async startJob(pk: number, jobId: string, suffix = ''): Promise<IJob> {
+  /** Start a live job (detached); answers the new run once it runs (a web job: once its
+   * page answers) or has ended, or while still pending after a few seconds. */
+  async startJob(pk: number, jobId: string, options: IStartOptions = {}): Promise<IJob> {
     return this.json<IJob>(['projects', String(pk), 'jobs', jobId, 'start'], {
       method: 'POST',
-      body: JSON.stringify({ suffix })
+      body: JSON.stringify({
+        suffix: options.suffix ?? '',
+        params: options.params ?? {},
+        args: options.args ?? []
+      })
     });
   }
 
@@ -283,30 +348,27 @@ export class NeuroApi {
     query: Record<string, string> = {}
   ): Promise<Response> {
     const path = parts.map(encodeURIComponent).join('/');
-    let url = URLExt.join(this.serverSettings.baseUrl, API_NAMESPACE, path);
+    let url = joinUrl(this.connection.baseUrl, API_NAMESPACE, path);
     const search = new URLSearchParams(query).toString();
     if (search) {
       url += `?${search}`;
     }
     let response: Response;
     try {
-      response = await ServerConnection.makeRequest(
-        url,
-        init,
-        this.serverSettings
-      );
+      response = await this.connection.fetch(url, init);
     } catch (error) {
       throw new NeuroApiError(`Cannot reach the server: ${error}`, 0);
     }
     if (!response.ok) {
       let message = response.statusText;
+      let body: Record<string, unknown> = {};
       try {
-        const body = await response.json();
-        message = body.message || message;
+        body = await response.json();
+        message = (body.message as string) || message;
       } catch {
         // not JSON: keep the status text
       }
-      throw new NeuroApiError(message, response.status);
+      throw new NeuroApiError(message, response.status, body);
     }
     return response;
   }

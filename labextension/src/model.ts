@@ -1,15 +1,19 @@
 /**
  * The sidebar's state: which view is shown (projects → project → job or bake) and its data,
- * refreshed by a `Poll` with backoff that stands by while the browser tab is hidden.
+ * refreshed by a `Poll` with backoff that stands by while the browser tab is hidden. A
+ * project's live jobs are a `JobsModel` (jobs/model.ts), the same as the notebook panel's.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IBake, IBakeGraph, IJob, IJobRow, IProject, NeuroApi } from './api';
-
-/** How many bytes of a job's log the details view shows (the tail). */
-export const LOG_TAIL_BYTES = 64 * 1024;
+import {
+  IBake,
+  IBakeGraph,
+  IProject,
+  NeuroApi
+} from './api';
+import { jobKey, JobsModel } from './jobs/model';
 
 /** What the sidebar shows. */
 export type View =
@@ -21,12 +25,7 @@ export type View =
 /** The data of the current view, as last fetched. */
 export interface IViewData {
   projects: IProject[];
-  jobs: IJobRow[];
-  jobsWarning: string;
   bakes: IBake[];
-  jobRow: IJobRow | null;
-  job: IJob | null;
-  log: string;
   /** The bake shown: its attempt's graph and tasks' state (the graph component's data). */
   bake: IBakeGraph | null;
 }
@@ -34,12 +33,7 @@ export interface IViewData {
 function emptyData(): IViewData {
   return {
     projects: [],
-    jobs: [],
-    jobsWarning: '',
     bakes: [],
-    jobRow: null,
-    job: null,
-    log: '',
     bake: null
   };
 }
@@ -114,59 +108,53 @@ export class NeuroModel implements IDisposable {
     return this._isDisposed;
   }
 
+  /** The live jobs of the project shown (in the project and job views), else null. */
+  get jobs(): JobsModel | null {
+    return this._jobs;
+  }
+
   /** Show a view and fetch its data now. */
   async show(view: View): Promise<void> {
     this._view = view;
     this._data = emptyData();
     this._error = '';
     this._actionError = '';
+    this.followJobs(view);
     this._changed.emit();
     await this.refreshNow();
+  }
+
+  /** Keep a JobsModel for the project of the view, its selection the job shown. */
+  private followJobs(view: View): void {
+    const pk = view.kind === 'project' || view.kind === 'job' ? view.project.pk : null;
+    if (this._jobs && this._jobs.pk !== pk) {
+      this._jobs.dispose();
+      this._jobs = null;
+    }
+    if (pk !== null && !this._jobs) {
+      const jobs = new JobsModel(this.api, pk);
+      jobs.subscribe(() => this.onJobsChanged(jobs));
+      this._jobs = jobs;
+    }
+    if (this._jobs) {
+      this._jobs.selected = view.kind === 'job' ? jobKey(view.jobId, view.suffix) : null;
+      this._jobs.details = null;
+    }
+  }
+
+  /** A change of the jobs: redraw, and follow a multi job's new instance in the job view. */
+  private onJobsChanged(jobs: JobsModel): void {
+    const view = this._view;
+    const row = jobs.selected === null ? undefined : jobs.row(jobs.selected);
+    if (view.kind === 'job' && row && jobKey(view.jobId, view.suffix) !== jobs.selected) {
+      this._view = { ...view, jobId: row.job_id, suffix: row.suffix };
+    }
+    this._changed.emit();
   }
 
   /** Refresh now (and restart the poll's schedule). */
   async refreshNow(): Promise<void> {
     await this._poll.refresh();
-  }
-
-  /** Start the job shown, or the given one. */
-  async startJob(): Promise<void> {
-    const view = this._view;
-    if (view.kind !== 'job') {
-      return;
-    }
-    await this.act(async () => {
-      const job = await this.api.startJob(view.project.pk, view.jobId, view.suffix);
-      if (this._view === view && job.suffix !== view.suffix) {
-        // a multi job started without a suffix got one: follow that run
-        this._view = { ...view, suffix: job.suffix };
-      }
-    });
-  }
-
-  /** Stop (kill) the job shown. */
-  async stopJob(): Promise<void> {
-    const view = this._view;
-    if (view.kind !== 'job') {
-      return;
-    }
-    await this.act(() =>
-      this.api.killJob(view.project.pk, view.jobId, view.suffix)
-    );
-  }
-
-  /** The proxy URL of the job shown, if it serves a web UI and runs. */
-  get jobUrl(): string | null {
-    const job = this._data.job;
-    return this._view.kind === 'job' && job && job.status === 'running'
-      ? job.url
-      : null;
-  }
-
-  /** Whether the job shown has an active (pending or running) run. */
-  get jobActive(): boolean {
-    const status = this._data.job?.status ?? this._data.jobRow?.status ?? '';
-    return status === 'pending' || status === 'running';
   }
 
   /** Whether the bake shown is still running. */
@@ -202,6 +190,7 @@ export class NeuroModel implements IDisposable {
     }
     this._isDisposed = true;
     this._poll.dispose();
+    this._jobs?.dispose();
     Signal.clearData(this);
   }
 
@@ -236,31 +225,16 @@ export class NeuroModel implements IDisposable {
         data.projects = await this.api.projects();
         break;
       case 'project': {
-        const [jobs, bakes] = await Promise.all([
-          this.api.jobList(view.project.pk),
-          this.api.bakes(view.project.pk)
+        const [bakes] = await Promise.all([
+          this.api.bakes(view.project.pk),
+          this._jobs?.refresh()
         ]);
-        data.jobs = jobs.jobs;
-        data.jobsWarning = jobs.warning;
         data.bakes = bakes;
         break;
       }
-      case 'job': {
-        const rows = await this.api.jobs(view.project.pk);
-        data.jobRow =
-          rows.find(r => r.job_id === view.jobId && r.suffix === view.suffix) ??
-          null;
-        const rawId = data.jobRow?.raw_id;
-        if (rawId) {
-          const [job, log] = await Promise.all([
-            this.api.job(rawId),
-            this.api.jobLog(rawId, -LOG_TAIL_BYTES, LOG_TAIL_BYTES)
-          ]);
-          data.job = job;
-          data.log = log.text;
-        }
+      case 'job':
+        await this._jobs?.refresh();
         break;
-      }
       case 'bake': {
         // one request: the graph component recolours in place and lays out only new tasks
         data.bake = await this.api.bakeGraph(view.project.pk, view.bakeId, view.attempt);
@@ -292,6 +266,7 @@ export class NeuroModel implements IDisposable {
   private _data: IViewData = emptyData();
   private _error = '';
   private _isDisposed = false;
+  private _jobs: JobsModel | null = null;
   private _poll: Poll;
   private _view: View = { kind: 'projects' };
 }

@@ -3,83 +3,29 @@
  * or a bake's graph and tasks.
  *
  * Every piece of text that comes from users or jobs (names, log lines, task ids, reasons) is
- * put in the DOM as text nodes, never as HTML. A bake's details (graph, tasks, logs) are the
- * graph component the notebook's bake view uses too (`graph/`).
+ * put in the DOM as text nodes, never as HTML. The live jobs' list and details are jobs/view.ts,
+ * shared with the notebook jobs panel; a bake's details (graph, tasks, logs) are the graph
+ * component the notebook's bake view uses too (`graph/`).
  */
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IBake, IBakeGraph, IJobRow, IProject } from './api';
-import { STATUSES } from './graph/colors';
+import { IBake, IBakeGraph, IProject } from './api';
+import {
+  backendTag,
+  badge,
+  button,
+  Child,
+  h,
+  jobLabel,
+  keepFocus,
+  when
+} from './dom';
 import { BakeDetails } from './graph/details';
+import { renderJobDetails, renderJobList, IJobsViewHost } from './jobs/view';
 import { NeuroModel, View } from './model';
 
-export { STATUSES } from './graph/colors';
-
-type Child = Node | string | null | undefined | false;
-
-/** Build an element; string children become text nodes (so they are never parsed as HTML). */
-function h(
-  tag: string,
-  attrs: Record<string, string> = {},
-  ...children: Child[]
-): HTMLElement {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    node.setAttribute(name, value);
-  }
-  for (const child of children) {
-    if (child === null || child === undefined || child === false) {
-      continue;
-    }
-    node.appendChild(
-      typeof child === 'string' ? document.createTextNode(child) : child
-    );
-  }
-  return node;
-}
-
-/** A button that runs `action` on click. */
-function button(
-  label: string,
-  attrs: Record<string, string>,
-  action: () => void,
-  disabled = false
-): HTMLElement {
-  const node = h('button', { class: 'jp-Button nj-button', ...attrs }, label);
-  (node as HTMLButtonElement).disabled = disabled;
-  node.addEventListener('click', event => {
-    event.stopPropagation();
-    action();
-  });
-  return node;
-}
-
-/** A small tag naming a backend other than the local one, with its label (the address) as a
- * tooltip; the server names and labels it (core parses the stored `ray@URL`). */
-export function backendTag(
-  name: string | null | undefined,
-  label: string | null | undefined
-): HTMLElement | null {
-  if (!name || name === 'local') {
-    return null;
-  }
-  return h('span', { class: 'nj-backend', title: label ?? name }, name);
-}
-
-/** A status badge in Neu.ro's colour for the status. */
-export function badge(status: string): HTMLElement {
-  const known = STATUSES.includes(status) ? status : 'unknown';
-  return h(
-    'span',
-    { class: `nj-badge nj-status-${known}`, 'data-status': known },
-    status || 'unknown'
-  );
-}
-
-function when(seconds: number | null | undefined): string {
-  return seconds ? new Date(seconds * 1000).toLocaleString() : '—';
-}
+export { backendTag, badge, STATUSES } from './dom';
 
 /** The sidebar widget. */
 export class NeuroPanel extends Widget {
@@ -95,13 +41,16 @@ export class NeuroPanel extends Widget {
 
   readonly model: NeuroModel;
 
-  /** Open a job's web UI (its proxy URL) in a new browser tab. */
-  openJob(): void {
-    const url = this.model.jobUrl;
-    if (url) {
-      window.open(url, '_blank', 'noopener');
-    }
-  }
+  /** What the shared jobs views ask of the sidebar: the job view, opening a web UI. */
+  readonly jobsHost: IJobsViewHost = {
+    select: (jobId, suffix) => {
+      const view = this.model.view;
+      if (view.kind === 'project' || view.kind === 'job') {
+        this.go({ kind: 'job', project: view.project, jobId, suffix });
+      }
+    },
+    open: url => window.open(url, '_blank', 'noopener')
+  };
 
   dispose(): void {
     this.model.changed.disconnect(this.render, this);
@@ -126,10 +75,12 @@ export class NeuroPanel extends Widget {
       !oldLog || oldLog.scrollTop + oldLog.clientHeight >= oldLog.scrollHeight - 4;
     const oldScroll = this.node.scrollTop;
     const detailsScroll = this._details?.view.scrollState();
-    this.node.replaceChildren(
-      this.header(),
-      this.errors(),
-      h('div', { class: 'nj-body' }, this.body())
+    keepFocus(this.node, () =>
+      this.node.replaceChildren(
+        this.header(),
+        this.errors(),
+        h('div', { class: 'nj-body' }, this.body())
+      )
     );
     this.node.scrollTop = oldScroll;
     if (detailsScroll && this._details) {
@@ -248,48 +199,18 @@ export class NeuroPanel extends Widget {
   }
 
   private projectView(project: IProject): HTMLElement {
-    const { jobs, jobsWarning, bakes } = this.model.data;
+    const { bakes } = this.model.data;
+    const jobs = this.model.jobs;
     return h(
       'div',
       { class: 'nj-project-view' },
       h('h3', {}, 'Live jobs'),
-      jobsWarning ? h('p', { class: 'nj-warning nj-jobs-warning' }, jobsWarning) : null,
-      jobs.length
-        ? h('ul', { class: 'nj-list nj-jobs' }, ...jobs.map(j => this.jobItem(project, j)))
-        : h('p', { class: 'nj-empty' }, 'No live jobs in .neuro/live.yml.'),
+      jobs ? renderJobList(jobs, this.jobsHost) : null,
       h('h3', {}, 'Bakes'),
       bakes.length
         ? h('ul', { class: 'nj-list nj-bakes' }, ...bakes.map(b => this.bakeItem(project, b)))
         : h('p', { class: 'nj-empty' }, 'No bakes yet.')
     );
-  }
-
-  private jobItem(project: IProject, job: IJobRow): HTMLElement {
-    const item = h(
-      'li',
-      {
-        class: 'nj-item nj-job',
-        'data-job-id': job.job_id,
-        'data-suffix': job.suffix,
-        title: job.title || job.job_id
-      },
-      h(
-        'div',
-        { class: 'nj-main' },
-        h(
-          'div',
-          { class: 'nj-name' },
-          jobLabel(job.job_id, job.suffix),
-          backendTag(job.backend_name, job.backend_label)
-        ),
-        job.title ? h('div', { class: 'nj-sub' }, job.title) : null
-      ),
-      badge(job.status)
-    );
-    item.addEventListener('click', () =>
-      this.go({ kind: 'job', project, jobId: job.job_id, suffix: job.suffix })
-    );
-    return item;
   }
 
   private bakeItem(project: IProject, bake: IBake): HTMLElement {
@@ -321,49 +242,12 @@ export class NeuroPanel extends Widget {
   }
 
   private jobView(): HTMLElement {
-    const { job, jobRow, log } = this.model.data;
-    const status = job?.status ?? jobRow?.status ?? 'unknown';
-    const busy = this.model.busy;
-    const active = this.model.jobActive;
-    const url = this.model.jobUrl;
-    const fields: [string, string][] = job
-      ? [
-          ['Run', job.raw_id],
-          ['Backend', job.backend_label],
-          ['Started', when(job.started_at)],
-          ['Finished', when(job.finished_at)],
-          ['Exit code', job.exit_code === null ? '—' : String(job.exit_code)],
-          ['Reason', job.reason || '—']
-        ]
-      : [];
-    return h(
-      'div',
-      { class: 'nj-job-view' },
-      h(
-        'div',
-        { class: 'nj-row' },
-        h('h3', {}, jobRow?.title || jobLabel(jobRow?.job_id ?? '', jobRow?.suffix ?? '')),
-        badge(status)
-      ),
-      h(
-        'div',
-        { class: 'nj-actions' },
-        button('Start', { class: 'jp-Button jp-mod-styled jp-mod-accept nj-button nj-start' }, () => void this.model.startJob(), busy || active),
-        button('Stop', { class: 'jp-Button jp-mod-styled jp-mod-warn nj-button nj-stop' }, () => void this.model.stopJob(), busy || !active),
-        url
-          ? button('Open', { class: 'jp-Button jp-mod-styled jp-mod-accept nj-button nj-open', title: url }, () => this.openJob())
-          : null
-      ),
-      fields.length
-        ? h(
-            'dl',
-            { class: 'nj-fields' },
-            ...fields.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])
-          )
-        : h('p', { class: 'nj-empty' }, 'This job has not run yet.'),
-      h('h4', {}, 'Log'),
-      h('pre', { class: 'nj-log' }, log)
-    );
+    const view = this.model.view;
+    const jobs = this.model.jobs;
+    if (view.kind !== 'job' || !jobs) {
+      return h('div');
+    }
+    return renderJobDetails(jobs, jobLabel(view.jobId, view.suffix), this.jobsHost);
   }
 
   private bakeView(): HTMLElement {
@@ -460,8 +344,4 @@ export class NeuroPanel extends Widget {
   }
 
   private _details: { key: string; data: IBakeGraph | null; view: BakeDetails } | null = null;
-}
-
-function jobLabel(jobId: string, suffix: string): string {
-  return suffix ? `${jobId} ${suffix}` : jobId;
 }

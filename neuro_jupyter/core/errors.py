@@ -107,3 +107,17 @@ class BackendUnavailableError(BackendError):
 class UnrunnableError(BackendError, InvalidInputError):
     """A job or task cannot run here as it is written (no command, a workdir that is not a
     folder): bad input, HTTP 400."""
+
+
+def http_status(error: NeuroJupyterError) -> int:
+    """The HTTP status of one of our errors, for front ends that answer in HTTP's terms (the
+    REST API, the notebook panel's requests)."""
+    if isinstance(error, InvalidInputError):
+        return 400
+    if isinstance(error, NotFoundError):
+        return 404
+    if isinstance(error, ConflictError):
+        return 409
+    if isinstance(error, BackendUnavailableError):  # Ray or Graphviz missing or silent
+        return 503
+    return 500

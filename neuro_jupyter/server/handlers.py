@@ -7,7 +7,9 @@ projects list, ``{bake}`` a bake id or name, ``{task}`` a dotted task id.
 Verb     Path                                        Answer
 =======  ==========================================  ==========================================
 GET      ``projects``                                ``{"projects": [project, ...]}``, with the
-                                                     projects in the server's folder recorded
+                                                     projects in the server's folder recorded;
+                                                     ``path``: its folder under the server's
+                                                     root (null outside it)
 GET      ``projects/{pk}``                           a project
 GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows);
                                                      when live.yml does not load, the recorded
@@ -19,6 +21,9 @@ POST     ``projects/{pk}/jobs/{job_id}/start``       201, the new run (409 with 
                                                      optional; 503 when Ray cannot be used)
 POST     ``projects/{pk}/jobs/{job_id}/kill``        ``{"messages": [...]}`` once stopped; body
                                                      ``{"suffix": ""}``; ``job_id`` may be ALL
+GET      ``running``                                 ``{"jobs": [run, ...]}``: pending and
+                                                     running jobs of every project, each with
+                                                     ``"project": {"pk", "name"}``
 GET      ``jobs/{raw_id}``                           one run of a job, with its ``url``
                                                      (jobs and bakes carry ``backend_name`` and
                                                      ``backend_label`` beside ``backend``)
@@ -75,11 +80,10 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..core.errors import (
-    BackendUnavailableError,
-    ConflictError,
     InvalidInputError,
     NeuroJupyterError,
     NotFoundError,
+    http_status,
 )
 from ..core.notebooks.links import API_PATH as NAMESPACE
 
@@ -91,15 +95,7 @@ Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
 
 def status_of(error: NeuroJupyterError) -> int:
     """The HTTP status for one of our errors."""
-    if isinstance(error, InvalidInputError):
-        return 400
-    if isinstance(error, NotFoundError):
-        return 404
-    if isinstance(error, ConflictError):
-        return 409
-    if isinstance(error, BackendUnavailableError):  # Ray or Graphviz missing or silent
-        return 503
-    return 500
+    return http_status(error)
 
 
 def json_errors(method: Handler) -> Handler:
@@ -207,10 +203,19 @@ def _open_project(pk: str) -> tuple[Any, Any]:
     return record, open_project(record.root, record=False)
 
 
-def project_json(record: Any) -> dict[str, Any]:
-    """A project record for the API."""
+def project_json(record: Any, server_root: str | None = None) -> dict[str, Any]:
+    """A project record for the API; ``path`` is its folder relative to the server's root
+    (as JupyterLab names documents), or null outside it."""
     data: dict[str, Any] = to_json(record)
     data["exists"] = (Path(record.root) / ".neuro").is_dir()
+    data["path"] = None
+    if server_root:
+        try:
+            relative = Path(record.root).relative_to(Path(server_root).expanduser().resolve())
+        except ValueError:
+            pass
+        else:
+            data["path"] = relative.as_posix() if relative.parts else ""
     return data
 
 
@@ -262,7 +267,8 @@ class ProjectsHandler(NeuroHandler):
 
         await self.run(discover_projects, self.settings.get("server_root_dir"))
         records = await self.run(list_projects)
-        self.reply({"projects": [project_json(r) for r in records]})
+        root = self.settings.get("server_root_dir")
+        self.reply({"projects": [project_json(r, root) for r in records]})
 
 
 class ProjectHandler(NeuroHandler):
@@ -276,61 +282,10 @@ class ProjectHandler(NeuroHandler):
         from ..core.store.projects import get_project
 
         record = await self.run(get_project, _parse_pk(pk))
-        self.reply(project_json(record))
+        self.reply(project_json(record, self.settings.get("server_root_dir")))
 
 
 # --- live jobs ------------------------------------------------------------------------------
-
-
-def backend_json(stored: str | None) -> dict[str, str | None]:
-    """A stored backend (``local``, ``ray@URL``; None for a job never run) as front ends show it:
-    ``backend_name`` for a tag and ``backend_label`` (``ray (URL)``), parsed by core only."""
-    from ..core.backends.target import BackendTarget
-
-    if stored is None:
-        return {"backend_name": None, "backend_label": None}
-    target = BackendTarget.parse(stored)
-    return {"backend_name": target.name, "backend_label": target.label}
-
-
-def job_json(record: Any, url: str | None) -> dict[str, Any]:
-    """A job run for the API (its process spec stays on the server)."""
-    names = (
-        "raw_id", "project_pk", "job_id", "suffix", "backend", "status", "reason", "exit_code",
-        "signal", "http_port", "life_span", "created_at", "started_at", "finished_at",
-    )
-    data = {name: to_json(getattr(record, name)) for name in names}
-    data["label"] = record.label
-    data["when"] = record.when
-    data["url"] = url
-    data.update(backend_json(record.backend))
-    return data
-
-
-def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
-    """``{"jobs": rows}``, plus ``"warning"`` when live.yml does not load: the rows are then the
-    runs recorded in the store (as ``ps`` shows them)."""
-    from ..core.live import live_url, ps_page
-
-    page = ps_page(project, limit=None)
-    rows = []
-    for row in page.rows:
-        backend = row.record.backend if row.record else None
-        rows.append({
-            "job_id": row.job_id,
-            "suffix": row.suffix,
-            "label": row.label,
-            "status": row.status,
-            "multi": row.multi,
-            "title": row.title,
-            "browse": row.browse,
-            "raw_id": row.raw_id,
-            "backend": backend,
-            **backend_json(backend),
-            "when": row.when,
-            "url": live_url(row.record, base_url),
-        })
-    return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 
 
 def _suffix(body: Mapping[str, Any]) -> str:
@@ -348,8 +303,10 @@ class JobsHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str) -> None:
         """The project's live jobs (ps rows: every live.yml job and every suffix that ran)."""
+        from ..core.live.jsonview import job_rows_json
+
         _, project = await self.project(pk)
-        self.reply(await self.run(_job_rows, project, self.base_url))
+        self.reply(await self.run(job_rows_json, project, self.base_url))
 
 
 class JobActionHandler(NeuroHandler):
@@ -381,14 +338,15 @@ class JobActionHandler(NeuroHandler):
         backend, address = body.get("backend"), body.get("ray_address")
         if not isinstance(backend, (str, type(None))) or not isinstance(address, (str, type(None))):
             raise InvalidInputError("'backend' and 'ray_address' must be strings")
-        from ..core.live import live_url, run_job
+        from ..core.live import run_job
+        from ..core.live.jsonview import job_json
 
         result = await self.run(
             run_job, project, job_id, suffix=suffix or None, params=params, args=tuple(args),
             detach=True, server_base=self.base_url, backend=backend or None,
             ray_address=address or None,
         )
-        job = job_json(result.record, live_url(result.record, self.base_url))
+        job = job_json(result.record, self.base_url)
         if result.started:
             self.reply(job, 201)
         else:  # it runs (or waits) already: a clash, with the run it clashes with
@@ -404,10 +362,24 @@ class JobHandler(NeuroHandler):
     @json_errors
     async def get(self, raw_id: str) -> None:
         """The run ``raw_id`` with the link to its web UI (through the proxy) while it runs."""
-        from ..core.live import get_job, live_url
+        from ..core.live import get_job
+        from ..core.live.jsonview import job_json
 
         record = await self.run(get_job, raw_id)
-        self.reply(job_json(record, live_url(record, self.base_url)))
+        self.reply(job_json(record, self.base_url))
+
+
+class RunningHandler(NeuroHandler):
+    """What runs now, in every project."""
+
+    @tornado.web.authenticated
+    @authorized
+    @json_errors
+    async def get(self) -> None:
+        """The pending and running jobs of every project, each with its ``project``."""
+        from ..core.live.jsonview import running_json
+
+        self.reply(await self.run(running_json, self.base_url))
 
 
 def _read_log_page(raw_id: str, offset: int, limit: int | None) -> dict[str, Any]:
@@ -447,6 +419,8 @@ def bake_json(bake: Any) -> dict[str, Any]:
     last = bake.last_attempt
     data["status"] = last.result if last else "pending"
     data["attempt"] = last.number if last else None
+    from ..core.live.jsonview import backend_json
+
     data.update(backend_json(bake.backend))
     return data
 
@@ -678,6 +652,7 @@ ROUTES: list[tuple[str, type[NeuroHandler]]] = [
     (rf"projects/{_PK}", ProjectHandler),
     (rf"projects/{_PK}/jobs", JobsHandler),
     (rf"projects/{_PK}/jobs/(?P<job_id>[^/]+)/(?P<action>start|kill)", JobActionHandler),
+    (r"running", RunningHandler),
     (r"jobs/(?P<raw_id>[^/]+)", JobHandler),
     (r"jobs/(?P<raw_id>[^/]+)/log", JobLogHandler),
     (rf"projects/{_PK}/bakes", BakesHandler),

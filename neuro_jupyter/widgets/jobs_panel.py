@@ -1,199 +1,129 @@
-"""A panel of a project's live jobs: status in Neu.ro's colours, Start / Stop / Open / Logs.
+"""The notebook jobs panel (``%neuro_panel``): an anywidget over the same browser code as the
+sidebar's job views (``labextension/src/jobs/``, bundled into ``static/jobs_panel.js``).
 
-It refreshes itself every few seconds while it has a view, through the kernel's asyncio event
-loop (display updates from other threads get lost with ipykernel 7).
+Its browser side reads and acts through the server extension's REST API when the Jupyter
+server has it (and the same store): the panel then outlives its kernel. Without it, the browser
+asks this object over the widget's comm (``handle`` below: the same JSON as the REST API), and
+says it is disconnected once the kernel has gone.
 """
 
 from __future__ import annotations
 
-import asyncio
-import html
+import dataclasses
+from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
+import anywidget
+import traitlets
 
-from ..core.errors import NeuroJupyterError
-from ..core.live import kill_job, live_url, ps_page, run_job, server_base_url, tail_log
-from ..core.live.query import JobRow
-from ..core.live.render import humanize, status_badge
+from ..core.errors import ConflictError, NeuroJupyterError, NotFoundError, http_status
+from ..core.live import get_job, kill_job, log_page, ps_page, ps_text, run_job, server_base_url
+from ..core.live.jsonview import job_json, job_rows_json
 from ..core.project.discovery import Project
-from ..core.store.jobs import job_label
+from ..core.store.projects import project_pk
 
-REFRESH_SECONDS = 3.0
-ROWS = 50
-LOG_LINES = 40
+STATIC = Path(__file__).parent / "static"
+REFRESH_MS = 3000
+
+_MISSING = """export default { render({ el }) {
+  el.textContent = "neuro-jupyter's notebook panel was not built (widgets/static/jobs_panel.js "
+    + "is missing): reinstall the package, or run `jlpm build` in labextension/.";
+} };
+"""
 
 
-class JobsPanel(widgets.VBox):
-    """The live jobs of ``project`` with buttons; ``refresh()`` re-reads the store."""
+def _asset(name: str, fallback: str) -> Path | str:
+    """A bundled front-end file, or ``fallback`` text when the build did not make it."""
+    path = STATIC / name
+    return path if path.is_file() else fallback
 
-    def __init__(self, project: Project, *, interval: float = REFRESH_SECONDS, **kwargs: Any) -> None:
+
+class JobsPanel(anywidget.AnyWidget):
+    """The live jobs of ``project`` with Start / Stop / Open / details, following the store."""
+
+    _esm = _asset("jobs_panel.js", _MISSING)
+    _css = _asset("jobs_panel.css", "")
+
+    project_pk = traitlets.Int().tag(sync=True)
+    project_name = traitlets.Unicode().tag(sync=True)
+    project_root = traitlets.Unicode().tag(sync=True)
+    base_url = traitlets.Unicode("").tag(sync=True)  # the server's, to reach its REST API
+    snapshot = traitlets.Dict().tag(sync=True)  # the rows when shown: the first paint
+    interval_ms = traitlets.Int(REFRESH_MS).tag(sync=True)
+
+    def __init__(self, project: Project, *, interval: float = REFRESH_MS / 1000, **kwargs: Any) -> None:
         self.project = project
-        self.interval = interval
-        self._title = widgets.HTML(f"<b>Live jobs of {html.escape(project.name)}</b>")
-        refresh = widgets.Button(description="Refresh", icon="refresh",
-                                 layout=widgets.Layout(width="auto"))
-        refresh.on_click(lambda _: self.refresh())
-        self.message = widgets.HTML("")
-        self.table = widgets.VBox([])
-        self.log_title = widgets.HTML("")
-        self.log_view = widgets.HTML("")
+        self._base = server_base_url(project.root)
         super().__init__(
-            [widgets.HBox([self._title, refresh]), self.message, self.table, self.log_title, self.log_view],
-            **kwargs,
+            project_pk=project_pk(project), project_name=project.name,
+            project_root=str(project.root), base_url=self._base or "",
+            snapshot=self._rows(), interval_ms=int(interval * 1000), **kwargs,
         )
-        self._view_count = 0  # let ipywidgets count the views, to refresh only while shown
-        self._handle: asyncio.TimerHandle | None = None
-        self._closed = False
-        self._warned = False  # the message shows that live.yml does not load
-        self.rows: list[JobRow] = []
-        self._log_row: JobRow | None = None  # the row whose log shows
-        self._row_views: dict[tuple[str, str], _RowView] = {}
-        self.refresh()
-        self._schedule()
+        self.on_msg(self._on_msg)
 
-    # -- state ---------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Re-read the jobs from the store and rebuild the rows."""
+    def __repr__(self) -> str:
+        """The jobs as ``%neuro_ps`` prints them: what a front end without widgets shows."""
+        page = ps_page(self.project)
+        return f"Live jobs of {self.project.name}\n" + ps_text(page.rows, self._base)
+
+    def _rows(self) -> dict[str, Any]:
         try:
-            page = ps_page(self.project, limit=ROWS)
+            return job_rows_json(self.project, self._base)
         except NeuroJupyterError as exc:
-            self._error(exc)
-            return
-        self.rows = page.rows
-        if page.warning:
-            self.message.value = (
-                f"<pre style='color:orangered'>{html.escape(page.warning)}</pre>"
+            return {"jobs": [], "warning": str(exc)}
+
+    # -- the browser's requests when the server has no REST API ------------------------------
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Answer one request of the browser side: ``{"op": jobs|job|log|start|kill, ...}`` →
+        the REST API's JSON for it, as ``{"ok": ...}`` or ``{"error", "status"[, "body"]}``."""
+        try:
+            return {"ok": self._answer(request)}
+        except _Conflict as exc:
+            return {"error": str(exc), "status": 409, "body": {"job": exc.job}}
+        except NeuroJupyterError as exc:
+            return {"error": str(exc), "status": http_status(exc)}
+
+    def _answer(self, request: dict[str, Any]) -> Any:
+        op = request.get("op")
+        if op == "jobs":
+            return job_rows_json(self.project, self._base)
+        if op in ("job", "log"):
+            record = get_job(str(request.get("raw_id")))
+            if record.project_pk != self.project_pk:
+                raise _Unknown(f"Job run {record.raw_id} is not of project {self.project.name}")
+            if op == "job":
+                return job_json(record, self._base)
+            return dataclasses.asdict(log_page(record, int(request.get("offset") or 0),
+                                               int(request.get("limit") or 0) or None))
+        if op == "start":
+            result = run_job(
+                self.project, str(request.get("job_id")), suffix=str(request.get("suffix") or "") or None,
+                params={str(k): str(v) for k, v in (request.get("params") or {}).items()},
+                args=tuple(str(a) for a in request.get("args") or ()),
+                detach=True, server_base=self._base,
             )
-        elif self._warned:
-            self.message.value = ""
-        self._warned = bool(page.warning)
-        base = server_base_url(self.project.root)
-        keys = [(row.job_id, row.suffix) for row in page.rows]
-        for key in set(self._row_views) - set(keys):  # rows gone from this page
-            self._row_views.pop(key).close()
-        for row in page.rows:
-            key = (row.job_id, row.suffix)
-            if key not in self._row_views:
-                self._row_views[key] = _RowView(self, key)
-            self._row_views[key].update(row, base)
-        self.table.children = [self._row_views[key].box for key in keys]
-        more = page.total - len(page.rows)
-        self._title.value = f"<b>Live jobs of {html.escape(self.project.name)}</b>" + (
-            f" <small>({more} more: %neuro_ps --page 2)</small>" if more > 0 else ""
-        )
+            job = job_json(result.record, self._base)
+            if not result.started:
+                raise _Conflict(f"Job {result.record.label} is already {result.record.status}", job)
+            return job
+        if op == "kill":
+            # no wait: the kernel stays free; the panel follows the job until it has ended
+            return {"messages": kill_job(self.project, str(request.get("job_id")),
+                                         str(request.get("suffix") or ""), wait=False)}
+        raise _Unknown(f"Unknown request {op!r}")
 
-    def row(self, key: tuple[str, str]) -> JobRow:
-        """The current ps row of (job id, suffix)."""
-        return next(r for r in self.rows if (r.job_id, r.suffix) == key)
-
-    def _error(self, exc: NeuroJupyterError) -> None:
-        self.message.value = f"<span style='color:orangered'>{html.escape(str(exc))}</span>"
-
-    # -- actions -------------------------------------------------------------------------
-    def _act(self, action: Any) -> None:
-        try:
-            text = action()
-        except NeuroJupyterError as exc:
-            self._error(exc)
-        else:
-            self.message.value = html.escape(text)
-        self.refresh()
-
-    def start(self, row: JobRow) -> None:
-        """Start the row's job (a new suffix for a multi job; its suffix if it has one)."""
-        self._act(lambda: run_job(self.project, row.job_id, suffix=row.suffix or None,
-                                  detach=True).message)
-
-    def stop(self, row: JobRow) -> None:
-        """Ask the row's job to stop; the refresh shows when it has."""
-        self._act(lambda: "; ".join(kill_job(self.project, row.job_id, row.suffix, wait=False)))
-
-    def show_logs(self, row: JobRow) -> None:
-        """Show the last lines of the row's log."""
-        if row.record is None:
-            return
-        self.log_title.value = f"<b>Log of {html.escape(row.label)}</b> (last lines)"
-        self._log_row = row
-        self._show_log()
-
-    def _show_log(self) -> None:
-        """Show the last lines of the chosen row's log (re-read on every refresh)."""
-        row = self._log_row
-        if row is not None and row.record is not None:
-            self.log_view.value = f"<pre>{html.escape(tail_log(row.record, LOG_LINES))}</pre>"
-
-    # -- self refresh ----------------------------------------------------------------------
-    def _schedule(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            try:
-                loop = asyncio.get_event_loop_policy().get_event_loop()
-            except RuntimeError:  # pragma: no cover - no loop in this thread
-                return
-        if loop.is_closed():  # e.g. a script whose asyncio.run() ended: no auto-refresh
-            return
-        self._handle = loop.call_later(self.interval, self._tick)
-
-    def _tick(self) -> None:
-        if self._closed:
-            return
-        if self._view_count is None or self._view_count > 0:
-            self.refresh()
-            self._show_log()
-        self._schedule()
-
-    def close(self) -> None:
-        """Stop refreshing and close the widget."""
-        self._closed = True
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            handle.cancel()
-        for view in getattr(self, "_row_views", {}).values():
-            view.close()
-        super().close()
+    def _on_msg(self, widget: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and isinstance(content.get("id"), int):
+            self.send({"id": content["id"], **self.handle(content)})
 
 
-class _RowView:
-    """The widgets of one ps row, updated in place on refresh (no new widgets every tick)."""
+class _Unknown(NotFoundError):
+    """A request about something this panel does not show."""
 
-    def __init__(self, panel: JobsPanel, key: tuple[str, str]) -> None:
-        self.key = key
-        label = job_label(*key)
-        self.label = widgets.HTML(f"<code>{html.escape(label)}</code>",
-                                  layout=widgets.Layout(width="14em"))
-        self.status = widgets.HTML(layout=widgets.Layout(width="7em"))
-        self.when = widgets.HTML(layout=widgets.Layout(width="9em"))
-        self.start = widgets.Button(description="Start", icon="play", tooltip=f"run {label}",
-                                    layout=widgets.Layout(width="auto"))
-        self.stop = widgets.Button(description="Stop", icon="stop",
-                                   layout=widgets.Layout(width="auto"))
-        self.logs = widgets.Button(description="Logs", icon="file-text",
-                                   layout=widgets.Layout(width="auto"))
-        self.opener = widgets.HTML()
-        self.start.on_click(lambda _: panel.start(panel.row(key)))
-        self.stop.on_click(lambda _: panel.stop(panel.row(key)))
-        self.logs.on_click(lambda _: panel.show_logs(panel.row(key)))
-        self.box = widgets.HBox([self.label, self.status, self.when, self.start, self.stop,
-                                 self.logs, self.opener])
 
-    def update(self, row: JobRow, base: str | None) -> None:
-        record = row.record
-        active = bool(record and record.active)
-        url = live_url(record, base)
-        self.status.value = status_badge(row.status)
-        self.when.value = html.escape(humanize(row.when))
-        self.start.disabled = active
-        self.stop.disabled = not active
-        self.logs.disabled = record is None
-        self.opener.value = (
-            f'<a href="{html.escape(url)}" target="_blank" rel="noopener" '
-            f'class="jupyter-button mod-info" style="padding:0 1em;text-decoration:none">Open</a>'
-            if url else ""
-        )
+class _Conflict(ConflictError):
+    """The job runs already (the REST API's 409), with the run it clashes with."""
 
-    def close(self) -> None:
-        for child in self.box.children:
-            child.close()
-        self.box.close()
+    def __init__(self, message: str, job: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.job = job

@@ -1,4 +1,6 @@
-"""A JupyterLab server on 127.0.0.1 and Debian's chromium through Playwright, for browser tests."""
+"""A JupyterLab server on 127.0.0.1 and Debian's chromium through Playwright, for browser tests.
+
+Screenshots go to ``test-artifacts/browser/`` (ignored by git)."""
 
 from __future__ import annotations
 
@@ -35,12 +37,14 @@ def free_port() -> int:
 
 @contextmanager
 def running_lab(
-    tmp_path: Path, root_dir: Path, path_first: Path | None = None, extra_args: Sequence[str] = (),
+    tmp_path: Path, root_dir: Path, path_first: Path | None = None, *, base_url: str = "/",
+    extra_args: Sequence[str] = (),
 ) -> Iterator[str]:
-    """A JupyterLab server on 127.0.0.1 with its own settings; yields its base URL.
+    """A JupyterLab server on 127.0.0.1 with its own settings; yields its URL (with the
+    ``base_url``, e.g. ``/user/NAME/`` as JupyterHub gives, without the trailing slash).
 
     ``path_first`` goes first on the server's PATH (to shadow programs such as ``dot``);
-    ``extra_args`` go to ``jupyter lab``."""
+    ``extra_args`` are more server options."""
     require_chromium()  # before Lab's start-up, so a missing browser fails at once
     port = free_port()
     app_settings = tmp_path / "app-settings"
@@ -68,11 +72,11 @@ def running_lab(
             "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={TOKEN}", "--LabApp.news_url=None",
             f"--LabApp.app_settings_dir={app_settings}", f"--ServerApp.root_dir={root_dir}",
-            *extra_args,
+            f"--ServerApp.base_url={base_url}", *extra_args,
         ],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}" + base_url.rstrip("/")
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -115,13 +119,40 @@ def chromium() -> Iterator[Any]:
             browser.close()
 
 
-def write_notebook(path: Path, cells: list[str]) -> None:
-    """A notebook of code cells (Python 3 kernel)."""
+@contextmanager
+def lab_page(url: str, *, path: str = "") -> Iterator[Any]:
+    """A chromium page on JupyterLab (fresh workspace; ``path``: a document to open), with page
+    errors collected in ``page.errors``; the last state is kept as ``last-page.png``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.errors = errors
+        where = f"tree/{path}" if path else ""
+        page.goto(f"{url}/lab/{where}?reset&token={TOKEN}")
+        page.wait_for_selector("#jp-main-dock-panel")
+        try:
+            yield page
+        finally:
+            page.screenshot(path=str(ARTIFACTS / "last-page.png"))
+            context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    """Keep a screenshot of the page as ``test-artifacts/browser/NAME.png``."""
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+def write_notebook(path: Path, *cells: str) -> None:
+    """A notebook of code cells (for a test to open and run)."""
     path.write_text(json.dumps({
-        "cells": [{"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-                   "outputs": [], "source": src} for i, src in enumerate(cells)],
-        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                    "name": "python3"}},
+        "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "outputs": [],
+                   "execution_count": None, "source": source} for i, source in enumerate(cells)],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
         "nbformat": 4, "nbformat_minor": 5,
     }))
 
@@ -144,3 +175,23 @@ def run_all_cells(page: Any) -> None:
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
+
+def run_first_cell(page: Any, tries: int = 10) -> None:
+    """Run the open notebook's first cell once its kernel takes it. A Shift+Enter sent while
+    the kernel's connection is still coming up is lost (the prompt stays ``[ ]``): send it
+    again until the prompt shows the cell queued or run."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
+    first = page.locator(".jp-Notebook .jp-Cell").first
+    ran = ("() => /\\[(\\*|\\d+)\\]/.test(document.querySelector("
+           "'.jp-Notebook .jp-Cell .jp-InputPrompt')?.textContent || '')")
+    for _ in range(tries):
+        first.click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(ran, timeout=3_000)
+            return
+        except PlaywrightTimeout:  # not taken yet: send it again
+            continue
+    pytest.fail("the notebook's kernel never ran the first cell")

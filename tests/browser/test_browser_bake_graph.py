@@ -111,7 +111,7 @@ def make_project(tmp_path: Path, cells: list[str]) -> tuple[Path, Path]:
     (root / ".neuro").mkdir(parents=True)
     gate = tmp_path / "gate"
     (root / ".neuro" / "demo.yml").write_text(BATCH.format(gate=gate))
-    write_notebook(root / "bake.ipynb", cells)
+    write_notebook(root / "bake.ipynb", *cells)
     return root, gate
 
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from bake_workflows import TRAINING_WITH_REPORT
-from lab_browser import ARTIFACTS, TOKEN, chromium, free_port, running_lab
+from lab_browser import free_port, lab_page, running_lab, shot
 
 from neuro_jupyter.core.project import Project, open_project
 from neuro_jupyter.core.store.jobs import JobRecord, insert_job
@@ -83,34 +82,10 @@ def lab(tmp_path: Path, demo_project: Project) -> Iterator[str]:
         yield url
 
 
-@contextmanager
-def lab_page(url: str) -> Iterator[Any]:
-    """A chromium page on JupyterLab (fresh workspace), with page errors collected."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.errors = errors  # type: ignore[attr-defined]
-        page.goto(f"{url}/lab?reset&token={TOKEN}")
-        page.wait_for_selector("#jp-main-dock-panel")
-        try:
-            yield page
-        finally:
-            page.screenshot(path=str(ARTIFACTS / "last-page.png"))
-            context.close()
-
-
 @pytest.fixture
 def page(lab: str) -> Iterator[Any]:
     with lab_page(lab) as page:
         yield page
-
-
-def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
 
 def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Project) -> None:
@@ -128,7 +103,8 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
     hello.locator('.nj-badge[data-status="succeeded"]').wait_for()
     bake_item = sidebar.locator(".nj-bake", has_text="first-training")
     bake_item.locator('.nj-badge[data-status="failed"]').wait_for()
-    assert sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge').inner_text() == "unknown"
+    never = sidebar.locator('.nj-job[data-job-id="sleeper"] .nj-badge')
+    assert (never.inner_text(), never.get_attribute("data-status")) == ("not run", "never")
     assert sidebar.locator(".nj-job", has_text="Says <b>hello</b>").count() == 1
     tag = sidebar.locator('.nj-job[data-job-id="remote"] .nj-backend')
     assert tag.inner_text() == "ray" and tag.get_attribute("title") == "ray (http://127.0.0.1:8265)"
@@ -250,7 +226,7 @@ def test_sidebar_projects_jobs_and_bakes(page: Any, lab: str, demo_project: Proj
     palette.locator(".lm-CommandPalette-item", has_text="Open the Projects Panel").wait_for()
     labels = palette.locator(".lm-CommandPalette-itemLabel").all_inner_texts()
     assert "Neu.ro: Restart the Selected Bake" in labels
-    assert "Neu.ro: Start the Selected Live Job" in labels
+    assert "Neu.ro: Start a Live Job…" in labels
     shot(page, "08-palette")
     page.keyboard.press("Escape")
 

@@ -169,26 +169,27 @@ def test_a_new_kernel_sees_running_jobs(ipython: InteractiveShell, project: Proj
     assert get_job(noisy.raw_id).status == "running"
 
 
-def test_panel_buttons(ipython: InteractiveShell, project: Project) -> None:
+def test_panel_acts_through_its_requests(ipython: InteractiveShell, project: Project) -> None:
+    """``%neuro_panel`` gives the jobs panel; its browser side's requests (what its buttons
+    send when the server has no REST API) start, read and stop jobs like the REST API."""
     panel = ipython.run_line_magic("neuro_panel", f"--project {project.root}")
     try:
-        rows = {row.label: row for row in panel.rows}
+        assert panel.project_name == project.name and panel.base_url == ""
+        rows = {row["label"]: row for row in panel.snapshot["jobs"]}
         assert set(rows) == {"counter", "hello", "multi_job", "noisy"}
-        box = panel._row_views[("noisy", "")].box
-        panel._row_views[("noisy", "")].start.click()  # the Start button
-        record = job_status(project, "noisy")
-        assert record.active and "started" in panel.message.value
-        wait_until(lambda: "alert" in Path(record.log_path).read_text())
-        panel.refresh()
-        row = next(r for r in panel.rows if r.label == "noisy")
-        assert row.status == "running" and panel._row_views[("noisy", "")].box is box  # updated in place
-        assert panel._row_views[("noisy", "")].start.disabled
-        panel._row_views[("noisy", "")].logs.click()
-        assert "&lt;script&gt;" in panel.log_view.value and "<script>" not in panel.log_view.value
-        panel._row_views[("noisy", "")].stop.click()
-        wait_until(lambda: not get_job(record.raw_id).active)
-        panel.refresh()
-        assert next(r for r in panel.rows if r.label == "noisy").status == "cancelled"
+        assert rows["noisy"]["status"] == "unknown" and rows["noisy"]["raw_id"] is None
+        started = panel.handle({"op": "start", "job_id": "noisy"})["ok"]
+        assert started["status"] == "running" and started["label"] == "noisy"
+        again = panel.handle({"op": "start", "job_id": "noisy"})
+        assert again["status"] == 409 and again["body"]["job"]["raw_id"] == started["raw_id"]
+        wait_until(lambda: "alert" in panel.handle(
+            {"op": "log", "raw_id": started["raw_id"], "offset": 0, "limit": 0})["ok"]["text"])
+        listed = {r["label"]: r for r in panel.handle({"op": "jobs"})["ok"]["jobs"]}
+        assert listed["noisy"]["status"] == "running"
+        stopped = panel.handle({"op": "kill", "job_id": "noisy", "suffix": ""})["ok"]
+        assert stopped["messages"] == [f"Stopping job noisy ({started['raw_id']})"]
+        wait_until(lambda: not get_job(started["raw_id"]).active)
+        assert panel.handle({"op": "job", "raw_id": started["raw_id"]})["ok"]["status"] == "cancelled"
     finally:
         panel.close()
 

@@ -360,3 +360,56 @@ async def test_a_job_that_cannot_run_as_written_is_400_not_503(
                                    method="POST", body="{}")
     assert code == 400
     assert "no command (cmd, bash or python)" in message
+
+
+async def test_running_lists_what_runs_in_every_project(
+    jp_fetch: Any, live_project: Project, make_project: Callable[..., Project],
+    project_pk_of: Callable[[Project], Any],
+) -> None:
+    """JupyterLab's Running panel reads this: pending and running runs of every project, each
+    with its project, and a multi job's instances apart."""
+    assert (await get_json(jp_fetch, "running"))["jobs"] == []
+    pk = str(await project_pk_of(live_project))
+    other = make_project("other", {"live.yml": "kind: live\njobs:\n  nap:\n    bash: sleep 60\n"})
+    other_pk = str(await project_pk_of(other))
+    started = []
+    for project_key, job_id, body in ((pk, "many", {"suffix": "one"}), (pk, "many", {}),
+                                      (other_pk, "nap", {})):
+        response = await jp_fetch(API, "projects", project_key, "jobs", job_id, "start",
+                                  method="POST", body=json.dumps(body))
+        started.append(json.loads(response.body))
+    finished_job(live_project)  # a finished run is not listed
+    runs = (await get_json(jp_fetch, "running"))["jobs"]
+    assert [r["raw_id"] for r in runs] == [s["raw_id"] for s in started]
+    assert [(r["label"], r["status"]) for r in runs] == [
+        ("many one", "running"), (f"many {started[1]['suffix']}", "running"), ("nap", "running"),
+    ]
+    assert runs[0]["project"] == {"pk": int(pk), "name": "<b>live</b> project"}
+    assert runs[2]["project"] == {"pk": int(other_pk), "name": "<b>other</b> project"}
+    await jp_fetch(API, "projects", other_pk, "jobs", "nap", "kill", method="POST", body="{}")
+    assert [r["label"] for r in (await get_json(jp_fetch, "running"))["jobs"]] == [
+        "many one", f"many {started[1]['suffix']}",
+    ]
+
+
+async def test_job_rows_carry_params_and_a_title_to_show(
+    jp_fetch: Any, make_project: Callable[..., Project], project_pk_of: Callable[[Project], Any]
+) -> None:
+    """A job's title is its own ``title:`` or the name of the action it calls, never
+    neuro-flow's ``live.<job id>`` filler; params come with their defaults (null: required)."""
+    project = make_project("titled", {"live.yml": """kind: live
+jobs:
+  board:
+    action: gh:neuro-actions/tensorboard@v1.0.0
+  plain:
+    params:
+      lr: "0.1"
+      name: ~
+    bash: echo ${{ params.lr }}
+"""})
+    pk = str(await project_pk_of(project))
+    rows = {r["job_id"]: r for r in (await get_json(jp_fetch, "projects", pk, "jobs"))["jobs"]}
+    assert rows["board"]["title"] == "TensorBoard"
+    assert rows["plain"]["title"] == ""
+    assert rows["plain"]["params"] == {"lr": "0.1", "name": None}
+    assert rows["board"]["params"] == {}

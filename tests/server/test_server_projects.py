@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -224,3 +225,21 @@ async def test_the_project_holding_the_server_folder_is_found(
     (jp_root_dir / ".neuro" / "project.yml").write_text("id: served\n")
     projects = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
     assert [p["project_id"] for p in projects] == ["served"]
+
+
+async def test_projects_carry_their_path_under_the_server_root(
+    jp_fetch: Any, jp_root_dir: Path, tmp_path: Path
+) -> None:
+    """JupyterLab names documents by their path under the server's root: a project's ``path``
+    lets the command palette find the project of the current document."""
+    from neuro_jupyter.core.project import open_project
+
+    inside = jp_root_dir / "work" / "inner"
+    (inside / ".neuro").mkdir(parents=True)
+    outside = tmp_path / "elsewhere"
+    (outside / ".neuro").mkdir(parents=True)
+    open_project(inside)
+    open_project(outside)
+    projects = {p["root"]: p for p in json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]}
+    assert projects[str(inside.resolve())]["path"] == "work/inner"
+    assert projects[str(outside.resolve())]["path"] is None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..backends.records import refresh_record
@@ -36,8 +37,9 @@ class JobRow:
     status: str  # pending|running|succeeded|failed|cancelled, or unknown when never run
     record: JobRecord | None
     multi: bool = False
-    title: str = ""  # live.yml's title of the job
+    title: str = ""  # the job's title: (or its action's name); '' when it has neither
     browse: bool = False  # live.yml's browse: open its web page once it runs
+    params: Mapping[str, str | None] = field(default_factory=dict)  # name -> default (None: required)
 
     @property
     def label(self) -> str:
@@ -125,7 +127,8 @@ def ps_page(
         rows.append(JobRow(
             job_id=job_id, suffix=suffix, status=record.status if record else "unknown",
             record=record, multi=bool(info and info.multi),
-            title=info.title if info else "", browse=bool(info and info.browse),
+            title=info.display_title if info else "", browse=bool(info and info.browse),
+            params=dict(info.params) if info else {},
         ))
     return PsPage(rows=rows, total=total, offset=offset, limit=limit, warning=warning)
 
@@ -138,6 +141,13 @@ def list_jobs(project: Project, *, limit: int | None = None, offset: int = 0) ->
 def active_runs(project: Project, job_id: str | None = None) -> list[JobRecord]:
     """The project's pending and running jobs (optionally of one job id), refreshed."""
     found = [refresh_record(r) for r in active_jobs(project_pk(project), job_id)]
+    return [r for r in found if r.active]
+
+
+def running_jobs() -> list[JobRecord]:
+    """The pending and running jobs of every project, refreshed, oldest first (for views of
+    everything that runs, such as JupyterLab's Running panel)."""
+    found = [refresh_record(r) for r in active_jobs()]
     return [r for r in found if r.active]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,9 +58,39 @@ def _project_yml_fields(root: Path) -> dict[str, object]:
     return {}
 
 
+_TITLE_LINE = re.compile(r"^title:[ \t]*(\S.*)$", re.MULTILINE)
+
+
+def flow_title(root: Path) -> str:
+    """The top-level ``title:`` of ``.neuro/live.yml`` (where the project template writes the
+    project's name), read from that one line; '' when absent, an expression or unreadable."""
+    path = root / CONFIG_DIR / "live.yml"
+    if not path.is_file():
+        path = root / CONFIG_DIR / "live.yaml"
+    try:
+        with path.open(encoding="utf-8") as stream:
+            head = stream.read(64 * 1024)
+    except (OSError, UnicodeDecodeError):
+        return ""
+    match = _TITLE_LINE.search(head)
+    if match is None:
+        return ""
+    import yaml
+
+    try:
+        value = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return ""
+    if not isinstance(value, str) or "${{" in value or "$[[" in value:
+        return ""
+    return " ".join(value.split())
+
+
 def open_project(start: Path | str, *, record: bool = True) -> Project:
     """The project containing ``start``; its id is ``id:`` from project.yml or the folder
-    name made an identifier. With ``record``, the store remembers it for the Projects views."""
+    name made an identifier, its name project.yml's ``project_name``/``name``, else live.yml's
+    ``title:``, else the folder's name. With ``record``, the store remembers it for the
+    Projects views."""
     root = find_root(start)
     fields = _project_yml_fields(root)
     raw_id = fields.get("id")
@@ -67,7 +98,7 @@ def open_project(start: Path | str, *, record: bool = True) -> Project:
         project_id = validate_identifier(str(raw_id), what="project id in .neuro/project.yml")
     else:
         project_id = derive_project_id(root.name)
-    name = str(fields.get("project_name") or fields.get("name") or root.name)
+    name = str(fields.get("project_name") or fields.get("name") or flow_title(root) or root.name)
     project = Project(root=root, id=project_id, name=name)
     if record:
         from ..store.projects import record_project

@@ -99,6 +99,7 @@ def live_jobs(ws: Workspace) -> list[LiveJobInfo]:
         job_id = str(key.value)
         assert isinstance(entry, Map)
         kind = "module" if "module" in entry else "action" if "action" in entry else "job"
+        called = ""  # the name of the action or module a call runs
         if kind == "job":
             layers = mixin_layers(entry, mixins, job_id)
             body: Mapping[str, list[Node]] = layers
@@ -110,12 +111,14 @@ def live_jobs(ws: Workspace) -> list[LiveJobInfo]:
                 body = {}  # resolving the job reports the error
             else:
                 job = action.node.get("job")
+                called = literal_str(action.node.get("name")) or ""
                 body = ({str(k.value): [v] for k, v in job.items} if isinstance(job, Map)
                         else {})
             params = param_defs([entry.get("params")] if entry.get("params") else [])
-        title = literal_str(last(body, "title")) or f"{flow.flow_id}.{job_id}"
+        own_title = literal_str(last(body, "title")) or ""
         out.append(LiveJobInfo(
-            job_id=job_id, title=title,
+            job_id=job_id, title=own_title or f"{flow.flow_id}.{job_id}",
+            display_title=own_title or called,
             multi=bool(literal_bool(last(body, "multi"))),
             detach=bool(literal_bool(last(body, "detach"))),
             browse=bool(literal_bool(last(body, "browse"))),

@@ -93,6 +93,9 @@ class LiveJobInfo:
     browse: bool
     params: Mapping[str, str | None]  # name -> default (None = required)
     kind: Literal["job", "action", "module"] = "job"
+    # what views show: the job's own title:, else the called action's name; '' for neither
+    # (``title`` falls back to neuro-flow's ``<flow id>.<job id>``, which views do not show)
+    display_title: str = ""
 
 
 @dataclass(frozen=True)

@@ -85,3 +85,20 @@ def test_opening_records_the_project_once(tmp_path: Path) -> None:
     open_project(root / ".neuro")
     records = list_projects()
     assert [(r.root, r.project_id) for r in records] == [(root.resolve(), "p")]
+
+
+def test_name_from_project_yml_else_the_flow_title_else_the_folder(tmp_path: Path) -> None:
+    """The project template writes the project's name as live.yml's ``title:``; views show
+    that rather than the folder's slug."""
+    titled = make_project(tmp_path / "neuro-tutorial")
+    (titled / ".neuro" / "live.yml").write_text(
+        '# comment\nkind: live\ntitle: "Neuro Tutorial"\njobs:\n  a:\n    title: not this\n'
+    )
+    assert open_project(titled).name == "Neuro Tutorial"
+    named = make_project(tmp_path / "named", "project_name: From project.yml\n")
+    (named / ".neuro" / "live.yml").write_text("kind: live\ntitle: Flow title\n")
+    assert open_project(named).name == "From project.yml"
+    for body in ("kind: live\ntitle: ${{ flow.id }}\n", "kind: live\n", "title: [broken\n"):
+        plain = make_project(tmp_path / f"plain-{len(body)}")
+        (plain / ".neuro" / "live.yml").write_text(body)
+        assert open_project(plain).name == plain.name

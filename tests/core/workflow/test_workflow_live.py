@@ -48,6 +48,9 @@ def test_template_jobs_are_listed_without_evaluation(template: Project) -> None:
     assert jobs["jupyter"].kind == "action" and jobs["jupyter"].multi
     assert jobs["jupyter"].browse and jobs["jupyter"].detach
     assert jobs["train"].title == "live.train"
+    # what views show: a job's own title or its action's name, never "live.train"
+    assert (jobs["train"].display_title, jobs["jupyter"].display_title) == ("", "Jupyter")
+    assert jobs["tensorboard"].display_title == "TensorBoard"
 
 
 def test_template_train_job(template: Project, a_home: Path) -> None:
