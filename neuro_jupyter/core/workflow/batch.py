@@ -79,8 +79,9 @@ class Level(BatchGraph):
         return Scope({**self.env.names, **extra}, host)
 
     def _static_scope(self, matrix: dict[str, Any] | None = None) -> Scope:
-        names = {k: v for k, v in self.env.names.items()
-                 if k in ("flow", "project", "params", "inputs")}
+        names = {k: v for k, v in self.env.names.items() if k not in ("needs", "state")}
+        names.setdefault("strategy", {"fail_fast": self.fail_fast,
+                                      "max_parallel": self.max_parallel})
         if matrix is not None:
             names["matrix"] = matrix
         return Scope(names, make_host(self.env.ws, self.env.conf.id))
@@ -461,7 +462,8 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
     base = Scope({"flow": fctx, "project": conf.ctx()}, make_host(ws, conf.id))
     defs = param_defs([node.get("params")] if node.get("params") is not None else [])
     pvals = resolve_params(defs, params, base, f"batch {batch}")
-    scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals},
+    git = git_ctx(ws)
+    scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals, "git": git},
                   make_host(ws, conf.id))
     life_span = to_time(node.get("life_span"), scope, "life_span")
     fctx["life_span"] = life_span if life_span is not None else 10 * 24 * 3600.0
@@ -471,7 +473,7 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
     defaults = eval_defaults(conf, node, scope)
     names = {"flow": fctx, "project": conf.ctx(), "params": pvals, "env": dict(defaults.env),
              "tags": base_tags(conf.id, flow_id, defaults), "volumes": volumes,
-             "images": images, "git": git_ctx(ws)}
+             "images": images, "git": git}
     mixins = mixins_of(conf.section("mixins"), node.get("mixins"))
     cache = CachePolicy(
         strategy="none" if defaults.cache_strategy == "none" else "default",

@@ -39,36 +39,48 @@ JOB_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git"}
 TASK_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git", "matrix",
                        "strategy", "needs"}
 
+# The contexts of each site are neuro-flow's context steps (context.py): defaults, images and
+# volumes see LiveContextStep1 (project, flow, git) or BatchContextStep1 (+ params); a batch's
+# params and life_span see none; task ids and needs see only the matrix (MatrixOnlyContext);
+# matrices and strategies see the whole BatchContext; task caches the BatchMatrixContext.
+STEP1_CTX = FLOW_CTX | {"git"}
+BATCH_CTX = STEP1_CTX | {"params", "env", "tags", "volumes", "images", "strategy"}
 SITES: dict[str, dict[str, Site]] = {
     "live": {
-        "defaults": Site(FLOW_CTX, name="defaults"),
-        "def": Site(FLOW_CTX, name="definition"),
+        "defaults": Site(STEP1_CTX, name="defaults"),
+        "def": Site(STEP1_CTX, name="definition"),
         "job": Site(JOB_CTX, live=True, name="job"),
         "job_multi": Site(JOB_CTX | {"multi"}, live=True, name="job"),
         "params": Site(JOB_CTX - {"params"}, live=True, name="params"),
         "none": Site(frozenset(), name="none"),
     },
     "batch": {
-        "defaults": Site(FLOW_CTX | {"params"}, name="defaults"),
-        "def": Site(FLOW_CTX | {"params"}, name="definition"),
+        "defaults": Site(STEP1_CTX | {"params"}, name="defaults"),
+        "defaults2": Site(BATCH_CTX - {"strategy"}, name="defaults"),
+        "def": Site(STEP1_CTX | {"params"}, name="definition"),
         "task": Site(TASK_CTX, task=True, name="task"),
-        "task_id": Site(FLOW_CTX | {"params", "matrix"}, name="task id"),
-        "matrix": Site(FLOW_CTX | {"params"}, name="matrix"),
-        "strategy": Site(FLOW_CTX | {"params"}, name="strategy"),
-        "params": Site(FLOW_CTX, name="params"),
+        "task_id": Site(frozenset({"matrix"}), name="task id"),
+        "matrix": Site(BATCH_CTX, name="matrix"),
+        "strategy": Site(BATCH_CTX, name="strategy"),
+        "cache": Site(BATCH_CTX | {"matrix"}, name="cache"),
+        "params": Site(frozenset(), name="params"),
         "none": Site(frozenset(), name="none"),
     },
 }
-_ACTION_TASK = frozenset({"inputs", "flow", "matrix", "strategy", "needs", "images", "git"})
+_ACTION_TASK = frozenset({"inputs", "flow", "matrix", "strategy", "needs", "images", "git",
+                          "state"})
+_ACTION_STEP1 = frozenset({"inputs", "flow", "git", "strategy"})
 SITES["batch_action"] = {
-    "defaults": Site(frozenset({"inputs", "flow"}), name="defaults"),
-    "def": Site(frozenset({"inputs", "flow"}), name="definition"),
+    "defaults": Site(_ACTION_STEP1, name="defaults"),
+    "defaults2": Site(_ACTION_STEP1 | {"images"}, name="defaults"),
+    "def": Site(_ACTION_STEP1, name="definition"),
     "task": Site(_ACTION_TASK, task=True, name="task"),
-    "task_id": Site(frozenset({"inputs", "flow", "matrix"}), name="task id"),
-    "matrix": Site(frozenset({"inputs", "flow"}), name="matrix"),
-    "strategy": Site(frozenset({"inputs", "flow"}), name="strategy"),
-    "outputs": Site(frozenset({"inputs", "flow", "needs"}), task=True, name="outputs"),
-    "params": Site(frozenset({"inputs", "flow"}), name="params"),
+    "task_id": Site(frozenset({"matrix"}), name="task id"),
+    "matrix": Site(_ACTION_STEP1 | {"images"}, name="matrix"),
+    "strategy": Site(_ACTION_STEP1 | {"images"}, name="strategy"),
+    "cache": Site(_ACTION_STEP1 | {"images", "matrix"}, name="cache"),
+    "outputs": Site(_ACTION_STEP1 | {"images", "needs"}, task=True, name="outputs"),
+    "params": Site(frozenset(), name="params"),
     "none": Site(frozenset(), name="none"),
 }
 SITES["live_action"] = {
@@ -85,8 +97,8 @@ SITES["stateful"] = {
     "none": Site(frozenset(), name="none"),
 }
 SITES["local"] = {
-    "local": Site(frozenset({"inputs", "flow"}), name="local action"),
-    "outputs": Site(frozenset({"inputs", "flow"}), name="outputs"),
+    "local": Site(frozenset({"inputs"}), name="local action"),
+    "outputs": Site(frozenset({"inputs"}), name="outputs"),
     "none": Site(frozenset(), name="none"),
 }
 SITES["live_module"] = {
@@ -95,14 +107,18 @@ SITES["live_module"] = {
     "inputs": Site(FLOW_CTX, name="inputs"),
     "none": Site(frozenset(), name="none"),
 }
+# A batch module's own definitions see its inputs and, through ModuleContext's fallback, the
+# calling task's contexts (so also the caller's matrix, needs and strategy).
 SITES["batch_module"] = {
-    name: Site(site.contexts | {"inputs"}, live=site.live, task=site.task, name=site.name)
+    name: Site(site.contexts | {"inputs"} | (TASK_CTX if name != "task_id" else frozenset()),
+               live=site.live, task=site.task, name=site.name)
     for name, site in SITES["batch"].items()
 }
 SITES["batch_module"]["outputs"] = Site(TASK_CTX | {"inputs"}, task=True, name="outputs")
 SITES["project"] = {
-    "defaults": Site(FLOW_CTX | {"params"}, name="defaults"),
-    "def": Site(FLOW_CTX | {"params"}, name="definition"),
+    "defaults": Site(STEP1_CTX | {"params"}, name="defaults"),
+    "defaults2": Site(BATCH_CTX - {"strategy"}, name="defaults"),
+    "def": Site(STEP1_CTX | {"params"}, name="definition"),
     "job": Site(TASK_CTX | {"multi"}, live=True, task=True, name="mixin"),
     "none": Site(frozenset(), name="none"),
 }
@@ -338,8 +354,9 @@ def _defaults(batch: bool) -> Struct:
               "life_span": F(Time(), site=s), "preset": F(Str(), site=s),
               "schedule_timeout": F(Time(), site=s)}
     if batch:
-        fields.update({"fail_fast": F(Bool(), site=s), "max_parallel": F(Int(), site=s),
-                       "cache": F(_cache(), site=s)})
+        fields.update({"fail_fast": F(Bool(), site="defaults2"),
+                       "max_parallel": F(Int(), site="defaults2"),
+                       "cache": F(_cache(), site="defaults2")})
     return Struct(name="FlowDefaults", fields=fields)
 
 
@@ -367,7 +384,7 @@ def _task_base() -> dict[str, F]:
         "id": F(Str(pattern=ID_RE.pattern, what="an identifier", no_upper=True), site="task_id",
                 descr="Task id; may use matrix"),
         "needs": F(Needs(), site="task_id"), "strategy": F(_strategy()),
-        "enable": F(Bool(), site="task"), "cache": F(_cache(), site="strategy"),
+        "enable": F(Bool(), site="task"), "cache": F(_cache(), site="cache"),
     }
 
 
@@ -451,7 +468,7 @@ def batch_flow() -> Struct:
     mixin = _with_sites(Struct(name="TaskMixin", fields=_task_fields()), sites)
     fields = _head("batch")
     fields.update({
-        "life_span": F(Time(), site="defaults"),
+        "life_span": F(Time(), site="none"),
         "params": F(MapOf(value=ParamValue(), ids=True, expr_ok=False), site="params"),
         "defaults": F(_with_sites(_defaults(True), sites)),
         "images": F(MapOf(value=_with_sites(_image("def"), sites), ids=True, expr_ok=False)),
@@ -485,7 +502,7 @@ def action_file(kind: str, module: bool = False) -> Struct:
         fields = _action_head("batch")
         fields.update({
             "outputs": F(Outputs(), site="outputs"),
-            "cache": F(_with_sites(_cache(), sites)),
+            "cache": F(_with_sites(_cache(), sites), site="defaults2"),
             "images": F(MapOf(value=_with_sites(_image("def"), sites), ids=True,
                               expr_ok=False)),
             "tasks": F(_tasks(sites), required=True),
