@@ -509,7 +509,9 @@ def _preload_calls(ws: Workspace, tasks: Node | None, depth: int) -> None:
 
 def check_image_refs(conf: ProjectConf, node: Map, images: Mapping[str, Mapping[str, Any]]
                      ) -> None:
-    """An image ref defined twice must have the same attributes."""
+    """A platform image ref (``image:…``) defined twice must have the same context and
+    dockerfile, as neuro-flow's ``check_image_refs_unique`` requires; other attributes and
+    other refs may differ."""
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     locs: dict[str, Any] = {}
     for owner in (conf.section("images"), node.get("images")):
@@ -518,9 +520,9 @@ def check_image_refs(conf: ProjectConf, node: Map, images: Mapping[str, Mapping[
                 locs[str(k.value)] = v.loc
     for iid, img in images.items():
         ref = img.get("ref")
-        if not ref:
+        if not ref or not str(ref).startswith("image:"):
             continue
-        attrs = {k: v for k, v in img.items() if k not in ("id",)}
+        attrs = {k: img.get(k) for k in ("full_context_path", "full_dockerfile_path")}
         if ref in seen and seen[ref][1] != attrs:
             raise WorkflowErrors([WorkflowError(
                 f"Image with ref '{ref}' defined multiple times with different attributes "

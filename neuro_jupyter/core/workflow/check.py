@@ -150,7 +150,7 @@ def _check_mixins(node: Map, owner: Node | None, inherited: dict[str, Map] | Non
     cycles: set[frozenset[str]] = set()
     for name, m in own.items():
         try:
-            mixin_layers(m, mixins, name)
+            mixin_layers(m, mixins, name, mixin_name=name)
         except WorkflowError as exc:
             if exc.message.startswith("mixin cycle: "):
                 members = frozenset(exc.message.split(": ", 1)[1].split(" -> "))
@@ -178,21 +178,29 @@ def _call_kw(entry: Map) -> str | None:
     return "module" if "module" in entry else "action" if "action" in entry else None
 
 
-def _check_own(entry: Map, mixins: dict[str, Map], name: str) -> list[WorkflowError]:
+def _check_own(entry: Map, mixins: dict[str, Map], name: str, *, task: bool = False
+               ) -> list[WorkflowError]:
     """An entry that runs a command itself: its mixins exist and, merged, keep exactly one
-    of cmd/bash/python."""
+    of cmd/bash/python; a task must get an image (neuro-flow refuses a bake with a task
+    without one; a live job's image is only informative here)."""
     try:
         layers = mixin_layers(entry, mixins, name)
     except WorkflowError as exc:
         return [exc]
+    errors: list[WorkflowError] = []
+    if task and not layers.get("image"):
+        errors.append(WorkflowError(f"Image for {name} is not specified"
+                                    + (" (nor by its mixins)" if "mixins" in entry else ""),
+                                    entry.loc))
     if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
-        return _exclusive(layers, entry.loc_of("mixins"))
-    return []
+        errors.extend(_exclusive(layers, entry.loc_of("mixins")))
+    return errors
 
 
-def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
-                                                            list[WorkflowError]]:
-    """Load the called action and compare the call's args with its inputs."""
+def _call_args(ws: Workspace, entry: Map, key: str, mixins: dict[str, Map] | None = None
+               ) -> tuple[ActionFile | None, list[WorkflowError]]:
+    """Load the called action and compare the call's args with its inputs (a batch module's
+    tasks may use ``mixins``, the caller's)."""
     ref_node = entry.get(key)
     ref = str(getattr(ref_node, "value", ""))
     loc = ref_node.loc if ref_node is not None else entry.loc
@@ -212,7 +220,7 @@ def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
     errors: list[WorkflowError] = []
     if action.key not in ws.checked and not action.key.startswith("gh:"):
         ws.checked.add(action.key)  # the action file's own checks, once
-        errors.extend(_check_action(ws, action.node))
+        errors.extend(_check_action(ws, action.node, mixins))
     inputs = action.node.get("inputs")
     declared: dict[str, Node] = {str(k.value): v for k, v in inputs.items} if isinstance(
         inputs, Map) else {}
@@ -245,7 +253,7 @@ def _check_live(ws: Workspace, node: Map) -> list[WorkflowError]:
             if error is not None:
                 errors.append(error)
             continue
-        errors.extend(_check_own(entry, mixins, str(key.value)))
+        errors.extend(_check_own(entry, mixins, f"job {key.value}"))
     errors.extend(_live_refs(ws, node, mixins))
     return errors
 
@@ -271,7 +279,7 @@ def _live_refs(ws: Workspace, node: Map, mixins: dict[str, Map]) -> list[Workflo
 
 
 def _project_node(ws: Workspace) -> Map | None:
-    rel = ws.find("project")
+    rel = ws.project_file()
     if rel is None:
         return None
     try:
@@ -280,12 +288,16 @@ def _project_node(ws: Workspace) -> Map | None:
         return None
 
 
-def _check_action(ws: Workspace, node: Map) -> list[WorkflowError]:
+def _check_action(ws: Workspace, node: Map, mixins: dict[str, Map] | None = None
+                  ) -> list[WorkflowError]:
+    """An action or module file's own checks; a batch module's tasks may apply the calling
+    flow's mixins (neuro-flow gives modules the flow's and the project's mixins)."""
     kind = str(getattr(node.get("kind"), "value", ""))
     errors: list[WorkflowError] = []
     known: dict[str, set[str]] = {"inputs": section_ids(node.get("inputs"))}
     if kind == "batch":
-        errors.extend(_check_tasks(ws, node.get("tasks"), {}))
+        errors.extend(_check_tasks(ws, node.get("tasks"),
+                                   _project_mixins(ws) if mixins is None else mixins))
         known["images"] = section_ids(node.get("images"))
         tasks = node.get("tasks")
         ids: set[str] = set()
@@ -323,17 +335,18 @@ _ANY = _AnyKeys()
 def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
                  ) -> list[WorkflowError]:
     errors: list[WorkflowError] = []
-    for entry in (tasks.items if isinstance(tasks, Seq) else ()):
+    for num, entry in enumerate(tasks.items if isinstance(tasks, Seq) else (), 1):
         if not isinstance(entry, Map):
             continue
         kw = _call_kw(entry)
         if kw is not None:
-            action, errs = _call_args(ws, entry, kw)
+            action, errs = _call_args(ws, entry, kw, mixins if kw == "module" else {})
             errors.extend(errs)
             if action is not None:
                 errors.extend(batch_call_errors(action, entry, kw))
             continue
-        errors.extend(_check_own(entry, mixins, "task"))
+        tid = literal_str(entry.get("id")) if "id" in entry else None
+        errors.extend(_check_own(entry, mixins, f"task {tid or f'task-{num}'}", task=True))
     return errors
 
 

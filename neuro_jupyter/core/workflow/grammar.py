@@ -407,11 +407,38 @@ def _call(kind: str, batch: bool, site: str) -> Struct:
     return Struct(name="ActionCall" if kind == "action" else "ModuleCall", fields=fields)
 
 
-def _inputs() -> MapOf:
-    entry = Struct(name="Input", fields={
+_INPUT_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+@dataclass(frozen=True)
+class InputSpec(Type):
+    """An action input ``{descr, default, type}``: the default's YAML type must be the
+    declared type (``str`` when none is given), as neuro-flow's parser requires."""
+
+    struct: Struct = field(default_factory=lambda: Struct(name="Input", fields={
         "descr": F(Str(expr_ok=False)), "default": F(Prim()),
-        "type": F(Enum(choices=("int", "float", "bool", "str"), expr_ok=False))})
-    return MapOf(value=entry, ids=True, expr_ok=False)
+        "type": F(Enum(choices=tuple(_INPUT_TYPES), expr_ok=False))}))
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        self.struct.validate(node, attr, site, errors)
+        if not isinstance(node, Map):
+            return
+        default, typ = node.get("default"), node.get("type")
+        declared = str(typ.value) if isinstance(typ, Scalar) else "str"
+        if (isinstance(default, Scalar) and default.value is not None
+                and declared in _INPUT_TYPES
+                and not isinstance(default.value, _INPUT_TYPES[declared])):
+            errors.add(f"{attr}.default: type of default value does not match the input type: "
+                       f"input type is '{declared}', default value type is "
+                       f"'{type(default.value).__name__}'"
+                       + (" (quote it, or declare a type)" if typ is None else ""), default.loc)
+
+    def schema(self) -> dict[str, Any]:
+        return self.struct.schema()
+
+
+def _inputs() -> MapOf:
+    return MapOf(value=InputSpec(), ids=True, expr_ok=False)
 
 
 def _head(kind: str) -> dict[str, F]:
