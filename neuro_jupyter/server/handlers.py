@@ -291,6 +291,7 @@ def job_json(record: Any, url: str | None) -> dict[str, Any]:
     data["label"] = record.label
     data["when"] = record.when
     data["url"] = url
+    data["preset_note"] = record.meta.get("preset_note")
     data.update(backend_json(record.backend))
     return data
 
@@ -317,6 +318,7 @@ def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
             **backend_json(backend),
             "when": row.when,
             "url": live_url(row.record, base_url),
+            "preset_note": row.record.meta.get("preset_note") if row.record else None,
         })
     return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 
