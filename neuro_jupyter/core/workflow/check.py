@@ -10,12 +10,19 @@ errors here: they fail at run time.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
-from .actions import BUNDLED, ActionFile, batch_call_errors, live_call_error, load_action
-from .ast import Map, Node, Seq
+from .actions import (
+    ActionFile,
+    ActionNotFetched,
+    batch_call_errors,
+    live_call_error,
+    load_action,
+)
+from .ast import Map, Node, Scalar, Seq
 from .common import mixin_layers, mixins_of
 from .evaluate import literal_str
 from .grammar import action_file, batch_flow, live_flow, project_file
@@ -27,6 +34,21 @@ from .yaml_loader import load_yaml
 
 if TYPE_CHECKING:
     from .batch_api import BatchPlan
+
+
+class CheckWarning(WorkflowError):
+    """Something ``check`` reports without failing (exit 0): a preset presets.yml does not
+    define, a ``gh:`` action that is not fetched."""
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found: errors, warnings, and files of a folder that are not workflow
+    files (path, reason)."""
+
+    errors: list[WorkflowError] = field(default_factory=list)
+    warnings: list[WorkflowError] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def _collect(errors: list[WorkflowError], exc: BaseException) -> None:
@@ -52,11 +74,40 @@ def _role(path: Path, node: Map) -> str:
 
 
 def check_paths(paths: Iterable[Path]) -> list[WorkflowError]:
-    """Check each file (its workspace is derived from where it lives)."""
-    errors: list[WorkflowError] = []
+    """Check each file (its workspace is derived from where it lives): the errors."""
+    return check_report(paths).errors
+
+
+def check_report(paths: Iterable[Path], *, folder: bool = False) -> CheckReport:
+    """Check each file; with ``folder`` (every file of a .neuro folder), a YAML file with no
+    ``kind`` (a params file a job reads, say) is skipped with the reason, not an error."""
+    report = CheckReport()
+    found: list[WorkflowError] = []
     for path in paths:
-        errors.extend(sorted(check_file(Path(path)), key=_position))
-    return _unique(errors)
+        path = Path(path)
+        reason = _not_workflow(path) if folder else None
+        if reason is not None:
+            report.skipped.append((path, reason))
+            continue
+        found.extend(sorted(check_file(path), key=_position))
+    for item in _unique(found):
+        (report.warnings if isinstance(item, CheckWarning) else report.errors).append(item)
+    return report
+
+
+def _not_workflow(path: Path) -> str | None:
+    """Why a .neuro file is not a workflow file (None when it is one, or may be one)."""
+    if path.stem == "project":
+        return None
+    try:
+        node = load_yaml(path.read_text(encoding="utf-8"), path.name)
+    except (OSError, UnicodeDecodeError, NeuroJupyterError):
+        return None  # reported as an error when checked
+    if not isinstance(node, Map):
+        return "not a workflow file (its top level is not a mapping)"
+    if "kind" not in node:
+        return "not a workflow file (no 'kind' key; read by jobs, not by neuro-flow)"
+    return None
 
 
 def _position(err: WorkflowError) -> tuple[str, int, int]:
@@ -74,7 +125,7 @@ def check_project(root: Path) -> list[WorkflowError]:
     """Check every workflow file of the project at ``root``."""
     if not (root / CONFIG_DIR).is_dir():
         return [WorkflowError(f".neuro folder was not found in {root}")]
-    return check_paths(workflow_files(root))
+    return check_report(workflow_files(root), folder=True).errors
 
 
 def _display(path: Path, ws_root: Path) -> str:
@@ -120,6 +171,7 @@ def check_file(path: Path) -> list[WorkflowError]:
     errors.extend(structural)
     ws.files[rel] = text
     ws._cache[rel] = node
+    errors.extend(_preset_warnings(node))
     try:
         if role == "live":
             errors.extend(_check_live(ws, node))
@@ -206,13 +258,11 @@ def _call_args(ws: Workspace, entry: Map, key: str, mixins: dict[str, Map] | Non
     loc = ref_node.loc if ref_node is not None else entry.loc
     if has_expr(ref):
         return None, []  # reported by the grammar: no expressions here
-    if ref.startswith(("gh:", "github:")):
-        repo = ref.split(":", 1)[1].split("@", 1)[0]
-        owner, _, name = repo.partition("/")
-        if not (owner == "neuro-actions" and name in BUNDLED) and key == "action":
-            return None, []  # a network fetch; not part of a static check
     try:
         action = load_action(ws, ref, loc, module=key == "module")
+    except ActionNotFetched as exc:
+        return None, [CheckWarning(f"{exc.message}; its calls are not validated",
+                                   exc.location)]
     except NeuroJupyterError as exc:
         errs: list[WorkflowError] = []
         _collect(errs, exc)
@@ -438,3 +488,25 @@ def _unique(errors: list[WorkflowError]) -> list[WorkflowError]:
             out.append(e)
     return out
 
+
+def _preset_warnings(node: Node) -> list[WorkflowError]:
+    """A warning for each literal ``preset`` that presets.yml does not define (it runs with
+    the documented mapping for cluster presets)."""
+    from ..presets import undefined_preset_note
+
+    out: list[WorkflowError] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Map):
+            for k, v in n.items:
+                if (k.value == "preset" and isinstance(v, Scalar)
+                        and isinstance(v.value, str) and not has_expr(v.value)):
+                    note = undefined_preset_note(v.value)
+                    if note:
+                        out.append(CheckWarning(note, v.loc))
+                else:
+                    stack.append(v)
+        elif isinstance(n, Seq):
+            stack.extend(n.items)
+    return out
