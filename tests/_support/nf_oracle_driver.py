@@ -181,6 +181,22 @@ async def _one(case: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kind}
 
 
+def _untyped_copy(folder: Path) -> Path:
+    """One of the four template actions as neuro-jupyter bundles it, with its inputs untyped
+    as the real neuro-actions declare them (the template passes ``http_auth: "False"``)."""
+    import tempfile
+
+    data = yaml.safe_load((folder / "action.yml").read_text(encoding="utf-8"))
+    for spec in (data.get("inputs") or {}).values():
+        if isinstance(spec, dict) and spec.pop("type", None) is not None:
+            if spec.get("default") is not None:
+                spec["default"] = str(spec["default"])
+    out = Path(tempfile.mkdtemp(prefix="nf-oracle-action-")) / folder.name
+    out.mkdir()
+    (out / "action.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return out
+
+
 def _with_mode(base: type, case: dict[str, Any]) -> Any:
     actions = Path(case.get("actions") or "/nonexistent")
     bundled = Path(case.get("bundled") or "/nonexistent")
@@ -191,7 +207,7 @@ def _with_mode(base: type, case: dict[str, Any]) -> Any:
             folder = actions / repo / tag.replace("/", "_")
             owner, _, name = repo.partition("/")
             if not folder.is_dir() and owner == "neuro-actions" and (bundled / name).is_dir():
-                folder = bundled / name  # the four template actions, as neuro-jupyter bundles them
+                folder = _untyped_copy(bundled / name)
             if not folder.is_dir():
                 raise RuntimeError(f"gh:{spec} is not available to the oracle")
             return LocalPath(folder)

@@ -462,8 +462,8 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
     base = Scope({"flow": fctx, "project": conf.ctx()}, make_host(ws, conf.id))
     defs = param_defs([node.get("params")] if node.get("params") is not None else [])
     pvals = resolve_params(defs, params, base, f"batch {batch}")
-    git = git_ctx(ws)
-    scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals, "git": git},
+    git = git_ctx(ws)  # for tasks: neuro-flow's bake reads definitions before the git state
+    scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals},
                   make_host(ws, conf.id))
     life_span = to_time(node.get("life_span"), scope, "life_span")
     fctx["life_span"] = life_span if life_span is not None else 10 * 24 * 3600.0

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
 from .actions import (
+    BUNDLED_DIR,
     ActionFile,
     ActionNotFetched,
     batch_call_errors,
@@ -25,7 +26,7 @@ from .actions import (
 from .ast import Map, Node, Scalar, Seq
 from .common import mixin_layers, mixins_of
 from .evaluate import literal_str
-from .grammar import action_file, batch_flow, live_flow, project_file
+from .grammar import INPUT_TYPES, action_file, batch_flow, live_flow, project_file
 from .loader import CONFIG_DIR, Workspace, file_role, validate
 from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
@@ -172,6 +173,7 @@ def check_file(path: Path) -> list[WorkflowError]:
     ws.files[rel] = text
     ws._cache[rel] = node
     errors.extend(_preset_warnings(node))
+    errors.extend(_partial_images(node))
     try:
         if role == "live":
             errors.extend(_check_live(ws, node))
@@ -281,6 +283,22 @@ def _call_args(ws: Workspace, entry: Map, key: str, mixins: dict[str, Map] | Non
             errors.append(WorkflowError(
                 f"unknown arg '{name}' for {ref} (inputs: {', '.join(declared) or 'none'})",
                 knode.loc))
+    # neuro-flow reads literal args as strings: a typed input needs an expression; not for the
+    # bundled neuro-actions, which type inputs the real ones leave as strings
+    # (the template's documented ``http_auth: "False"``): those are converted
+    args_map = args if isinstance(args, Map) and action.path.parent != BUNDLED_DIR else None
+    for name in given if args_map is not None else ():
+        spec = declared.get(name)
+        value = args_map.get(name) if args_map is not None else None
+        typ = spec.get("type") if isinstance(spec, Map) else None
+        declared_type = str(typ.value) if isinstance(typ, Scalar) else "str"
+        if (declared_type != "str" and declared_type in INPUT_TYPES
+                and isinstance(value, Scalar) and value.value is not None
+                and not (isinstance(value.value, str) and has_expr(value.value))):
+            errors.append(WorkflowError(  # neuro-flow reads a literal arg as a string
+                f"Type of argument '{name}' does not match the input's declared type: a "
+                f"literal argument is a str, the input is '{declared_type}' (write "
+                f"${{{{ {value.value} }}}} to pass a {declared_type})", value.loc))
     for name, spec in declared.items():
         has_default = isinstance(spec, Map) and spec.get("default") is not None
         if name not in given and not has_default:
@@ -344,6 +362,12 @@ def _check_action(ws: Workspace, node: Map, mixins: dict[str, Map] | None = None
     flow's mixins (neuro-flow gives modules the flow's and the project's mixins)."""
     kind = str(getattr(node.get("kind"), "value", ""))
     errors: list[WorkflowError] = []
+    outputs = node.get("outputs")
+    for key, out in (outputs.items if isinstance(outputs, Map) and kind != "batch" else ()):
+        if isinstance(out, Map) and out.get("value") is not None:  # neuro-flow's parser
+            errors.append(WorkflowError(
+                f"outputs.{key.value}.value is not supported for {kind} action kind (its "
+                "outputs come from ::set-output lines)", out.loc_of("value")))
     known: dict[str, set[str]] = {"inputs": section_ids(node.get("inputs"))}
     if kind == "batch":
         errors.extend(_check_tasks(ws, node.get("tasks"),
@@ -509,4 +533,19 @@ def _preset_warnings(node: Node) -> list[WorkflowError]:
                     stack.append(v)
         elif isinstance(n, Seq):
             stack.extend(n.items)
+    return out
+
+
+def _partial_images(node: Map) -> list[WorkflowError]:
+    """An image with a ``context`` but no ``dockerfile``, or the reverse: neuro-flow refuses
+    it (it builds from both or from neither)."""
+    images = node.get("images")
+    out: list[WorkflowError] = []
+    for key, image in (images.items if isinstance(images, Map) else ()):
+        if isinstance(image, Map) and ("context" in image) != ("dockerfile" in image):
+            given = "context" if "context" in image else "dockerfile"
+            other = "dockerfile" if given == "context" else "context"
+            out.append(WorkflowError(
+                f"images.{key.value}: partially defined image: {given} is set but {other} is "
+                "not (set both, or neither)", image.loc))
     return out

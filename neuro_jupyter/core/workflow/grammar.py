@@ -40,11 +40,13 @@ TASK_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git", "mat
                        "strategy", "needs"}
 
 # The contexts of each site are neuro-flow's context steps (context.py): defaults, images and
-# volumes see LiveContextStep1 (project, flow, git) or BatchContextStep1 (+ params); a batch's
-# params and life_span see none; task ids and needs see only the matrix (MatrixOnlyContext);
-# matrices and strategies see the whole BatchContext; task caches the BatchMatrixContext.
+# volumes see LiveContextStep1 (project, flow, git) or BatchContextStep1 (project, flow,
+# params; its git is empty when ``bake`` evaluates them, so git fails there: left out); a
+# batch's params and life_span see none; task ids and needs see only the matrix
+# (MatrixOnlyContext); matrices and strategies the whole BatchContext; task caches the
+# BatchMatrixContext.
 STEP1_CTX = FLOW_CTX | {"git"}
-BATCH_CTX = STEP1_CTX | {"params", "env", "tags", "volumes", "images", "strategy"}
+BATCH_CTX = STEP1_CTX | {"params", "env", "tags", "volumes", "images", "strategy"}  # + git
 SITES: dict[str, dict[str, Site]] = {
     "live": {
         "defaults": Site(STEP1_CTX, name="defaults"),
@@ -55,9 +57,9 @@ SITES: dict[str, dict[str, Site]] = {
         "none": Site(frozenset(), name="none"),
     },
     "batch": {
-        "defaults": Site(STEP1_CTX | {"params"}, name="defaults"),
-        "defaults2": Site(BATCH_CTX - {"strategy"}, name="defaults"),
-        "def": Site(STEP1_CTX | {"params"}, name="definition"),
+        "defaults": Site(FLOW_CTX | {"params"}, name="defaults"),
+        "defaults2": Site(BATCH_CTX - {"strategy", "git"}, name="defaults"),
+        "def": Site(FLOW_CTX | {"params"}, name="definition"),
         "task": Site(TASK_CTX, task=True, name="task"),
         "task_id": Site(frozenset({"matrix"}), name="task id"),
         "matrix": Site(BATCH_CTX, name="matrix"),
@@ -375,7 +377,7 @@ def _live_job_fields(site: str, *, params: bool = True) -> dict[str, F]:
 
 def _strategy() -> Struct:
     return Struct(name="Strategy", fields={
-        "matrix": F(Matrix(), site="matrix"), "fail_fast": F(Bool(), site="strategy"),
+        "matrix": F(Matrix(), required=True, site="matrix"), "fail_fast": F(Bool(), site="strategy"),
         "max_parallel": F(Int(), site="strategy")})
 
 
@@ -407,7 +409,7 @@ def _call(kind: str, batch: bool, site: str) -> Struct:
     return Struct(name="ActionCall" if kind == "action" else "ModuleCall", fields=fields)
 
 
-_INPUT_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
+INPUT_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
 
 
 @dataclass(frozen=True)
@@ -417,7 +419,7 @@ class InputSpec(Type):
 
     struct: Struct = field(default_factory=lambda: Struct(name="Input", fields={
         "descr": F(Str(expr_ok=False)), "default": F(Prim()),
-        "type": F(Enum(choices=tuple(_INPUT_TYPES), expr_ok=False))}))
+        "type": F(Enum(choices=tuple(INPUT_TYPES), expr_ok=False))}))
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
         self.struct.validate(node, attr, site, errors)
@@ -426,8 +428,8 @@ class InputSpec(Type):
         default, typ = node.get("default"), node.get("type")
         declared = str(typ.value) if isinstance(typ, Scalar) else "str"
         if (isinstance(default, Scalar) and default.value is not None
-                and declared in _INPUT_TYPES
-                and not isinstance(default.value, _INPUT_TYPES[declared])):
+                and declared in INPUT_TYPES
+                and not isinstance(default.value, INPUT_TYPES[declared])):
             errors.add(f"{attr}.default: type of default value does not match the input type: "
                        f"input type is '{declared}', default value type is "
                        f"'{type(default.value).__name__}'"
