@@ -1,6 +1,8 @@
 """Our verdict against neuro-flow's on a folder of real workflow files (not in this repository).
 
     .venv/bin/python bench/compat_corpus.py CORPUS [ACTIONS]
+    .venv/bin/python bench/compat_corpus.py --flat FOLDER
+
 
 CORPUS holds one folder per project, each with its ``.neuro/`` files (and any ``ws:`` action
 files); ACTIONS (optional) holds fetched ``gh:`` actions as ``OWNER/REPO/REF/action.yml``, the
@@ -10,6 +12,9 @@ that neuro-flow would load: neuro-flow 24.2.0 (an oracle virtualenv built on fir
 ``tests/_support/nf_oracle.py``) and ``neuro-jupyter check``. Prints one line per file and
 the summary: files neuro-flow accepts and how many we accept, files it rejects and how many we
 reject with FILE:LINE:COL.
+
+``--flat``: every ``*.yml`` under FOLDER, each folder its own config folder and workspace (the
+layout of neuro-flow's own ``tests/unit``): flows, actions and project files alike.
 """
 
 from __future__ import annotations
@@ -49,6 +54,9 @@ def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
         return 2
+    flat = argv[0] == "--flat"
+    if flat:
+        argv = argv[1:]
     corpus = Path(argv[0]).resolve()
     actions = Path(argv[1]).resolve() if len(argv) > 1 else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -56,7 +64,12 @@ def main(argv: list[str]) -> int:
         if actions is not None:  # our actions folder is the same layout
             shutil.copytree(actions, Path(os.environ["NEURO_JUPYTER_HOME"]) / "actions")
         files = []
-        for project in sorted(p for p in corpus.iterdir() if p.is_dir()):
+        if flat:
+            copy = Path(tmp) / corpus.name
+            shutil.copytree(corpus, copy)
+            _git_repo(copy)
+            files = sorted(copy.rglob("*.yml"))
+        for project in sorted(p for p in corpus.iterdir() if p.is_dir() and not flat):
             copy = Path(tmp) / project.name
             shutil.copytree(project, copy)
             _git_repo(copy)

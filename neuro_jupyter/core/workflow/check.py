@@ -427,8 +427,16 @@ def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
 def _check_batch(ws: Workspace, node: Map, path: Path, *, planned: bool
                  ) -> list[WorkflowError]:
     errors, mixins = _flow_mixins(ws, node)
+    project = _project_node(ws)
+    for owner in (project.get("volumes") if project else None, node.get("volumes")):
+        for key, volume in (owner.items if isinstance(owner, Map) else ()):
+            if isinstance(volume, Map) and volume.get("local") is not None:
+                errors.append(CheckWarning(
+                    f"volumes.{key.value}.local: neuro-flow's bake refuses a batch whose "
+                    "volumes have a local folder ('Volumes sync is not supported'); here the "
+                    "local folder is ignored", volume.loc_of("local")))
     errors.extend(_check_tasks(ws, node.get("tasks"), mixins))
-    if errors or not planned:
+    if any(not isinstance(e, CheckWarning) for e in errors) or not planned:
         return errors
     errors.extend(_plan_check(ws, node, path))
     return errors
@@ -461,6 +469,81 @@ def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
         return graph + errors
     errors.extend(graph)
     errors.extend(_batch_refs(ws, node, plan.root, set(defs)))
+    errors.extend(_action_image_refs(ws, node, plan.root))
+    return errors
+
+
+def _early_image(ws: Workspace, iid: str, image: Map, scope: Any) -> dict[str, Any] | None:
+    """An image as neuro-flow's early evaluation sees it: ref, and the full context and
+    dockerfile paths (None when they need contexts known only later, like inputs)."""
+    from .evaluate import to_str
+
+    try:
+        ref = to_str(image.get("ref"), scope, f"images.{iid}.ref")
+    except NeuroJupyterError:
+        return None
+    fields: dict[str, Any] = {"ref": ref}
+    for key in ("context", "dockerfile"):
+        try:
+            fields[key] = to_str(image.get(key), scope, f"images.{iid}.{key}")
+        except NeuroJupyterError:
+            fields = {"ref": ref}
+            break
+    def full(value: Any) -> str | None:  # both relative to the workspace, as neuro-flow does
+        if value is None or str(value).startswith("storage:"):
+            return None if value is None else str(value)
+        path = Path(str(value))
+        return str(path if path.is_absolute() else (ws.root / path).resolve())
+
+    raw = {k: str(getattr(image.get(k), "value", "")) for k in ("context", "dockerfile")}
+    return {"ref": ref, "rendered": (full(fields.get("context")), full(fields.get("dockerfile"))),
+            "raw": (raw["context"], raw["dockerfile"]), "loc": image.loc}
+
+
+def _action_image_refs(ws: Workspace, node: Map, root: Any) -> list[WorkflowError]:
+    """A platform image ref (``image:…``) of the flow and of the batch actions it calls must
+    agree on context and dockerfile (rendered, or else as written), as neuro-flow's
+    ``check_image_refs_unique`` requires across a bake."""
+    from .expr import Scope
+
+    seen: dict[str, list[dict[str, Any]]] = {}
+    base_flow = dict(root.env.names.get("flow", {}))
+    project = _project_node(ws)
+    for owner in (project.get("images") if project else None, node.get("images")):
+        for key, image in (owner.items if isinstance(owner, Map) else ()):
+            if isinstance(image, Map):
+                early = _early_image(ws, str(key.value), image,
+                                     Scope({k: v for k, v in root.env.names.items()}))
+                if early and str(early["ref"] or "").startswith("image:"):
+                    seen.setdefault(str(early["ref"]), []).append(early)
+    stack, visited = [node.get("tasks")], set()
+    while stack:
+        tasks = stack.pop()
+        for entry in (tasks.items if isinstance(tasks, Seq) else ()):
+            ref = entry.get("action") if isinstance(entry, Map) else None
+            if not isinstance(ref, Scalar) or not isinstance(ref.value, str):
+                continue
+            try:
+                action = load_action(ws, ref.value, ref.loc)
+            except NeuroJupyterError:
+                continue  # reported by the call's own checks
+            if action.kind != "batch" or action.key in visited:
+                continue
+            visited.add(action.key)
+            stack.append(action.node.get("tasks"))
+            scope = Scope({"flow": {**base_flow, "action_path": str(action.path)}})
+            images = action.node.get("images")
+            for key, image in (images.items if isinstance(images, Map) else ()):
+                if isinstance(image, Map):
+                    early = _early_image(ws, str(key.value), image, scope)
+                    if early and str(early["ref"] or "").startswith("image:"):
+                        seen.setdefault(str(early["ref"]), []).append(early)
+    errors: list[WorkflowError] = []
+    for image_ref, defs in seen.items():
+        if len({d["rendered"] for d in defs}) > 1 and len({d["raw"] for d in defs}) > 1:
+            errors.append(WorkflowError(
+                f"Image with ref '{image_ref}' defined multiple times with different attributes "
+                f"(context and dockerfile differ: {len(defs)} definitions)", defs[-1]["loc"]))
     return errors
 
 
