@@ -85,11 +85,30 @@ def presets_path() -> Path:
     return path
 
 
+_LOADED: dict[Path, tuple[tuple[int, int], Any]] = {}
+
+
 def _load() -> tuple[dict[str, Resources], dict[str, str | None]]:
-    """The table's presets by name, and its fallback names (``unknown_gpu``/``unknown_cpu``)."""
+    """The table's presets by name, and its fallback names (``unknown_gpu``/``unknown_cpu``);
+    read again only when the file changes (a bake asks once per task)."""
+    path = presets_path()
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)
+    cached = _LOADED.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    loaded = _read(path)
+    _LOADED.clear()
+    _LOADED[path] = (stamp, loaded)
+    return loaded
+
+
+def _read(path: Path) -> tuple[dict[str, Resources], dict[str, str | None]]:
     import yaml
 
-    path = presets_path()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
