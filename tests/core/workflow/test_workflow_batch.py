@@ -331,3 +331,11 @@ def test_task_restart_policy_is_checked_like_a_jobs(full: Project) -> None:
     graph = plan_batch(full, "b", overlay=overlay).root
     with pytest.raises(WorkflowError, match=r"b\.yml:5:14: restart: expected never, on-failure"):
         graph.task("a", {})
+
+
+def test_a_bake_calling_an_unfetched_gh_action_says_how_to_fetch_it(
+        make_project: MakeProject) -> None:
+    files = _batch("  - id: lint\n    action: gh:someone/linter@v2\n")
+    with pytest.raises(WorkflowError, match=r"action gh:someone/linter@v2 is not fetched: run "
+                                            r"'neuro-jupyter fetch-action gh:someone/linter@v2'"):
+        plan_batch(make_project(files), "b")
