@@ -10,18 +10,32 @@ first use. Each preset maps to local limits applied to the job's processes:
   devices; presets without GPUs hide every GPU (``CUDA_VISIBLE_DEVICES=""``).
 
 A job without a preset (and no ``defaults.preset``) runs with no limits.
+
+Presets of a Neu.ro cluster that the table does not define (``a100x1``, ``H100x1``, ``gpu-rg``,
+``mi210x1``, ``cpu-large``…) run too, mapped by this rule: a name that looks like a GPU preset
+(``looks_like_gpu``: a word ``gpu…``, an accelerator model such as ``a100``, ``h100``, ``v100``,
+``k80``, ``t4``, ``l4``, ``mi210``, optionally with ``xN``) gets the table's ``unknown_gpu``
+preset (default ``gpu-small``), any other name its ``unknown_cpu`` preset (default
+``cpu-small``). The mapping is recorded with the job (``preset_note``) and shown by ``status``,
+``ps`` and the job's first log line; ``check`` warns about such names.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import paths
 from .backends.base import Resources
-from .errors import InvalidInputError, UnknownNameError
+from .errors import InvalidInputError
 
 PRESETS_FILE = "presets.yml"
+FALLBACK_KEYS = {"unknown_gpu": "gpu-small", "unknown_cpu": "cpu-small"}
+_GPU_WORD = re.compile(
+    r"^(gpu\w*|[aht]\d{1,3}[a-z]?|l4|l40s?|[vpk]\d{2,3}|mi\d{2,3}[a-z]?|rtx\w*|tesla\w*)"
+    r"(x\d+)?$")
 
 DEFAULT_TEXT = """\
 # Local meaning of Neu.ro presets for neuro-jupyter (edit freely).
@@ -29,6 +43,10 @@ DEFAULT_TEXT = """\
 #   memory_mb:            address-space limit per process, in MiB (omit for no limit)
 #   gpu:                  number of GPUs (0 hides every GPU: CUDA_VISIBLE_DEVICES="")
 #   cuda_visible_devices: the GPUs a GPU preset exposes, e.g. "0" or "0,1"
+# A preset name this table does not define (a cluster's own, e.g. a100x1 or cpu-large) runs
+# with unknown_gpu when the name looks like a GPU preset, else with unknown_cpu.
+unknown_gpu: gpu-small
+unknown_cpu: cpu-small
 presets:
   cpu-small:
     cpu: 1
@@ -67,11 +85,30 @@ def presets_path() -> Path:
     return path
 
 
-def load_presets() -> dict[str, Resources]:
-    """Every preset of the table, by name."""
+_LOADED: dict[Path, tuple[tuple[int, int], Any]] = {}
+
+
+def _load() -> tuple[dict[str, Resources], dict[str, str | None]]:
+    """The table's presets by name, and its fallback names (``unknown_gpu``/``unknown_cpu``);
+    read again only when the file changes (a bake asks once per task)."""
+    path = presets_path()
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = (0, 0)
+    cached = _LOADED.get(path)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    loaded = _read(path)
+    _LOADED.clear()
+    _LOADED[path] = (stamp, loaded)
+    return loaded
+
+
+def _read(path: Path) -> tuple[dict[str, Resources], dict[str, str | None]]:
     import yaml
 
-    path = presets_path()
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -81,17 +118,72 @@ def load_presets() -> dict[str, Resources]:
     table = data.get("presets") if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise InvalidInputError(f"{path}: expected a 'presets:' mapping of name -> limits")
-    return {str(name): _resources(path, str(name), value) for name, value in table.items()}
+    presets = {str(name): _resources(path, str(name), value) for name, value in table.items()}
+    fallback: dict[str, str | None] = {}
+    for key, default in FALLBACK_KEYS.items():
+        given = data.get(key)
+        name = str(given) if given else default
+        if name not in presets:
+            if given:
+                raise InvalidInputError(f"{path}: {key}: {name!r} is not one of its presets "
+                                        f"({', '.join(sorted(presets))})")
+        # an edited table without the default target maps to no limits
+        fallback[key] = name if name in presets else None
+    return presets, fallback
+
+
+def load_presets() -> dict[str, Resources]:
+    """Every preset of the table, by name."""
+    return _load()[0]
+
+
+def looks_like_gpu(name: str) -> bool:
+    """Whether a preset name looks like a GPU preset of a cluster (a word ``gpu…`` or an
+    accelerator model: ``a100x1``, ``H100x1``, ``gpu-rg``, ``mi210x1``, ``x-k80-small``)."""
+    return any(_GPU_WORD.match(word) for word in re.split(r"[-_. ]+", name.lower()))
+
+
+@dataclass(frozen=True)
+class PresetChoice:
+    """The local limits a preset name runs with, and how an undefined name was mapped."""
+
+    resources: Resources
+    note: str | None = None  # set when the name is not in the table
+
+
+def choose_preset(name: str | None) -> PresetChoice:
+    """The limits of preset ``name``: no preset means no limits; a name the table does not
+    define is mapped by the documented rule (see the module docstring)."""
+    if not name:
+        return PresetChoice(Resources())
+    presets, fallback = _load()
+    if name in presets:
+        return PresetChoice(presets[name])
+    gpu = looks_like_gpu(name)
+    target = fallback["unknown_gpu" if gpu else "unknown_cpu"]
+    res = presets[target] if target is not None else Resources()
+    limits = ", ".join(p for p in (
+        f"{res.cpu:g} CPU" if res.cpu is not None else "",
+        f"{res.memory_mb} MiB" if res.memory_mb is not None else "",
+        f"{res.gpu} GPU" if res.gpu else "") if p)
+    runs_as = f"as {target!r} ({limits or 'no limits'})" if target else "with no limits"
+    note = (f"preset {name!r} is not in {presets_path()}: it runs {runs_as}, the mapping for "
+            f"{'GPU-looking' if gpu else 'other'} names")
+    return PresetChoice(res, note)
 
 
 def resolve_preset(name: str | None) -> Resources:
-    """The limits of preset ``name``; no preset means no limits."""
-    if not name:
-        return Resources()
-    presets = load_presets()
-    if name not in presets:
-        raise UnknownNameError("preset", name, presets, where=str(presets_path()))
-    return presets[name]
+    """The limits of preset ``name`` (see ``choose_preset``)."""
+    return choose_preset(name).resources
+
+
+def undefined_preset_note(name: str) -> str | None:
+    """The note ``check`` warns with when ``name`` is not in the table (None when it is, or
+    when the table cannot be read: running the job reports that)."""
+    try:
+        return choose_preset(name).note
+    except InvalidInputError:
+        return None
 
 
 def _resources(path: Path, name: str, value: Any) -> Resources:

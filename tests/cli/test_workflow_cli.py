@@ -27,7 +27,7 @@ def test_check_files_with_errors(capsys: pytest.CaptureFixture[str]) -> None:
     good = FIXTURES / "template" / ".neuro" / "live.yml"
     assert main(["check", str(good), str(bad)]) == 1
     captured = capsys.readouterr()
-    assert captured.out == "batch_needs.yml:5:13: Task a needs unknown task zzz (tasks: a, b)\n"
+    assert captured.out == "batch_needs.yml:6:13: Task a needs unknown task zzz (tasks: a, b)\n"
     assert "1 error found" in captured.err
 
 
@@ -38,13 +38,13 @@ def test_check_reports_every_graph_error(capsys: pytest.CaptureFixture[str]) -> 
     captured = capsys.readouterr()
     lines = captured.out.splitlines()
     assert [line.split(" (tasks:")[0] for line in lines] == [
-        "batch_graph_all.yml:7:12: tasks form a cycle: a -> c -> b -> a",
-        "batch_graph_all.yml:16:13: Task d needs unknown task zzz",
-        "batch_graph_all.yml:16:21: Task d needs unknown task yyy",
-        "batch_graph_all.yml:20:12: tasks form a cycle: e -> f -> e",
-        "batch_graph_all.yml:28:7: Task g needs unknown task qqq",
-        "batch_graph_all.yml:30:7: Task g needs itself",
-        "batch_graph_all.yml:37:12: tasks form a cycle: m_1 -> n -> m_1",
+        "batch_graph_all.yml:8:12: tasks form a cycle: a -> c -> b -> a",
+        "batch_graph_all.yml:20:13: Task d needs unknown task zzz",
+        "batch_graph_all.yml:20:21: Task d needs unknown task yyy",
+        "batch_graph_all.yml:25:12: tasks form a cycle: e -> f -> e",
+        "batch_graph_all.yml:35:7: Task g needs unknown task qqq",
+        "batch_graph_all.yml:37:7: Task g needs itself",
+        "batch_graph_all.yml:45:12: tasks form a cycle: m_1 -> n -> m_1",
     ]
     assert "7 errors found" in captured.err
 
@@ -71,7 +71,7 @@ def test_check_console_script(tmp_path: Path) -> None:
     """The installed command, as a real process."""
     script = Path(sys.executable).parent / "neuro-jupyter"
     bad = tmp_path / "flow.yml"
-    bad.write_text("kind: batch\ntasks:\n  - id: a\n    needs: [a]\n    cmd: x\n")
+    bad.write_text("kind: batch\ntasks:\n  - id: a\n    needs: [a]\n    image: i\n    cmd: x\n")
     proc = subprocess.run([str(script), "check", str(bad)], capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 1

@@ -456,6 +456,7 @@ class BakeRunner:
         try:
             process = self.mapper(spec, self.project, log_path, env_extra=task_env(
                 self.bake.bake_id, self.attempt, key, self.project.root))
+            _note_preset(spec.preset, log_path)
             execution = self.backend.start(process, raw_id=raw_id, detached=False,
                                            labels=self._labels(fid))
         except NeuroJupyterError as exc:
@@ -792,3 +793,17 @@ class Readable:
             return [(fd, data[fd]) for fd, _ in self._epoll.poll(timeout)]
         assert self._selector is not None
         return [(key.fd, data[key.fd]) for key, _ in self._selector.select(timeout)]
+
+
+def _note_preset(preset: str | None, log_path: Path) -> None:
+    """A cluster preset that presets.yml lacks: the task's first log line says how it was
+    mapped (as a live job's does)."""
+    if not preset:
+        return
+    from ..presets import choose_preset
+
+    note = choose_preset(preset).note
+    if note:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"neuro-jupyter: {note}\n")

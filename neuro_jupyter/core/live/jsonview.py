@@ -38,6 +38,7 @@ def job_json(record: JobRecord, base_url: str | None) -> dict[str, Any]:
     data["when"] = record.when
     data["url"] = live_url(record, base_url)
     data["preset"] = record.meta.get("preset")
+    data["preset_note"] = record.meta.get("preset_note")
     data.update(backend_json(record.backend))
     return data
 
@@ -63,6 +64,7 @@ def job_rows_json(project: Project, base_url: str | None) -> dict[str, Any]:
             **backend_json(backend),
             "when": row.when,
             "url": live_url(row.record, base_url),
+            "preset_note": row.record.meta.get("preset_note") if row.record else None,
         })
     return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 

@@ -63,8 +63,14 @@ def ps_text(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     if not any(cells[4] for cells in table):
         headers = headers[:4]
         table = [cells[:4] for cells in table]
-    text = text_table(headers, table)
+    text = text_table(headers, table) + "".join(f"\n{note}" for note in preset_notes(rows))
     return f"{text}\n{footer}" if footer else text
+
+
+def preset_notes(rows: Sequence[JobRow]) -> list[str]:
+    """One line per listed run whose cluster preset was mapped to a local one."""
+    return [f"{row.label}: {row.record.meta['preset_note']}" for row in rows
+            if row.record is not None and row.record.meta.get("preset_note")]
 
 
 def status_badge(status: str) -> str:
@@ -96,6 +102,7 @@ def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
             f"<td>{link}</td></tr>"
         )
     out.append("</tbody></table>")
+    out += [f"<p class='neuro-jupyter-preset-note'>{html.escape(n)}</p>" for n in preset_notes(rows)]
     if footer:
         out.append(f"<p>{html.escape(footer)}</p>")
     return "".join(out)
@@ -130,7 +137,8 @@ def status_lines(record: JobRecord, server_base: str | None = None) -> list[tupl
         ("Image", f"{image or '-'} ({unused})"),
         ("Command", shlex.join(meta.get("argv") or record.spec.get("argv") or [])),
         ("Workdir", str(record.spec.get("workdir", "-"))),
-        ("Preset", str(meta.get("preset") or "- (no limits)")),
+        ("Preset", str(meta.get("preset") or "- (no limits)")
+         + (f" ({meta['preset_note']})" if meta.get("preset_note") else "")),
         ("Backend", BackendTarget.parse(record.backend).label),
         *([] if record.backend != "local" else [("Pid", str(record.pid or "-"))]),
         ("Created", _fmt_time(record.created_at)),

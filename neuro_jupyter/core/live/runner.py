@@ -15,6 +15,7 @@ from ..backends.base import Backend, get_backend
 from ..backends.records import refresh_record
 from ..backends.target import BackendTarget, resolve_target
 from ..errors import InvalidInputError, UnknownNameError
+from ..presets import choose_preset
 from ..store.jobs import (
     JobRecord,
     active_jobs,
@@ -158,6 +159,9 @@ def _start(
         wants_token = meta["proxy"] == "absolute" or spec.env.get(AUTH_ENV) == "token"
         if spec.http_auth and wants_token:  # other users of this machine must not reach it
             meta["token"] = env_extra[TOKEN_ENV] = secrets.token_hex(16)
+    preset_note = choose_preset(spec.preset).note  # a cluster preset: how it was mapped
+    if preset_note:
+        meta["preset_note"] = preset_note
     process = backend.process_spec(spec, project, log_path, env_extra=env_extra)
     if asked and port:
         process = rewrite_port(process, asked, port)
@@ -171,6 +175,9 @@ def _start(
     if existing is not None:  # another run of the same job got in first
         return _found(existing, label, detach, spec.detach)
     labels = {"project": project.id, "job": spec.job_id, "suffix": suffix}
+    if preset_note:  # the job's first log line (the supervisor appends to the log)
+        with open(log_path, "a", encoding="utf-8") as log:
+            log.write(f"neuro-jupyter: {preset_note}\n")
     backend.start(process, raw_id=raw_id, detached=True, labels=labels)
     deadline = time.monotonic() + STARTED_WAIT
     delay = 0.005

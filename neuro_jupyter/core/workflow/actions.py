@@ -1,4 +1,13 @@
-"""Finding action and module files: ``ws:`` paths, bundled ``gh:neuro-actions/*``, git clones."""
+"""Finding action and module files: ``ws:`` paths, bundled ``gh:neuro-actions/*``, and other
+``gh:OWNER/REPO@REF`` actions from a local actions folder that ``fetch_action`` fills.
+
+A ``gh:`` action other than the four bundled ones is read from, in this order,
+``<workspace>/.neuro/actions/OWNER/REPO/REF/`` (kept with the project) and
+``$NEURO_JUPYTER_HOME/actions/OWNER/REPO/REF/`` (shared by projects); each holds the action's
+``action.yml`` (or ``action.yaml``). Nothing is fetched while a file loads: ``fetch_action``
+(``neuro-jupyter fetch-action``) clones ``https://github.com/OWNER/REPO`` at REF when the
+network allows, or the folder is filled by hand.
+"""
 
 from __future__ import annotations
 
@@ -53,31 +62,94 @@ def _ws_candidates(ws: Workspace, rel: str, loc: Location | None) -> str:
     raise WorkflowError(f"action file not found: tried {', '.join(tried)}", loc)
 
 
-def _clone(owner: str, repo: str, tag: str, loc: Location | None) -> Path:
+def action_dirs(ws_root: Path, owner: str, repo: str, tag: str) -> list[Path]:
+    """Where a ``gh:OWNER/REPO@REF`` action may be, in the order they are searched."""
     from ..paths import home
 
-    target = home() / "actions" / "github" / owner / repo / tag.replace("/", "_")
-    if (target / "action.yml").is_file() or (target / "action.yaml").is_file():
+    rel = Path(owner) / repo / tag.replace("/", "_")
+    return [ws_root / ".neuro" / "actions" / rel, home() / "actions" / rel]
+
+
+def _action_yml(folder: Path) -> Path | None:
+    for name in ("action.yml", "action.yaml"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+class ActionNotFetched(WorkflowError):
+    """A ``gh:`` action that is not in a local actions folder."""
+
+
+def find_gh_action(ws: Workspace, owner: str, repo: str, tag: str, loc: Location | None
+                   ) -> Path:
+    """The folder of a fetched ``gh:`` action; ActionNotFetched (naming the action and the
+    command that fetches it) when it is in no actions folder."""
+    dirs = action_dirs(ws.root, owner, repo, tag)
+    for folder in dirs:
+        if _action_yml(folder) is not None:
+            return folder
+    ref = f"gh:{owner}/{repo}@{tag}"
+    raise ActionNotFetched(
+        f"action {ref} is not fetched: run 'neuro-jupyter fetch-action {ref}' (it clones "
+        f"https://github.com/{owner}/{repo} at {tag}), or put its action.yml in "
+        f"{dirs[1]} or {dirs[0]}", loc)
+
+
+def parse_gh(ref: str) -> tuple[str, str, str] | None:
+    """(owner, repo, ref) of ``gh:OWNER/REPO@REF`` (or ``github:``), else None."""
+    m = _GH.match(ref.strip())
+    return (m.group(1), m.group(2), m.group(3)) if m else None
+
+
+def is_bundled(owner: str, repo: str) -> bool:
+    return owner == "neuro-actions" and repo in BUNDLED
+
+
+def fetch_action(ref: str, *, into: Path | None = None) -> Path:
+    """Clone ``gh:OWNER/REPO@REF`` (``git clone --depth 1 --branch REF``) into the shared
+    actions folder (or ``into``), unless it is there already; the folder appears only once
+    the clone is complete. The base URL is ``$NEURO_JUPYTER_GITHUB_URL`` (a mirror, or a
+    ``file://`` folder in tests) or https://github.com."""
+    from ..errors import InvalidInputError
+    from ..paths import home
+
+    parsed = parse_gh(ref)
+    if parsed is None:
+        raise InvalidInputError(f"{ref!r} is not an action reference: expected "
+                                "gh:OWNER/REPO@REF")
+    owner, repo, tag = parsed
+    if is_bundled(owner, repo):
+        raise InvalidInputError(f"{ref} is bundled with neuro-jupyter: nothing to fetch")
+    target = into or (home() / "actions" / owner / repo / tag.replace("/", "_"))
+    if _action_yml(target) is not None:
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = (into.parent if into is not None else home() / "actions")
+    staging.mkdir(parents=True, exist_ok=True)
+    tmp = staging / f".fetching-{owner}-{repo}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
     base = os.environ.get(GITHUB_URL_ENV, "https://github.com").rstrip("/")
     url = f"{base}/{owner}/{repo}.git"
     try:
         proc = subprocess.run(
-            ["git", "clone", "--quiet", "--depth", "1", "--branch", tag, url, str(target)],
-            capture_output=True, text=True, timeout=120,
+            ["git", "clone", "--quiet", "--depth", "1", "--branch", tag, url, str(tmp)],
+            capture_output=True, text=True, timeout=300,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
         )
+        if proc.returncode != 0:
+            lines = proc.stderr.strip().splitlines()
+            fatal = [ln for ln in lines if ln.startswith("fatal:")]
+            detail = (fatal or lines or ["git failed"])[0]
+            raise WorkflowError(f"cannot fetch action {ref} from {url} with git ({detail})")
+        if _action_yml(tmp) is None:
+            raise WorkflowError(f"{ref}: {url} at {tag} has no action.yml or action.yaml")
+        shutil.rmtree(tmp / ".git", ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.replace(target)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise WorkflowError(f"cannot fetch action gh:{owner}/{repo}@{tag}: {exc}", loc) from None
-    if proc.returncode != 0:
-        shutil.rmtree(target, ignore_errors=True)
-        lines = proc.stderr.strip().splitlines()
-        fatal = [ln for ln in lines if ln.startswith("fatal:")]
-        detail = (fatal or lines or ["git failed"])[0]
-        raise WorkflowError(
-            f"cannot fetch action gh:{owner}/{repo}@{tag} with git ({detail}); without a "
-            "network, copy the action into the project and call it as ws:PATH", loc)
+        raise WorkflowError(f"cannot fetch action {ref}: {exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
@@ -102,12 +174,10 @@ def load_action(ws: Workspace, ref: str, loc: Location | None, *, module: bool =
         owner, repo, tag = m.groups()
         key = f"gh:{owner}/{repo}@{tag}"
         display = f"{key}/action.yml"
-        if key in ws.overlay:
-            folder = BUNDLED_DIR / repo
-        elif owner == "neuro-actions" and repo in BUNDLED:
+        if key in ws.overlay or is_bundled(owner, repo):
             folder = BUNDLED_DIR / repo
         else:
-            folder = _clone(owner, repo, tag, loc)
+            folder = find_gh_action(ws, owner, repo, tag, loc)
         if key in ws.overlay:
             text = ws.overlay[key]
         else:

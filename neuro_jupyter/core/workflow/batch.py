@@ -79,8 +79,9 @@ class Level(BatchGraph):
         return Scope({**self.env.names, **extra}, host)
 
     def _static_scope(self, matrix: dict[str, Any] | None = None) -> Scope:
-        names = {k: v for k, v in self.env.names.items()
-                 if k in ("flow", "project", "params", "inputs")}
+        names = {k: v for k, v in self.env.names.items() if k not in ("needs", "state")}
+        names.setdefault("strategy", {"fail_fast": self.fail_fast,
+                                      "max_parallel": self.max_parallel})
         if matrix is not None:
             names["matrix"] = matrix
         return Scope(names, make_host(self.env.ws, self.env.conf.id))
@@ -461,6 +462,7 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
     base = Scope({"flow": fctx, "project": conf.ctx()}, make_host(ws, conf.id))
     defs = param_defs([node.get("params")] if node.get("params") is not None else [])
     pvals = resolve_params(defs, params, base, f"batch {batch}")
+    git = git_ctx(ws)  # for tasks: neuro-flow's bake reads definitions before the git state
     scope = Scope({"flow": fctx, "project": conf.ctx(), "params": pvals},
                   make_host(ws, conf.id))
     life_span = to_time(node.get("life_span"), scope, "life_span")
@@ -471,7 +473,7 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
     defaults = eval_defaults(conf, node, scope)
     names = {"flow": fctx, "project": conf.ctx(), "params": pvals, "env": dict(defaults.env),
              "tags": base_tags(conf.id, flow_id, defaults), "volumes": volumes,
-             "images": images, "git": git_ctx(ws)}
+             "images": images, "git": git}
     mixins = mixins_of(conf.section("mixins"), node.get("mixins"))
     cache = CachePolicy(
         strategy="none" if defaults.cache_strategy == "none" else "default",
@@ -507,7 +509,9 @@ def _preload_calls(ws: Workspace, tasks: Node | None, depth: int) -> None:
 
 def check_image_refs(conf: ProjectConf, node: Map, images: Mapping[str, Mapping[str, Any]]
                      ) -> None:
-    """An image ref defined twice must have the same attributes."""
+    """A platform image ref (``image:…``) defined twice must have the same context and
+    dockerfile, as neuro-flow's ``check_image_refs_unique`` requires; other attributes and
+    other refs may differ."""
     seen: dict[str, tuple[str, dict[str, Any]]] = {}
     locs: dict[str, Any] = {}
     for owner in (conf.section("images"), node.get("images")):
@@ -516,9 +520,9 @@ def check_image_refs(conf: ProjectConf, node: Map, images: Mapping[str, Mapping[
                 locs[str(k.value)] = v.loc
     for iid, img in images.items():
         ref = img.get("ref")
-        if not ref:
+        if not ref or not str(ref).startswith("image:"):
             continue
-        attrs = {k: v for k, v in img.items() if k not in ("id",)}
+        attrs = {k: img.get(k) for k in ("full_context_path", "full_dockerfile_path")}
         if ref in seen and seen[ref][1] != attrs:
             raise WorkflowErrors([WorkflowError(
                 f"Image with ref '{ref}' defined multiple times with different attributes "

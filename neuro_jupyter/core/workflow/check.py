@@ -10,15 +10,23 @@ errors here: they fail at run time.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
-from .actions import BUNDLED, ActionFile, batch_call_errors, live_call_error, load_action
-from .ast import Map, Node, Seq
+from .actions import (
+    BUNDLED_DIR,
+    ActionFile,
+    ActionNotFetched,
+    batch_call_errors,
+    live_call_error,
+    load_action,
+)
+from .ast import Map, Node, Scalar, Seq
 from .common import mixin_layers, mixins_of
 from .evaluate import literal_str
-from .grammar import action_file, batch_flow, live_flow, project_file
+from .grammar import INPUT_TYPES, action_file, batch_flow, live_flow, project_file
 from .loader import CONFIG_DIR, Workspace, file_role, validate
 from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
@@ -27,6 +35,21 @@ from .yaml_loader import load_yaml
 
 if TYPE_CHECKING:
     from .batch_api import BatchPlan
+
+
+class CheckWarning(WorkflowError):
+    """Something ``check`` reports without failing (exit 0): a preset presets.yml does not
+    define, a ``gh:`` action that is not fetched."""
+
+
+@dataclass
+class CheckReport:
+    """What ``check`` found: errors, warnings, and files of a folder that are not workflow
+    files (path, reason)."""
+
+    errors: list[WorkflowError] = field(default_factory=list)
+    warnings: list[WorkflowError] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
 
 
 def _collect(errors: list[WorkflowError], exc: BaseException) -> None:
@@ -52,11 +75,40 @@ def _role(path: Path, node: Map) -> str:
 
 
 def check_paths(paths: Iterable[Path]) -> list[WorkflowError]:
-    """Check each file (its workspace is derived from where it lives)."""
-    errors: list[WorkflowError] = []
+    """Check each file (its workspace is derived from where it lives): the errors."""
+    return check_report(paths).errors
+
+
+def check_report(paths: Iterable[Path], *, folder: bool = False) -> CheckReport:
+    """Check each file; with ``folder`` (every file of a .neuro folder), a YAML file with no
+    ``kind`` (a params file a job reads, say) is skipped with the reason, not an error."""
+    report = CheckReport()
+    found: list[WorkflowError] = []
     for path in paths:
-        errors.extend(sorted(check_file(Path(path)), key=_position))
-    return _unique(errors)
+        path = Path(path)
+        reason = _not_workflow(path) if folder else None
+        if reason is not None:
+            report.skipped.append((path, reason))
+            continue
+        found.extend(sorted(check_file(path), key=_position))
+    for item in _unique(found):
+        (report.warnings if isinstance(item, CheckWarning) else report.errors).append(item)
+    return report
+
+
+def _not_workflow(path: Path) -> str | None:
+    """Why a .neuro file is not a workflow file (None when it is one, or may be one)."""
+    if path.stem == "project":
+        return None
+    try:
+        node = load_yaml(path.read_text(encoding="utf-8"), path.name)
+    except (OSError, UnicodeDecodeError, NeuroJupyterError):
+        return None  # reported as an error when checked
+    if not isinstance(node, Map):
+        return "not a workflow file (its top level is not a mapping)"
+    if "kind" not in node:
+        return "not a workflow file (no 'kind' key; read by jobs, not by neuro-flow)"
+    return None
 
 
 def _position(err: WorkflowError) -> tuple[str, int, int]:
@@ -74,7 +126,7 @@ def check_project(root: Path) -> list[WorkflowError]:
     """Check every workflow file of the project at ``root``."""
     if not (root / CONFIG_DIR).is_dir():
         return [WorkflowError(f".neuro folder was not found in {root}")]
-    return check_paths(workflow_files(root))
+    return check_report(workflow_files(root), folder=True).errors
 
 
 def _display(path: Path, ws_root: Path) -> str:
@@ -120,6 +172,8 @@ def check_file(path: Path) -> list[WorkflowError]:
     errors.extend(structural)
     ws.files[rel] = text
     ws._cache[rel] = node
+    errors.extend(_preset_warnings(node))
+    errors.extend(_partial_images(node))
     try:
         if role == "live":
             errors.extend(_check_live(ws, node))
@@ -150,7 +204,7 @@ def _check_mixins(node: Map, owner: Node | None, inherited: dict[str, Map] | Non
     cycles: set[frozenset[str]] = set()
     for name, m in own.items():
         try:
-            mixin_layers(m, mixins, name)
+            mixin_layers(m, mixins, name, mixin_name=name)
         except WorkflowError as exc:
             if exc.message.startswith("mixin cycle: "):
                 members = frozenset(exc.message.split(": ", 1)[1].split(" -> "))
@@ -178,33 +232,39 @@ def _call_kw(entry: Map) -> str | None:
     return "module" if "module" in entry else "action" if "action" in entry else None
 
 
-def _check_own(entry: Map, mixins: dict[str, Map], name: str) -> list[WorkflowError]:
+def _check_own(entry: Map, mixins: dict[str, Map], name: str, *, task: bool = False
+               ) -> list[WorkflowError]:
     """An entry that runs a command itself: its mixins exist and, merged, keep exactly one
-    of cmd/bash/python."""
+    of cmd/bash/python; a task must get an image (neuro-flow refuses a bake with a task
+    without one; a live job's image is only informative here)."""
     try:
         layers = mixin_layers(entry, mixins, name)
     except WorkflowError as exc:
         return [exc]
+    errors: list[WorkflowError] = []
+    if task and not layers.get("image"):
+        errors.append(WorkflowError(f"Image for {name} is not specified"
+                                    + (" (nor by its mixins)" if "mixins" in entry else ""),
+                                    entry.loc))
     if "mixins" in entry and sum(k in entry for k in ("cmd", "bash", "python")) < 2:
-        return _exclusive(layers, entry.loc_of("mixins"))
-    return []
+        errors.extend(_exclusive(layers, entry.loc_of("mixins")))
+    return errors
 
 
-def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
-                                                            list[WorkflowError]]:
-    """Load the called action and compare the call's args with its inputs."""
+def _call_args(ws: Workspace, entry: Map, key: str, mixins: dict[str, Map] | None = None
+               ) -> tuple[ActionFile | None, list[WorkflowError]]:
+    """Load the called action and compare the call's args with its inputs (a batch module's
+    tasks may use ``mixins``, the caller's)."""
     ref_node = entry.get(key)
     ref = str(getattr(ref_node, "value", ""))
     loc = ref_node.loc if ref_node is not None else entry.loc
     if has_expr(ref):
         return None, []  # reported by the grammar: no expressions here
-    if ref.startswith(("gh:", "github:")):
-        repo = ref.split(":", 1)[1].split("@", 1)[0]
-        owner, _, name = repo.partition("/")
-        if not (owner == "neuro-actions" and name in BUNDLED) and key == "action":
-            return None, []  # a network fetch; not part of a static check
     try:
         action = load_action(ws, ref, loc, module=key == "module")
+    except ActionNotFetched as exc:
+        return None, [CheckWarning(f"{exc.message}; its calls are not validated",
+                                   exc.location)]
     except NeuroJupyterError as exc:
         errs: list[WorkflowError] = []
         _collect(errs, exc)
@@ -212,7 +272,7 @@ def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
     errors: list[WorkflowError] = []
     if action.key not in ws.checked and not action.key.startswith("gh:"):
         ws.checked.add(action.key)  # the action file's own checks, once
-        errors.extend(_check_action(ws, action.node))
+        errors.extend(_check_action(ws, action.node, mixins))
     inputs = action.node.get("inputs")
     declared: dict[str, Node] = {str(k.value): v for k, v in inputs.items} if isinstance(
         inputs, Map) else {}
@@ -223,6 +283,22 @@ def _call_args(ws: Workspace, entry: Map, key: str) -> tuple[ActionFile | None,
             errors.append(WorkflowError(
                 f"unknown arg '{name}' for {ref} (inputs: {', '.join(declared) or 'none'})",
                 knode.loc))
+    # neuro-flow reads literal args as strings: a typed input needs an expression; not for the
+    # bundled neuro-actions, which type inputs the real ones leave as strings
+    # (the template's documented ``http_auth: "False"``): those are converted
+    args_map = args if isinstance(args, Map) and action.path.parent != BUNDLED_DIR else None
+    for name in given if args_map is not None else ():
+        spec = declared.get(name)
+        value = args_map.get(name) if args_map is not None else None
+        typ = spec.get("type") if isinstance(spec, Map) else None
+        declared_type = str(typ.value) if isinstance(typ, Scalar) else "str"
+        if (declared_type != "str" and declared_type in INPUT_TYPES
+                and isinstance(value, Scalar) and value.value is not None
+                and not (isinstance(value.value, str) and has_expr(value.value))):
+            errors.append(WorkflowError(  # neuro-flow reads a literal arg as a string
+                f"Type of argument '{name}' does not match the input's declared type: a "
+                f"literal argument is a str, the input is '{declared_type}' (write "
+                f"${{{{ {value.value} }}}} to pass a {declared_type})", value.loc))
     for name, spec in declared.items():
         has_default = isinstance(spec, Map) and spec.get("default") is not None
         if name not in given and not has_default:
@@ -245,7 +321,7 @@ def _check_live(ws: Workspace, node: Map) -> list[WorkflowError]:
             if error is not None:
                 errors.append(error)
             continue
-        errors.extend(_check_own(entry, mixins, str(key.value)))
+        errors.extend(_check_own(entry, mixins, f"job {key.value}"))
     errors.extend(_live_refs(ws, node, mixins))
     return errors
 
@@ -271,7 +347,7 @@ def _live_refs(ws: Workspace, node: Map, mixins: dict[str, Map]) -> list[Workflo
 
 
 def _project_node(ws: Workspace) -> Map | None:
-    rel = ws.find("project")
+    rel = ws.project_file()
     if rel is None:
         return None
     try:
@@ -280,12 +356,22 @@ def _project_node(ws: Workspace) -> Map | None:
         return None
 
 
-def _check_action(ws: Workspace, node: Map) -> list[WorkflowError]:
+def _check_action(ws: Workspace, node: Map, mixins: dict[str, Map] | None = None
+                  ) -> list[WorkflowError]:
+    """An action or module file's own checks; a batch module's tasks may apply the calling
+    flow's mixins (neuro-flow gives modules the flow's and the project's mixins)."""
     kind = str(getattr(node.get("kind"), "value", ""))
     errors: list[WorkflowError] = []
+    outputs = node.get("outputs")
+    for key, out in (outputs.items if isinstance(outputs, Map) and kind != "batch" else ()):
+        if isinstance(out, Map) and out.get("value") is not None:  # neuro-flow's parser
+            errors.append(WorkflowError(
+                f"outputs.{key.value}.value is not supported for {kind} action kind (its "
+                "outputs come from ::set-output lines)", out.loc_of("value")))
     known: dict[str, set[str]] = {"inputs": section_ids(node.get("inputs"))}
     if kind == "batch":
-        errors.extend(_check_tasks(ws, node.get("tasks"), {}))
+        errors.extend(_check_tasks(ws, node.get("tasks"),
+                                   _project_mixins(ws) if mixins is None else mixins))
         known["images"] = section_ids(node.get("images"))
         tasks = node.get("tasks")
         ids: set[str] = set()
@@ -323,25 +409,34 @@ _ANY = _AnyKeys()
 def _check_tasks(ws: Workspace, tasks: Node | None, mixins: dict[str, Map]
                  ) -> list[WorkflowError]:
     errors: list[WorkflowError] = []
-    for entry in (tasks.items if isinstance(tasks, Seq) else ()):
+    for num, entry in enumerate(tasks.items if isinstance(tasks, Seq) else (), 1):
         if not isinstance(entry, Map):
             continue
         kw = _call_kw(entry)
         if kw is not None:
-            action, errs = _call_args(ws, entry, kw)
+            action, errs = _call_args(ws, entry, kw, mixins if kw == "module" else {})
             errors.extend(errs)
             if action is not None:
                 errors.extend(batch_call_errors(action, entry, kw))
             continue
-        errors.extend(_check_own(entry, mixins, "task"))
+        tid = literal_str(entry.get("id")) if "id" in entry else None
+        errors.extend(_check_own(entry, mixins, f"task {tid or f'task-{num}'}", task=True))
     return errors
 
 
 def _check_batch(ws: Workspace, node: Map, path: Path, *, planned: bool
                  ) -> list[WorkflowError]:
     errors, mixins = _flow_mixins(ws, node)
+    project = _project_node(ws)
+    for owner in (project.get("volumes") if project else None, node.get("volumes")):
+        for key, volume in (owner.items if isinstance(owner, Map) else ()):
+            if isinstance(volume, Map) and volume.get("local") is not None:
+                errors.append(CheckWarning(
+                    f"volumes.{key.value}.local: neuro-flow's bake refuses a batch whose "
+                    "volumes have a local folder ('Volumes sync is not supported'); here the "
+                    "local folder is ignored", volume.loc_of("local")))
     errors.extend(_check_tasks(ws, node.get("tasks"), mixins))
-    if errors or not planned:
+    if any(not isinstance(e, CheckWarning) for e in errors) or not planned:
         return errors
     errors.extend(_plan_check(ws, node, path))
     return errors
@@ -374,6 +469,81 @@ def _plan_check(ws: Workspace, node: Map, path: Path) -> list[WorkflowError]:
         return graph + errors
     errors.extend(graph)
     errors.extend(_batch_refs(ws, node, plan.root, set(defs)))
+    errors.extend(_action_image_refs(ws, node, plan.root))
+    return errors
+
+
+def _early_image(ws: Workspace, iid: str, image: Map, scope: Any) -> dict[str, Any] | None:
+    """An image as neuro-flow's early evaluation sees it: ref, and the full context and
+    dockerfile paths (None when they need contexts known only later, like inputs)."""
+    from .evaluate import to_str
+
+    try:
+        ref = to_str(image.get("ref"), scope, f"images.{iid}.ref")
+    except NeuroJupyterError:
+        return None
+    fields: dict[str, Any] = {"ref": ref}
+    for key in ("context", "dockerfile"):
+        try:
+            fields[key] = to_str(image.get(key), scope, f"images.{iid}.{key}")
+        except NeuroJupyterError:
+            fields = {"ref": ref}
+            break
+    def full(value: Any) -> str | None:  # both relative to the workspace, as neuro-flow does
+        if value is None or str(value).startswith("storage:"):
+            return None if value is None else str(value)
+        path = Path(str(value))
+        return str(path if path.is_absolute() else (ws.root / path).resolve())
+
+    raw = {k: str(getattr(image.get(k), "value", "")) for k in ("context", "dockerfile")}
+    return {"ref": ref, "rendered": (full(fields.get("context")), full(fields.get("dockerfile"))),
+            "raw": (raw["context"], raw["dockerfile"]), "loc": image.loc}
+
+
+def _action_image_refs(ws: Workspace, node: Map, root: Any) -> list[WorkflowError]:
+    """A platform image ref (``image:…``) of the flow and of the batch actions it calls must
+    agree on context and dockerfile (rendered, or else as written), as neuro-flow's
+    ``check_image_refs_unique`` requires across a bake."""
+    from .expr import Scope
+
+    seen: dict[str, list[dict[str, Any]]] = {}
+    base_flow = dict(root.env.names.get("flow", {}))
+    project = _project_node(ws)
+    for owner in (project.get("images") if project else None, node.get("images")):
+        for key, image in (owner.items if isinstance(owner, Map) else ()):
+            if isinstance(image, Map):
+                early = _early_image(ws, str(key.value), image,
+                                     Scope({k: v for k, v in root.env.names.items()}))
+                if early and str(early["ref"] or "").startswith("image:"):
+                    seen.setdefault(str(early["ref"]), []).append(early)
+    stack, visited = [node.get("tasks")], set()
+    while stack:
+        tasks = stack.pop()
+        for entry in (tasks.items if isinstance(tasks, Seq) else ()):
+            ref = entry.get("action") if isinstance(entry, Map) else None
+            if not isinstance(ref, Scalar) or not isinstance(ref.value, str):
+                continue
+            try:
+                action = load_action(ws, ref.value, ref.loc)
+            except NeuroJupyterError:
+                continue  # reported by the call's own checks
+            if action.kind != "batch" or action.key in visited:
+                continue
+            visited.add(action.key)
+            stack.append(action.node.get("tasks"))
+            scope = Scope({"flow": {**base_flow, "action_path": str(action.path)}})
+            images = action.node.get("images")
+            for key, image in (images.items if isinstance(images, Map) else ()):
+                if isinstance(image, Map):
+                    early = _early_image(ws, str(key.value), image, scope)
+                    if early and str(early["ref"] or "").startswith("image:"):
+                        seen.setdefault(str(early["ref"]), []).append(early)
+    errors: list[WorkflowError] = []
+    for image_ref, defs in seen.items():
+        if len({d["rendered"] for d in defs}) > 1 and len({d["raw"] for d in defs}) > 1:
+            errors.append(WorkflowError(
+                f"Image with ref '{image_ref}' defined multiple times with different attributes "
+                f"(context and dockerfile differ: {len(defs)} definitions)", defs[-1]["loc"]))
     return errors
 
 
@@ -425,3 +595,40 @@ def _unique(errors: list[WorkflowError]) -> list[WorkflowError]:
             out.append(e)
     return out
 
+
+def _preset_warnings(node: Node) -> list[WorkflowError]:
+    """A warning for each literal ``preset`` that presets.yml does not define (it runs with
+    the documented mapping for cluster presets)."""
+    from ..presets import undefined_preset_note
+
+    out: list[WorkflowError] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Map):
+            for k, v in n.items:
+                if (k.value == "preset" and isinstance(v, Scalar)
+                        and isinstance(v.value, str) and not has_expr(v.value)):
+                    note = undefined_preset_note(v.value)
+                    if note:
+                        out.append(CheckWarning(note, v.loc))
+                else:
+                    stack.append(v)
+        elif isinstance(n, Seq):
+            stack.extend(n.items)
+    return out
+
+
+def _partial_images(node: Map) -> list[WorkflowError]:
+    """An image with a ``context`` but no ``dockerfile``, or the reverse: neuro-flow refuses
+    it (it builds from both or from neither)."""
+    images = node.get("images")
+    out: list[WorkflowError] = []
+    for key, image in (images.items if isinstance(images, Map) else ()):
+        if isinstance(image, Map) and ("context" in image) != ("dockerfile" in image):
+            given = "context" if "context" in image else "dockerfile"
+            other = "dockerfile" if given == "context" else "context"
+            out.append(WorkflowError(
+                f"images.{key.value}: partially defined image: {given} is set but {other} is "
+                "not (set both, or neither)", image.loc))
+    return out

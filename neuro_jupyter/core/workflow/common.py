@@ -44,9 +44,7 @@ class ProjectConf:
 
 def load_project_conf(ws: Workspace) -> ProjectConf:
     """Read project.yml (if any); the id falls back to the Project's id or folder name."""
-    rel = ws.find("project")
-    if rel is None:  # Neu.ro still reads (deprecated) project.yml at the workspace root
-        rel = next((n for n in ("project.yml", "project.yaml") if ws.exists(n)), None)
+    rel = ws.project_file()
     node = ws.load(rel, project_file()) if rel else None
 
     def lit(key: str) -> str | None:
@@ -221,10 +219,12 @@ def mixins_of(*owners: Node | None) -> dict[str, Map]:
     return out
 
 
-def mixin_layers(entry: Map, mixins: Mapping[str, Map], what: str
-                 ) -> dict[str, list[Node]]:
+def mixin_layers(entry: Map, mixins: Mapping[str, Map], what: str, *,
+                 mixin_name: str | None = None) -> dict[str, list[Node]]:
     """Attribute → contributing nodes, lowest priority first (§1.6): mixins left to right
-    (each after its own mixins), the entry's own value last."""
+    (each after its own mixins), the entry's own value last. Mixin names and job/task ids are
+    separate namespaces: a job ``train`` may apply a mixin ``train``; ``mixin_name`` is set
+    when ``entry`` is itself a mixin (then using itself is a cycle)."""
     layers: dict[str, list[Node]] = {}
 
     def apply(node: Map, stack: tuple[str, ...]) -> None:
@@ -246,7 +246,7 @@ def mixin_layers(entry: Map, mixins: Mapping[str, Map], what: str
                 continue
             layers.setdefault(key, []).append(v)
 
-    apply(entry, (what,))
+    apply(entry, (mixin_name,) if mixin_name else ())
     return layers
 
 

@@ -1,6 +1,5 @@
-"""``${{ }}`` / ``$[[ ]]`` expressions: parsed once with Python's ``ast``, whitelisted, compiled
-to closures. Neu.ro's stricter rules apply on top (operators followed by a space, no escapes in
-strings, no indexing of literals, no tuples, slices, lambdas, keywords or dunder access).
+"""``${{ }}`` / ``$[[ ]]`` expressions: parsed once with Neu.ro's own grammar (``exprparse``)
+into Python ``ast`` nodes, whitelisted, compiled to closures.
 
 Evaluation never reaches Python internals: attribute access is a mapping lookup on our own
 context data, calls go only to the functions of ``functions.FUNCTIONS``.
@@ -9,11 +8,9 @@ context data, calls go only to the functions of ``functions.FUNCTIONS``.
 from __future__ import annotations
 
 import ast as pyast
-import io
+import inspect
 import operator
 import threading
-import tokenize
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -68,42 +65,6 @@ ALL_CONTEXTS = frozenset(
     {"flow", "project", "env", "tags", "volumes", "images", "params", "multi", "git",
      "matrix", "strategy", "needs", "inputs", "state"}
 )
-
-# ---------------------------------------------------------------- Neu.ro's lexical rules
-
-_BIN_OPS = {"+", "-", "*", "/", "%", "|", "==", "!=", "<", "<=", ">", ">="}
-_WORD_OPS = {"not", "and", "or"}
-_VALUE_END = {")", "]", "}"}
-
-
-def _check_spacing(src: str) -> tuple[str, int] | None:
-    """Neu.ro requires binary operators and ``not`` to be followed by a space or tab."""
-    try:
-        toks = list(tokenize.generate_tokens(io.StringIO(src).readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError) as exc:
-        return (f"cannot tokenize expression: {exc}", 0)
-    prev: tokenize.TokenInfo | None = None
-    for tok in toks:
-        if tok.type in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
-                        tokenize.DEDENT, tokenize.COMMENT):
-            continue
-        text = tok.string
-        is_op = (tok.type == tokenize.OP and text in _BIN_OPS) or (
-            tok.type == tokenize.NAME and text in _WORD_OPS
-        )
-        if is_op:
-            end = tok.end[1]
-            line = tok.line
-            nxt = line[end] if end < len(line) else ""
-            unary_pos = prev is None or (
-                prev.type == tokenize.OP and prev.string not in _VALUE_END
-            ) or (prev.type == tokenize.NAME and prev.string in _WORD_OPS | {"if", "else", "in"})
-            numeric_literal = text in ("-", "+") and unary_pos and nxt.isdigit()
-            if nxt not in (" ", "\t") and not numeric_literal:
-                return (f"operator '{text}' must be followed by a space", tok.start[1])
-        prev = tok
-    return None
-
 
 # ---------------------------------------------------------------- compiling
 
@@ -197,15 +158,6 @@ def lookup(obj: Any, key: Any) -> Any:
     raise EvalError(f"cannot look up {key!r} in {_typename(obj)}")
 
 
-def _str_literal(src_segment: str | None, node: pyast.AST) -> str:
-    """Neu.ro strings: '…' or "…", no escapes, no prefixes, no triple quotes."""
-    seg = src_segment or ""
-    if len(seg) < 2 or seg[0] not in "'\"" or seg[-1] != seg[0] or seg[0] in seg[1:-1]:
-        raise _Unsupported("strings must be written as '...' or \"...\" (no prefixes, no "
-                           "implicit concatenation)", node)
-    return seg[1:-1]
-
-
 class _Compiler:
     """Turns a whitelisted Python expression AST into closures."""
 
@@ -222,16 +174,10 @@ class _Compiler:
         if isinstance(base, pyast.Name) and not any(base.id in b for b in self.bound):
             self.refs.add((base.id, key, getattr(at, "col_offset", 0)))
 
-    def seg(self, node: pyast.AST) -> str | None:
-        return pyast.get_source_segment(self.src, node)
-
     def compile(self, node: pyast.AST) -> Compiled:
         if isinstance(node, pyast.Constant):
             v = node.value
-            if isinstance(v, str):
-                s = _str_literal(self.seg(node), node)
-                return lambda scope: s
-            if v is None or isinstance(v, (bool, int, float)):
+            if v is None or isinstance(v, (str, bool, int, float)):
                 return lambda scope: v
             raise _Unsupported(f"unsupported literal {type(v).__name__}", node)
         if isinstance(node, pyast.Name):
@@ -251,7 +197,7 @@ class _Compiler:
             base = self.compile(node.value)
             key = self.compile(node.slice)
             if isinstance(node.slice, pyast.Constant) and isinstance(node.slice.value, str):
-                self._ref(node.value, _str_literal(self.seg(node.slice), node.slice), node)
+                self._ref(node.value, node.slice.value, node)
 
             def subscript(scope: Scope) -> Any:
                 k = key(scope)
@@ -383,6 +329,10 @@ class _Compiler:
                 f"unknown function '{name}' (available: {', '.join(sorted(self.functions))})",
                 node)
         self.calls.add(name)
+        try:  # neuro-flow checks the number of arguments when it parses
+            inspect.signature(fn).bind(None, *node.args)
+        except TypeError as exc:
+            raise _Unsupported(f"{name}(): {exc}", node) from None
         args = [self.compile(a) for a in node.args]
 
         def call(scope: Scope) -> Any:
@@ -462,36 +412,23 @@ class _ParseFailure(Exception):
 
 
 def _compile_uncached(src: str) -> CompiledExpr:
+    from .exprparse import SyntaxFailure, parse
     from .functions import FUNCTIONS
 
-    text = src.strip()
-    lead = len(src) - len(src.lstrip())
-    if not text:
+    if not src.strip():
         raise _ParseFailure("empty expression", 0)
-    if len(text) > MAX_EXPR_LEN:
+    if len(src) > MAX_EXPR_LEN:
         raise _ParseFailure("expression is too long", 0)
-    if "\n" in text or "\r" in text:
-        text = " ".join(text.split())  # Neu.ro tokenizes across lines
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = pyast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        shown = text if len(text) <= 60 else text[:57] + "..."
-        why = f": {exc.msg}" if exc.msg and exc.msg != "invalid syntax" else ""
-        raise _ParseFailure(f"invalid expression syntax in '{shown}'{why}",
-                            lead + max((exc.offset or 1) - 1, 0)) from None
-    except (RecursionError, MemoryError, ValueError):
-        raise _ParseFailure("expression is too deeply nested or invalid", lead) from None
-    spacing = _check_spacing(text)
-    if spacing is not None:
-        raise _ParseFailure(spacing[0], lead + spacing[1])
-    comp = _Compiler(text, FUNCTIONS)
+        tree = parse(src)
+    except SyntaxFailure as exc:
+        raise _ParseFailure(exc.message, exc.offset) from None
+    comp = _Compiler(src, FUNCTIONS)
     try:
-        fn = comp.compile(tree.body)
+        fn = comp.compile(tree)
     except _Unsupported as exc:
-        raise _ParseFailure(str(exc), lead + exc.offset) from None
+        raise _ParseFailure(str(exc), exc.offset) from None
     except RecursionError:
-        raise _ParseFailure("expression is too deeply nested", lead) from None
+        raise _ParseFailure("expression is too deeply nested", 0) from None
     return CompiledExpr(src, fn, frozenset(comp.names), frozenset(comp.calls),
-                        frozenset((c, k, lead + off) for c, k, off in comp.refs))
+                        frozenset(comp.refs))

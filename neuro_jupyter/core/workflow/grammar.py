@@ -39,10 +39,18 @@ JOB_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git"}
 TASK_CTX = FLOW_CTX | {"env", "tags", "volumes", "images", "params", "git", "matrix",
                        "strategy", "needs"}
 
+# The contexts of each site are neuro-flow's context steps (context.py): defaults, images and
+# volumes see LiveContextStep1 (project, flow, git) or BatchContextStep1 (project, flow,
+# params; its git is empty when ``bake`` evaluates them, so git fails there: left out); a
+# batch's params and life_span see none; task ids and needs see only the matrix
+# (MatrixOnlyContext); matrices and strategies the whole BatchContext; task caches the
+# BatchMatrixContext.
+STEP1_CTX = FLOW_CTX | {"git"}
+BATCH_CTX = STEP1_CTX | {"params", "env", "tags", "volumes", "images", "strategy"}  # + git
 SITES: dict[str, dict[str, Site]] = {
     "live": {
-        "defaults": Site(FLOW_CTX, name="defaults"),
-        "def": Site(FLOW_CTX, name="definition"),
+        "defaults": Site(STEP1_CTX, name="defaults"),
+        "def": Site(STEP1_CTX, name="definition"),
         "job": Site(JOB_CTX, live=True, name="job"),
         "job_multi": Site(JOB_CTX | {"multi"}, live=True, name="job"),
         "params": Site(JOB_CTX - {"params"}, live=True, name="params"),
@@ -50,25 +58,31 @@ SITES: dict[str, dict[str, Site]] = {
     },
     "batch": {
         "defaults": Site(FLOW_CTX | {"params"}, name="defaults"),
+        "defaults2": Site(BATCH_CTX - {"strategy", "git"}, name="defaults"),
         "def": Site(FLOW_CTX | {"params"}, name="definition"),
         "task": Site(TASK_CTX, task=True, name="task"),
-        "task_id": Site(FLOW_CTX | {"params", "matrix"}, name="task id"),
-        "matrix": Site(FLOW_CTX | {"params"}, name="matrix"),
-        "strategy": Site(FLOW_CTX | {"params"}, name="strategy"),
-        "params": Site(FLOW_CTX, name="params"),
+        "task_id": Site(frozenset({"matrix"}), name="task id"),
+        "matrix": Site(BATCH_CTX, name="matrix"),
+        "strategy": Site(BATCH_CTX, name="strategy"),
+        "cache": Site(BATCH_CTX | {"matrix"}, name="cache"),
+        "params": Site(frozenset(), name="params"),
         "none": Site(frozenset(), name="none"),
     },
 }
-_ACTION_TASK = frozenset({"inputs", "flow", "matrix", "strategy", "needs", "images", "git"})
+_ACTION_TASK = frozenset({"inputs", "flow", "matrix", "strategy", "needs", "images", "git",
+                          "state"})
+_ACTION_STEP1 = frozenset({"inputs", "flow", "git", "strategy"})
 SITES["batch_action"] = {
-    "defaults": Site(frozenset({"inputs", "flow"}), name="defaults"),
-    "def": Site(frozenset({"inputs", "flow"}), name="definition"),
+    "defaults": Site(_ACTION_STEP1, name="defaults"),
+    "defaults2": Site(_ACTION_STEP1 | {"images"}, name="defaults"),
+    "def": Site(_ACTION_STEP1, name="definition"),
     "task": Site(_ACTION_TASK, task=True, name="task"),
-    "task_id": Site(frozenset({"inputs", "flow", "matrix"}), name="task id"),
-    "matrix": Site(frozenset({"inputs", "flow"}), name="matrix"),
-    "strategy": Site(frozenset({"inputs", "flow"}), name="strategy"),
-    "outputs": Site(frozenset({"inputs", "flow", "needs"}), task=True, name="outputs"),
-    "params": Site(frozenset({"inputs", "flow"}), name="params"),
+    "task_id": Site(frozenset({"matrix"}), name="task id"),
+    "matrix": Site(_ACTION_STEP1 | {"images"}, name="matrix"),
+    "strategy": Site(_ACTION_STEP1 | {"images"}, name="strategy"),
+    "cache": Site(_ACTION_STEP1 | {"images", "matrix"}, name="cache"),
+    "outputs": Site(_ACTION_STEP1 | {"images", "needs"}, task=True, name="outputs"),
+    "params": Site(frozenset(), name="params"),
     "none": Site(frozenset(), name="none"),
 }
 SITES["live_action"] = {
@@ -85,8 +99,8 @@ SITES["stateful"] = {
     "none": Site(frozenset(), name="none"),
 }
 SITES["local"] = {
-    "local": Site(frozenset({"inputs", "flow"}), name="local action"),
-    "outputs": Site(frozenset({"inputs", "flow"}), name="outputs"),
+    "local": Site(frozenset({"inputs"}), name="local action"),
+    "outputs": Site(frozenset({"inputs"}), name="outputs"),
     "none": Site(frozenset(), name="none"),
 }
 SITES["live_module"] = {
@@ -95,14 +109,18 @@ SITES["live_module"] = {
     "inputs": Site(FLOW_CTX, name="inputs"),
     "none": Site(frozenset(), name="none"),
 }
+# A batch module's own definitions see its inputs and, through ModuleContext's fallback, the
+# calling task's contexts (so also the caller's matrix, needs and strategy).
 SITES["batch_module"] = {
-    name: Site(site.contexts | {"inputs"}, live=site.live, task=site.task, name=site.name)
+    name: Site(site.contexts | {"inputs"} | (TASK_CTX if name != "task_id" else frozenset()),
+               live=site.live, task=site.task, name=site.name)
     for name, site in SITES["batch"].items()
 }
 SITES["batch_module"]["outputs"] = Site(TASK_CTX | {"inputs"}, task=True, name="outputs")
 SITES["project"] = {
-    "defaults": Site(FLOW_CTX | {"params"}, name="defaults"),
-    "def": Site(FLOW_CTX | {"params"}, name="definition"),
+    "defaults": Site(STEP1_CTX | {"params"}, name="defaults"),
+    "defaults2": Site(BATCH_CTX - {"strategy"}, name="defaults"),
+    "def": Site(STEP1_CTX | {"params"}, name="definition"),
     "job": Site(TASK_CTX | {"multi"}, live=True, task=True, name="mixin"),
     "none": Site(frozenset(), name="none"),
 }
@@ -338,8 +356,9 @@ def _defaults(batch: bool) -> Struct:
               "life_span": F(Time(), site=s), "preset": F(Str(), site=s),
               "schedule_timeout": F(Time(), site=s)}
     if batch:
-        fields.update({"fail_fast": F(Bool(), site=s), "max_parallel": F(Int(), site=s),
-                       "cache": F(_cache(), site=s)})
+        fields.update({"fail_fast": F(Bool(), site="defaults2"),
+                       "max_parallel": F(Int(), site="defaults2"),
+                       "cache": F(_cache(), site="defaults2")})
     return Struct(name="FlowDefaults", fields=fields)
 
 
@@ -358,7 +377,7 @@ def _live_job_fields(site: str, *, params: bool = True) -> dict[str, F]:
 
 def _strategy() -> Struct:
     return Struct(name="Strategy", fields={
-        "matrix": F(Matrix(), site="matrix"), "fail_fast": F(Bool(), site="strategy"),
+        "matrix": F(Matrix(), required=True, site="matrix"), "fail_fast": F(Bool(), site="strategy"),
         "max_parallel": F(Int(), site="strategy")})
 
 
@@ -367,7 +386,7 @@ def _task_base() -> dict[str, F]:
         "id": F(Str(pattern=ID_RE.pattern, what="an identifier", no_upper=True), site="task_id",
                 descr="Task id; may use matrix"),
         "needs": F(Needs(), site="task_id"), "strategy": F(_strategy()),
-        "enable": F(Bool(), site="task"), "cache": F(_cache(), site="strategy"),
+        "enable": F(Bool(), site="task"), "cache": F(_cache(), site="cache"),
     }
 
 
@@ -390,11 +409,38 @@ def _call(kind: str, batch: bool, site: str) -> Struct:
     return Struct(name="ActionCall" if kind == "action" else "ModuleCall", fields=fields)
 
 
-def _inputs() -> MapOf:
-    entry = Struct(name="Input", fields={
+INPUT_TYPES: dict[str, type] = {"int": int, "float": float, "bool": bool, "str": str}
+
+
+@dataclass(frozen=True)
+class InputSpec(Type):
+    """An action input ``{descr, default, type}``: the default's YAML type must be the
+    declared type (``str`` when none is given), as neuro-flow's parser requires."""
+
+    struct: Struct = field(default_factory=lambda: Struct(name="Input", fields={
         "descr": F(Str(expr_ok=False)), "default": F(Prim()),
-        "type": F(Enum(choices=("int", "float", "bool", "str"), expr_ok=False))})
-    return MapOf(value=entry, ids=True, expr_ok=False)
+        "type": F(Enum(choices=tuple(INPUT_TYPES), expr_ok=False))}))
+
+    def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
+        self.struct.validate(node, attr, site, errors)
+        if not isinstance(node, Map):
+            return
+        default, typ = node.get("default"), node.get("type")
+        declared = str(typ.value) if isinstance(typ, Scalar) else "str"
+        if (isinstance(default, Scalar) and default.value is not None
+                and declared in INPUT_TYPES
+                and not isinstance(default.value, INPUT_TYPES[declared])):
+            errors.add(f"{attr}.default: type of default value does not match the input type: "
+                       f"input type is '{declared}', default value type is "
+                       f"'{type(default.value).__name__}'"
+                       + (" (quote it, or declare a type)" if typ is None else ""), default.loc)
+
+    def schema(self) -> dict[str, Any]:
+        return self.struct.schema()
+
+
+def _inputs() -> MapOf:
+    return MapOf(value=InputSpec(), ids=True, expr_ok=False)
 
 
 def _head(kind: str) -> dict[str, F]:
@@ -451,7 +497,7 @@ def batch_flow() -> Struct:
     mixin = _with_sites(Struct(name="TaskMixin", fields=_task_fields()), sites)
     fields = _head("batch")
     fields.update({
-        "life_span": F(Time(), site="defaults"),
+        "life_span": F(Time(), site="none"),
         "params": F(MapOf(value=ParamValue(), ids=True, expr_ok=False), site="params"),
         "defaults": F(_with_sites(_defaults(True), sites)),
         "images": F(MapOf(value=_with_sites(_image("def"), sites), ids=True, expr_ok=False)),
@@ -485,7 +531,7 @@ def action_file(kind: str, module: bool = False) -> Struct:
         fields = _action_head("batch")
         fields.update({
             "outputs": F(Outputs(), site="outputs"),
-            "cache": F(_with_sites(_cache(), sites)),
+            "cache": F(_with_sites(_cache(), sites), site="defaults2"),
             "images": F(MapOf(value=_with_sites(_image("def"), sites), ids=True,
                               expr_ok=False)),
             "tasks": F(_tasks(sites), required=True),

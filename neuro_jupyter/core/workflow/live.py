@@ -161,13 +161,14 @@ def _flow_env(flow: LiveFlow) -> _Env:
     ws, conf = flow.ws, flow.conf
     fctx = flow_ctx(ws, flow.flow_id, flow.title, conf.id)
     host = make_host(ws, conf.id, live=True)
-    base = Scope({"flow": fctx, "project": conf.ctx()}, host)
+    git = git_ctx(ws)
+    base = Scope({"flow": fctx, "project": conf.ctx(), "git": git}, host)
     volumes = eval_volumes(ws, conf, flow.node, base)
     images = eval_images(ws, conf, flow.node, base)
     defaults = eval_defaults(conf, flow.node, base)
     names = {"flow": fctx, "project": conf.ctx(), "env": dict(defaults.env),
              "tags": base_tags(conf.id, flow.flow_id, defaults), "volumes": volumes,
-             "images": images, "git": git_ctx(ws)}
+             "images": images, "git": git}
     return _Env(flow, names, defaults)
 
 

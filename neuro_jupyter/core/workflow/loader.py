@@ -81,6 +81,15 @@ class Workspace:
         self._cache[rel] = node
         return node
 
+    def project_file(self) -> str | None:
+        """``.neuro/project.yml|yaml``; else ``project.yml|yaml`` at the workspace root, which
+        neuro-flow still reads (deprecated), and which is the config folder's own when a flow
+        file is checked outside ``.neuro/``."""
+        rel = self.find("project")
+        if rel is None:
+            rel = next((n for n in ("project.yml", "project.yaml") if self.exists(n)), None)
+        return rel
+
     def batch_names(self) -> list[str]:
         """Every ``.neuro/<name>.yml|yaml`` other than live and project (overlay included)."""
         names: set[str] = set()

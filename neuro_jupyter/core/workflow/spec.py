@@ -104,9 +104,33 @@ class Type:
         """An expression string is checked as such; any other value must be a scalar ``ok``
         accepts, else the error says what was ``expected``."""
         if self._expr_scalar(node, attr, site, errors):
+            value = _constant(node)
+            if value is not _NOT_CONSTANT and value is not None and not ok(value):
+                errors.add(f"{attr}: expected {expected}, found {value!r} (the value of "
+                           f"{str(getattr(node, 'value', '')).strip()})", node.loc)
             return
         if not isinstance(node, Scalar) or not ok(node.value):
             errors.add(f"{attr}: expected {expected}, found {describe(node)}", node.loc)
+
+
+_NOT_CONSTANT = object()
+
+
+def _constant(node: Node) -> Any:
+    """The value of a scalar that is one expression reading no context and calling no
+    function (``${{ 'abc def' }}``): neuro-flow converts it when it loads the file, so its
+    type can be checked now. ``_NOT_CONSTANT`` otherwise."""
+    from .expr import Scope
+
+    if not isinstance(node, Scalar) or not isinstance(node.value, str):
+        return _NOT_CONSTANT
+    try:
+        tpl = node_template(node)
+        if not tpl.single or any(e.names or e.calls for e, _ in tpl.expressions()):
+            return _NOT_CONSTANT
+        return tpl.eval(Scope({}))
+    except ExpressionError:
+        return _NOT_CONSTANT
 
 
 EXPR_SCHEMA = {"type": "string", "pattern": r"^\s*(\$\{\{|\$\[\[).*(\}\}|\]\])\s*$"}

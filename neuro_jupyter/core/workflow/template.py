@@ -3,7 +3,6 @@ position of each expression in the file; evaluation joins text or keeps a single
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,27 +10,7 @@ from typing import Any
 from ..errors import ExpressionError, Location
 from .ast import Scalar
 from .expr import CompiledExpr, EvalError, Scope, _ParseFailure, compile_expr, reset_work
-
-_OPEN = re.compile(r"\$\{\{|\$\[\[")
-_CLOSE_ANY = re.compile(r"\}\}|\]\]")
-
-
-def _find_close(text: str, start: int, closer: str) -> int:
-    """Index of ``closer`` after ``start``, skipping quoted strings; -1 if absent."""
-    i = start
-    n = len(text)
-    while i < n:
-        c = text[i]
-        if c in "'\"":
-            j = text.find(c, i + 1)
-            if j < 0:
-                return -1
-            i = j + 1
-            continue
-        if text.startswith(closer, i):
-            return i
-        i += 1
-    return -1
+from .exprparse import split_template
 
 
 def _offset_loc(base: Location, text: str, offset: int, quoted: bool,
@@ -158,25 +137,7 @@ def parse_template(text: str, loc: Location, quoted: bool = False, *,
 
 
 def _split(text: str) -> tuple[tuple[Any, ...], str | None, int]:
-    parts: list[Any] = []
-    i = 0
-    n = len(text)
-    while i < n:
-        m = _OPEN.search(text, i)
-        end = m.start() if m else n
-        literal = text[i:end]
-        stray = _CLOSE_ANY.search(literal)
-        if stray is not None:
-            return ((), f"unexpected '{stray.group()}' outside an expression", i + stray.start())
-        if literal:
-            parts.append(literal)
-        if m is None:
-            break
-        closer = "}}" if m.group() == "${{" else "]]"
-        close = _find_close(text, m.end(), closer)
-        if close < 0:
-            return ((), f"expression opened with '{m.group()}' is not closed with '{closer}'",
-                    m.start())
-        parts.append((text[m.end():close], m.start(), m.end()))
-        i = close + 2
+    parts, error, offset = split_template(text)
+    if error is not None:
+        return ((), error, offset)
     return (tuple(parts), None, 0)

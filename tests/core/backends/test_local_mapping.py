@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from neuro_jupyter.core.backends.local.mapping import MountRewriter, to_process_spec
-from neuro_jupyter.core.errors import BackendError, UnknownNameError
-from neuro_jupyter.core.presets import load_presets, presets_path
+from neuro_jupyter.core.errors import BackendError, InvalidInputError
+from neuro_jupyter.core.presets import choose_preset, load_presets, presets_path
 from neuro_jupyter.core.project import Project, open_project
 from neuro_jupyter.core.workflow.model import ExecUnit, VolumeMount
 
@@ -120,8 +120,32 @@ def test_presets_table_created_and_applied(a_project: Project, tmp_path: Path) -
 def test_presets_are_user_editable(a_project: Project, tmp_path: Path) -> None:
     presets_path().write_text("presets:\n  tiny: {cpu: 1, memory_mb: 64}\n")
     assert set(load_presets()) == {"tiny"}
-    with pytest.raises(UnknownNameError, match="tiny"):
-        to_process_spec(ExecUnit(title="t", argv=("true",), preset="cpu-small"), a_project, tmp_path / "l")
+    spec = to_process_spec(ExecUnit(title="t", argv=("true",), preset="cpu-small"), a_project,
+                           tmp_path / "l")  # no longer in the table, no fallback target in it
+    assert spec.resources.cpu is None and spec.resources.memory_mb is None
+
+
+@pytest.mark.parametrize(("name", "gpu"), [
+    ("a100x1", True), ("H100x1", True), ("gpu-rg", True), ("mi210x1", True), ("v100", True),
+    ("org-k80-small", True), ("t4-medium", True), ("cpu-large-x", False), ("default", False),
+    ("highmem", False),
+])
+def test_cluster_presets_run_with_the_documented_mapping(a_project: Project, tmp_path: Path,
+                                                         name: str, gpu: bool) -> None:
+    choice = choose_preset(name)
+    assert (choice.resources.gpu == 1) is gpu
+    assert choice.note and name in choice.note and ("gpu-small" if gpu else "cpu-small") in choice.note
+    assert choose_preset("cpu-small").note is None and choose_preset(None).note is None
+
+
+def test_cluster_preset_mapping_is_editable(a_project: Project) -> None:
+    presets_path().write_text("unknown_gpu: big\nunknown_cpu: tiny\npresets:\n"
+                              "  tiny: {cpu: 1}\n  big: {cpu: 2, gpu: 2}\n")
+    assert choose_preset("a100x1").resources.gpu == 2
+    assert choose_preset("cpu-huge").resources.cpu == 1
+    presets_path().write_text("unknown_gpu: nope\npresets:\n  tiny: {cpu: 1}\n")
+    with pytest.raises(InvalidInputError, match="unknown_gpu: 'nope' is not one of its presets"):
+        choose_preset("a100x1")
 
 
 def test_parent_of_mounts_is_implied(tmp_path: Path) -> None:

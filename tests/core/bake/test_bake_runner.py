@@ -194,3 +194,27 @@ tasks:
     state = wait_finished(a_project, start_bake(a_project, "serial"), timeout=30)
     assert state.attempt.result == "succeeded"
     assert [t.full_id for t in state.tasks] == ["first", "call", "last", "call.one", "call.two"]
+
+
+def test_cluster_presets_in_a_bake_say_how_they_ran(a_project: Any, write_batch: Any,
+                                                    wait_finished: Any) -> None:
+    """A task with a preset of the user's cluster runs with the documented mapping, and its
+    log's first line says which; a task with a preset of presets.yml has no such line."""
+    write_batch("presets", """\
+kind: batch
+tasks:
+  - id: big
+    image: ubuntu
+    preset: mi210x1
+    bash: echo "gpus=$CUDA_VISIBLE_DEVICES"
+  - id: small
+    image: ubuntu
+    preset: cpu-small
+    bash: echo small
+""")
+    state = wait_finished(a_project, start_bake(a_project, "presets"))
+    assert state.attempt.result == "succeeded"
+    big = task_log(a_project, state.bake, "big").splitlines()
+    assert big[0].startswith("neuro-jupyter: preset 'mi210x1' is not in ")
+    assert "'gpu-small'" in big[0] and big[1] == "gpus=0"
+    assert task_log(a_project, state.bake, "small") == "small\n"

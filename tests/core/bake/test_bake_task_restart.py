@@ -161,6 +161,8 @@ tasks:
     needs: []
     life_span: 1s
     strategy:
+      matrix:
+        one: [1]
       fail_fast: false
     bash: trap '' TERM; sleep 30
 """)

@@ -17,6 +17,7 @@ kind: batch
 tasks:
   - id: a
     bash: echo ${{ matrix.nope }}
+    image: ubuntu
 """
 
 SEVERAL = """\
@@ -26,9 +27,11 @@ params:
 tasks:
   - id: a
     bash: echo ${{ params.missing }}
+    image: ubuntu
   - id: b
     needs: [a]
     bash: echo ${{ needs.c.outputs.x }} ${{ matrix.k }}
+    image: ubuntu
 """
 
 GOOD = """\
@@ -37,8 +40,10 @@ params:
   n: "1"
 tasks:
   - id: prep
+    image: ubuntu
     bash: echo "::set-output name=size::${{ params.n }}"
   - id: train_${{ matrix.lr }}
+    image: ubuntu
     needs: [prep]
     strategy:
       matrix:
@@ -98,7 +103,7 @@ def test_the_check_runs_on_the_plan_it_is_given(a_project: Any, write_batch: Any
 
 
 def test_a_missing_required_param_stays_a_plan_error(a_project: Any, write_batch: Any) -> None:
-    write_batch("needp", "kind: batch\nparams:\n  n: ~\ntasks:\n  - id: a\n    bash: echo\n")
+    write_batch("needp", "kind: batch\nparams:\n  n: ~\ntasks:\n  - id: a\n    image: i\n    bash: echo\n")
     assert check_project(a_project) == []
     with pytest.raises(WorkflowError, match="n"):
         start_bake(a_project, "needp")

@@ -403,3 +403,25 @@ def test_an_empty_log_of_a_finished_job_says_why(a_project: Project) -> None:
     running = JobRecord(raw_id="job-run", project_pk=1, job_id="train", status="running",
                         reason="")
     assert missing_log_note(running, "") == ""
+
+
+def test_cluster_preset_runs_mapped_and_says_so(live_project: LiveProject, wait_for: Wait) -> None:
+    """A preset of the user's Neu.ro cluster runs with the documented local mapping, and
+    status, ps, the REST row's source and the job's first log line say which."""
+    project = live_project("presets", "kind: live\njobs:\n  train:\n    preset: a100x1\n"
+                           "    cmd: echo trained\n  other:\n    preset: cpu-small\n"
+                           "    cmd: echo other\n")
+    result = run_job(project, "train")
+    wait_for(lambda: ended(result.record.raw_id))
+    record = job_status(project, "train")
+    note = record.meta["preset_note"]
+    assert "'a100x1' is not in" in note and "'gpu-small'" in note and "GPU-looking" in note
+    text, _ = read_log(record)
+    assert text.splitlines()[0] == f"neuro-jupyter: {note}"
+    assert text.splitlines()[1] == "trained"
+    assert f"Preset:    a100x1 ({note})" in status_text(record) or note in status_text(record)
+    assert f"train: {note}" in ps_text(list_jobs(project))
+    other = run_job(project, "other")
+    wait_for(lambda: ended(other.record.raw_id))
+    assert "preset_note" not in job_status(project, "other").meta
+    assert read_log(job_status(project, "other"))[0] == "other\n"

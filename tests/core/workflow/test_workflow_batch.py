@@ -284,11 +284,19 @@ def test_cache_is_refused_on_local_action_calls(make_project: MakeProject) -> No
 
 
 def test_image_refs_defined_twice(make_project: MakeProject) -> None:
-    head = ("images:\n  a:\n    ref: img:1\n    context: x\n  b:\n    ref: img:1\n"
+    head = ("images:\n  a:\n    ref: image:img:1\n    context: x\n  b:\n    ref: image:img:1\n"
             "    context: y\n")
-    with pytest.raises(WorkflowErrors, match="Image with ref 'img:1' defined multiple times "
-                                             "with different attributes"):
+    with pytest.raises(WorkflowErrors, match="Image with ref 'image:img:1' defined multiple "
+                                             "times with different attributes"):
         plan_batch(make_project(_batch("  - cmd: x\n", head)), "b")
+
+
+def test_image_refs_twice_that_neuro_flow_accepts(make_project: MakeProject) -> None:
+    """Only platform refs (image:) must agree, and only on context and dockerfile."""
+    head = ("images:\n  a:\n    ref: docker/img:1\n    context: x\n  b:\n    ref: docker/img:1"
+            "\n    context: y\n  c:\n    ref: image:i:1\n    build_args: [A=1]\n"
+            "  d:\n    ref: image:i:1\n    build_args: [A=2]\n")
+    plan_batch(make_project(_batch("  - cmd: x\n", head)), "b")
 
 
 def test_no_image_needed_locally(make_project: MakeProject) -> None:
@@ -323,3 +331,11 @@ def test_task_restart_policy_is_checked_like_a_jobs(full: Project) -> None:
     graph = plan_batch(full, "b", overlay=overlay).root
     with pytest.raises(WorkflowError, match=r"b\.yml:5:14: restart: expected never, on-failure"):
         graph.task("a", {})
+
+
+def test_a_bake_calling_an_unfetched_gh_action_says_how_to_fetch_it(
+        make_project: MakeProject) -> None:
+    files = _batch("  - id: lint\n    action: gh:someone/linter@v2\n")
+    with pytest.raises(WorkflowError, match=r"action gh:someone/linter@v2 is not fetched: run "
+                                            r"'neuro-jupyter fetch-action gh:someone/linter@v2'"):
+        plan_batch(make_project(files), "b")

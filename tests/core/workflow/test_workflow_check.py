@@ -76,7 +76,7 @@ def test_check_project(tmp_path: Path) -> None:
     root = tmp_path / "p"
     shutil.copytree(FIXTURES / "full", root)
     assert check_project(Project(root=root, id="full_proj", name="p")) == []
-    (root / ".neuro" / "broken.yml").write_text("kind: batch\ntasks:\n  - needs: [x]\n")
+    (root / ".neuro" / "broken.yml").write_text("kind: batch\ntasks:\n  - needs: [x]\n    image: i\n")
     errors = check_project(Project(root=root, id="full_proj", name="p"))
     assert [str(e) for e in errors] == [
         ".neuro/broken.yml:3:13: Task task-1 needs unknown task x (tasks: task-1)"]

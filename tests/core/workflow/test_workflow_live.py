@@ -202,25 +202,45 @@ def _git(*args: str, cwd: Path) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, env=env, capture_output=True)
 
 
-def test_other_gh_actions_are_cloned_with_git(make_project: MakeProject, tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = tmp_path / "mirror" / "someone" / "hello.git"
-    repo.mkdir(parents=True)
-    (repo / "action.yml").write_text("kind: live\ninputs:\n  who:\n    default: you\n"
-                                     "job:\n  cmd: echo hello ${{ inputs.who }}\n")
-    _git("init", "-q", "-b", "main", cwd=repo)
-    _git("add", ".", cwd=repo)
-    _git("commit", "-qm", "action", cwd=repo)
-    _git("tag", "v1", cwd=repo)
+def _action_repo(tmp_path: Path, owner: str, repo: str, text: str, tag: str = "v1") -> None:
+    path = tmp_path / "mirror" / owner / f"{repo}.git"
+    path.mkdir(parents=True)
+    (path / "action.yml").write_text(text)
+    _git("init", "-q", "-b", "main", cwd=path)
+    _git("add", ".", cwd=path)
+    _git("commit", "-qm", "action", cwd=path)
+    _git("tag", tag, cwd=path)
+
+
+def test_other_gh_actions_come_from_the_actions_folder(make_project: MakeProject, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gh: action is read from the local actions folder, which fetch_action fills with a
+    git clone (a file:// mirror here); an unfetched one fails only the job that calls it,
+    naming the action and the command that fetches it."""
+    from neuro_jupyter.core.paths import home
+    from neuro_jupyter.core.workflow.actions import fetch_action
+
+    _action_repo(tmp_path, "someone", "hello", "kind: live\ninputs:\n  from:\n    default: you\n"
+                 "job:\n  cmd: echo hello ${{ inputs.from }}\n")
     monkeypatch.setenv("NEURO_JUPYTER_GITHUB_URL", f"file://{tmp_path / 'mirror'}")
     project = make_project({".neuro/live.yml": "kind: live\njobs:\n  h:\n"
                                                "    action: gh:someone/hello@v1\n"
                                                "  missing:\n"
-                                               "    action: gh:someone/absent@v1\n"})
+                                               "    action: gh:someone/absent@v1\n"
+                                               "  plain:\n    cmd: echo ok\n"})
+    with pytest.raises(WorkflowError, match=r"live.yml:4:13: action gh:someone/hello@v1 is not "
+                                            r"fetched: run 'neuro-jupyter fetch-action "
+                                            r"gh:someone/hello@v1'"):
+        resolve_live_job(project, "h")
+    assert resolve_live_job(project, "plain").argv == ("echo", "ok")  # other jobs still run
+    folder = fetch_action("gh:someone/hello@v1")
+    assert folder == home() / "actions" / "someone" / "hello" / "v1"
+    assert (folder / "action.yml").is_file() and not (folder / ".git").exists()
     assert resolve_live_job(project, "h").argv == ("echo", "hello", "you")
-    with pytest.raises(WorkflowError, match=r"live.yml:6:13: cannot fetch action "
-                                            r"gh:someone/absent@v1 with git"):
-        resolve_live_job(project, "missing")
+    with pytest.raises(WorkflowError, match=r"cannot fetch action gh:someone/absent@v1 from "):
+        fetch_action("gh:someone/absent@v1")
+    assert not (home() / "actions" / "someone" / "absent").exists()  # nothing half-written
+    assert [p.name for p in (home() / "actions" / "someone").iterdir()] == ["hello"]
 
 
 def test_inspect_job_reads_our_store(make_project: MakeProject) -> None:
@@ -255,7 +275,7 @@ def test_jobs_are_listed_even_when_an_action_cannot_be_fetched(
                                                "    action: gh:someone/absent@v1\n"
                                                "  b:\n    cmd: echo\n"})
     assert [(j.job_id, j.kind) for j in live_jobs(project)] == [("a", "action"), ("b", "job")]
-    with pytest.raises(WorkflowError, match="cannot fetch action"):
+    with pytest.raises(WorkflowError, match="is not fetched: run .neuro-jupyter fetch-action gh:someone/absent@v1."):
         resolve_live_job(project, "a")
 
 
