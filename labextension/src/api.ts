@@ -39,6 +39,16 @@ export interface IJobRow {
   backend_label: string | null;
 }
 
+/** The project image's environment a run ran in (neuro_jupyter.core.envs). */
+export interface IEnvironment {
+  /** The image's id in images:. */
+  name: string;
+  /** The environment's folder (its VIRTUAL_ENV); null on Ray. */
+  path: string | null;
+  /** ready | building | failed | missing | ray (installed by the cluster). */
+  state: string;
+}
+
 /** One run of a live job. */
 export interface IJob {
   raw_id: string;
@@ -58,6 +68,8 @@ export interface IJob {
   started_at: number | null;
   finished_at: number | null;
   url: string | null;
+  /** Its image's environment, or null (absent from older servers). */
+  environment?: IEnvironment | null;
 }
 
 /** A page of a log: its text and the offset to ask for next. */

@@ -8,7 +8,7 @@
 import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
-import { IBake, IGraphLayout, IJobRow, IProject, ITask } from './api';
+import { IBake, IEnvironment, IGraphLayout, IJobRow, IProject, ITask } from './api';
 import { NeuroModel, View } from './model';
 
 /** Statuses with a colour of their own (Neu.ro's palette); anything else is "unknown". */
@@ -44,6 +44,13 @@ function h(
     );
   }
   return node;
+}
+
+/** A run's environment: 'train (ready) /path', or 'train (on Ray)'. */
+function environmentText(env: IEnvironment): string {
+  return env.state === 'ray'
+    ? `${env.name} (installed by the Ray cluster)`
+    : `${env.name} (${env.state})${env.path ? ' ' + env.path : ''}`;
 }
 
 /** A button that runs `action` on click. */
@@ -341,6 +348,9 @@ export class NeuroPanel extends Widget {
       ? [
           ['Run', job.raw_id],
           ['Backend', job.backend_label],
+          ...(job.environment
+            ? [['Environment', environmentText(job.environment)] as [string, string]]
+            : []),
           ['Started', when(job.started_at)],
           ['Finished', when(job.finished_at)],
           ['Exit code', job.exit_code === null ? '—' : String(job.exit_code)],

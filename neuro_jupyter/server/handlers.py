@@ -21,7 +21,10 @@ POST     ``projects/{pk}/jobs/{job_id}/kill``        ``{"messages": [...]}`` onc
                                                      ``{"suffix": ""}``; ``job_id`` may be ALL
 GET      ``jobs/{raw_id}``                           one run of a job, with its ``url``
                                                      (jobs and bakes carry ``backend_name`` and
-                                                     ``backend_label`` beside ``backend``)
+                                                     ``backend_label`` beside ``backend``; jobs
+                                                     ``environment``: null or ``{"name",
+                                                     "path", "state"}``, the project image's
+                                                     environment the run ran in)
 GET      ``jobs/{raw_id}/log?offset=&limit=``        ``{"text", "offset", "next_offset",
                                                      "size"}``; a negative offset counts from
                                                      the end (a tail)
@@ -292,7 +295,15 @@ def job_json(record: Any, url: str | None) -> dict[str, Any]:
     data["when"] = record.when
     data["url"] = url
     data.update(backend_json(record.backend))
+    data["environment"] = _environment(record)
     return data
+
+
+def _environment(record: Any) -> dict[str, Any] | None:
+    """The project environment a run ran in: ``{"name", "path", "state"}`` or null."""
+    from ..core.live.render import job_environment
+
+    return job_environment(record) if record is not None else None
 
 
 def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
@@ -317,6 +328,7 @@ def _job_rows(project: Any, base_url: str) -> dict[str, Any]:
             **backend_json(backend),
             "when": row.when,
             "url": live_url(row.record, base_url),
+            "environment": _environment(row.record),
         })
     return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 
