@@ -45,9 +45,9 @@ class BuildView(widgets.VBox):
         self.cancel = widgets.Button(description="Cancel", icon="stop",
                                      layout=widgets.Layout(width="auto"))
         self.cancel.on_click(lambda _: self.stop())
-        self.log = widgets.HTML()
+        self.log_view = widgets.HTML()
         super().__init__([self.header, widgets.HBox([self.bar, self.step, self.cancel]),
-                          self.log], **kwargs)
+                          self.log_view], **kwargs)
         self._text = ""
         self._offset = 0
         self._handle: asyncio.TimerHandle | None = None
@@ -77,7 +77,7 @@ class BuildView(widgets.VBox):
             self.step.value = html.escape(self.outcome())
         self.cancel.disabled = not build.active
         lines = "\n".join(self._text.splitlines()[-LOG_LINES:])
-        self.log.value = (f"<pre style='max-height:24em;overflow:auto;font-size:85%'>"
+        self.log_view.value = (f"<pre style='max-height:24em;overflow:auto;font-size:85%'>"
                           f"{html.escape(lines)}</pre>")
         return build.active
 

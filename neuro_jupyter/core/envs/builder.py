@@ -12,6 +12,7 @@ that never published is removed by the next build of that environment.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -23,7 +24,13 @@ from ..backends.base import Resources
 from ..backends.local.limits import preexec
 from ..backends.local.procs import signal_group, start_ticks
 from ..store.db import open_store
-from ..store.envs import BuildRecord, finish_build, get_build_record, update_build
+from ..store.envs import (
+    BuildRecord,
+    finish_build,
+    get_build_record,
+    latest_build,
+    update_build,
+)
 from . import kernels
 from .apt import apt_note
 from .installer import error_message, find_installer
@@ -91,8 +98,7 @@ def build(build_id: str) -> int:
                 status = "cancelled" if failure == CANCELLED else "failed"
                 reason = "cancelled" if failure == CANCELLED else failure
                 say(f"Build {status}: {reason}")
-                if is_ready(key):
-                    say(f"The environment built before stays as it was: {env_path(key)}")
+                _previous(record)
                 finish_build(build_id, status, reason=reason)
                 return 1
     note = _kernel(get_build_record(build_id), key)
@@ -125,6 +131,20 @@ def _describe(record: BuildRecord, recipe: Recipe) -> None:
     apt = apt_note(recipe.apt_file)
     if apt:
         say(apt)
+
+
+def _previous(record: BuildRecord) -> None:
+    """Say which environment of the image is still there after a failed build."""
+    if is_ready(record.env_key):
+        say(f"The environment as it was stays usable: {env_path(record.env_key)}")
+        return
+    if record.project_pk is None:
+        return
+    before = latest_build(project_pk=record.project_pk, image_id=record.image_id,
+                          status="succeeded")
+    if before is not None and is_ready(before.env_key):
+        say(f"The image's previous environment stays usable: {env_path(before.env_key)} "
+            "(jobs need this one, though: fix the requirements and build again)")
 
 
 def _make(record: BuildRecord, recipe: Recipe) -> str:
@@ -186,7 +206,7 @@ def _run(argv: list[str], record: BuildRecord, what: str) -> str:
     """Run one step with its output in the log; the reason when it failed, else ``""``."""
     if _Flags.stop:
         return CANCELLED
-    say(f"$ {' '.join(argv)}")
+    say(f"$ {shlex.join(argv)}")
     start = _log_size(record)
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX")}

@@ -50,19 +50,20 @@ class Collected:
 
 
 def logical_lines(text: str) -> list[str]:
-    """The lines of a requirements file: continuations joined, comments and blanks dropped."""
+    """The lines of a requirements file: continuations joined, comments and blanks dropped,
+    runs of spaces made one (so layout never changes an environment's key)."""
     out: list[str] = []
     current = ""
     for raw in text.splitlines():
         if raw.endswith("\\") and not raw.endswith("\\\\"):
             current += raw[:-1] + " "
             continue
-        line = _COMMENT.sub("", current + raw).strip()
+        line = " ".join(_COMMENT.sub("", current + raw).split())
         current = ""
         if line:
             out.append(line)
     if current.strip():
-        out.append(_COMMENT.sub("", current).strip())
+        out.append(" ".join(_COMMENT.sub("", current).split()))
     return [line for line in out if line]
 
 

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import paths
 from ..backends.base import Backend, get_backend
@@ -145,7 +145,7 @@ def _start(
     log_path = paths.logs_dir() / f"{raw_id}.log"
     asked = spec.http_port or None
     env_extra: dict[str, str] = {}
-    meta: dict[str, object] = {
+    meta: dict[str, Any] = {
         "title": spec.title, "image": spec.image, "preset": spec.preset,
         "multi": spec.multi, "detach": spec.detach, "browse": spec.browse,
         "tags": list(spec.tags), "port_forward": [list(p) for p in spec.port_forward],
@@ -190,7 +190,8 @@ def _start(
         return _found(existing, label, detach, spec.detach)
     labels = {"project": project.id, "job": spec.job_id, "suffix": suffix}
     backend.start(process, raw_id=raw_id, detached=True, labels=labels)
-    deadline = time.monotonic() + STARTED_WAIT
+    building = bool((meta.get("environment") or {}).get("build_id"))  # pending until built
+    deadline = time.monotonic() + (0 if building else STARTED_WAIT)
     delay = 0.005
     current = get_job_record(raw_id)
     while current.status == "pending" and time.monotonic() < deadline:

@@ -111,14 +111,14 @@ def get_build_record(build_id: str, store: Store | None = None) -> BuildRecord:
 
 def latest_build(
     env_key: str | None = None, *, project_pk: int | None = None, image_id: str | None = None,
-    store: Store | None = None,
+    status: str | None = None, store: Store | None = None,
 ) -> BuildRecord | None:
-    """The newest build of an environment, or of a project's image."""
+    """The newest build of an environment, or of a project's image (with that status)."""
     store = store or open_store()
     sql = "SELECT * FROM env_builds WHERE 1 = 1"
     args: list[Any] = []
     for column, value in (("env_key", env_key), ("project_pk", project_pk),
-                          ("image_id", image_id)):
+                          ("image_id", image_id), ("status", status)):
         if value is not None:
             sql += f" AND {column} = ?"
             args.append(value)
