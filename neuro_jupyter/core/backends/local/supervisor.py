@@ -62,7 +62,7 @@ def supervise(raw_id: str) -> int:
         finish_job(raw_id, "cancelled", reason="killed before it started")
         return 0
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    if record.meta.get("environment"):  # its image's environment first (``core.envs``)
+    if (record.meta.get("environment") or {}).get("build_id"):  # its environment is building
         from ...envs.jobs import wait_for_environment
 
         why = wait_for_environment(record.meta["environment"], spec.log_path, lambda: _Flags.stop)
