@@ -3,13 +3,12 @@ of its log, and Cancel. A thin view over ``core.envs``: the build is a recorded 
 process, so the view can follow it from any kernel, and a kernel restart loses nothing.
 
 ``wait()`` refreshes it while the cell runs (``%neuro_build`` waits by default); ``follow()``
-refreshes it from the kernel's asyncio loop instead (no threads: with ipykernel ≥ 7 widget
+refreshes it from the kernel's event loop instead (no threads: with ipykernel ≥ 7 widget
 updates from threads get lost), until the build ends.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 import time
 from typing import Any
@@ -50,7 +49,8 @@ class BuildView(widgets.VBox):
                           self.log_view], **kwargs)
         self._text = ""
         self._offset = 0
-        self._handle: asyncio.TimerHandle | None = None
+        self._loop: Any = None
+        self._handle: object = None
         self._closed = False
         self.refresh()
 
@@ -99,17 +99,13 @@ class BuildView(widgets.VBox):
         self.refresh()
 
     def follow(self) -> None:
-        """Refresh from the kernel's event loop until the build ends."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            try:
-                loop = asyncio.get_event_loop_policy().get_event_loop()
-            except RuntimeError:  # pragma: no cover - no loop in this thread
-                return
-        if loop.is_closed() or self._closed:
-            return
-        self._handle = loop.call_later(self.interval, self._tick)
+        """Refresh from the kernel's event loop (tornado's, as ipykernel runs it) until the
+        build ends."""
+        from tornado.ioloop import IOLoop
+
+        if not self._closed:
+            self._loop = IOLoop.current()
+            self._handle = self._loop.call_later(self.interval, self._tick)
 
     def _tick(self) -> None:
         if not self._closed and self.refresh():
@@ -118,5 +114,5 @@ class BuildView(widgets.VBox):
     def close(self) -> None:
         self._closed = True
         if self._handle is not None:
-            self._handle.cancel()
+            self._loop.remove_timeout(self._handle)
         super().close()

@@ -18,13 +18,15 @@ from neuro_jupyter.core.envs import get_build
 from neuro_jupyter.core.project import Project, open_project
 from neuro_jupyter.core.store.envs import BuildRecord
 
-LIVE = """\
-kind: live
+IMAGE = """\
 images:
   train:
     ref: image:envtest:v1
     context: ${{ flow.workspace }}/
     dockerfile: ${{ flow.workspace }}/Dockerfile
+"""
+
+LIVE = "kind: live\n" + IMAGE + """\
   hub:
     ref: python:3.11
 jobs:
@@ -47,13 +49,7 @@ jobs:
     cmd: sleep 60
 """
 
-BATCH = """\
-kind: batch
-images:
-  train:
-    ref: image:envtest:v1
-    context: ${{ flow.workspace }}/
-    dockerfile: ${{ flow.workspace }}/Dockerfile
+BATCH = "kind: batch\n" + IMAGE + """\
 tasks:
   - id: first
     image: ${{ images.train.ref }}

@@ -18,8 +18,9 @@ import uuid
 from collections.abc import Callable, Iterator
 
 from .. import paths
-from ..backends.local.procs import is_alive, start_ticks
+from ..backends.local.procs import owner_gone, start_ticks
 from ..errors import BackendError
+from ..logfiles import follow, read_from
 from ..store.envs import (
     BuildRecord,
     active_builds,
@@ -81,19 +82,16 @@ def check_build(record: BuildRecord) -> BuildRecord:
     """The record, failed with a reason if its builder died (or never started)."""
     if not record.active or (record.host and record.host != socket.gethostname()):
         return record
-    if record.pid is None:
-        if time.time() - record.created_at < NEVER_STARTED_AFTER:
-            return record
-        finish_build(record.build_id, "failed", reason="the builder never started")
-        return get_build_record(record.build_id)
-    if is_alive(record.pid, record.pid_start):
+    gone = owner_gone(record.pid, record.pid_start, record.created_at,
+                      starting_for=NEVER_STARTED_AFTER)
+    if gone is None:
         return record
     fresh = get_build_record(record.build_id)  # it may have recorded its end just before
-    if not fresh.active:
-        return fresh
-    finish_build(record.build_id, "failed", reason=(
-        f"the builder (pid {record.pid}) died before it finished; nothing was published, "
-        "the environment is as it was"))
+    if fresh.active:
+        finish_build(record.build_id, "failed", reason=(
+            "the builder never started" if gone == "never started" else
+            f"the builder (pid {record.pid}) died before it finished; nothing was published, "
+            "the environment is as it was"))
     return get_build_record(record.build_id)
 
 
@@ -126,37 +124,21 @@ def cancel_build(build_id: str, *, wait: float = 15.0) -> BuildRecord:
 
 def read_build_log(record: BuildRecord, offset: int = 0) -> tuple[str, int]:
     """The build's log from byte ``offset`` and the offset to read next."""
-    try:
-        with open(record.log_path, "rb") as handle:
-            handle.seek(offset)
-            data = handle.read()
-    except OSError:
-        return "", offset
-    end = len(data)
-    while end and end > len(data) - 4:  # keep an incomplete UTF-8 character for later
-        try:
-            return data[:end].decode("utf-8"), offset + end
-        except UnicodeDecodeError:
-            end -= 1
-    return data.decode("utf-8", errors="replace"), offset + len(data)
+    return read_from(record.log_path, offset)
 
 
 def follow_build(record: BuildRecord, *, offset: int = 0, poll: float = FOLLOW_POLL,
                  stopped: Callable[[], bool] = lambda: False) -> Iterator[str]:
     """Yield the build's log as it grows, until the build has ended (or ``stopped()``)."""
-    current = record
-    while True:
-        text, offset = read_build_log(current, offset)
-        if text:
-            yield text
-            continue
-        if not current.active or stopped():
-            text, offset = read_build_log(current, offset)
-            if text:
-                yield text
-            return
-        time.sleep(poll)
-        current = get_build(current.build_id)
+    current = [record]
+
+    def running() -> bool:
+        if current[0].active and not stopped():
+            current[0] = get_build(current[0].build_id)
+        return current[0].active and not stopped()
+
+    yield from follow(lambda at: read_build_log(current[0], at), running, offset=offset,
+                      poll=poll)
 
 
 def build_failure(record: BuildRecord) -> str:
