@@ -12,6 +12,7 @@ that never published is removed by the next build of that environment.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -52,6 +53,14 @@ from .registry import (
 STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL for a cancelled installer
 SNAPSHOT = ".neuro-jupyter"  # where the build keeps the requirements it installed
 CANCELLED = "cancelled"
+
+
+_PASSWORD = re.compile(r"(://[^/\s:@]+):[^/\s@]+@")
+
+
+def hide_password(text: str) -> str:
+    """``https://user:secret@host`` → ``https://user:***@host`` (index URLs in the log)."""
+    return _PASSWORD.sub(r"\1:***@", text)
 
 
 class _Flags:
@@ -116,7 +125,7 @@ def _describe(record: BuildRecord, recipe: Recipe) -> None:
     say(f"From: {', '.join(recipe.sources) or 'nothing but Python'}; "
         f"Python {recipe.python_version} ({recipe.python})")
     for line in recipe.requirements:
-        say(f"  {line}")
+        say(f"  {hide_password(line)}")
     say(f"  + {' '.join(TOOLING)} (to run the project's notebooks with this environment)")
     for note in recipe.notes:
         say(f"Left out: {note}")
@@ -206,7 +215,7 @@ def _run(argv: list[str], record: BuildRecord, what: str) -> str:
     """Run one step with its output in the log; the reason when it failed, else ``""``."""
     if _Flags.stop:
         return CANCELLED
-    say(f"$ {shlex.join(argv)}")
+    say(f"$ {hide_password(shlex.join(argv))}")
     start = _log_size(record)
     env = {k: v for k, v in os.environ.items()
            if k not in ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "CONDA_PREFIX")}

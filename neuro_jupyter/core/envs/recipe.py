@@ -191,6 +191,10 @@ def recipe_for_image(image: Mapping[str, Any], root: Path) -> Recipe:
     base_image = ""
     installs_itself = False
     dockerfile = Path(image["full_dockerfile_path"]) if image.get("full_dockerfile_path") else None
+    if dockerfile is not None and not _inside(dockerfile, root):
+        reader.collected.notes.append(f"the Dockerfile {dockerfile} is outside the project: "
+                                      "not read (only the project's files are)")
+        dockerfile = None
     if dockerfile is not None and dockerfile.is_file():
         found = read_dockerfile(dockerfile, folder)
         base_image, installs_itself = found.base_image, found.installs_itself
@@ -227,6 +231,11 @@ def recipe_for_image(image: Mapping[str, Any], root: Path) -> Recipe:
         notes=tuple(reader.collected.notes), base_image=base_image,
         apt_file=str(apt) if apt.is_file() else None, context=str(folder),
     )
+
+
+def _inside(path: Path, root: Path) -> bool:
+    resolved, base = path.resolve(), root.resolve()
+    return resolved == base or base in resolved.parents
 
 
 def _relative(path: Path, root: Path) -> str:

@@ -149,3 +149,19 @@ def test_images_without_a_local_context_say_why(tmp_path: Path) -> None:
         recipe_for_image(image(tmp_path, context="/"), tmp_path)
     with pytest.raises(ImageNotBuildableError, match="is not a folder"):
         recipe_for_image(image(tmp_path, context="nowhere"), tmp_path)
+
+
+def test_a_dockerfile_outside_the_project_is_not_read(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (tmp_path / "Dockerfile").write_text("FROM python:3.11\nRUN pip install humanize\n")
+    recipe = recipe_for_image(image(root, dockerfile=str(tmp_path / "Dockerfile")), root)
+    assert recipe.requirements == () and "outside the project" in recipe.notes[0]
+
+
+def test_passwords_in_index_urls_stay_out_of_the_build_log() -> None:
+    from neuro_jupyter.core.envs.builder import hide_password
+
+    line = "--extra-index-url https://me:s3cret@pypi.example/simple humanize"
+    assert hide_password(line) == "--extra-index-url https://me:***@pypi.example/simple humanize"
+    assert hide_password("https://pypi.org/simple") == "https://pypi.org/simple"
