@@ -7,7 +7,7 @@ In the same invocation, after one real build (from PyPI, through uv's cache):
   Dockerfile and requirements.txt, hashes them, finds the environment built, starts nothing),
   against uv's own no-op check of the same environment (``uv pip install -r ...`` when
   everything is installed), and the CLI (``neuro-jupyter build train``, a new Python process)
-  against ``neuro-jupyter --version``;
+  against ``neuro-jupyter ps`` (the same start-up: Python, imports, the project's live.yml);
 - **job start**: ``run_job`` → the job's process running and recorded, for a job whose image
   is the project image (its environment is looked up, ``VIRTUAL_ENV``/``PATH`` set) and for the
   same job with a registry image, interleaved round by round.
@@ -99,10 +99,11 @@ def main() -> int:
         installer.install(env, reqs, None, None, ("ipykernel",)), capture_output=True, check=True),
         max(3, args.rounds // 4))
     cli = [str(Path(sys.executable).parent / "neuro-jupyter"), "--project", str(root)]
-    cli_build = timed(lambda: subprocess.run([*cli, "build", "train", "--no-kernel"],
-                                             capture_output=True, check=True), 5)
-    cli_version = timed(lambda: subprocess.run([*cli, "--version"], capture_output=True,
-                                               check=True), 5)
+    cli_build, cli_ps = [], []
+    for _ in range(max(5, args.rounds // 2)):  # interleaved: the machine's load hits both
+        cli_build += timed(lambda: subprocess.run([*cli, "build", "train", "--no-kernel"],
+                                                  capture_output=True, check=True), 1)
+        cli_ps += timed(lambda: subprocess.run([*cli, "ps"], capture_output=True, check=True), 1)
 
     def start_latency(job: str, suffix: str) -> float:
         t0 = time.perf_counter()
@@ -128,7 +129,8 @@ def main() -> int:
     print(f"  uv's own no-op install check      {ms(uv_noop)}")
     print(f"  ratio                             {statistics.median(noop) / statistics.median(uv_noop):.2f}x")
     print(f"neuro-jupyter build (no-op, CLI)    {ms(cli_build)}")
-    print(f"  neuro-jupyter --version (CLI)     {ms(cli_version)}")
+    print(f"  neuro-jupyter ps (CLI)            {ms(cli_ps)}")
+    print(f"  ratio                             {statistics.median(cli_build) / statistics.median(cli_ps):.2f}x")
     print(f"job start, image's environment      {ms(with_env)}")
     print(f"job start, registry image           {ms(without)}")
     added = statistics.median(with_env) - statistics.median(without)
