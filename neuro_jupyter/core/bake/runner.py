@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ..envs.jobs import JobEnvironment
     from ..project.discovery import Project
 
+
 class Mapper(Protocol):
     """What runs a task here (``Backend.process_spec``), in its image's environment if any."""
 
@@ -509,9 +510,10 @@ class BakeRunner:
         except NeuroJupyterError as exc:
             self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=str(exc), ran=True)
             return True
+        if key not in self.env_waiting:
+            self.echo(f"Task {dotted(fid)} waits for the environment of image "
+                      f"{environment.plan.image_id} (so do the later tasks that need it)")
         self.env_waiting.setdefault(key, []).append(fid)
-        self.echo(f"Task {dotted(fid)} waits for the environment of image "
-                  f"{environment.plan.image_id}")
         return True
 
     def _check_environments(self) -> None:
@@ -760,6 +762,8 @@ class BakeRunner:
                     fids.remove(fid)
                     self._finish(level, fid[-1], "cancelled",
                                  reason=self.fail_fast_reason or "cancelled")
+        # a build that no task waits for any more does not hold the attempt
+        self.env_waiting = {key: fids for key, fids in self.env_waiting.items() if fids}
 
     def _kill(self, fid: FullID) -> None:
         execution = self.running.get(fid)

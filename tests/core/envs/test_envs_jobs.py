@@ -154,3 +154,27 @@ def test_a_bake_task_whose_environment_fails_fails_with_the_build_log(
     assert tasks["first"].status == "failed" and missing in tasks["first"].reason
     assert tasks["outside"].status == "succeeded"  # it needs no environment
     assert missing in task_log(state, "first")
+
+
+def test_cancelling_a_bake_whose_tasks_wait_for_their_environment(
+    tmp_path: Path, own_envs: Path,
+) -> None:
+    from env_projects import silent_index
+
+    from neuro_jupyter.core.bake import cancel_bake
+    from neuro_jupyter.core.envs import cancel_build
+    from neuro_jupyter.core.store.envs import active_builds
+
+    with silent_index() as index:
+        project = env_project(tmp_path / "proj", f"--index-url {index}\nhumanize\n")
+        bake = start_bake(project, "steps")
+        wait_until(lambda: "waits for the environment" in Path(
+            inspect_bake(project, bake.bake_id).attempt.log_path).read_text(), timeout=60)
+        cancel_bake(project, bake.bake_id)
+        state = wait_until(lambda: s if (s := inspect_bake(project, bake.bake_id)).finished
+                           else None, timeout=30, interval=0.1)  # not held by the build
+        for build in active_builds():
+            cancel_build(build.build_id)
+    statuses = {t.full_id: t.status for t in state.tasks}
+    assert state.attempt.result == "cancelled"
+    assert statuses["first"] == statuses["second"] == "cancelled"
