@@ -27,6 +27,15 @@ def pytest_configure(config: pytest.Config) -> None:
     home = Path(tempfile.mkdtemp(prefix="nj-session-home-"))
     config.stash[_SESSION_HOME] = home
     os.environ["NEURO_JUPYTER_HOME"] = str(home)
+    # project environments (core.envs) are keyed by content: tests share them, so the
+    # template's is built once per session, not once per test home
+    os.environ["NEURO_JUPYTER_ENVS"] = str(home / "envs")
+    # kernels that `build` registers go to a folder of the session, never the user's; Jupyter
+    # servers keep their usual runtime folder
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    os.environ.setdefault("JUPYTER_RUNTIME_DIR", jupyter_runtime_dir())
+    os.environ["JUPYTER_DATA_DIR"] = str(home / "jupyter-data")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -98,6 +107,12 @@ def _stop_leftovers(home: Path, *, wait: float = 0.0) -> None:
         if attempt.executor_pid and executor_alive(attempt):
             os.kill(attempt.executor_pid, signal.SIGTERM)  # the executor cancels its tasks
             signalled.append(attempt)
+    from neuro_jupyter.core.backends.local.procs import is_alive
+    from neuro_jupyter.core.store.envs import active_builds
+
+    for build in active_builds(store=store):  # environment builds a test left running
+        if build.pid and is_alive(build.pid, build.pid_start):
+            os.kill(build.pid, signal.SIGTERM)  # the builder stops its installer, cleans up
     deadline = time.monotonic() + wait
     while signalled and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -65,6 +65,10 @@ def test_tour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ray_cluster: str)
     tour = [root for root in roots if root.name == "neuro-tutorial"]
     assert len(tour) == 1 and tmp_path.resolve() in tour[0].parents
     assert str(tour[0]) in text
+    # the environment section: built (with its kernel, in the session's JUPYTER_DATA_DIR),
+    # then up to date; the jobs below run in it
+    assert "Image train: environment ready: " in text
+    assert "Image train: environment up to date" in text
     # the Live jobs section (engineer L): train ran to the end, two multitrain suffixes, kill ALL
     assert "Job train started: job-" in text and "::set-output name=accuracy::" in text
     assert "Job multitrain fast started" in text and "Job multitrain careful started" in text

@@ -41,13 +41,6 @@ export interface IProject {
   path?: string | null;
 }
 
-/** A project environment a job runs in (when the server knows environments). */
-export interface IEnvironment {
-  name: string;
-  path: string;
-  state: string;
-}
-
 /** A live job of a project: a live.yml job with the state of its latest run. */
 export interface IJobRow {
   job_id: string;
@@ -73,6 +66,16 @@ export interface IJobRow {
   environment?: IEnvironment | null;
   /** How a cluster preset was mapped here, when the server says. */
   preset_note?: string | null;
+}
+
+/** The project image's environment a run ran in (neuro_jupyter.core.envs). */
+export interface IEnvironment {
+  /** The image's id in images:. */
+  name: string;
+  /** The environment's folder (its VIRTUAL_ENV); null on Ray. */
+  path: string | null;
+  /** ready | building | failed | missing | ray (installed by the cluster). */
+  state: string;
 }
 
 /** One run of a live job. */

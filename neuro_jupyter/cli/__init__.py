@@ -1,6 +1,6 @@
 """The ``neuro-jupyter`` command: neuro-flow's verbs over the core API.
 
-Each topic module (project, workflow, live, bake) adds its verbs through ``register``.
+Each topic module (project, workflow, live, envs, bake) adds its verbs through ``register``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import Any
 from .._version import __version__
 from ..core.errors import NeuroJupyterError
 
-TOPICS = ("project", "workflow", "live", "bake", "notebooks", "server_info", "elsewhere")
+TOPICS = ("project", "workflow", "live", "envs", "bake", "notebooks", "server_info",
+          "elsewhere")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -24,9 +24,6 @@ NOT_HERE: dict[str, str] = {
              f"here: {_VOLUMES}. Delete the folder's files yourself if you mean to.",
     "mkvolumes": f"neuro-flow's `mkvolumes` creates the volumes on Neu.ro storage; here {_VOLUMES}, "
                  "and a job creates the folders it mounts when it starts.",
-    "build": "neuro-flow's `build` builds a job's image on Neu.ro; images are not used here: jobs "
-             "run with this machine's Python (status says so), so install what they need into "
-             "it, e.g. pip install -r requirements.txt.",
 }
 
 

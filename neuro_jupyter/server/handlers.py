@@ -26,7 +26,10 @@ GET      ``running``                                 ``{"jobs": [run, ...]}``: p
                                                      ``"project": {"pk", "name"}``
 GET      ``jobs/{raw_id}``                           one run of a job, with its ``url``
                                                      (jobs and bakes carry ``backend_name`` and
-                                                     ``backend_label`` beside ``backend``)
+                                                     ``backend_label`` beside ``backend``; jobs
+                                                     ``environment``: null or ``{"name",
+                                                     "path", "state"}``, the project image's
+                                                     environment the run ran in)
 GET      ``jobs/{raw_id}/log?offset=&limit=``        ``{"text", "offset", "next_offset",
                                                      "size"}``; a negative offset counts from
                                                      the end (a tail)

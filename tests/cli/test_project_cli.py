@@ -10,7 +10,8 @@ from pathlib import Path
 
 EXPECTED = [
     ".gitignore", ".neuro", ".neuro.toml", "Dockerfile", "HELP.md", "README.md", "apt.txt",
-    "config", "data", "modules", "notebooks", "requirements.txt", "results", "setup.cfg",
+    "config", "data", "modules", "notebooks", "requirements-dev.txt", "requirements.txt",
+    "results", "setup.cfg",
 ]
 
 

@@ -49,6 +49,29 @@ async def test_job_details(jp_fetch: Any, a_project: Project) -> None:
     assert "spec" not in job and "s3cr3t" not in json.dumps(job)
 
 
+async def test_jobs_carry_the_environment_they_ran_in(
+    jp_fetch: Any, a_project: Project, project_pk_of: Callable[[Project], Any],
+) -> None:
+    from neuro_jupyter.core.store.jobs import update_job
+
+    plain = finished_job(a_project)
+    assert (await get_json(jp_fetch, "jobs", plain.raw_id))["environment"] is None
+    in_env = finished_job(a_project)
+    meta = {"environment": {"name": "train", "key": "py3.11-0000000000000000",
+                            "path": "/nowhere/py3.11-0000000000000000", "build_id": None,
+                            "backend": "local"}}
+    update_job(in_env.raw_id, meta=meta)
+    job = await get_json(jp_fetch, "jobs", in_env.raw_id)
+    assert job["environment"] == {"name": "train", "path": "/nowhere/py3.11-0000000000000000",
+                                  "state": "missing"}  # not built (any more) here
+    update_job(in_env.raw_id, meta={"environment": dict(meta["environment"], backend="ray")})
+    job = await get_json(jp_fetch, "jobs", in_env.raw_id)
+    assert job["environment"] == {"name": "train", "path": None, "state": "ray"}
+    pk = await project_pk_of(a_project)
+    rows = (await get_json(jp_fetch, "projects", str(pk), "jobs"))["jobs"]
+    assert [row["environment"] for row in rows if row["job_id"] == "train"] == [job["environment"]]
+
+
 async def test_unknown_job_is_404(jp_fetch: Any) -> None:
     code, message = await error_of(jp_fetch, "jobs", "job-missing")
     assert code == 404

@@ -392,7 +392,9 @@ function fields(row: IJobRow, job: IJob | null): HTMLElement {
       h(
         'span',
         { class: 'nj-environment', title: environment.path || '' },
-        environment.state ? `${environment.name} (${environment.state})` : environment.name
+        environment.state === 'ray'
+          ? `${environment.name} (installed by the Ray cluster)`
+          : `${environment.name} (${environment.state})${environment.path ? ' ' + environment.path : ''}`
       )
     ]);
   }

@@ -19,6 +19,7 @@ from ..errors import UnknownNameError
 from .target import BACKENDS, DEFAULT_RAY_ADDRESS, BackendTarget
 
 if TYPE_CHECKING:
+    from ..envs.jobs import JobEnvironment
     from ..project.discovery import Project
     from ..store.jobs import JobRecord
     from ..workflow.model import ExecUnit
@@ -47,6 +48,10 @@ class ProcessSpec:
     name: str = ""
     project_root: Path | None = None  # set for backends that ship the project (Ray)
     restart: str = "never"  # Neu.ro's policy: never | on-failure | always (``restart.py``)
+    # requirement lines a backend that installs them itself gets (Ray's runtime_env, with
+    # ``pip`` or ``uv``); locally the job's environment is on PATH instead (``core.envs``)
+    requirements: tuple[str, ...] = ()
+    requirements_installer: str = "pip"
 
 
 @dataclass(frozen=True)
@@ -93,10 +98,10 @@ class Backend(ABC):
     @abstractmethod
     def process_spec(
         self, unit: ExecUnit, project: Project, log_path: Path, *,
-        env_extra: Mapping[str, str] | None = None,
+        env_extra: Mapping[str, str] | None = None, environment: JobEnvironment | None = None,
     ) -> ProcessSpec:
         """What runs an evaluated job or task here: its command, env and folder mapped to
-        this backend."""
+        this backend, in its image's ``environment`` when it has one (``core.envs``)."""
 
     @abstractmethod
     def start(

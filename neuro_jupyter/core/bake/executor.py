@@ -276,11 +276,15 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
     if attempt.from_failed and source:
         previous = {task.full_id: task for task in rows.list_tasks(store, bake_id, source)}
     backend = get_backend(bake.backend)
+    from ..envs.bakes import task_environments
+
     runner = BakeRunner(
         store, bake, number, plan.root, project, backend=backend,
         mapper=backend.process_spec,
         logs_root=paths.logs_dir(), previous=previous,
         previous_attempt=source or 0, echo=_echo, flush_echo=flush_echo,
+        environments=task_environments(project, plan.images, backend.name, bake.project_pk,
+                                       _echo),
     )
 
     def on_term(signum: int, frame: FrameType | None) -> None:

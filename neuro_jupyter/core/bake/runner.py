@@ -23,7 +23,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..backends.base import Backend, Execution, ExitInfo, ProcessSpec
 from ..backends.restart import (
@@ -44,9 +44,18 @@ from .commands import process_output
 from .taskenv import task_env
 
 if TYPE_CHECKING:
+    from ..envs.bakes import TaskEnvironments
+    from ..envs.jobs import JobEnvironment
     from ..project.discovery import Project
 
-Mapper = Callable[..., ProcessSpec]  # (task, project, log path, *, env_extra) → process
+
+class Mapper(Protocol):
+    """What runs a task here (``Backend.process_spec``), in its image's environment if any."""
+
+    def __call__(self, unit: TaskSpec, project: Project, log_path: Path, *,
+                 env_extra: Mapping[str, str] | None = None,
+                 environment: JobEnvironment | None = None) -> ProcessSpec: ...
+
 
 CANCEL_CHECK_INTERVAL = 0.25
 FLUSH_INTERVAL = 0.05
@@ -110,9 +119,14 @@ class BakeRunner:
         previous: Mapping[str, rows.TaskRecord] | None = None, previous_attempt: int = 0,
         echo: Callable[[str], None] | None = None,
         flush_echo: Callable[[], None] | None = None,
+        environments: TaskEnvironments | None = None,
     ) -> None:
         self.store = store
         self.bake = bake
+        # the tasks' environments (``core.envs.bakes``); None: no task has one
+        self.environments = environments
+        self.env_waiting: dict[str, list[FullID]] = {}  # env key -> tasks waiting for its build
+        self.last_env_check = 0.0
         self.attempt = attempt
         self.project = project
         self.backend = backend
@@ -162,11 +176,13 @@ class BakeRunner:
                 self._flush(force=not self.running)
                 if self.levels[self.root_prefix].done:
                     break
-                if not self.running and not self._waiting():
+                if not self.running and not self._waiting() and not self.env_waiting:
                     if not self._any_ready():
                         self._fail_stuck()
                     continue
                 self._wait()
+                if self.env_waiting:
+                    self._check_environments()
                 if self._restarts:
                     self._start_again()
                 self._check_cancel()
@@ -436,6 +452,13 @@ class BakeRunner:
         except NeuroJupyterError as exc:
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
+        environment = None
+        if self.environments is not None:  # its image's environment: in its caching key too
+            try:
+                environment, spec = self.environments.for_task(spec)
+            except NeuroJupyterError as exc:
+                self._finish(level, node_id, "failed", reason=str(exc), ran=True)
+                return True
         record = self.records[fid]
         if spec.cache.strategy == "default" and spec.caching_key and self.cache_possible:
             hit = rows.lookup_cache(
@@ -450,12 +473,21 @@ class BakeRunner:
                              log_path=row[0] if row else "", notebook=row[1] if row else "")
                 self._finish(level, node_id, "cached", outputs=hit.outputs, state=hit.state)
                 return True
+        if environment is not None and not self.environments.ready(environment):  # type: ignore[union-attr]
+            return self._wait_for_environment(fid, environment)
         raw_id = f"job-{rows.uuid4_text()}"
         log_name = f"{key}.log"
         log_path = self.log_dir / log_name
         try:
-            process = self.mapper(spec, self.project, log_path, env_extra=task_env(
-                self.bake.bake_id, self.attempt, key, self.project.root))
+            extra = task_env(self.bake.bake_id, self.attempt, key, self.project.root)
+            if environment is None:
+                process = self.mapper(spec, self.project, log_path, env_extra=extra)
+            else:
+                from ..envs.jobs import write_notes
+
+                write_notes(log_path, self.environments.notes(environment))  # type: ignore[union-attr]
+                process = self.mapper(spec, self.project, log_path, env_extra=extra,
+                                      environment=environment)
             _note_preset(spec.preset, log_path)
             execution = self.backend.start(process, raw_id=raw_id, detached=False,
                                            labels=self._labels(fid))
@@ -473,6 +505,43 @@ class BakeRunner:
             self._restarts[fid] = Restart(process)
         self._watch(fid, execution)
         return True
+
+    def _wait_for_environment(self, fid: FullID, environment: JobEnvironment) -> bool:
+        """Hold a ready task until its environment is built (once per bake: the first task
+        that needs it starts the build); the others go on meanwhile."""
+        assert self.environments is not None
+        key = environment.plan.key
+        try:
+            self.environments.start(environment)
+        except NeuroJupyterError as exc:
+            self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=str(exc), ran=True)
+            return True
+        if key not in self.env_waiting:
+            self.echo(f"Task {dotted(fid)} waits for the environment of image "
+                      f"{environment.plan.image_id} (so do the later tasks that need it)")
+        self.env_waiting.setdefault(key, []).append(fid)
+        return True
+
+    def _check_environments(self) -> None:
+        """Let the tasks whose environment is now built start; fail those whose build failed
+        (with the build's log in theirs)."""
+        assert self.environments is not None
+        now = time.monotonic()
+        if now - self.last_env_check < CANCEL_CHECK_INTERVAL:
+            return
+        self.last_env_check = now
+        for key, (why, build_log) in self.environments.finished(list(self.env_waiting)).items():
+            for fid in self.env_waiting.pop(key, []):
+                level = self.levels[fid[:-1]]
+                if fid[-1] in level.results:  # cancelled meanwhile
+                    continue
+                if not why:
+                    level.ready.appendleft(fid[-1])
+                    continue
+                log_path = self.log_dir / f"{dotted(fid)}.log"
+                _copy_log(Path(build_log), log_path, header=why)
+                self._update(fid, log_path=str(log_path))
+                self._finish(level, fid[-1], "failed", reason=why, ran=True)
 
     def _labels(self, fid: FullID) -> dict[str, str]:
         return {"project": self.project.id, "bake": self.bake.bake_id,
@@ -695,6 +764,15 @@ class BakeRunner:
             if not level.graph.runs_on_cancel(fid[-1]):
                 self._kill(fid)
         self._end_restarts(everything=False)
+        for fids in self.env_waiting.values():  # not started: cancelled, except always() ones
+            for fid in list(fids):
+                level = self.levels[fid[:-1]]
+                if not level.graph.runs_on_cancel(fid[-1]):
+                    fids.remove(fid)
+                    self._finish(level, fid[-1], "cancelled",
+                                 reason=self.fail_fast_reason or "cancelled")
+        # a build that no task waits for any more does not hold the attempt
+        self.env_waiting = {key: fids for key, fids in self.env_waiting.items() if fids}
 
     def _kill(self, fid: FullID) -> None:
         execution = self.running.get(fid)
@@ -734,6 +812,17 @@ class BakeRunner:
                 (key, caching_key, record.raw_id, record.outputs, record.state)
                 for key, caching_key, record in puts
             ])
+
+
+def _copy_log(source: Path, target: Path, *, header: str) -> None:
+    """Write ``header`` and the log ``source`` (a failed environment build's) into a task's log."""
+    try:
+        text = source.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "a", encoding="utf-8") as log:
+        log.write(f"neuro-jupyter: {header}\n{text}")
 
 
 def _replace(record: rows.TaskRecord, changes: Mapping[str, Any]) -> rows.TaskRecord:

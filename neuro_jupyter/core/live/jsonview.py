@@ -10,6 +10,7 @@ from ..errors import NotFoundError
 from ..store.jobs import JobRecord
 from ..store.projects import get_project
 from .query import ps_page, running_jobs
+from .render import job_environment
 from .urls import live_url
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ def job_json(record: JobRecord, base_url: str | None) -> dict[str, Any]:
     data["url"] = live_url(record, base_url)
     data["preset"] = record.meta.get("preset")
     data["preset_note"] = record.meta.get("preset_note")
+    data["environment"] = job_environment(record)
     data.update(backend_json(record.backend))
     return data
 
@@ -65,6 +67,7 @@ def job_rows_json(project: Project, base_url: str | None) -> dict[str, Any]:
             "when": row.when,
             "url": live_url(row.record, base_url),
             "preset_note": row.record.meta.get("preset_note") if row.record else None,
+            "environment": job_environment(row.record) if row.record else None,
         })
     return {"jobs": rows, "warning": page.warning} if page.warning else {"jobs": rows}
 

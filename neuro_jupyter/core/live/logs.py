@@ -5,39 +5,23 @@ cluster before each read (``backends.records.sync_log``)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from ..backends.records import sync_log
+from ..logfiles import follow, read_from
 from ..store.jobs import JobRecord
 from .query import get_job
-
-
-def _decode(data: bytes, partial: bool) -> tuple[str, int]:
-    """Decode UTF-8, keeping an incomplete trailing character for the next read."""
-    if partial:
-        for cut in range(0, 4):
-            try:
-                return data[: len(data) - cut].decode("utf-8"), len(data) - cut
-            except UnicodeDecodeError:
-                continue
-    return data.decode("utf-8", errors="replace"), len(data)
 
 
 def read_log(record: JobRecord, offset: int = 0, limit: int | None = None) -> tuple[str, int]:
     """The log text from byte ``offset`` (up to ``limit`` bytes) and the offset to read next."""
     sync_log(record)
-    path = Path(record.log_path)
-    if not record.log_path or not path.exists():
+    if not record.log_path:
         return "", offset
-    with open(path, "rb") as handle:
-        handle.seek(offset)
-        data = handle.read() if limit is None else handle.read(limit)
-    text, used = _decode(data, partial=True)
-    return text, offset + used
+    return read_from(record.log_path, offset, limit)
 
 
 def missing_log_note(record: JobRecord, text: str) -> str:
@@ -98,19 +82,14 @@ def log_tail(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> tupl
 
 def follow_log(record: JobRecord, *, poll: float = 0.2, offset: int = 0) -> Iterator[str]:
     """Yield the log as it grows, until the job has ended and everything is read."""
-    current = record
-    while True:
-        text, offset = read_log(current, offset)
-        if text:
-            yield text
-            continue
-        if not current.active:
-            text, offset = read_log(current, offset)
-            if text:
-                yield text
-            return
-        time.sleep(poll)
-        current = get_job(current.raw_id)
+    current = [record]
+
+    def running() -> bool:
+        if current[0].active:
+            current[0] = get_job(current[0].raw_id)
+        return current[0].active
+
+    yield from follow(lambda at: read_log(current[0], at), running, offset=offset, poll=poll)
 
 
 def stream_log(record: JobRecord, out: TextIO, *, offset: int = 0) -> None:

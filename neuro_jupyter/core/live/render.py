@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..backends.target import BackendTarget
+from ..envs.jobs import META_KEY, environment_label, environment_view
 from ..store.jobs import JobRecord
 from ..tables import text_table
 from .query import JobRow
@@ -27,6 +28,7 @@ STATUS_COLOURS = {
     "cancelled": "orange", "failed": "orangered", "unknown": "crimson",
 }
 PS_COLUMNS = ("JOB", "STATUS", "RAW ID", "WHEN")
+ENV_COLUMN = "ENVIRONMENT"  # shown when a row ran in a project image's environment
 
 
 def humanize(stamp: float | None, now: float | None = None) -> str:
@@ -52,18 +54,30 @@ def humanize(stamp: float | None, now: float | None = None) -> str:
 
 def _cells(row: JobRow, server_base: str | None, now: float) -> list[str]:
     url = endpoint(row.record, server_base) if row.record and row.record.active else None
-    return [row.label, row.status, row.raw_id or "N/A", humanize(row.when, now), url or ""]
+    environment = environment_label(job_environment(row.record)) if row.record else ""
+    return [row.label, row.status, row.raw_id or "N/A", humanize(row.when, now), url or "",
+            environment]
+
+
+def job_environment(record: JobRecord) -> dict[str, object] | None:
+    """The environment a run ran (or runs) in: ``{"name", "path", "state"}``, or None."""
+    return environment_view(record.meta.get(META_KEY))
+
+
+def _columns(table: list[list[str]]) -> list[int]:
+    """The ps columns to show: the four of neuro-flow, URL and ENVIRONMENT when used."""
+    return [0, 1, 2, 3, *(i for i in (4, 5) if any(cells[i] for cells in table))]
 
 
 def ps_text(rows: Sequence[JobRow], server_base: str | None = None, *, footer: str = "") -> str:
-    """neuro-flow's ps table (JOB STATUS RAW ID WHEN), plus URL when a job serves HTTP."""
+    """neuro-flow's ps table (JOB STATUS RAW ID WHEN), plus URL when a job serves HTTP and
+    ENVIRONMENT when a job ran in a project image's environment."""
     now = time.time()
     table = [_cells(row, server_base, now) for row in rows]
-    headers = [*PS_COLUMNS, "URL"]
-    if not any(cells[4] for cells in table):
-        headers = headers[:4]
-        table = [cells[:4] for cells in table]
-    text = text_table(headers, table) + "".join(f"\n{note}" for note in preset_notes(rows))
+    headers = [*PS_COLUMNS, "URL", ENV_COLUMN]
+    shown = _columns(table)
+    text = text_table([headers[i] for i in shown], [[cells[i] for i in shown] for cells in table])
+    text += "".join(f"\n{note}" for note in preset_notes(rows))
     return f"{text}\n{footer}" if footer else text
 
 
@@ -90,16 +104,19 @@ def link_html(url: str) -> str:
 def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: str = "") -> str:
     """The ps table as HTML, statuses in Neu.ro's colours, links to running web UIs."""
     now = time.time()
+    table = [_cells(row, server_base, now) for row in rows]
+    with_env = any(cells[5] for cells in table)
     out = ['<table class="neuro-jupyter-ps"><thead><tr>']
-    out += [f"<th style='text-align:left'>{h}</th>" for h in (*PS_COLUMNS, "URL")]
+    headers = (*PS_COLUMNS, "URL", *((ENV_COLUMN,) if with_env else ()))
+    out += [f"<th style='text-align:left'>{h}</th>" for h in headers]
     out.append("</tr></thead><tbody>")
-    for row in rows:
-        label, status, raw_id, when, url = _cells(row, server_base, now)
+    for label, status, raw_id, when, url, environment in table:
         link = link_html(url) if url and not url.endswith("(tcp)") else html.escape(url)
+        env_cell = f"<td>{html.escape(environment)}</td>" if with_env else ""
         out.append(
             f"<tr><td>{html.escape(label)}</td><td>{status_badge(status)}</td>"
             f"<td><code>{html.escape(raw_id)}</code></td><td>{html.escape(when)}</td>"
-            f"<td>{link}</td></tr>"
+            f"<td>{link}</td>{env_cell}</tr>"
         )
     out.append("</tbody></table>")
     out += [f"<p class='neuro-jupyter-preset-note'>{html.escape(n)}</p>" for n in preset_notes(rows)]
@@ -129,12 +146,16 @@ def status_lines(record: JobRecord, server_base: str | None = None) -> list[tupl
     """``neuro status``-like facts about one run, as (name, value) pairs."""
     meta = record.meta
     image = meta.get("image")
+    environment = job_environment(record)
     unused = "not used locally" if record.backend == "local" else "not used on Ray"
+    if environment and environment.get("state") != "ray":
+        unused += ": the job runs in the image's environment"
     lines = [
         ("Job", record.label),
         ("Raw ID", record.raw_id),
         ("Status", record.status + (f" ({record.reason})" if record.reason else "")),
         ("Image", f"{image or '-'} ({unused})"),
+        *([("Environment", environment_text(environment))] if environment else []),
         ("Command", shlex.join(meta.get("argv") or record.spec.get("argv") or [])),
         ("Workdir", str(record.spec.get("workdir", "-"))),
         ("Preset", str(meta.get("preset") or "- (no limits)")
@@ -165,6 +186,14 @@ def status_lines(record: JobRecord, server_base: str | None = None) -> list[tupl
     return lines
 
 
+def environment_text(view: dict[str, object]) -> str:
+    """The Environment line of status: the image's environment, its state and folder."""
+    name, state, path = view.get("name"), view.get("state"), view.get("path")
+    if state == "ray":
+        return f"{name}'s requirements, installed by the Ray cluster (runtime_env)"
+    return f"{name} ({state}) {path}"
+
+
 def status_text(record: JobRecord, server_base: str | None = None) -> str:
     """``status_lines`` as aligned text."""
     pairs = status_lines(record, server_base)
@@ -190,7 +219,7 @@ def run_text(result: RunResult, server_base: str | None, *, logs: str, stop: str
     """What ``run`` did as text: message, status, link, how to follow (``logs``) and stop
     (``stop``: the front end's commands), and the recent log when re-attaching."""
     record = result.record
-    text = [result.message, f"Status: {record.status}"]
+    text = [result.message, *result.notes, f"Status: {record.status}"]
     if record.finished and record.reason:
         text.append(f"Reason: {record.reason}")
     url = live_url(record, server_base)
@@ -205,7 +234,9 @@ def run_text(result: RunResult, server_base: str | None, *, logs: str, stop: str
 def run_html(result: RunResult, server_base: str | None, *, logs: str, stop: str) -> str:
     """``run_text`` as HTML (escaped), status coloured, the link clickable."""
     record = result.record
-    parts = [f"<b>{html.escape(result.message)}</b>", f"<br>Status: {status_badge(record.status)}"]
+    parts = [f"<b>{html.escape(result.message)}</b>"]
+    parts += [f"<br><small>{html.escape(note)}</small>" for note in result.notes]
+    parts.append(f"<br>Status: {status_badge(record.status)}")
     if record.finished and record.reason:
         parts.append(f" ({html.escape(record.reason)})")
     url = live_url(record, server_base)

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .. import paths
 from ..backends.base import Backend, get_backend
@@ -38,6 +38,7 @@ from .urls import (
 )
 
 if TYPE_CHECKING:
+    from ..envs.jobs import JobEnvironment
     from ..project.discovery import Project
     from ..workflow.model import JobSpec
 
@@ -56,6 +57,7 @@ class RunResult:
     attach: bool  # a terminal front end should stream the log (not detached)
     recent_log: str = ""  # the last lines, when re-attaching
     log_offset: int = 0  # where recent_log ends in the log: follow from there
+    notes: tuple[str, ...] = ()  # what to know before it runs (its environment's build, apt.txt)
 
     @property
     def pending(self) -> bool:
@@ -119,7 +121,10 @@ def run_job(
     )
     runner = get_backend(target)
     runner.check()  # Ray missing or not answering: nothing is recorded
-    return _start(project, spec, suffix, label, detach, server_base, runner, target)
+    from ..envs.jobs import job_environment
+
+    environment = job_environment(project, spec.image, target.name)  # a bad image: nothing recorded
+    return _start(project, spec, suffix, label, detach, server_base, runner, target, environment)
 
 
 def _found(record: JobRecord, label: str, detach: bool | None, job_detach: bool) -> RunResult:
@@ -135,12 +140,13 @@ def _found(record: JobRecord, label: str, detach: bool | None, job_detach: bool)
 def _start(
     project: Project, spec: JobSpec, suffix: str, label: str, detach: bool | None,
     server_base: str | None, backend: Backend, target: BackendTarget,
+    environment: JobEnvironment | None = None,
 ) -> RunResult:
     raw_id = f"job-{uuid.uuid4()}"
     log_path = paths.logs_dir() / f"{raw_id}.log"
     asked = spec.http_port or None
     env_extra: dict[str, str] = {}
-    meta: dict[str, object] = {
+    meta: dict[str, Any] = {
         "title": spec.title, "image": spec.image, "preset": spec.preset,
         "multi": spec.multi, "detach": spec.detach, "browse": spec.browse,
         "tags": list(spec.tags), "port_forward": [list(p) for p in spec.port_forward],
@@ -162,10 +168,22 @@ def _start(
     preset_note = choose_preset(spec.preset).note  # a cluster preset: how it was mapped
     if preset_note:
         meta["preset_note"] = preset_note
-    process = backend.process_spec(spec, project, log_path, env_extra=env_extra)
+    process = backend.process_spec(spec, project, log_path, env_extra=env_extra,
+                                   environment=environment)
     if asked and port:
         process = rewrite_port(process, asked, port)
     meta["argv"] = list(process.argv)
+    notes: list[str] = []
+    if environment is not None:
+        from ..envs.jobs import ensure_build, write_notes
+
+        build_id = ensure_build(environment, project_pk(project))
+        meta["environment"] = environment.meta(build_id)
+        notes = environment.notes()
+        if build_id:
+            notes.insert(0, f"Building the environment of image {environment.plan.image_id} "
+                         "first; its output goes to the job's log")
+        write_notes(log_path, notes)
     record = JobRecord(
         raw_id=raw_id, project_pk=project_pk(project), job_id=spec.job_id, suffix=suffix,
         backend=str(target), status="pending", asked_port=asked, http_port=port, life_span=spec.life_span,
@@ -179,7 +197,8 @@ def _start(
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"neuro-jupyter: {preset_note}\n")
     backend.start(process, raw_id=raw_id, detached=True, labels=labels)
-    deadline = time.monotonic() + STARTED_WAIT
+    building = bool((meta.get("environment") or {}).get("build_id"))  # pending until built
+    deadline = time.monotonic() + (0 if building else STARTED_WAIT)
     delay = 0.005
     current = get_job_record(raw_id)
     while current.status == "pending" and time.monotonic() < deadline:
@@ -194,7 +213,8 @@ def _start(
         if not ready and current.active:
             note += f" (port {port} does not answer yet)"
     attach = not (detach if detach is not None else spec.detach)
-    return RunResult(current, True, f"Job {label} started: {raw_id}{note}", attach)
+    return RunResult(current, True, f"Job {label} started: {raw_id}{note}", attach,
+                     notes=tuple(notes))
 
 
 def _wait_listening(record: JobRecord, port: int) -> tuple[JobRecord, bool]:

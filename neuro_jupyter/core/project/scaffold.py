@@ -302,7 +302,11 @@ def _create(answers: Answers, output_dir: Path | str, template: str | None) -> P
         _check_template(template)
     context: dict[str, Any] = answers.context()
     if template is None:
+        from ..envs.kernels import kernel_name
+
         context["_schema_dir"] = SCHEMA_DIR.as_posix() if SCHEMA_DIR.is_dir() else ""
+        # the kernel `build train` registers (its notebooks name it)
+        context["_kernel_name"] = kernel_name(Path(answers.slug), "train", True)
 
     created = _make_dirs(out_dir)
     workdir = Path(tempfile.mkdtemp(prefix=".neuro-jupyter-init-", dir=out_dir))

@@ -6,6 +6,8 @@
     [neuro-jupyter]
     backend = "ray"                          # or "local" (the default)
     ray-address = "http://127.0.0.1:8265"    # the cluster's dashboard (its Jobs API)
+    ray-installer = "uv"                     # how Ray installs an image's requirements: pip
+                                             # (the default) or uv (runtime_env's field)
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ else:  # pragma: no cover - Python 3.10
 
 SETTINGS_FILE = ".neuro.toml"
 SECTION = "neuro-jupyter"
-KEYS = ("backend", "ray-address")
+KEYS = ("backend", "ray-address", "ray-installer")
+RAY_INSTALLERS = ("pip", "uv")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class ProjectSettings:
 
     backend: str | None = None
     ray_address: str | None = None
+    ray_installer: str = "pip"
 
 
 def _squashed(name: str) -> str:
@@ -78,4 +82,10 @@ def project_settings(project: Project) -> ProjectSettings:
             f"{path}: [{SECTION}] backend = {backend!r} is not a backend; "
             f"valid: {', '.join(BACKENDS)}"
         )
-    return ProjectSettings(backend=backend, ray_address=section.get("ray-address"))
+    installer = section.get("ray-installer", "pip")
+    if installer not in RAY_INSTALLERS:
+        raise InvalidInputError(
+            f"{path}: [{SECTION}] ray-installer = {installer!r}; valid: {', '.join(RAY_INSTALLERS)}"
+        )
+    return ProjectSettings(backend=backend, ray_address=section.get("ray-address"),
+                           ray_installer=installer)

@@ -130,4 +130,29 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN notebook TEXT NOT NULL DEFAULT '';
     """,
+    # 5: builds of project environments (core.envs): one detached builder process per row
+    """
+    CREATE TABLE env_builds (
+        build_id     TEXT PRIMARY KEY,         -- build-<uuid4>
+        env_key      TEXT NOT NULL,            -- the environment's content key (envs/<key>)
+        project_pk   INTEGER REFERENCES projects (pk) ON DELETE SET NULL,
+        image_id     TEXT NOT NULL DEFAULT '', -- the images: entry it was built for
+        status       TEXT NOT NULL,            -- pending|running|succeeded|failed|cancelled
+        phase        TEXT NOT NULL DEFAULT '', -- what the builder does now (for progress views)
+        reason       TEXT NOT NULL DEFAULT '',
+        force        INTEGER NOT NULL DEFAULT 0,
+        kernel       INTEGER NOT NULL DEFAULT 0, -- register a Jupyter kernel once built
+        pid          INTEGER,                  -- the builder process
+        pid_start    INTEGER,                  -- /proc start ticks of pid
+        host         TEXT NOT NULL DEFAULT '',
+        env_path     TEXT NOT NULL DEFAULT '',
+        log_path     TEXT NOT NULL DEFAULT '',
+        recipe_json  TEXT NOT NULL DEFAULT '{}',
+        created_at   REAL NOT NULL,
+        started_at   REAL,
+        finished_at  REAL
+    );
+    CREATE INDEX env_builds_by_key ON env_builds (env_key, created_at DESC);
+    CREATE INDEX env_builds_by_project ON env_builds (project_pk, image_id, created_at DESC);
+    """,
 ]

@@ -1,7 +1,7 @@
 """The workflow language: load ``.neuro/`` files, evaluate ``${{ }}``, resolve jobs and tasks.
 
 Public API (used by live jobs, bakes, the CLI, magics and the server):
-``live_jobs``, ``resolve_live_job``, ``list_batches``, ``plan_batch``, ``batch_ref_errors``,
+``live_jobs``, ``resolve_live_job``, ``live_images``, ``list_batches``, ``plan_batch``, ``batch_ref_errors``,
 ``check_paths``, ``check_project``.
 """
 
@@ -40,6 +40,13 @@ def resolve_live_job(project: Project, job_id: str, *, suffix: str = "",
 
     return _resolve(_workspace(project), job_id, suffix=suffix, params=params or {},
                     multi_args=tuple(multi_args))
+
+
+def live_images(project: Project) -> dict[str, dict[str, Any]]:
+    """The evaluated ``images.<id>`` of the live flow (project.yml's included), by id."""
+    from .live import live_images as _live_images
+
+    return _live_images(_workspace(project))
 
 
 def list_batches(project: Project) -> list[str]:
@@ -83,5 +90,5 @@ def check_project(project: Project) -> list[WorkflowError]:
         return _check(Path(project.root))
 
 
-__all__ = ["batch_ref_errors", "check_paths", "check_project", "list_batches", "live_jobs",
-           "plan_batch", "resolve_live_job"]
+__all__ = ["batch_ref_errors", "check_paths", "check_project", "list_batches", "live_images",
+           "live_jobs", "plan_batch", "resolve_live_job"]

@@ -488,7 +488,8 @@ def plan_batch(ws: Workspace, batch: str, *, params: Mapping[str, Any],
                  True if defaults.fail_fast is None else defaults.fail_fast, collect=collect)
     return BatchPlan(batch=batch, flow_id=flow_id, title=title, params=pvals,
                      config_files=dict(ws.files), root=root,
-                     life_span=life_span if life_span is not None else 10 * 24 * 3600.0)
+                     life_span=life_span if life_span is not None else 10 * 24 * 3600.0,
+                     images=images)
 
 
 def _preload_calls(ws: Workspace, tasks: Node | None, depth: int) -> None:

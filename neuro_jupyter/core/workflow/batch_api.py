@@ -73,3 +73,4 @@ class BatchPlan:
     config_files: Mapping[str, str]  # workspace-relative path -> text of every file read
     root: BatchGraph
     life_span: float | None = None
+    images: Mapping[str, Mapping[str, object]] = field(default_factory=dict)  # images.<id>

@@ -172,6 +172,12 @@ def _flow_env(flow: LiveFlow) -> _Env:
     return _Env(flow, names, defaults)
 
 
+def live_images(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """The ``images.<id>`` contexts of the live flow (project.yml's, then live.yml's)."""
+    images: dict[str, dict[str, Any]] = _flow_env(load_live(ws)).names["images"]
+    return images
+
+
 def resolve_live_job(ws: Workspace, job_id: str, *, suffix: str = "",
                      params: Mapping[str, Any] | None = None,
                      multi_args: Sequence[str] = ()) -> JobSpec:

@@ -25,7 +25,7 @@ EXPECTED_ENTRIES = {
     ".neuro", ".neuro/live.yml", ".neuro/project.yml", ".neuro/training.yml",
     "config", "data", "notebooks", "notebooks/demo.ipynb", "modules", "modules/__init__.py",
     "modules/train.py", "results", ".gitignore", ".neuro.toml", "HELP.md", "README.md",
-    "Dockerfile", "apt.txt", "requirements.txt", "setup.cfg",
+    "Dockerfile", "apt.txt", "requirements.txt", "requirements-dev.txt", "setup.cfg",
 }
 
 
@@ -119,7 +119,10 @@ def test_rendered_files_are_valid(tmp_path: Path) -> None:
     assert "$[[ multi.args ]]" in live["jobs"]["multitrain"]["bash"]
     assert live["jobs"]["jupyter"]["action"].startswith("gh:neuro-actions/jupyter@")
     assert "upload(volumes.code).ref_ro" in " ".join(live["jobs"]["train"]["volumes"])
-    assert yaml.safe_load((root / ".neuro" / "project.yml").read_text()) == {"id": "neuro_tutorial"}
+    project_yml = yaml.safe_load((root / ".neuro" / "project.yml").read_text())
+    assert project_yml["id"] == "neuro_tutorial"
+    assert project_yml["images"]["train"]["ref"] == "image:$[[ flow.project_id ]]:v1"
+    assert all(task["image"] == "$[[ images.train.ref ]]" for task in batch_tasks(root))
     batch = yaml.safe_load((root / ".neuro" / "training.yml").read_text())
     assert batch["kind"] == "batch"
     tasks = {t["id"]: t for t in batch["tasks"]}
@@ -130,6 +133,9 @@ def test_rendered_files_are_valid(tmp_path: Path) -> None:
         "NOTEBOOK_HASH": "$[[ hash_files('notebooks/report.ipynb') ]]"}
     assert "neuro-jupyter nbrun notebooks/report.ipynb -p best_run" in tasks["report"]["bash"]
 
+    notebook = json.loads((root / "notebooks" / "demo.ipynb").read_text())
+    assert notebook["metadata"]["kernelspec"] == {
+        "display_name": "Python (neuro-tutorial)", "language": "python", "name": "neuro-tutorial"}
     import nbformat
 
     for name in ("demo.ipynb", "report.ipynb"):
@@ -144,6 +150,7 @@ def test_rendered_files_are_valid(tmp_path: Path) -> None:
         assert "cookiecutter" not in content and not re.search(r"(?<!\$)\{\{", content)
     assert "neuro-jupyter" in (root / "HELP.md").read_text()
     assert "numpy" in (root / "requirements.txt").read_text()
+    assert "mypy" in (root / "requirements-dev.txt").read_text()
     ignored = (root / ".gitignore").read_text().splitlines()
     assert "data/*" in ignored and "results/*" in ignored
     setup_cfg = (root / "setup.cfg").read_text()
@@ -381,3 +388,9 @@ def test_a_name_with_quotes_and_unicode_keeps_every_file_valid(tmp_path: Path) -
     for source in (root / "modules").glob("*.py"):
         compile(source.read_text(), str(source), "exec")
     assert name in (root / "HELP.md").read_text()
+
+
+def batch_tasks(root: Path) -> list[dict[str, object]]:
+    tasks: list[dict[str, object]] = yaml.safe_load(
+        (root / ".neuro" / "training.yml").read_text())["tasks"]
+    return tasks

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..base import Backend, Execution, ProcessSpec
 
 if TYPE_CHECKING:
+    from ...envs.jobs import JobEnvironment
     from ...project.discovery import Project
     from ...store.jobs import JobRecord
     from ...workflow.model import ExecUnit
@@ -26,11 +27,12 @@ class LocalBackend(Backend):
 
     def process_spec(
         self, unit: ExecUnit, project: Project, log_path: Path, *,
-        env_extra: Mapping[str, str] | None = None,
+        env_extra: Mapping[str, str] | None = None, environment: JobEnvironment | None = None,
     ) -> ProcessSpec:
         from .mapping import to_process_spec
 
-        return to_process_spec(unit, project, log_path, env_extra=env_extra)
+        return to_process_spec(unit, project, log_path, env_extra=env_extra,
+                               environment=environment)
 
     def start(
         self, spec: ProcessSpec, *, raw_id: str, detached: bool,

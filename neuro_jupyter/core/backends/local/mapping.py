@@ -21,7 +21,10 @@ How a job written for a container runs unchanged on this machine:
 - **image** is not used locally (there is no container); a job without ``cmd``/``bash``/
   ``python`` would need the image's CMD, so it cannot run locally.
 - **Python**: the folder of the Python running neuro-jupyter is put first on ``PATH``, so
-  ``python``, ``jupyter`` or ``tensorboard`` in a command are the kernel's environment.
+  ``python``, ``jupyter`` or ``tensorboard`` in a command are the kernel's environment. A job
+  whose image is a project image runs in that image's environment (``core.envs``): its ``bin``
+  comes first (before the kernel's, which still provides ``jupyter`` and the like) and
+  ``VIRTUAL_ENV`` names it, as activating it does.
 - **Binding**: ``0.0.0.0`` in arguments and env values becomes ``127.0.0.1``: local jobs serve on
   the loopback interface only (reach them through Jupyter's proxy, see ``core.live.urls``).
 - **preset** → Resources from the presets table (``core.presets``).
@@ -49,6 +52,7 @@ from .aliases import shell_safe
 from .limits import resource_env
 
 if TYPE_CHECKING:
+    from ...envs.jobs import JobEnvironment
     from ...project.discovery import Project
 
 _ANY_ADDRESS = re.compile(r"(?<![\d.])0\.0\.0\.0(?![\d.])")
@@ -102,14 +106,19 @@ def _implied_parents(volumes: list[VolumeMount]) -> dict[str, str]:
     return {parent: next(iter(locals_)) for parent, locals_ in seen.items() if len(locals_) == 1}
 
 
-def local_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The job's env (values already mapped) with the kernel's Python first on PATH, and
-    ``extra`` on top."""
+def local_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None,
+              first: str | None = None) -> dict[str, str]:
+    """The job's env (values already mapped) with the kernel's Python first on PATH (after
+    ``first``, the bin folder of the job's environment, when it has one), and ``extra`` on
+    top."""
     result = dict(env)
     bindir = _bindir(sys.executable)
     path = result.get("PATH", os.environ.get("PATH", os.defpath))
     if path.split(os.pathsep)[0] != bindir:
-        result["PATH"] = bindir + os.pathsep + path
+        path = bindir + os.pathsep + path
+    if first and path.split(os.pathsep)[0] != first:
+        path = first + os.pathsep + path
+    result["PATH"] = path
     result.update(extra or {})
     return result
 
@@ -195,10 +204,15 @@ def map_unit(
 
 
 def to_process_spec(
-    unit: ExecUnit, project: Project, log_path: Path, *, env_extra: Mapping[str, str] | None = None
+    unit: ExecUnit, project: Project, log_path: Path, *, env_extra: Mapping[str, str] | None = None,
+    environment: JobEnvironment | None = None,
 ) -> ProcessSpec:
-    """Map an evaluated job or task to the process that runs it here."""
+    """Map an evaluated job or task to the process that runs it here (in its image's
+    ``environment`` when it has one)."""
     spec = map_unit(unit, project, log_path, bind=loopback, folder=shell_safe, no_command=(
         "the image's CMD cannot run locally because images are not used here"))
     extra = {**resource_env(spec.resources), **(env_extra or {})}
-    return dataclasses.replace(spec, env=local_env(spec.env, extra))
+    if environment is None:
+        return dataclasses.replace(spec, env=local_env(spec.env, extra))
+    extra.update(environment.variables())
+    return dataclasses.replace(spec, env=local_env(spec.env, extra, first=environment.bin_dir))

@@ -40,6 +40,18 @@ def is_alive(pid: int | None, ticks: int | None = None) -> bool:
     return True  # pragma: no cover
 
 
+def owner_gone(pid: int | None, ticks: int | None, created_at: float, *,
+               starting_for: float) -> str | None:
+    """Whether the process that keeps a record (``pid`` and its start ``ticks``; None until it
+    is known) is gone: ``never started`` when none was known after ``starting_for`` seconds,
+    ``died`` when it is not alive; None while it is (or may still be starting)."""
+    import time
+
+    if pid is None:
+        return "never started" if time.time() - created_at >= starting_for else None
+    return None if is_alive(pid, ticks) else "died"
+
+
 def signal_group(pgid: int | None, sig: int) -> bool:
     """Send ``sig`` to a process group; False when the group is gone."""
     if not pgid or pgid <= 1:

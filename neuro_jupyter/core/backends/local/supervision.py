@@ -96,6 +96,10 @@ def request_stop(record: JobRecord) -> JobRecord:
     if record.host and record.host != hostname():
         raise BackendError(f"{record.raw_id} runs on host {record.host}; kill it there")
     if record.supervisor_pid and is_alive(record.supervisor_pid, record.supervisor_start):
+        if record.status == "pending" and not record.pid:
+            # nothing runs yet (its supervisor may still be starting, or waiting for the job's
+            # environment): cancelled now; the supervisor, told below, starts nothing
+            finish_job(record.raw_id, "cancelled", reason="killed before it started")
         try:
             os.kill(record.supervisor_pid, signal.SIGTERM)
         except ProcessLookupError:

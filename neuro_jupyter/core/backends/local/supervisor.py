@@ -62,6 +62,14 @@ def supervise(raw_id: str) -> int:
         finish_job(raw_id, "cancelled", reason="killed before it started")
         return 0
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+    if (record.meta.get("environment") or {}).get("build_id"):  # its environment is building
+        from ...envs.jobs import wait_for_environment
+
+        why = wait_for_environment(record.meta["environment"], spec.log_path, lambda: _Flags.stop)
+        if why:
+            finish_job(raw_id, "cancelled" if why == "cancelled" else "failed",
+                       reason="killed before it started" if why == "cancelled" else why)
+            return 0
     policy = spec.restart
     started = time.time()
     count = 0  # restarts so far

@@ -19,6 +19,7 @@ from .jobs import stop, submit
 from .mapping import to_ray_spec
 
 if TYPE_CHECKING:
+    from ...envs.jobs import JobEnvironment
     from ...project.discovery import Project
     from ...store.jobs import JobRecord
     from ...workflow.model import ExecUnit
@@ -47,9 +48,10 @@ class RayBackend(Backend):
 
     def process_spec(
         self, unit: ExecUnit, project: Project, log_path: Path, *,
-        env_extra: Mapping[str, str] | None = None,
+        env_extra: Mapping[str, str] | None = None, environment: JobEnvironment | None = None,
     ) -> ProcessSpec:
-        return to_ray_spec(unit, project, log_path, address=self.address, env_extra=env_extra)
+        return to_ray_spec(unit, project, log_path, address=self.address, env_extra=env_extra,
+                           environment=environment)
 
     def start(
         self, spec: ProcessSpec, *, raw_id: str, detached: bool,

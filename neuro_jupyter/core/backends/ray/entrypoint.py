@@ -110,12 +110,16 @@ def excludes(project_root: Path) -> list[str]:
 
 
 def runtime_env(spec: ProcessSpec, env_vars: Mapping[str, str]) -> dict[str, Any]:
-    """The job's runtime_env: the project as working_dir (without the excluded files) and the
-    env vars."""
+    """The job's runtime_env: the project as working_dir (without the excluded files), the
+    env vars, and the requirements of its image (``pip`` or ``uv``: the cluster installs them
+    into a virtualenv of its own, cached by their hash)."""
     env: dict[str, Any] = {"env_vars": dict(env_vars)}
     if spec.project_root:
         env["working_dir"] = str(spec.project_root)
         env["excludes"] = excludes(spec.project_root)
+    if spec.requirements:
+        check = "uv_check" if spec.requirements_installer == "uv" else "pip_check"
+        env[spec.requirements_installer] = {"packages": list(spec.requirements), check: False}
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +30,9 @@ def ensure(data_dir: Path | str, seed: int = 0) -> Path:
     path = Path(data_dir) / FILE_NAME
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
+        # a file of this process's own: trainings started at once each write theirs, and
+        # the last rename wins (the same data: the seed is fixed)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
         np.savez(tmp, **generate(seed=seed))
         tmp.replace(path)
         print(f"Generated a synthetic dataset in {path}", flush=True)

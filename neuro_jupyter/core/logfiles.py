@@ -1,0 +1,49 @@
+"""Log files that grow while something writes them (jobs, environment builds): read from an
+offset without cutting a UTF-8 character, and follow them until their writer has ended."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+
+def decode(data: bytes, partial: bool) -> tuple[str, int]:
+    """Decode UTF-8, keeping an incomplete trailing character for the next read."""
+    if partial:
+        for cut in range(0, 4):
+            try:
+                return data[: len(data) - cut].decode("utf-8"), len(data) - cut
+            except UnicodeDecodeError:
+                continue
+    return data.decode("utf-8", errors="replace"), len(data)
+
+
+def read_from(path: Path | str, offset: int = 0, limit: int | None = None) -> tuple[str, int]:
+    """The text of ``path`` from byte ``offset`` (up to ``limit`` bytes) and the offset to read
+    next; nothing when there is no file (yet)."""
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            data = handle.read() if limit is None else handle.read(limit)
+    except OSError:
+        return "", offset
+    text, used = decode(data, partial=True)
+    return text, offset + used
+
+
+def follow(read: Callable[[int], tuple[str, int]], running: Callable[[], bool], *,
+           offset: int = 0, poll: float = 0.2) -> Iterator[str]:
+    """Yield what ``read(offset)`` brings as it grows, until ``running()`` says the writer has
+    ended and everything is read."""
+    while True:
+        text, offset = read(offset)
+        if text:
+            yield text
+            continue
+        if not running():
+            text, offset = read(offset)
+            if text:
+                yield text
+            return
+        time.sleep(poll)
