@@ -39,6 +39,7 @@ from .evaluate import (
 )
 from .expr import Scope
 from .grammar import batch_flow
+from .limits import budgeted
 from .live import eval_inputs
 from .loader import Workspace
 from .matrix import auto_suffix, expand_matrix
@@ -305,6 +306,7 @@ class Level(BatchGraph):
             return any("always" in e.calls for e, _ in tpl.expressions())
         return False
 
+    @budgeted
     def is_enabled(self, node_id: str, needs: Mapping[str, DepResult], cancelling: bool
                    ) -> bool:
         inst = self._inst(node_id)
@@ -321,6 +323,7 @@ class Level(BatchGraph):
             scope = self._action_scope(inst, scope, needs)
         return bool(to_bool(enable, scope, "enable", True))
 
+    @budgeted
     def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
         inst = self._inst(node_id)
         if inst.kind == "local":
@@ -391,6 +394,7 @@ class Level(BatchGraph):
         return exec_unit(self.env, self.prefix, inst, layers, ascope, needs, Defaults(),
                          CachePolicy(strategy="none"))
 
+    @budgeted
     def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
         inst = self._inst(node_id)
         action = inst.action
@@ -427,6 +431,7 @@ class Level(BatchGraph):
         return Level(env, prefix, tasks if isinstance(tasks, Seq) else None,
                      inst.max_parallel, inst.fail_fast, outputs=action.node.get("outputs"))
 
+    @budgeted
     def outputs(self, results: Mapping[str, DepResult]) -> dict[str, str]:
         if not isinstance(self._outputs, Map):
             return {}

@@ -17,6 +17,7 @@ from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError
 from .actions import BUNDLED, ActionFile, batch_call_errors, live_call_error, load_action
 from .ast import Map, Node, Seq
 from .common import mixin_layers, mixins_of
+from .constants import constant_errors
 from .evaluate import literal_str
 from .grammar import action_file, batch_flow, live_flow, project_file
 from .loader import CONFIG_DIR, Workspace, file_role, validate
@@ -118,6 +119,7 @@ def check_file(path: Path) -> list[WorkflowError]:
         if kind in ("live", "batch") and not validate(node, action_file(kind, True)):
             structural = []
     errors.extend(structural)
+    errors.extend(constant_errors(node))
     ws.files[rel] = text
     ws._cache[rel] = node
     try:
