@@ -44,7 +44,7 @@ from .live import eval_inputs
 from .loader import Workspace
 from .matrix import auto_suffix, expand_matrix
 from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
-from .spec import ID_RE
+from .spec import ID_RE, PARALLEL
 from .taskspec import DEFAULT_CACHE_LIFE, POST_PREFIX, LevelEnv, NodeInst, NodeKind, exec_unit
 from .template import has_expr, node_template, to_text
 
@@ -111,7 +111,7 @@ class Level(BatchGraph):
                                              "strategy.fail_fast"))
                 if strategy.get("max_parallel") is not None:
                     max_parallel = to_int(strategy.get("max_parallel"), sscope,
-                                          "strategy.max_parallel") or max_parallel
+                                          "strategy.max_parallel", PARALLEL) or max_parallel
             id_node = last(layers, "id")
             literal_id = literal_str(id_node)
             group = literal_id or f"task-{num}"
