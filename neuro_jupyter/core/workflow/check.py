@@ -20,7 +20,7 @@ from .common import mixin_layers, mixins_of
 from .constants import constant_errors
 from .evaluate import literal_str
 from .grammar import action_file, batch_flow, live_flow, project_file
-from .loader import CONFIG_DIR, Workspace, file_role, validate
+from .loader import CONFIG_DIR, Workspace, escaping_link, file_role, validate
 from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
 from .template import has_expr
@@ -41,8 +41,9 @@ def _collect(errors: list[WorkflowError], exc: BaseException) -> None:
 
 
 def workspace_of(path: Path) -> Path:
-    """A file inside ``.neuro/`` belongs to that folder's parent; any other to its folder."""
-    path = path.resolve()
+    """A file inside ``.neuro/`` belongs to that folder's parent; any other to its folder
+    (the file itself may be a symlink: where it is, not where it leads, decides)."""
+    path = path.absolute().parent.resolve() / path.name
     if path.parent.name == CONFIG_DIR:
         return path.parent.parent
     return path.parent
@@ -90,6 +91,10 @@ def check_file(path: Path) -> list[WorkflowError]:
     errors: list[WorkflowError] = []
     root = workspace_of(path)
     ws = Workspace(root=root)
+    refused = escaping_link(root, (path.absolute().parent.resolve() / path.name).relative_to(
+        root).as_posix())
+    if refused:
+        return [WorkflowError(refused)]
     rel = _display(path, root)
     try:
         text = path.read_text(encoding="utf-8")
