@@ -119,3 +119,20 @@ def test_hostile_expressions_end_the_task_with_the_limit_named(project: Path) ->
     inspect = nj(project, "inspect", bake_id)
     assert [line.split()[:2] for line in inspect.stdout.splitlines() if line.startswith(
         ("big", "joined"))] == [["big", "failed"], ["joined", "failed"]], inspect.stdout
+
+
+@pytest.mark.parametrize(("workdir", "expected"), [
+    ("../..", "workdir '../..' leads outside the project"),
+    ("/project/up/../../..", "workdir '/project/up/../../..' leaves the mounted volumes"),
+])
+def test_a_workdir_leaving_the_project_runs_nothing(project: Path, workdir: str,
+                                                     expected: str) -> None:
+    (project / ".neuro" / "live.yml").write_text(
+        "kind: live\nvolumes:\n  code:\n    remote: storage:proj\n    mount: /project\n"
+        "    local: .\n"
+        f"jobs:\n  where:\n    volumes: [ '${{{{ volumes.code.ref }}}}' ]\n"
+        f"    workdir: {workdir}\n    bash: pwd > {project}/ran-in\n")
+    _assert_refused(nj(project, "run", "where"), expected)
+    assert not (project / "ran-in").exists()
+    ps = nj(project, "ps")
+    assert [line.split()[:2] for line in ps.stdout.splitlines()[2:]] == [["where", "unknown"]]
