@@ -24,7 +24,7 @@ class ProjectTable:
         return projects_text(self.rows) if self.rows else "No projects yet: create one with %neuro_init."
 
     def _repr_html_(self) -> str:
-        from ..core.project.listing import HEADER
+        from ..core.project.listing import HEADER, projects_note
 
         if not self.rows:
             return "<p>No projects yet: create one with <code>%neuro_init</code>.</p>"
@@ -33,7 +33,9 @@ class ProjectTable:
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
             for row in self.rows
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        note = projects_note(self.rows)
+        note_html = f"<p>{html.escape(note)}</p>" if note else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note_html}"
 
 
 @magics_class

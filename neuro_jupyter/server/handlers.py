@@ -8,7 +8,8 @@ Verb     Path                                        Answer
 =======  ==========================================  ==========================================
 GET      ``projects``                                ``{"projects": [project, ...]}``, with the
                                                      projects in the server's folder recorded
-GET      ``projects/{pk}``                           a project
+GET      ``projects/{pk}``                           a project (``same_id``: the other folders
+                                                     with its id, e.g. copies of it)
 GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows);
                                                      when live.yml does not load, the recorded
                                                      runs and ``"warning"``: the file's error
@@ -207,11 +208,14 @@ def _open_project(pk: str) -> tuple[Any, Any]:
     return record, open_project(record.root, record=False)
 
 
-def project_json(record: Any) -> dict[str, Any]:
-    """A project record for the API."""
+def project_json(record: Any, same_id: list[Path] | None = None) -> dict[str, Any]:
+    """A project record for the API; ``same_id``: the other folders that have its id (a
+    copied project), which share its ``storage:`` volumes."""
     data: dict[str, Any] = to_json(record)
     data["exists"] = (Path(record.root) / ".neuro").is_dir()
+    data["same_id"] = [str(p) for p in same_id or []]
     return data
+
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -258,11 +262,12 @@ class ProjectsHandler(NeuroHandler):
     @json_errors
     async def get(self) -> None:
         """Every recorded project, most recently opened first."""
-        from ..core.store.projects import list_projects
+        from ..core.store.projects import list_projects, shared_ids
 
         await self.run(discover_projects, self.settings.get("server_root_dir"))
         records = await self.run(list_projects)
-        self.reply({"projects": [project_json(r) for r in records]})
+        same = shared_ids(records)
+        self.reply({"projects": [project_json(r, same[r.pk]) for r in records]})
 
 
 class ProjectHandler(NeuroHandler):
@@ -273,10 +278,11 @@ class ProjectHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str) -> None:
         """The project with key ``pk``."""
-        from ..core.store.projects import get_project
+        from ..core.store.projects import get_project, list_projects, shared_ids
 
         record = await self.run(get_project, _parse_pk(pk))
-        self.reply(project_json(record))
+        records = await self.run(list_projects)
+        self.reply(project_json(record, shared_ids(records).get(record.pk)))
 
 
 # --- live jobs ------------------------------------------------------------------------------

@@ -106,9 +106,11 @@ def validate_slug(slug: str, *, source: str | None = None) -> str:
     try:
         derive_project_id(slug)
     except ProjectError as exc:
+        why = str(exc).split(" Set one with ")[0]  # a new project's id comes from its slug
         raise ScaffoldError(
-            f"The project folder name {slug!r}{origin} gives no valid project id: {exc} "
-            "Choose a folder name (--slug, prompt project_slug) that starts with a Latin letter."
+            f"The project folder name {slug!r}{origin} gives no valid project id: {why} "
+            "Choose a folder name (--slug, prompt project_slug) that starts with a letter "
+            "(Latin, Cyrillic or Greek)."
         ) from exc
     return slug
 
