@@ -54,7 +54,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if errors:
         print(f"{len(errors)} error{'s' if len(errors) != 1 else ''} found", file=sys.stderr)
         return 1
-    print(f"{checked} file{'s' if checked != 1 else ''} OK", file=sys.stderr)
+    print(f"{checked} file{'s' if checked != 1 else ''} OK")
     return 0
 
 
