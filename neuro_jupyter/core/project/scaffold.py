@@ -22,7 +22,6 @@ from .discovery import CONFIG_DIR, Project, open_project
 from .ids import derive_project_id, validate_identifier
 
 TEMPLATE_DIR = Path(__file__).with_name("template")
-SCHEMA_DIR = Path(__file__).parents[1] / "workflow" / "schemas"
 DEFAULT_NAME = "Name of the project"
 DEFAULT_CODE_DIR = "modules"
 MAX_NAME_BYTES = 255
@@ -304,7 +303,10 @@ def _create(answers: Answers, output_dir: Path | str, template: str | None) -> P
         _check_template(template)
     context: dict[str, Any] = answers.context()
     if template is None:
-        context["_schema_dir"] = SCHEMA_DIR.as_posix() if SCHEMA_DIR.is_dir() else ""
+        from ..workflow.schema import PROJECT_SCHEMAS, write_schemas
+
+        # relative to each workflow file, so it survives moving the project and reinstalling
+        context["_schema_dir"] = PROJECT_SCHEMAS
 
     created = _make_dirs(out_dir)
     workdir = Path(tempfile.mkdtemp(prefix=".neuro-jupyter-init-", dir=out_dir))
@@ -315,6 +317,8 @@ def _create(answers: Answers, output_dir: Path | str, template: str | None) -> P
                 f"Template {source!r} made {rendered.name}/ without a {CONFIG_DIR}/ folder: "
                 "it is not a Neu.ro Flow project template; nothing was written."
             )
+        if template is None:
+            write_schemas(rendered / CONFIG_DIR / PROJECT_SCHEMAS)
         try:
             open_project(rendered, record=False)  # checks the id in .neuro/project.yml
         except ProjectError as exc:
