@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from signals import default_sigint
 
 GOOD = """\
 kind: batch
@@ -154,7 +155,8 @@ def test_ctrl_c_leaves_the_bake_running_and_says_how_to_see_or_stop_it(a_root: P
     exe = shutil.which("neuro-jupyter", path=str(Path(sys.executable).parent))
     command = [exe] if exe else [sys.executable, "-m", "neuro_jupyter"]
     proc = subprocess.Popen([*command, "bake", "slow", "--name", "cc"], cwd=a_root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_sigint)
     assert proc.stdout is not None
     lines = []
     while "is running" not in (line := proc.stdout.readline()):

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from signals import default_sigint
 from waiting import wait_until
 
 from neuro_jupyter.cli import main
@@ -110,6 +111,7 @@ def _run_until(root: Path, job: str, marker: str) -> tuple[subprocess.Popen[str]
     proc = subprocess.Popen(
         [sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run", job],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
+        preexec_fn=default_sigint,  # the test sends it SIGINT
     )
     assert proc.stdout is not None
     seen = ""
