@@ -249,3 +249,23 @@ def test_detached_run_shows_status_and_how_to_stop(
     assert out.startswith("Job sleeper started: job-") and "Status: running" in out
     assert "Logs: neuro-jupyter logs sleeper -f   Stop: neuro-jupyter kill sleeper" in out
     assert "Detached" in out
+
+
+@pytest.mark.parametrize(("job", "code", "last"), [
+    ("failing", 4, "Job failing failed: exit code 4"),
+    ("hello", 0, "Job hello succeeded"),
+    ("killed", 137, "Job killed failed: killed by SIGKILL"),
+    ("timed", 143, "Job timed failed: life span of 1s ended"),
+    ("nocmd", 127, "Job nocmd failed: cannot start 'no-such-command-x'"),
+])
+def test_a_foreground_run_exits_with_the_jobs_code(root: Path, job: str, code: int,
+                                                   last: str) -> None:
+    """As neuro-flow: the shell sees the job's failure (``run JOB && next`` stops)."""
+    live = root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  killed:\n    bash: kill -9 $$\n"
+                    "  timed:\n    bash: sleep 30\n    life_span: 1s\n"
+                    "  nocmd:\n    cmd: no-such-command-x\n")
+    proc = subprocess.run([sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run",
+                           job], capture_output=True, text=True, timeout=120, env=os.environ)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith(last), proc.stdout
