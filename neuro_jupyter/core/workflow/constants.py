@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast as pyast
 import warnings
 from collections.abc import Iterator
+from functools import lru_cache
 
 from ..errors import ExpressionError
 from .ast import Map, Node, Scalar, Seq
@@ -53,16 +54,18 @@ def _scalars(node: Node) -> Iterator[Scalar]:
             stack.extend(v for _, v in reversed(item.items))
 
 
-def constant_parts(src: str) -> list[str]:
+@lru_cache(maxsize=4096)
+def constant_parts(src: str) -> tuple[str, ...]:
     """The source of each largest part of ``src`` that reads no context and calls only pure
-    functions (bare literals left out: they are their own value)."""
+    functions (bare literals left out: they are their own value); memoised, as flows repeat
+    their expressions."""
     text = " ".join(src.split())
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = pyast.parse(text, mode="eval")
     except (SyntaxError, RecursionError, MemoryError, ValueError):
-        return []
+        return ()
     parts: list[str] = []
 
     def visit(node: pyast.AST) -> None:
@@ -77,8 +80,8 @@ def constant_parts(src: str) -> list[str]:
     try:
         visit(tree.body)
     except RecursionError:
-        return []
-    return parts
+        return ()
+    return tuple(parts)
 
 
 def _is_constant(node: pyast.AST, bound: frozenset[str]) -> bool:

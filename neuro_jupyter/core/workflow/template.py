@@ -84,7 +84,7 @@ def run(expr: CompiledExpr, scope: Scope, loc: Location, *, whole: bool = True) 
     reset_work()
     try:
         value = expr.fn(scope)
-        if whole:
+        if whole and isinstance(value, (list, tuple, Mapping)):  # scalars were sized as built
             reserve_text(value, "the expression's value")
         return value
     except ExpressionError as exc:
