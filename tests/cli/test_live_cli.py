@@ -158,11 +158,17 @@ def test_run_on_a_running_job_shows_recent_lines_then_follows(root: Path) -> Non
     """Re-attaching prints the last 20 lines once, then the new ones (not the whole log)."""
     live = root / ".neuro" / "live.yml"
     live.write_text(live.read_text() + "  ticker:\n    bash: for i in $(seq 1 30); do echo line$i; "
-                    "done; sleep 1; echo two; sleep 60\n")
+                    "done; while [ ! -e go ]; do sleep 0.05; done; echo two; sleep 60\n")
     assert main(["--project", str(root), "run", "ticker", "--detach"]) == 0
     record = job_status(open_project(root), "ticker")
     wait_until(lambda: "line30" in Path(record.log_path).read_text())
-    proc, seen = _run_until(root, "ticker", "two\n")
+    proc, seen = _run_until(root, "ticker", "line30\n")  # attached: now the job goes on
+    (root / "go").touch()
+    assert proc.stdout is not None
+    while "two\n" not in seen:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        seen += line
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert seen.startswith("Job ticker is running, connecting...\n")
