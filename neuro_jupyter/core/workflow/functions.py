@@ -233,6 +233,7 @@ def hash_paths(root: Path, patterns: tuple[Any, ...], allowed: tuple[Path, ...] 
     if roots and not _inside(base, roots):
         raise EvalError(f"{fname}(): {root} is outside the project: file functions read only "
                         "the project's files (and an action's own folder)")
+    seen = 0
     for pattern in patterns:
         pattern = _need_str(fname, pattern)
         if not pattern or PurePath(pattern).is_absolute() or ".." in PurePath(pattern).parts:
@@ -241,8 +242,9 @@ def hash_paths(root: Path, patterns: tuple[Any, ...], allowed: tuple[Path, ...] 
         matches: list[Path] = []
         try:
             for path in base.glob(pattern):
-                if len(matches) >= MAX_HASHED_FILES:
-                    raise EvalError(f"{fname}(): {pattern!r} matches more than "
+                seen += 1
+                if seen > MAX_HASHED_FILES:
+                    raise EvalError(f"{fname}(): the patterns match more than "
                                     f"{MAX_HASHED_FILES:,} files")
                 charge(1)
                 matches.append(path)

@@ -131,3 +131,16 @@ def test_check_evaluates_constant_parts_of_expressions(tmp_path: Path) -> None:
         "'int('abc')'",
     ]
     assert all(isinstance(e, WorkflowError) for e in check_paths([path]))
+
+
+def test_file_functions_match_a_bounded_number_of_files(
+        ev: Ev, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from neuro_jupyter.core.workflow import functions
+
+    monkeypatch.setattr(functions, "MAX_HASHED_FILES", 5)
+    for i in range(3):
+        (tmp_path / f"f{i}.txt").write_text(str(i))
+    assert len(ev("${{ hash_files('*.txt', 'f0.txt', 'f1.txt') }}")) == 64
+    with pytest.raises(ExpressionError, match=r"hash_files\(\): the patterns match more than 5 "
+                                              "files"):
+        ev("${{ hash_files('*.txt', '*.txt') }}")
