@@ -67,14 +67,6 @@ def test_a_bad_setting_is_named_by_check_and_bake(project: Path, body: str,
     _no_bakes(project)
 
 
-def test_a_file_of_200000_tasks_is_refused_for_its_size(project: Path) -> None:
-    tasks = "".join(f"  - id: t{i}\n    bash: x\n" for i in range(200_000))
-    (project / ".neuro" / "b.yml").write_text(f"kind: batch\ntasks:\n{tasks}")
-    proc = nj(project, "check")
-    _assert_refused(proc, ".neuro/b.yml:3:3: the document has more than 1,000,000 values")
-    assert "alias" not in proc.stdout + proc.stderr
-
-
 @pytest.mark.parametrize("name", ["project.yml", "live.yml", "b.yml"])
 def test_workflow_files_linked_out_of_the_project_are_refused_unread(
         project: Path, tmp_path: Path, name: str) -> None:
