@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from ..core.backends.target import BACKENDS
 from ..core.project import Project, find_project
@@ -22,5 +23,12 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def project_of(args: argparse.Namespace) -> Project:
-    """The project of the global ``--project DIR``, else of the current folder."""
-    return find_project(args.project or None)
+    """The project of the global ``--project DIR``, else of the current folder; a warning on
+    stderr when other folders have its id (a copied project)."""
+    from ..core.store.projects import same_id_roots, shared_id_note
+
+    project = find_project(args.project or None)
+    others = same_id_roots(project)
+    if others:
+        print(f"Warning: {shared_id_note(project.id, others)}", file=sys.stderr)
+    return project

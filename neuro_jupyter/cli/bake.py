@@ -12,8 +12,10 @@ from ._common import add_backend_arguments, project_of
 def add_graph_file_arguments(parser: argparse.ArgumentParser) -> None:
     """inspect's graph-file options (shared with ``%neuro_inspect``)."""
     parser.add_argument("-o", "--output-graph", metavar="FILE", default=None,
-                        help="graph file name (default <bake_id>_<attempt>.gv; with --dot and "
-                        "--svg/--pdf, a FILE named .svg or .pdf gets its DOT in FILE.gv)")
+                        help="graph file name (default <bake_id>_<attempt>.gv); without "
+                        "--dot/--svg/--pdf its extension (.dot, .gv, .svg, .pdf) says what to "
+                        "write; with --dot and --svg/--pdf, a FILE named .svg or .pdf gets "
+                        "its DOT in FILE.gv")
     parser.add_argument("--dot", action="store_true", help="write the graph as DOT")
     parser.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
     parser.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
@@ -154,15 +156,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     """Print the attempt and its tasks; write/render the graph when asked."""
     from ..core.bake import inspect_bake
     from ..core.bake.render import inspect_text
-    from ..core.graph import graph_files
+    from ..core.graph import graph_files, graph_formats
 
     project = project_of(args)
+    dot, svg, pdf = graph_formats(args.output_graph, dot=args.dot, svg=args.svg,
+                                  pdf=args.pdf or args.view)
     state = inspect_bake(project, args.bake, args.attempt)
     print(inspect_text(state))
-    if not (args.dot or args.pdf or args.svg or args.view):
+    if not (dot or svg or pdf):
         return 0
-    files = graph_files(state, args.output_graph, dot=args.dot, svg=args.svg,
-                        pdf=args.pdf or args.view)
+    files = graph_files(state, args.output_graph, dot=dot, svg=svg, pdf=pdf)
     for out in files:
         print(f"Graph written to {out}")
         if out.suffix == ".pdf" and args.view:

@@ -33,10 +33,15 @@ def register(subparsers: Any) -> None:
     schema = subparsers.add_parser(
         "schema", help="print the JSON Schema of workflow files (for yaml-language-server)",
         description="Print the JSON Schema of live, batch, action or project files, or the "
-        "combined schema of any workflow file when no kind is given.",
+        "combined schema of any workflow file when no kind is given. With --write, (re)write "
+        "every schema into the project's .neuro/schemas/, which the files made by init name "
+        "(`# yaml-language-server: $schema=schemas/...`).",
     )
     schema.add_argument("kind", nargs="?", choices=("live", "batch", "action", "project"),
                         help="the file kind (default: combined)")
+    schema.add_argument("--write", action="store_true",
+                        help="write the schemas into .neuro/schemas/ of the current project "
+                        "(after an upgrade of neuro-jupyter)")
     schema.set_defaults(func=cmd_schema)
 
 
@@ -69,7 +74,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if errors:
         print(f"{len(errors)} error{'s' if len(errors) != 1 else ''} found", file=sys.stderr)
         return 1
-    print(f"{checked} file{'s' if checked != 1 else ''} OK", file=sys.stderr)
+    print(f"{checked} file{'s' if checked != 1 else ''} OK")
     return 0
 
 
@@ -99,8 +104,15 @@ def cmd_fetch_action(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    """Print a JSON Schema."""
-    from ..core.workflow.schema import schema_text
+    """Print a JSON Schema, or write them all into the project."""
+    from ..core.workflow.schema import PROJECT_SCHEMAS, schema_text, write_schemas
 
+    if args.write:
+        from ..core.project.discovery import CONFIG_DIR, find_root
+
+        folder = find_root(args.project or Path.cwd()) / CONFIG_DIR / PROJECT_SCHEMAS
+        for path in write_schemas(folder):
+            print(f"Wrote {path}")
+        return 0
     sys.stdout.write(schema_text(args.kind))
     return 0

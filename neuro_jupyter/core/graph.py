@@ -133,6 +133,24 @@ def render(dot: str, fmt: str = "svg") -> bytes:
     return proc.stdout
 
 
+GRAPH_SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".pdf": "pdf"}
+
+
+def graph_formats(output: str | Path | None, *, dot: bool = False, svg: bool = False,
+                  pdf: bool = False) -> tuple[bool, bool, bool]:
+    """Which of DOT, SVG and PDF ``inspect`` writes: the flags given, else the format that
+    FILE's extension names (``-o g.svg`` alone renders SVG); an unknown extension is an
+    error rather than nothing written."""
+    if dot or svg or pdf or output is None:
+        return dot, svg, pdf
+    fmt = GRAPH_SUFFIXES.get(Path(output).suffix.lower())
+    if fmt is None:
+        raise InvalidInputError(
+            f"Cannot tell the graph format from {str(output)!r}: name the file .dot, .gv, .svg "
+            "or .pdf, or pass --dot, --svg or --pdf")
+    return fmt == "dot", fmt == "svg", fmt == "pdf"
+
+
 def graph_files(
     state: BakeState, output: str | Path | None = None, *, dot: bool = False,
     svg: bool = False, pdf: bool = False,
@@ -146,7 +164,7 @@ def graph_files(
     files: list[tuple[Path, bytes]] = []
     for fmt, wanted in (("pdf", pdf), ("svg", svg)):
         if wanted:
-            out = target if target.suffix == f".{fmt}" else Path(f"{target}.{fmt}")
+            out = target if target.suffix.lower() == f".{fmt}" else Path(f"{target}.{fmt}")
             files.append((out, render(text, fmt)))
     if dot:
         rendered = any(out == target for out, _ in files)

@@ -38,10 +38,16 @@ def friendly_errors(func: F) -> F:
 
 
 def current_project(project_dir: str | None) -> Project:
-    """The project of ``--project DIR``, else of the kernel's working folder."""
+    """The project of ``--project DIR``, else of the kernel's working folder; a warning on
+    stderr when other folders have its id (a copied project)."""
     from ..core.project import find_project
+    from ..core.store.projects import same_id_roots, shared_id_note
 
-    return find_project(project_dir or None)
+    project = find_project(project_dir or None)
+    others = same_id_roots(project)
+    if others:
+        print(f"Warning: {shared_id_note(project.id, others)}", file=sys.stderr)
+    return project
 
 
 class MagicParser(argparse.ArgumentParser):

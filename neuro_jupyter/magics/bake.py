@@ -117,20 +117,19 @@ class BakeMagics(Magics):
         """Show a bake's live view (it re-attaches to a running bake after a kernel restart)."""
         from ..core.bake import inspect_bake, resolve_bake
         from ..core.bake.render import inspect_text
+        from ..core.graph import graph_files, graph_formats
 
         args = parse_line(INSPECT, line)
         project = current_project(args.project)
         bake = resolve_bake(project, args.bake)
-        graph = args.dot or args.svg or args.pdf
-        if args.text or graph:
+        dot, svg, pdf = graph_formats(args.output_graph, dot=args.dot, svg=args.svg,
+                                      pdf=args.pdf)
+        if args.text or dot or svg or pdf:
             state = inspect_bake(project, bake, args.attempt)
         if args.text:
             print(inspect_text(state))
-        if graph:
-            from ..core.graph import graph_files
-
-            for out in graph_files(state, args.output_graph, dot=args.dot, svg=args.svg,
-                                   pdf=args.pdf):
+        if dot or svg or pdf:
+            for out in graph_files(state, args.output_graph, dot=dot, svg=svg, pdf=pdf):
                 print(f"Graph written to {out}")
         if not args.text:
             self._view(project, bake, args.attempt)

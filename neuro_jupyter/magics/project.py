@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import html
+import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
@@ -24,7 +26,7 @@ class ProjectTable:
         return projects_text(self.rows) if self.rows else "No projects yet: create one with %neuro_init."
 
     def _repr_html_(self) -> str:
-        from ..core.project.listing import HEADER
+        from ..core.project.listing import HEADER, projects_note
 
         if not self.rows:
             return "<p>No projects yet: create one with <code>%neuro_init</code>.</p>"
@@ -33,7 +35,44 @@ class ProjectTable:
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
             for row in self.rows
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        note = projects_note(self.rows)
+        note_html = f"<p>{html.escape(note)}</p>" if note else ""
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{note_html}"
+
+
+class ProjectFolder(os.PathLike[str]):
+    """The new project's folder, as ``project = %neuro_init ...`` returns it: used as a path
+    (``os.fspath``, ``/`` and every ``Path`` method, which give plain Paths), it shows nothing
+    as a cell's result: the magic has printed where the project is."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __truediv__(self, other: str | os.PathLike[str]) -> Path:
+        return self.path / other
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.path, name)
+
+    def __eq__(self, other: object) -> bool:
+        return self.path == (other.path if isinstance(other, ProjectFolder) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return repr(self.path)
+
+    def _ipython_display_(self) -> None:
+        """Nothing to show: the lines printed by the magic say it all."""
 
 
 @magics_class
@@ -51,7 +90,7 @@ class ProjectMagics(Magics):
     @argument("--output-dir", default=".", metavar="DIR",
               help="where the project folder is created (default: the current folder)")
     @argument("--no-input", action="store_true", help="do not prompt; use defaults for missing options")
-    def neuro_init(self, line: str) -> Path:
+    def neuro_init(self, line: str) -> ProjectFolder:
         """Create a new project folder from the template, asking Neu.ro's three prompts."""
         from ..core.project.scaffold import first_job, init_project
 
@@ -66,7 +105,7 @@ class ProjectMagics(Magics):
         help_md = "  (HELP.md lists every job and command)" if (project.root / "HELP.md").is_file() else ""
         if job is not None:
             print(f"Next: %cd {project.root}  then  %neuro_run {job}{help_md}")
-        return project.root
+        return ProjectFolder(project.root)
 
     @line_magic
     @friendly_errors

@@ -9,7 +9,8 @@ Verb     Path                                        Answer
 GET      ``projects``                                ``{"projects": [project, ...]}``, with the
                                                      projects in the server's folder recorded;
                                                      ``path``: its folder under the server's
-                                                     root (null outside it)
+                                                     root (null outside it); ``same_id``: the
+                                                     other folders with its id (copies of it)
 GET      ``projects/{pk}``                           a project
 GET      ``projects/{pk}/jobs``                      ``{"jobs": [job row, ...]}`` (ps rows);
                                                      when live.yml does not load, the recorded
@@ -32,7 +33,7 @@ GET      ``jobs/{raw_id}``                           one run of a job, with its 
                                                      environment the run ran in)
 GET      ``jobs/{raw_id}/log?offset=&limit=``        ``{"text", "offset", "next_offset",
                                                      "size"}``; a negative offset counts from
-                                                     the end (a tail)
+                                                     the end (a tail); at most 64 MiB a page
 GET      ``projects/{pk}/bakes``                     ``{"bakes": [bake, ...]}``, newest first
 GET      ``projects/{pk}/bakes/{bake}?attempt=``     ``{"bake", "attempt", "attempts", "tasks",
                                                      "edges"}``
@@ -59,7 +60,8 @@ POST     ``projects/{pk}/bakes/{bake}/restart``      201, the new attempt's stat
                                                      ``{"attempt": n, "from_failed": true}``
 =======  ==========================================  ==========================================
 
-Errors are JSON ``{"message": ..., "reason": ...}``: 400 bad input, 404 unknown project, job,
+Numbers in paths and queries are ASCII digits within their range, bodies at most 1 MiB of
+JSON. Errors are JSON ``{"message": ..., "reason": ...}``: 400 bad input, 404 unknown project, job,
 bake or task, 409 a clash with the current state (a job already runs, a bake still runs), 503
 a backend or tool that cannot be used (Ray missing or not answering, no Graphviz), 500 anything
 else of ours. Every verb is ``@tornado.web.authenticated`` and ``@authorized`` on the
@@ -73,6 +75,7 @@ import asyncio
 import dataclasses
 import functools
 import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -91,6 +94,11 @@ from ..core.errors import (
 from ..core.notebooks.links import API_PATH as NAMESPACE
 
 AUTH_RESOURCE = "neuro_jupyter"
+MAX_BODY = 1 << 20  # our request bodies are a few names and values
+MAX_LOG_PAGE = 64 << 20  # bytes of a log one answer carries (page with offset for more)
+_DIGITS = re.compile(r"-?[0-9]+")  # ASCII digits only: not '١', not ' 1'
+ATTEMPTS = (1, 2**31 - 1)
+OFFSETS = (-(2**62), 2**62)
 
 T = TypeVar("T")
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
@@ -149,23 +157,24 @@ class NeuroHandler(APIHandler):
         raw = self.request.body
         if not raw or not raw.strip():
             return {}
+        if len(raw) > MAX_BODY:
+            raise InvalidInputError(f"The request body is larger than {MAX_BODY:,} bytes")
         try:
             data = json.loads(raw)
         except ValueError as error:
             raise InvalidInputError(f"The request body is not JSON: {error}") from error
+        except RecursionError:
+            raise InvalidInputError("The request body is nested too deeply") from None
         if not isinstance(data, dict):
             raise InvalidInputError("The request body must be a JSON object")
         return data
 
-    def int_arg(self, name: str, default: int | None = None) -> int | None:
-        """An optional integer query argument."""
+    def int_arg(self, name: str, low: int, high: int, default: int | None = None) -> int | None:
+        """An optional integer query argument from ``low`` to ``high``."""
         raw = self.get_query_argument(name, None)
         if raw is None or raw == "":
             return default
-        try:
-            return int(raw)
-        except ValueError:
-            raise InvalidInputError(f"Query argument {name!r} must be an integer, not {raw!r}") from None
+        return parse_int(raw, f"Query argument {name!r}", low, high)
 
     def bool_arg(self, name: str) -> bool:
         """An optional boolean query argument (1/true/yes)."""
@@ -186,14 +195,18 @@ class NeuroHandler(APIHandler):
         return Server(self.base_url, self.settings.get("server_root_dir"))
 
 
+def parse_int(raw: str, what: str, low: int, high: int) -> int:
+    """An integer written in ASCII digits, from ``low`` to ``high``; else a 400."""
+    shown = repr(raw) if len(raw) <= 40 else repr(raw[:40]) + "..."
+    if not _DIGITS.fullmatch(raw):
+        raise InvalidInputError(f"{what} must be an integer (ASCII digits), not {shown}")
+    if len(raw) > 20 or not low <= int(raw) <= high:
+        raise InvalidInputError(f"{what} must be from {low} to {high}, not {shown}")
+    return int(raw)
+
+
 def _parse_pk(pk: str) -> int:
-    try:
-        value = int(pk)
-    except ValueError:
-        raise InvalidInputError(f"A project key is an integer, not {pk!r}") from None
-    if value < 1:
-        raise InvalidInputError(f"A project key is a positive integer, not {pk!r}")
-    return value
+    return parse_int(pk, "A project key", 1, 2**63 - 1)
 
 
 def _open_project(pk: str) -> tuple[Any, Any]:
@@ -206,11 +219,14 @@ def _open_project(pk: str) -> tuple[Any, Any]:
     return record, open_project(record.root, record=False)
 
 
-def project_json(record: Any, server_root: str | None = None) -> dict[str, Any]:
+def project_json(record: Any, server_root: str | None = None,
+                 same_id: list[Path] | None = None) -> dict[str, Any]:
     """A project record for the API; ``path`` is its folder relative to the server's root
-    (as JupyterLab names documents), or null outside it."""
+    (as JupyterLab names documents), or null outside it; ``same_id``: the other folders that
+    have its id (a copied project), which share its ``storage:`` volumes."""
     data: dict[str, Any] = to_json(record)
     data["exists"] = (Path(record.root) / ".neuro").is_dir()
+    data["same_id"] = [str(p) for p in same_id or []]
     data["path"] = None
     if server_root:
         try:
@@ -220,6 +236,7 @@ def project_json(record: Any, server_root: str | None = None) -> dict[str, Any]:
         else:
             data["path"] = relative.as_posix() if relative.parts else ""
     return data
+
 
 
 # --- projects -------------------------------------------------------------------------------
@@ -266,12 +283,13 @@ class ProjectsHandler(NeuroHandler):
     @json_errors
     async def get(self) -> None:
         """Every recorded project, most recently opened first."""
-        from ..core.store.projects import list_projects
+        from ..core.store.projects import list_projects, shared_ids
 
         await self.run(discover_projects, self.settings.get("server_root_dir"))
         records = await self.run(list_projects)
         root = self.settings.get("server_root_dir")
-        self.reply({"projects": [project_json(r, root) for r in records]})
+        same = shared_ids(records)
+        self.reply({"projects": [project_json(r, root, same[r.pk]) for r in records]})
 
 
 class ProjectHandler(NeuroHandler):
@@ -282,10 +300,12 @@ class ProjectHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str) -> None:
         """The project with key ``pk``."""
-        from ..core.store.projects import get_project
+        from ..core.store.projects import get_project, list_projects, shared_ids
 
         record = await self.run(get_project, _parse_pk(pk))
-        self.reply(project_json(record, self.settings.get("server_root_dir")))
+        records = await self.run(list_projects)
+        self.reply(project_json(record, self.settings.get("server_root_dir"),
+                                shared_ids(records).get(record.pk)))
 
 
 # --- live jobs ------------------------------------------------------------------------------
@@ -399,10 +419,8 @@ class JobLogHandler(NeuroHandler):
     @json_errors
     async def get(self, raw_id: str) -> None:
         """``?offset=&limit=`` in bytes; a negative offset reads the last ``-offset`` bytes."""
-        offset = self.int_arg("offset", 0) or 0
-        limit = self.int_arg("limit")
-        if limit is not None and limit < 0:
-            raise InvalidInputError("'limit' must not be negative")
+        offset = self.int_arg("offset", *OFFSETS, default=0) or 0
+        limit = self.int_arg("limit", 0, MAX_LOG_PAGE, default=MAX_LOG_PAGE)
         self.reply(await self.run(_read_log_page, raw_id, offset, limit))
 
 
@@ -500,7 +518,7 @@ class BakeHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str, bake: str) -> None:
         """``?attempt=n`` (default: the last attempt)."""
-        attempt = self.int_arg("attempt")
+        attempt = self.int_arg("attempt", *ATTEMPTS)
         _, project = await self.project(pk)
         self.reply(await self.run(_bake_state, project, bake, attempt, self.server))
 
@@ -522,7 +540,7 @@ class TaskLogHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str, bake: str, task: str) -> None:
         """``?attempt=n`` (default: the last), ``?raw=true`` keeps workflow command lines."""
-        attempt = self.int_arg("attempt")
+        attempt = self.int_arg("attempt", *ATTEMPTS)
         raw = self.bool_arg("raw")
         _, project = await self.project(pk)
         self.reply(await self.run(_task_log, project, bake, task, attempt, raw))
@@ -559,7 +577,7 @@ class TaskNotebookHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str, bake: str, task: str) -> None:
         """``?attempt=n`` (default: the last)."""
-        attempt = self.int_arg("attempt")
+        attempt = self.int_arg("attempt", *ATTEMPTS)
         _, project = await self.project(pk)
         page = await self.run(_notebook_html, project, bake, task, attempt)
         self.finish(page, set_content_type="text/html; charset=utf-8")
@@ -590,7 +608,7 @@ class GraphHandler(NeuroHandler):
     @json_errors
     async def get(self, pk: str, bake: str, fmt: str) -> None:
         """``?attempt=n`` (default: the last attempt)."""
-        attempt = self.int_arg("attempt")
+        attempt = self.int_arg("attempt", *ATTEMPTS)
         _, project = await self.project(pk)
         data = await self.run(_graph, project, bake, attempt, fmt, self.server)
         kind = {
@@ -606,8 +624,10 @@ def _bake_action(project: Any, bake_ref: str, action: str, body: Mapping[str, An
     from ..core.bake import cancel_bake, resolve_bake, restart_bake
 
     attempt = body.get("attempt")
-    if attempt is not None and (not isinstance(attempt, int) or isinstance(attempt, bool)):
-        raise InvalidInputError("'attempt' must be an integer")
+    if attempt is not None and (not isinstance(attempt, int) or isinstance(attempt, bool)
+                                or not ATTEMPTS[0] <= attempt <= ATTEMPTS[1]):
+        raise InvalidInputError(f"'attempt' must be an integer from {ATTEMPTS[0]} to "
+                                f"{ATTEMPTS[1]}")
     bake = resolve_bake(project, bake_ref)
     if action == "cancel":
         cancel_bake(project, bake, attempt)

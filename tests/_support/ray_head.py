@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from signals import default_sigint
+
 START_TIMEOUT = 90.0
 RUNNING: dict[str, RayHead] = {}  # the heads this process started, by address
 
@@ -107,7 +109,7 @@ def _start_head(num_cpus: int) -> RayHead:
     with open(log_path, "wb") as log:
         process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=ray_env(),
-                                   start_new_session=True)
+                                   start_new_session=True, preexec_fn=default_sigint)
     head = RayHead(f"http://127.0.0.1:{ports['dashboard-port']}", process, temp_dir, log_path)
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from signals import default_sigint
 
 GOOD = """\
 kind: batch
@@ -154,7 +155,8 @@ def test_ctrl_c_leaves_the_bake_running_and_says_how_to_see_or_stop_it(a_root: P
     exe = shutil.which("neuro-jupyter", path=str(Path(sys.executable).parent))
     command = [exe] if exe else [sys.executable, "-m", "neuro_jupyter"]
     proc = subprocess.Popen([*command, "bake", "slow", "--name", "cc"], cwd=a_root, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_sigint)
     assert proc.stdout is not None
     lines = []
     while "is running" not in (line := proc.stdout.readline()):
@@ -168,3 +170,23 @@ def test_ctrl_c_leaves_the_bake_running_and_says_how_to_see_or_stop_it(a_root: P
             f"stop it with `neuro-jupyter cancel {bake_id}`") in rest
     assert "Attempt #1 running" in cli("inspect", "cc", cwd=a_root).stdout
     assert cli("cancel", "cc", cwd=a_root).returncode == 0
+
+
+@pytest.mark.parametrize(("name", "starts"), [
+    ("g.dot", b"strict digraph good {"), ("g.gv", b"strict digraph good {"),
+    ("g.svg", b"<?xml"), ("G.PDF", b"%PDF"),
+])
+def test_inspect_infers_the_graph_format_from_the_file_name(
+        a_root: Path, tmp_path: Path, name: str, starts: bytes) -> None:
+    """As neuro-flow's users expect: ``-o g.svg`` alone writes an SVG, not nothing."""
+    assert cli("bake", "good", "--name", "gx", cwd=a_root).returncode == 0
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    graph = folder / name
+    out = cli("inspect", "gx", "-o", str(graph), cwd=a_root)
+    assert out.returncode == 0, out.stderr
+    assert f"Graph written to {graph}" in out.stdout
+    assert graph.read_bytes().startswith(starts) and list(folder.iterdir()) == [graph]
+    bad = cli("inspect", "gx", "-o", str(folder / "g.txt"), cwd=a_root)
+    assert bad.returncode == 1 and "Cannot tell the graph format from" in bad.stderr
+    assert list(folder.iterdir()) == [graph] and bad.stdout == ""

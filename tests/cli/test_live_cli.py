@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from signals import default_sigint
 from waiting import wait_until
 
 from neuro_jupyter.cli import main
@@ -110,6 +111,7 @@ def _run_until(root: Path, job: str, marker: str) -> tuple[subprocess.Popen[str]
     proc = subprocess.Popen(
         [sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run", job],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ,
+        preexec_fn=default_sigint,  # the test sends it SIGINT
     )
     assert proc.stdout is not None
     seen = ""
@@ -156,11 +158,17 @@ def test_run_on_a_running_job_shows_recent_lines_then_follows(root: Path) -> Non
     """Re-attaching prints the last 20 lines once, then the new ones (not the whole log)."""
     live = root / ".neuro" / "live.yml"
     live.write_text(live.read_text() + "  ticker:\n    bash: for i in $(seq 1 30); do echo line$i; "
-                    "done; sleep 1; echo two; sleep 60\n")
+                    "done; while [ ! -e go ]; do sleep 0.05; done; echo two; sleep 60\n")
     assert main(["--project", str(root), "run", "ticker", "--detach"]) == 0
     record = job_status(open_project(root), "ticker")
     wait_until(lambda: "line30" in Path(record.log_path).read_text())
-    proc, seen = _run_until(root, "ticker", "two\n")
+    proc, seen = _run_until(root, "ticker", "line30\n")  # attached: now the job goes on
+    (root / "go").touch()
+    assert proc.stdout is not None
+    while "two\n" not in seen:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read() if proc.stderr else ""
+        seen += line
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=30)
     assert seen.startswith("Job ticker is running, connecting...\n")
@@ -247,3 +255,23 @@ def test_detached_run_shows_status_and_how_to_stop(
     assert out.startswith("Job sleeper started: job-") and "Status: running" in out
     assert "Logs: neuro-jupyter logs sleeper -f   Stop: neuro-jupyter kill sleeper" in out
     assert "Detached" in out
+
+
+@pytest.mark.parametrize(("job", "code", "last"), [
+    ("failing", 4, "Job failing failed: exit code 4"),
+    ("hello", 0, "Job hello succeeded"),
+    ("killed", 137, "Job killed failed: killed by SIGKILL"),
+    ("timed", 143, "Job timed failed: life span of 1s ended"),
+    ("nocmd", 127, "Job nocmd failed: cannot start 'no-such-command-x'"),
+])
+def test_a_foreground_run_exits_with_the_jobs_code(root: Path, job: str, code: int,
+                                                   last: str) -> None:
+    """As neuro-flow: the shell sees the job's failure (``run JOB && next`` stops)."""
+    live = root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  killed:\n    bash: kill -9 $$\n"
+                    "  timed:\n    bash: sleep 30\n    life_span: 1s\n"
+                    "  nocmd:\n    cmd: no-such-command-x\n")
+    proc = subprocess.run([sys.executable, "-m", "neuro_jupyter", "--project", str(root), "run",
+                           job], capture_output=True, text=True, timeout=120, env=os.environ)
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1].startswith(last), proc.stdout

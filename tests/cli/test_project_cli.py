@@ -89,3 +89,39 @@ def test_init_hint_names_only_what_a_custom_template_has(tmp_path: Path) -> None
                "--output-dir", "out", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [f"Created project bare in {tmp_path / 'out' / 'bare'}"]
+
+
+def test_unicode_slugs_get_distinct_meaningful_ids(tmp_path: Path) -> None:
+    for slug, project_id in (("проект-ñ", "proekt_n"), ("другой-ñ", "drugoi_n"),
+                             ("Αθήνα", "athina")):
+        made = cli("init", "--name", slug, "--slug", slug, "--no-input", cwd=tmp_path)
+        assert made.returncode == 0, made.stderr
+        assert f"Created project {project_id} in {tmp_path / slug}" in made.stdout
+    refused = cli("init", "--name", "数据", "--slug", "数据", "--no-input", cwd=tmp_path)
+    assert refused.returncode == 1 and "'数据' has no Latin spelling here" in refused.stderr
+    assert not (tmp_path / "数据").exists()
+    (tmp_path / "日本" / ".neuro").mkdir(parents=True)  # a folder made by hand, without an id
+    opened = cli("ps", cwd=tmp_path / "日本")
+    assert opened.returncode == 1 and "Traceback" not in opened.stderr
+    assert "Set one with `id: my_project` in .neuro/project.yml" in opened.stderr
+
+
+def test_a_copied_project_is_told_apart_and_told_what_to_do(tmp_path: Path) -> None:
+    assert cli("init", "--name", "Neuro Tutorial", "--no-input", cwd=tmp_path).returncode == 0
+    original = tmp_path / "neuro-tutorial"
+    copy = tmp_path / "copy-of-tutorial"
+    shutil.copytree(original, copy)
+    ps = cli("ps", cwd=copy)
+    assert ps.returncode == 0, ps.stderr
+    assert ps.stderr.startswith(f"Warning: project id 'neuro_tutorial' is also the id of "
+                                f"{original} (a copy?): they share storage: volumes; give "
+                                "each project its own `id:` in .neuro/project.yml"), ps.stderr
+    listed = cli("projects", cwd=tmp_path).stdout.splitlines()
+    rows = {line.split()[0]: line for line in listed[1:] if line.strip()}
+    assert [line.split()[0] for line in listed[1:3]] == ["neuro_tutorial*", "neuro_tutorial*"]
+    assert str(copy) in listed[1] and str(original) in listed[2]
+    assert listed[-1].startswith("* the same id in several folders (copies?)"), rows
+    (copy / ".neuro" / "project.yml").write_text("id: tutorial_copy\n")
+    assert cli("ps", cwd=copy).stderr == ""
+    listed = cli("projects", cwd=tmp_path).stdout
+    assert "tutorial_copy " in listed and "*" not in listed

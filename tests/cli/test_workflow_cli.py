@@ -19,7 +19,7 @@ def test_check_files_valid(capsys: pytest.CaptureFixture[str]) -> None:
     files = sorted(str(p) for p in (FIXTURES / "full" / ".neuro").glob("*.yml"))
     assert main(["check", *files]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "" and "3 files OK" in captured.err
+    assert captured.out == "3 files OK\n" and captured.err == ""  # success on stdout
 
 
 def test_check_files_with_errors(capsys: pytest.CaptureFixture[str]) -> None:
@@ -87,3 +87,15 @@ def test_schema(kind: str | None, capsys: pytest.CaptureFixture[str]) -> None:
         assert "jobs" in schema["properties"] and schema["required"] == ["kind", "jobs"]
     if kind is None:
         assert {"live", "batch", "project", "local_action"} <= set(schema["definitions"])
+
+
+def test_schema_write_refreshes_the_projects_copies(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "p" / ".neuro" / "schemas").mkdir(parents=True)
+    stale = tmp_path / "p" / ".neuro" / "schemas" / "neuro-flow-live.schema.json"
+    stale.write_text("{}")
+    monkeypatch.chdir(tmp_path / "p")
+    assert main(["schema", "--write"]) == 0
+    assert capsys.readouterr().out.count("Wrote ") == 5
+    assert json.loads(stale.read_text())["title"] == "Neu.ro Flow live file (neuro-jupyter)"

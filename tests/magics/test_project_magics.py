@@ -99,3 +99,23 @@ def test_init_in_a_front_end_without_stdin(ipython: InteractiveShell, tmp_path: 
     err = capsys.readouterr().err
     assert "cannot answer prompts" in err and "--no-input" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_init_as_a_cells_last_line_shows_no_path_object(
+        ipython: InteractiveShell, tmp_path: Path) -> None:
+    """The cell shows what the magic printed, not ``PosixPath(...)``; assigned, it is a Path."""
+    from IPython.utils.capture import capture_output
+
+    with capture_output() as shown:
+        ipython.run_cell(f"%neuro_init --name 'Shown' --no-input --output-dir {tmp_path}",
+                         store_history=True)
+    assert "Created project shown in" in shown.stdout
+    assert "PosixPath" not in shown.stdout and shown.outputs == []
+    with capture_output() as shown:
+        ipython.run_cell(f"folder = %neuro_init --name 'Kept' --no-input --output-dir {tmp_path}"
+                         "\nfolder / '.neuro'", store_history=True)
+    folder = ipython.user_ns["folder"]
+    assert folder == (tmp_path / "kept").resolve() and Path(folder) == folder
+    assert type(folder / ".neuro") is type(Path()) and folder.is_dir()
+    assert sorted(p.name for p in folder.glob(".neuro/*.yml"))[0] == "live.yml"
+    assert f"Out[2]: {(tmp_path / 'kept' / '.neuro').resolve()!r}" in shown.stdout

@@ -97,6 +97,27 @@ async def test_projects_lists_recorded_projects(
     assert first.root != second.root
 
 
+async def test_a_copied_project_names_the_folders_sharing_its_id(
+    jp_fetch: Any, make_project: Callable[..., Project]
+) -> None:
+    import shutil
+
+    from neuro_jupyter.core.project import open_project
+
+    original = make_project("alpha")
+    copy = original.root.parent / "alpha-copy"
+    shutil.copytree(original.root, copy)
+    open_project(copy)
+    make_project("beta")
+    projects = json.loads((await jp_fetch(NAMESPACE, "projects")).body)["projects"]
+    same = {p["root"]: p["same_id"] for p in projects}
+    assert same == {str(copy): [str(original.root)], str(original.root): [str(copy)],
+                    str(original.root.parent / "beta"): []}
+    pk = next(p["pk"] for p in projects if p["root"] == str(copy))
+    one = json.loads((await jp_fetch(NAMESPACE, "projects", str(pk))).body)
+    assert one["same_id"] == [str(original.root)]
+
+
 async def test_projects_is_empty_on_a_fresh_home(jp_fetch: Any) -> None:
     response = await jp_fetch(NAMESPACE, "projects")
     assert json.loads(response.body) == {"projects": []}

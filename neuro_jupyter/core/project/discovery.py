@@ -41,20 +41,45 @@ def find_root(start: Path | str) -> Path:
     )
 
 
+def escaping_link(root: Path, rel: str) -> str | None:
+    """Why the project file ``rel`` (relative to ``root``) must not be read, or None: a
+    symlink (or a folder on its way) that resolves outside the project. Nothing of the target
+    is read or shown."""
+    path = root / rel
+    try:
+        real, base = path.resolve(), root.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return f"{rel} is a symlink that cannot be resolved"
+    if real == base or base in real.parents:
+        return None
+    return (f"{rel} is a symlink to a file outside the project: refused (workflow files are "
+            "read only from inside the project; copy the file into it)")
+
+
 def _project_yml_fields(root: Path) -> dict[str, object]:
-    """The top-level mapping of ``.neuro/project.yml|yaml`` (only ``id`` and ``name`` are read here)."""
-    import yaml
+    """``id``, ``project_name`` and ``name`` of ``.neuro/project.yml|yaml`` (as far as they are
+    plain values); an invalid file is reported with its FILE:LINE:COL."""
+    from ..errors import WorkflowError
+    from ..workflow.ast import Map, Scalar
+    from ..workflow.yaml_loader import load_yaml
 
     for name in ("project.yml", "project.yaml"):
-        path = root / CONFIG_DIR / name
-        if path.is_file():
+        rel = f"{CONFIG_DIR}/{name}"
+        path = root / rel
+        if path.is_file() or path.is_symlink():
+            refused = escaping_link(root, rel)
+            if refused:
+                raise ProjectError(refused)
             try:
-                data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            except yaml.YAMLError as exc:
-                mark = getattr(exc, "problem_mark", None)
-                where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-                raise ProjectError(f"{where}: invalid YAML: {exc}") from exc
-            return data if isinstance(data, dict) else {}
+                node = load_yaml(path.read_text(encoding="utf-8"), str(path))
+            except WorkflowError as exc:
+                raise ProjectError(str(exc)) from None
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ProjectError(f"Cannot read {path}: {exc}") from None
+            if not isinstance(node, Map):
+                return {}
+            return {str(k.value): v.value for k, v in node.items
+                    if k.value in ("id", "project_name", "name") and isinstance(v, Scalar)}
     return {}
 
 

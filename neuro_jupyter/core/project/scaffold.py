@@ -22,7 +22,6 @@ from .discovery import CONFIG_DIR, Project, open_project
 from .ids import derive_project_id, validate_identifier
 
 TEMPLATE_DIR = Path(__file__).with_name("template")
-SCHEMA_DIR = Path(__file__).parents[1] / "workflow" / "schemas"
 DEFAULT_NAME = "Name of the project"
 DEFAULT_CODE_DIR = "modules"
 MAX_NAME_BYTES = 255
@@ -106,9 +105,11 @@ def validate_slug(slug: str, *, source: str | None = None) -> str:
     try:
         derive_project_id(slug)
     except ProjectError as exc:
+        why = str(exc).split(" Set one with ")[0]  # a new project's id comes from its slug
         raise ScaffoldError(
-            f"The project folder name {slug!r}{origin} gives no valid project id: {exc} "
-            "Choose a folder name (--slug, prompt project_slug) that starts with a Latin letter."
+            f"The project folder name {slug!r}{origin} gives no valid project id: {why} "
+            "Choose a folder name (--slug, prompt project_slug) that starts with a letter "
+            "(Latin, Cyrillic or Greek)."
         ) from exc
     return slug
 
@@ -303,8 +304,10 @@ def _create(answers: Answers, output_dir: Path | str, template: str | None) -> P
     context: dict[str, Any] = answers.context()
     if template is None:
         from ..envs.kernels import kernel_name
+        from ..workflow.schema import PROJECT_SCHEMAS, write_schemas
 
-        context["_schema_dir"] = SCHEMA_DIR.as_posix() if SCHEMA_DIR.is_dir() else ""
+        # relative to each workflow file, so it survives moving the project and reinstalling
+        context["_schema_dir"] = PROJECT_SCHEMAS
         # the kernel `build train` registers (its notebooks name it)
         context["_kernel_name"] = kernel_name(Path(answers.slug), "train", True)
 
@@ -317,6 +320,8 @@ def _create(answers: Answers, output_dir: Path | str, template: str | None) -> P
                 f"Template {source!r} made {rendered.name}/ without a {CONFIG_DIR}/ folder: "
                 "it is not a Neu.ro Flow project template; nothing was written."
             )
+        if template is None:
+            write_schemas(rendered / CONFIG_DIR / PROJECT_SCHEMAS)
         try:
             open_project(rendered, record=False)  # checks the id in .neuro/project.yml
         except ProjectError as exc:

@@ -65,6 +65,40 @@ def get_project(pk: int, store: Store | None = None) -> ProjectRecord:
     return _record(row)
 
 
+def same_id_roots(project: Project, store: Store | None = None) -> list[Path]:
+    """Other recorded folders, still there, whose project has ``project``'s id (a copied
+    project keeps its ``project.yml``): they share ``storage:`` volumes with it."""
+    from ..errors import NeuroJupyterError
+    from ..project.discovery import open_project
+
+    store = store or open_store()
+    rows = store.query("SELECT root FROM projects WHERE project_id = ? AND root != ?",
+                       (project.id, str(project.root)))
+    roots = []
+    for row in rows:
+        root = Path(row["root"])
+        try:  # the record may be older than the folder's project.yml
+            if open_project(root, record=False).id == project.id:
+                roots.append(root)
+        except (NeuroJupyterError, OSError):
+            continue
+    return roots
+
+
+def shared_ids(records: list[ProjectRecord]) -> dict[int, list[Path]]:
+    """For each record (by key), the other recorded folders, still there, with its id."""
+    present = [r for r in records if (r.root / ".neuro").is_dir()]
+    return {r.pk: [o.root for o in present if o.project_id == r.project_id and o.pk != r.pk]
+            for r in records}
+
+
+def shared_id_note(project_id: str, others: list[Path]) -> str:
+    """What to tell the user of a project whose id other folders have too."""
+    where = ", ".join(str(p) for p in others[:3]) + (" ..." if len(others) > 3 else "")
+    return (f"project id '{project_id}' is also the id of {where} (a copy?): they share "
+            "storage: volumes; give each project its own `id:` in .neuro/project.yml")
+
+
 def _record(row: object) -> ProjectRecord:
     r = row  # sqlite3.Row
     return ProjectRecord(

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .limits import budgeted
 from .model import JobSpec, LiveJobInfo
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ def _workspace(project: Project, overlay: Mapping[str, str] | None = None) -> An
     return Workspace(root=Path(project.root), project=project, overlay=dict(overlay or {}))
 
 
+@budgeted
 def live_jobs(project: Project) -> list[LiveJobInfo]:
     """Static facts of every job in the project's live flow (for ps, panels, completion)."""
     from .live import live_jobs as _live_jobs
@@ -32,6 +34,7 @@ def live_jobs(project: Project) -> list[LiveJobInfo]:
     return _live_jobs(_workspace(project))
 
 
+@budgeted
 def resolve_live_job(project: Project, job_id: str, *, suffix: str = "",
                      params: Mapping[str, Any] | None = None,
                      multi_args: Sequence[str] = ()) -> JobSpec:
@@ -54,6 +57,7 @@ def list_batches(project: Project) -> list[str]:
     return _workspace(project).batch_names()
 
 
+@budgeted
 def plan_batch(project: Project, batch: str, *, params: Mapping[str, Any] | None = None,
                overlay: Mapping[str, str] | None = None) -> BatchPlan:
     """Load, check and plan batch ``batch``; ``overlay`` maps relative paths to file text."""
@@ -72,6 +76,7 @@ def batch_ref_errors(plan: BatchPlan) -> list[WorkflowError]:
     return _refs(plan)
 
 
+@budgeted
 def check_paths(paths: Sequence[str | Path]) -> list[WorkflowError]:
     """Static validation of the given workflow files (every error, not just the first)."""
     from .check import check_paths as _check
@@ -81,6 +86,7 @@ def check_paths(paths: Sequence[str | Path]) -> list[WorkflowError]:
         return _check([Path(p) for p in paths])
 
 
+@budgeted
 def check_project(project: Project) -> list[WorkflowError]:
     """Static validation of every workflow file of the project."""
     from .check import check_project as _check

@@ -39,11 +39,12 @@ from .evaluate import (
 )
 from .expr import Scope
 from .grammar import batch_flow
+from .limits import budgeted
 from .live import eval_inputs
 from .loader import Workspace
 from .matrix import auto_suffix, expand_matrix
 from .model import CachePolicy, DepResult, FullID, NeedLevel, TaskSpec, dotted
-from .spec import ID_RE
+from .spec import ID_RE, PARALLEL
 from .taskspec import DEFAULT_CACHE_LIFE, POST_PREFIX, LevelEnv, NodeInst, NodeKind, exec_unit
 from .template import has_expr, node_template, to_text
 
@@ -111,7 +112,7 @@ class Level(BatchGraph):
                                              "strategy.fail_fast"))
                 if strategy.get("max_parallel") is not None:
                     max_parallel = to_int(strategy.get("max_parallel"), sscope,
-                                          "strategy.max_parallel") or max_parallel
+                                          "strategy.max_parallel", PARALLEL) or max_parallel
             id_node = last(layers, "id")
             literal_id = literal_str(id_node)
             group = literal_id or f"task-{num}"
@@ -306,6 +307,7 @@ class Level(BatchGraph):
             return any("always" in e.calls for e, _ in tpl.expressions())
         return False
 
+    @budgeted
     def is_enabled(self, node_id: str, needs: Mapping[str, DepResult], cancelling: bool
                    ) -> bool:
         inst = self._inst(node_id)
@@ -322,6 +324,7 @@ class Level(BatchGraph):
             scope = self._action_scope(inst, scope, needs)
         return bool(to_bool(enable, scope, "enable", True))
 
+    @budgeted
     def task(self, node_id: str, needs: Mapping[str, DepResult]) -> TaskSpec:
         inst = self._inst(node_id)
         if inst.kind == "local":
@@ -392,6 +395,7 @@ class Level(BatchGraph):
         return exec_unit(self.env, self.prefix, inst, layers, ascope, needs, Defaults(),
                          CachePolicy(strategy="none"))
 
+    @budgeted
     def subgraph(self, node_id: str, needs: Mapping[str, DepResult]) -> BatchGraph:
         inst = self._inst(node_id)
         action = inst.action
@@ -428,6 +432,7 @@ class Level(BatchGraph):
         return Level(env, prefix, tasks if isinstance(tasks, Seq) else None,
                      inst.max_parallel, inst.fail_fast, outputs=action.node.get("outputs"))
 
+    @budgeted
     def outputs(self, results: Mapping[str, DepResult]) -> dict[str, str]:
         if not isinstance(self._outputs, Map):
             return {}

@@ -25,9 +25,10 @@ from .actions import (
 )
 from .ast import Map, Node, Scalar, Seq
 from .common import mixin_layers, mixins_of
+from .constants import constant_errors
 from .evaluate import literal_str
 from .grammar import INPUT_TYPES, action_file, batch_flow, live_flow, project_file
-from .loader import CONFIG_DIR, Workspace, file_role, validate
+from .loader import CONFIG_DIR, Workspace, escaping_link, file_role, validate
 from .refs import matrix_keys, ref_errors, section_ids
 from .spec import Struct
 from .template import has_expr
@@ -63,8 +64,9 @@ def _collect(errors: list[WorkflowError], exc: BaseException) -> None:
 
 
 def workspace_of(path: Path) -> Path:
-    """A file inside ``.neuro/`` belongs to that folder's parent; any other to its folder."""
-    path = path.resolve()
+    """A file inside ``.neuro/`` belongs to that folder's parent; any other to its folder
+    (the file itself may be a symlink: where it is, not where it leads, decides)."""
+    path = path.absolute().parent.resolve() / path.name
     if path.parent.name == CONFIG_DIR:
         return path.parent.parent
     return path.parent
@@ -141,6 +143,10 @@ def check_file(path: Path) -> list[WorkflowError]:
     errors: list[WorkflowError] = []
     root = workspace_of(path)
     ws = Workspace(root=root)
+    refused = escaping_link(root, (path.absolute().parent.resolve() / path.name).relative_to(
+        root).as_posix())
+    if refused:
+        return [WorkflowError(refused)]
     rel = _display(path, root)
     try:
         text = path.read_text(encoding="utf-8")
@@ -170,6 +176,7 @@ def check_file(path: Path) -> list[WorkflowError]:
         if kind in ("live", "batch") and not validate(node, action_file(kind, True)):
             structural = []
     errors.extend(structural)
+    errors.extend(constant_errors(node))
     ws.files[rel] = text
     ws._cache[rel] = node
     errors.extend(_preset_warnings(node))

@@ -20,6 +20,7 @@ from .functions import Host
 from .grammar import project_file
 from .loader import Workspace
 from .model import VolumeMount
+from .spec import PARALLEL, PORTS
 from .template import to_text
 
 
@@ -177,7 +178,8 @@ def eval_defaults(conf: ProjectConf, flow: Map, scope: Scope) -> Defaults:
         if node.get("fail_fast") is not None:
             d.fail_fast = to_bool(node.get("fail_fast"), scope, "defaults.fail_fast")
         if node.get("max_parallel") is not None:
-            d.max_parallel = to_int(node.get("max_parallel"), scope, "defaults.max_parallel")
+            d.max_parallel = to_int(node.get("max_parallel"), scope, "defaults.max_parallel",
+                                    PARALLEL)
         cache = node.get("cache")
         if isinstance(cache, Map):
             if cache.get("strategy") is not None:
@@ -429,7 +431,7 @@ def exec_unit_fields(layers: Mapping[str, list[Node]], scope: Scope, d: Defaults
     entrypoint = to_str(last(layers, "entrypoint"), scope, "entrypoint")
     workdir = to_str(last(layers, "workdir"), scope, "workdir")
     preset = to_str(last(layers, "preset"), scope, "preset")
-    http_port = to_int(last(layers, "http_port"), scope, "http_port")
+    http_port = to_int(last(layers, "http_port"), scope, "http_port", PORTS)
     http_auth = bool(to_bool(last(layers, "http_auth"), scope, "http_auth", True))
     pass_config = bool(to_bool(last(layers, "pass_config"), scope, "pass_config", False))
     fields = {

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import Location, WorkflowError
 from .ast import Node, Scalar, Seq
 from .expr import Scope
-from .spec import TIME_RE
+from .spec import out_of_range, time_error, time_seconds
 from .template import has_expr, node_template, to_text
 
 
@@ -69,13 +69,19 @@ def coerce_bool(v: Any, attr: str, loc: Location | None) -> bool:
     raise WorkflowError(f"{attr}: expected a boolean, got {to_text(v)!r}", loc)
 
 
-def to_int(node: Node | None, scope: Scope, attr: str) -> int | None:
+def to_int(node: Node | None, scope: Scope, attr: str,
+           bounds: tuple[int, int] | None = None) -> int | None:
+    """An integer attribute, within ``bounds`` when given (``spec.PORTS``...)."""
     if node is None:
         return None
     v = raw(node, scope)
     if v is None:
         return None
-    return coerce_int(v, attr, loc_of(node))
+    value = coerce_int(v, attr, loc_of(node))
+    message = out_of_range(value, bounds, attr) if bounds else None
+    if message:
+        raise WorkflowError(message, loc_of(node))
+    return value
 
 
 def coerce_int(v: Any, attr: str, loc: Location | None) -> int:
@@ -86,11 +92,11 @@ def coerce_int(v: Any, attr: str, loc: Location | None) -> int:
     try:
         if isinstance(v, float) and v.is_integer():
             return int(v)
-        if isinstance(v, str) and len(v) < 50:
+        if isinstance(v, str) and len(v) < 50 and v.strip().isascii():
             return int(v.strip())
     except ValueError:
         pass
-    raise WorkflowError(f"{attr}: invalid literal for int(): {to_text(v)!r}", loc)
+    raise WorkflowError(f"{attr}: invalid literal for int(): {to_text(v)[:60]!r}", loc)
 
 
 def coerce_float(v: Any, attr: str, loc: Location | None) -> float:
@@ -103,21 +109,13 @@ def coerce_float(v: Any, attr: str, loc: Location | None) -> float:
 
 
 def parse_time(v: Any, attr: str, loc: Location | None) -> float:
-    """Seconds from a number or a ``1d6h15m45s`` string."""
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, str):
-        text = v.strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        m = TIME_RE.match(text)
-        if m and text:
-            d, h, mi, s = (int(m.group(i) or 0) for i in (2, 4, 6, 8))
-            return float(((d * 24 + h) * 60 + mi) * 60 + s)
-    raise WorkflowError(f"{attr}: expected a time: seconds or a string like '1d6h15m45s', "
-                        f"got {to_text(v)!r}", loc)
+    """Seconds from a number or a ``1d6h15m45s`` string, from 0 to ``spec.MAX_TIME``."""
+    message = time_error(v, attr)
+    if message:
+        if time_seconds(v) is None:
+            message += f", got {to_text(v)[:60]!r}"
+        raise WorkflowError(message, loc)
+    return float(time_seconds(v) or 0.0)
 
 
 def to_time(node: Node | None, scope: Scope, attr: str) -> float | None:

@@ -10,40 +10,23 @@ from __future__ import annotations
 import ast as pyast
 import inspect
 import operator
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-MAX_SEQ = 1_000_000  # longest string/list an expression may build
+from .limits import (
+    MAX_SEQ,
+    EvalError,
+    charge,
+    check_bits,
+    check_int,
+    reserve,
+    reset_work,
+    text_size,
+)
+
 MAX_EXPR_LEN = 10_000
-WORK_LIMIT = 2_000_000  # items built or iterated by one evaluation (bounds time and memory)
-
-_work = threading.local()
-
-
-def reset_work() -> None:
-    """Give the evaluation that starts now its full work budget."""
-    _work.left = WORK_LIMIT
-
-
-def charge(amount: int) -> None:
-    """Spend ``amount`` of the current evaluation's budget; too much work is an error."""
-    left = getattr(_work, "left", WORK_LIMIT) - amount
-    _work.left = left
-    if left < 0:
-        raise EvalError("the expression does too much work (it builds or iterates more than "
-                        f"{WORK_LIMIT} items)")
-
-
-def _charged(value: Any) -> Any:
-    if isinstance(value, (str, list, tuple, Mapping)):
-        charge(len(value))
-    return value
-
-
-class EvalError(Exception):
-    """Raised inside compiled closures; turned into an ExpressionError with a location."""
+__all__ = ["MAX_SEQ", "EvalError", "Scope", "charge", "compile_expr", "lookup", "reset_work"]
 
 
 class Scope:
@@ -106,21 +89,22 @@ def _typename(v: Any) -> str:
 
 
 def _binop(op: Any, a: Any, b: Any) -> Any:
+    """``a op b``, each result's size checked before it is built."""
     if op is pyast.Mult and (isinstance(a, (str, list)) or isinstance(b, (str, list))):
         seq, n = (a, b) if isinstance(a, (str, list)) else (b, a)
         if not isinstance(n, int) or isinstance(n, bool):
             raise EvalError(f"cannot multiply {_typename(a)} by {_typename(b)}")
-        if len(seq) * max(n, 0) > MAX_SEQ:
-            raise EvalError("result is too large")
-        return _charged(seq * n)
+        reserve(len(seq) * max(n, 0), "result")
+        return seq * n
     if op is pyast.BitOr and isinstance(a, Mapping) and isinstance(b, Mapping):
+        reserve(len(a) + len(b), "result")
         return {**a, **b}
     if op is pyast.Add and (isinstance(a, str) and isinstance(b, str)
                             or isinstance(a, list) and isinstance(b, list)):
-        if len(a) + len(b) > MAX_SEQ:
-            raise EvalError("result is too large")
-        return _charged(operator.add(a, b))
+        reserve(len(a) + len(b), "result")
+        return operator.add(a, b)
     if op is pyast.Add and isinstance(a, tuple) and isinstance(b, (tuple, list)):
+        reserve(len(a) + len(b), "result")
         return list(a) + list(b)
     ok_num = isinstance(a, (int, float)) and isinstance(b, (int, float))
     if op is pyast.BitOr:
@@ -131,12 +115,29 @@ def _binop(op: Any, a: Any, b: Any) -> Any:
         )
     if op is pyast.Mod and isinstance(a, str):  # never str % x (format strings)
         raise EvalError("unsupported operand types for %")
+    if op is pyast.Mult and isinstance(a, int) and isinstance(b, int):
+        check_bits(a.bit_length() + b.bit_length() - 1)
     try:
-        return _ARITH[op](a, b)
+        result = _ARITH[op](a, b)
     except ZeroDivisionError:
         raise EvalError("division by zero") from None
     except OverflowError:
         raise EvalError("number is too large") from None
+    return check_int(result) if isinstance(result, int) else result
+
+
+def _compare(cmp: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """``a cmp b``; comparing strings or containers is work in proportion to their size."""
+    if isinstance(a, (str, list, tuple, Mapping)) and isinstance(b, (str, list, tuple, Mapping)):
+        cost = min(text_size(a), text_size(b))
+        if cost > MAX_SEQ:
+            raise EvalError(f"cannot compare values this large (more than {MAX_SEQ:,} items "
+                            "or characters)")
+        charge(cost)
+    try:
+        return cmp(a, b)
+    except TypeError:
+        raise EvalError(f"cannot compare {_typename(a)} with {_typename(b)}") from None
 
 
 def lookup(obj: Any, key: Any) -> Any:
@@ -255,21 +256,18 @@ class _Compiler:
             cmp = _CMP[type(node.ops[0])]
             left, right = self.compile(node.left), self.compile(node.comparators[0])
 
-            def compare(scope: Scope) -> Any:
-                a, b = left(scope), right(scope)
-                try:
-                    return cmp(a, b)
-                except TypeError:
-                    raise EvalError(
-                        f"cannot compare {_typename(a)} with {_typename(b)}") from None
-            return compare
+            return lambda scope: _compare(cmp, left(scope), right(scope))
         if isinstance(node, pyast.IfExp):
             test, body, orelse = (self.compile(node.test), self.compile(node.body),
                                   self.compile(node.orelse))
             return lambda scope: body(scope) if test(scope) else orelse(scope)
         if isinstance(node, pyast.List):
             items = [self.compile(e) for e in node.elts]
-            return lambda scope: [i(scope) for i in items]
+
+            def mklist(scope: Scope) -> Any:
+                charge(len(items))
+                return [i(scope) for i in items]
+            return mklist
         if isinstance(node, pyast.Dict):
             if any(k is None for k in node.keys):
                 raise _Unsupported("'**' in dicts is not supported", node)
@@ -277,6 +275,7 @@ class _Compiler:
             values = [self.compile(v) for v in node.values]
 
             def mkdict(scope: Scope) -> Any:
+                charge(len(keys))
                 out = {}
                 for k, v in zip(keys, values, strict=True):
                     key = k(scope)
@@ -335,8 +334,8 @@ class _Compiler:
             raise _Unsupported(f"{name}(): {exc}", node) from None
         args = [self.compile(a) for a in node.args]
 
-        def call(scope: Scope) -> Any:
-            return _charged(fn(scope, *[a(scope) for a in args]))
+        def call(scope: Scope) -> Any:  # each function reserves what it builds
+            return fn(scope, *[a(scope) for a in args])
         return call
 
     def _listcomp(self, node: pyast.ListComp) -> Compiled:

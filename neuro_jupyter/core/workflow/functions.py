@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
 
-from .expr import MAX_SEQ, EvalError, Scope
+from .expr import EvalError, Scope
+from .limits import MAX_SEQ, charge, reserve, reserve_text, text_size, too_large
 from .model import DepResult
 from .template import to_text
 
@@ -54,24 +55,29 @@ def _len(scope: Scope, x: Any) -> int:
 def _keys(scope: Scope, d: Any) -> list[Any]:
     if not isinstance(d, Mapping):
         raise EvalError("keys() expects a dict")
+    reserve(len(d), "keys()")
     return list(d.keys())
 
 
 def _values(scope: Scope, d: Any) -> list[Any]:
     if not isinstance(d, Mapping):
         raise EvalError("values() expects a dict")
+    reserve(len(d), "values()")
     return list(d.values())
 
 
 def _lower(scope: Scope, s: Any) -> str:
-    return _need_str("lower", s).lower()
+    reserve(len(_need_str("lower", s)), "lower()")
+    return str(s).lower()
 
 
 def _upper(scope: Scope, s: Any) -> str:
-    return _need_str("upper", s).upper()
+    reserve(len(_need_str("upper", s)), "upper()")
+    return str(s).upper()
 
 
 def _str(scope: Scope, x: Any) -> str:
+    reserve_text(x, "str()")
     return to_text(x)
 
 
@@ -89,9 +95,13 @@ def _int(scope: Scope, x: Any) -> int:
 def _range(scope: Scope, *args: Any) -> list[int]:
     if not 1 <= len(args) <= 3 or any(isinstance(a, bool) or not isinstance(a, int) for a in args):
         raise EvalError("range() expects 1 to 3 integers")
-    r = range(*args)
-    if len(r) > MAX_SEQ:
-        raise EvalError("range() is too large")
+    try:
+        r = range(*args)
+        size = len(r)
+    except (ValueError, OverflowError) as exc:  # a zero step; more items than an index holds
+        raise (too_large("range()") if isinstance(exc, OverflowError)
+               else EvalError(f"range(): {exc}")) from None
+    reserve(size, "range()")
     return list(r)
 
 
@@ -99,16 +109,19 @@ _WIDTH = re.compile(r"\d+")
 
 
 def _fmt(scope: Scope, spec: Any, *args: Any) -> str:
-    """``spec.format(*args)`` restricted to positional fields: no attribute or index access."""
+    """``spec.format(*args)`` restricted to positional fields: no attribute or index access.
+    The result's size is reserved before it is built."""
     spec = _need_str("fmt", spec)
-    out: list[str] = []
-    auto = 0
     try:
         parsed = list(string.Formatter().parse(spec))
     except ValueError as exc:
         raise EvalError(f"fmt(): {exc}") from None
+    parts: list[str | tuple[Any, str]] = []  # literal text, or (value, format spec)
+    size = 0
+    auto = 0
     for literal, fname, fspec, conv in parsed:
-        out.append(literal)
+        parts.append(literal)
+        size += len(literal)
         if fname is None:
             continue
         if fname == "":
@@ -119,19 +132,31 @@ def _fmt(scope: Scope, spec: Any, *args: Any) -> str:
         else:
             raise EvalError(f"fmt(): only positional fields like {{}} or {{0}} are allowed, "
                             f"not {{{fname}}}")
-        if fspec and ("{" in fspec or any(int(n) > 1000 for n in _WIDTH.findall(fspec))):
+        widths = _WIDTH.findall(fspec or "")
+        if fspec and ("{" in fspec or any(len(n) > 4 or int(n) > 1000 for n in widths)):
             raise EvalError(f"fmt(): unsupported format spec {fspec!r}")
         if idx >= len(args):
-            raise EvalError(f"fmt(): not enough arguments for {spec!r}")
+            raise EvalError(f"fmt(): not enough arguments for {spec[:60]!r}"
+                            + ("..." if len(spec) > 60 else ""))
         value = args[idx]
+        size += text_size(value) + sum(int(n) for n in widths)
+        if size > MAX_SEQ:  # before this argument's text is built
+            raise too_large("fmt()")
         if conv == "r":
             value = repr(value) if isinstance(value, (str, int, float, bool)) else to_text(value)
         elif conv in ("s", "a"):
             value = to_text(value)
         elif not isinstance(value, (str, int, float, bool)) and value is not None:
             value = to_text(value)
+        parts.append((value, fspec or ""))
+    reserve(size, "fmt()")
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
         try:
-            out.append(format(value, fspec or ""))
+            out.append(format(*part))
         except (ValueError, TypeError) as exc:
             raise EvalError(f"fmt(): {exc}") from None
     return "".join(out)
@@ -139,8 +164,8 @@ def _fmt(scope: Scope, spec: Any, *args: Any) -> str:
 
 def _replace(scope: Scope, s: Any, old: Any, new: Any) -> str:
     s, old, new = _need_str("replace", s), _need_str("replace", old), _need_str("replace", new)
-    if old and len(new) > len(old) and s.count(old) * (len(new) - len(old)) + len(s) > MAX_SEQ:
-        raise EvalError("replace(): result is too large")
+    count = s.count(old) if old else len(s) + 1  # '' matches between every two characters
+    reserve(len(s) + count * (len(new) - len(old)), "replace()")
     return s.replace(old, new)
 
 
@@ -148,11 +173,15 @@ def _join(scope: Scope, sep: Any, items: Any, convert: Any = False) -> str:
     sep = _need_str("join", sep)
     if not isinstance(items, (list, tuple)):
         raise EvalError("join() expects a list")
-    if convert:
-        return sep.join(to_text(i) for i in items)
-    if not all(isinstance(i, str) for i in items):
+    if not convert and not all(isinstance(i, str) for i in items):
         raise EvalError("join(): all items must be strings (pass True as third argument "
                         "to convert them)")
+    size = len(sep) * max(len(items) - 1, 0)
+    if size <= MAX_SEQ:
+        size += text_size(items)
+    reserve(size, "join()")
+    if convert:
+        return sep.join(to_text(i) for i in items)
     return sep.join(items)
 
 
@@ -171,35 +200,63 @@ def _jsonable(x: Any) -> Any:
 
 
 def _to_json(scope: Scope, x: Any) -> str:
+    reserve_text(x, "to_json()")
     try:
-        return json.dumps(x, default=_jsonable)
+        text = json.dumps(x, default=_jsonable)
     except (TypeError, ValueError) as exc:
         raise EvalError(f"to_json(): {exc}") from None
+    if len(text) > MAX_SEQ:  # escapes of non-ASCII text made it longer than measured
+        raise too_large("to_json()")
+    return text
 
 
 def _from_json(scope: Scope, s: Any) -> Any:
+    reserve(len(_need_str("from_json", s)), "from_json()")
     try:
-        return json.loads(_need_str("from_json", s))
+        return json.loads(s)
     except ValueError as exc:
         raise EvalError(f"from_json(): {exc}") from None
 
 
-def hash_paths(root: Path, patterns: tuple[Any, ...]) -> str:
-    """SHA-256 over the sorted files matching ``patterns`` under ``root`` (names included)."""
+MAX_HASHED_FILES = 100_000  # files one hash_files() call may match
+
+
+def hash_paths(root: Path, patterns: tuple[Any, ...], allowed: tuple[Path, ...] = (),
+               fname: str = "hash_files") -> str:
+    """SHA-256 over the sorted files matching ``patterns`` under ``root`` (names included).
+
+    With ``allowed``, ``root`` and every file read must resolve inside one of those folders
+    (the project, an action's folder): a symlink leading elsewhere is refused, not read."""
     hasher = hashlib.sha256()
     base = root.resolve()
+    roots = tuple(p.resolve() for p in allowed)
+    if roots and not _inside(base, roots):
+        raise EvalError(f"{fname}(): {root} is outside the project: file functions read only "
+                        "the project's files (and an action's own folder)")
+    seen = 0
     for pattern in patterns:
-        pattern = _need_str("hash_files", pattern)
+        pattern = _need_str(fname, pattern)
         if not pattern or PurePath(pattern).is_absolute() or ".." in PurePath(pattern).parts:
-            raise EvalError(f"hash_files(): pattern {pattern!r} must be relative to the "
+            raise EvalError(f"{fname}(): pattern {pattern!r} must be relative to the "
                             "workspace, without '..'")
+        matches: list[Path] = []
         try:
-            matches = sorted(base.glob(pattern))
+            for path in base.glob(pattern):
+                seen += 1
+                if seen > MAX_HASHED_FILES:
+                    raise EvalError(f"{fname}(): the patterns match more than "
+                                    f"{MAX_HASHED_FILES:,} files")
+                charge(1)
+                matches.append(path)
         except (ValueError, NotImplementedError, OSError) as exc:
-            raise EvalError(f"hash_files(): {exc}") from None
-        for path in matches:
+            raise EvalError(f"{fname}(): {exc}") from None
+        for path in sorted(matches):
             if not path.is_file():
                 continue
+            if roots and not _inside(path.resolve(), roots):
+                raise EvalError(f"{fname}(): {path.relative_to(base)} leads outside the "
+                                f"project (to {path.resolve()}): file functions read only "
+                                "the project's files (and an action's own folder)")
             hasher.update(str(path.relative_to(base)).encode("utf-8"))
             with path.open("rb") as f:
                 while chunk := f.read(1 << 16):
@@ -207,16 +264,34 @@ def hash_paths(root: Path, patterns: tuple[Any, ...]) -> str:
     return hasher.hexdigest()
 
 
+def _inside(path: Path, roots: tuple[Path, ...]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+def _file_roots(scope: Scope) -> tuple[Path, ...]:
+    """The folders file functions may read: the project, and inside an action its folder."""
+    host = _host(scope)
+    roots = [host.workspace]
+    flow = scope.names.get("flow")
+    action = flow.get("action_path") if isinstance(flow, Mapping) else None
+    if isinstance(action, (str, PurePath)) and str(action):
+        roots.append(Path(action))
+    if host.action_path is not None:
+        roots.append(host.action_path)
+    return tuple(roots)
+
+
 def _hash_files(scope: Scope, *patterns: Any) -> str:
-    return hash_paths(_host(scope).workspace, patterns)
+    return hash_paths(_host(scope).workspace, patterns, _file_roots(scope))
 
 
 def _hash_files_relative(scope: Scope, root: Any, *patterns: Any) -> str:
     host = _host(scope)
+    reserve_text(root, "hash_files_relative()")
     path = Path(to_text(root))
     if not path.is_absolute():
         path = host.workspace / path
-    return hash_paths(path, patterns)
+    return hash_paths(path, patterns, _file_roots(scope), "hash_files_relative")
 
 
 def _dep_results(scope: Scope, fname: str, ids: tuple[Any, ...]) -> list[str]:

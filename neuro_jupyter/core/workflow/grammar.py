@@ -14,7 +14,9 @@ from .ast import Map, Node, Scalar, Seq, describe
 from .spec import (
     EXPR_SCHEMA,
     ID_RE,
+    PARALLEL,
     PORT_FORWARD_RE,
+    PORTS,
     Bool,
     Enum,
     Errors,
@@ -321,7 +323,7 @@ def _exec_unit(site: str) -> dict[str, F]:
         "python": F(Str(), site=s, descr="Script run with python3 -uc"),
         "workdir": F(Str(), site=s), "env": F(MapOf(), site=s),
         "volumes": F(ListOf(), site=s), "tags": F(ListOf(), site=s),
-        "life_span": F(Time(), site=s), "http_port": F(Int(), site=s),
+        "life_span": F(Time(), site=s), "http_port": F(Int(bounds=PORTS), site=s),
         "http_auth": F(Bool(), site=s), "pass_config": F(Bool(), site=s),
         "restart": F(Enum(choices=("never", "on-failure", "always")), site=s),
     }
@@ -357,7 +359,7 @@ def _defaults(batch: bool) -> Struct:
               "schedule_timeout": F(Time(), site=s)}
     if batch:
         fields.update({"fail_fast": F(Bool(), site="defaults2"),
-                       "max_parallel": F(Int(), site="defaults2"),
+                       "max_parallel": F(Int(bounds=PARALLEL), site="defaults2"),
                        "cache": F(_cache(), site="defaults2")})
     return Struct(name="FlowDefaults", fields=fields)
 
@@ -378,7 +380,7 @@ def _live_job_fields(site: str, *, params: bool = True) -> dict[str, F]:
 def _strategy() -> Struct:
     return Struct(name="Strategy", fields={
         "matrix": F(Matrix(), required=True, site="matrix"), "fail_fast": F(Bool(), site="strategy"),
-        "max_parallel": F(Int(), site="strategy")})
+        "max_parallel": F(Int(bounds=PARALLEL), site="strategy")})
 
 
 def _task_base() -> dict[str, F]:

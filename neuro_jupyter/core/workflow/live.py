@@ -46,6 +46,7 @@ from .expr import Scope
 from .grammar import live_flow
 from .loader import Workspace
 from .model import JobSpec, LiveJobInfo
+from .spec import PORTS, out_of_range
 from .template import to_text
 
 
@@ -310,9 +311,13 @@ def _build(env: _Env, job_id: str, entry: Map, layers: Mapping[str, list[Node]],
     for item in merged_list(layers, "port_forward", scope):
         text = to_text(item)
         lp, _, rp = text.partition(":")
-        if not (lp.isdigit() and rp.isdigit()):
-            raise WorkflowError(f"port_forward: {text!r} is not LOCAL:REMOTE",
-                                (one("port_forward") or entry).loc)
+        where = (one("port_forward") or entry).loc
+        if not all(p.isascii() and p.isdigit() and len(p) < 6 for p in (lp, rp)):
+            raise WorkflowError(f"port_forward: {text[:60]!r} is not LOCAL:REMOTE", where)
+        message = out_of_range(int(lp), PORTS, "port_forward") or out_of_range(
+            int(rp), PORTS, "port_forward")
+        if message:
+            raise WorkflowError(message, where)
         pf.append((int(lp), int(rp)))
     return JobSpec(
         **fields,

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Location, WorkflowError, WorkflowErrors
-from ..project.discovery import CONFIG_DIR
+from ..project.discovery import CONFIG_DIR, escaping_link
 from .ast import Map, Node, Scalar
 from .grammar import action_file, batch_flow, live_flow, project_file
 from .spec import Errors, Struct
@@ -45,6 +45,9 @@ class Workspace:
         if rel in self.overlay:
             text = self.overlay[rel]
         else:
+            refused = escaping_link(self.root, rel)
+            if refused:
+                raise WorkflowError(refused)
             path = self.root / rel
             try:
                 text = path.read_text(encoding="utf-8")
@@ -109,8 +112,7 @@ class Workspace:
         """Whether a .neuro file is a batch flow (not an action kept there); a file that
         does not parse counts, so planning it shows the error."""
         try:
-            text = self.overlay[rel] if rel in self.overlay else (self.root / rel).read_text(
-                encoding="utf-8")
+            text = self.overlay[rel] if rel in self.overlay else self.read(rel)
             node = load_yaml(text, rel)
             return not isinstance(node, Map) or file_role(stem, True, node) == "batch"
         except (OSError, UnicodeDecodeError, WorkflowError):

@@ -1,7 +1,10 @@
 """JSON Schemas of live, batch, action and project files, generated from the grammar.
 
 Shipped as package data (``schemas/*.json``) for editors running yaml-language-server:
-``# yaml-language-server: $schema=<path or URL of neuro-flow.schema.json>``.
+``# yaml-language-server: $schema=<path or URL of neuro-flow.schema.json>``. A new project
+gets copies in ``.neuro/schemas/`` and its files name them relative to themselves
+(``$schema=schemas/neuro-flow-live.schema.json``), which survives moving the project and
+reinstalling neuro-jupyter; ``neuro-jupyter schema --write`` refreshes them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from .grammar import action_file, batch_flow, live_flow, project_file
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
+PROJECT_SCHEMAS = "schemas"  # a project's copies, in .neuro/schemas/ (named relative to files)
 KINDS = ("live", "batch", "action", "project")
 _DRAFT = "http://json-schema.org/draft-07/schema#"
 

@@ -21,6 +21,58 @@ ID_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TIME_RE = re.compile(r"^((\d+)d)?((\d+)h)?((\d+)m)?((\d+)s)?$")
 PORT_FORWARD_RE = re.compile(r"^\d+:\d+$")
 
+# the meaningful range of each integer attribute, checked in the file and once evaluated
+PORTS = (1, 65535)
+PARALLEL = (1, 1_000_000)  # max_parallel: at least one task at a time
+MAX_TIME = 100 * 365 * 24 * 3600  # life spans and timeouts: 0 (none) to 100 years
+
+
+def out_of_range(value: float, bounds: tuple[float, float], attr: str, unit: str = "",
+                 shown: str | None = None) -> str | None:
+    """The message for ``value`` (written as ``shown``) outside ``bounds`` (inclusive), or
+    None."""
+    low, high = bounds
+    if low <= value <= high:
+        return None
+    if shown is None:
+        shown = (f"{value:g}" if isinstance(value, float) else str(value) if abs(value) < 10**20
+                 else f"a number of about {int(value.bit_length() * 0.30103) + 1} digits")
+    return f"{attr}: expected {low:,} to {high:,}{unit}, got {shown}"
+
+
+def time_seconds(value: Any) -> float | None:
+    """Seconds from a number or a ``1d6h15m45s`` string; None when it is neither."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:
+            return float("inf")
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    m = TIME_RE.match(text)
+    if m is None:
+        return None
+    if any(len(m.group(i) or "") > 15 for i in (2, 4, 6, 8)):
+        return float("inf")
+    d, h, mi, sec = (int(m.group(i) or 0) for i in (2, 4, 6, 8))
+    return float(((d * 24 + h) * 60 + mi) * 60 + sec)
+
+
+def time_error(value: Any, attr: str) -> str | None:
+    """Why ``value`` is not a time from 0 to ``MAX_TIME`` seconds, or None."""
+    seconds = time_seconds(value)
+    if seconds is None:
+        return f"{attr}: expected a time: seconds or a string like '1d6h15m45s'"
+    if seconds != seconds:  # NaN
+        return f"{attr}: expected a time, got {value!r}"
+    shown = repr(value.strip()[:40]) if isinstance(value, str) else None
+    return out_of_range(seconds, (0, MAX_TIME), attr, " seconds", shown)
+
 
 @dataclass(frozen=True)
 class Site:
@@ -195,7 +247,7 @@ def _is_bool(v: Any) -> bool:
 
 def _is_int(v: Any) -> bool:
     return (isinstance(v, int) and not isinstance(v, bool)) or (
-        isinstance(v, str) and v.strip().isdigit())
+        isinstance(v, str) and v.strip().isascii() and v.strip().isdigit())
 
 
 def _is_time(v: Any) -> bool:
@@ -218,24 +270,43 @@ class Bool(Type):
 
 @dataclass(frozen=True)
 class Int(Type):
+    """An integer within ``bounds``."""
+
+    bounds: tuple[int, int] = (-(2**63), 2**63 - 1)
+
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
         self._check_scalar(node, attr, site, errors, _is_int, "an integer")
+        if not isinstance(node, Scalar) or has_expr(str(node.value)) or not _is_int(node.value):
+            return
+        text = str(node.value).strip()
+        if len(text) > 20:  # surely out of range (and more than int() may read)
+            errors.add(f"{attr}: expected {self.bounds[0]:,} to {self.bounds[1]:,}, got a "
+                       f"number of {len(text)} digits", node.loc)
+            return
+        message = out_of_range(int(text), self.bounds, attr)
+        if message:
+            errors.add(message, node.loc)
 
     def schema(self) -> dict[str, Any]:
-        return {"anyOf": [{"type": "integer"}, EXPR_SCHEMA]}
+        low, high = self.bounds
+        return {"anyOf": [{"type": "integer", "minimum": low, "maximum": high}, EXPR_SCHEMA]}
 
 
 @dataclass(frozen=True)
 class Time(Type):
-    """Seconds as a number, or ``1d6h15m45s``."""
+    """Seconds as a number, or ``1d6h15m45s``: from 0 (none) to ``MAX_TIME``."""
 
     def validate(self, node: Node, attr: str, site: Site | None, errors: Errors) -> None:
         self._check_scalar(node, attr, site, errors, _is_time,
                            "a time: seconds or a string like '1d6h15m45s'")
+        if isinstance(node, Scalar) and _is_time(node.value) and not has_expr(str(node.value)):
+            message = time_error(node.value, attr)
+            if message:
+                errors.add(message, node.loc)
 
     def schema(self) -> dict[str, Any]:
-        return {"anyOf": [{"type": "number"}, {"type": "string",
-                                               "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"},
+        return {"anyOf": [{"type": "number", "minimum": 0, "maximum": MAX_TIME},
+                          {"type": "string", "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$"},
                           EXPR_SCHEMA]}
 
 

@@ -11,6 +11,7 @@ from ..errors import ExpressionError, Location
 from .ast import Scalar
 from .expr import CompiledExpr, EvalError, Scope, _ParseFailure, compile_expr, reset_work
 from .exprparse import split_template
+from .limits import reserve_text
 
 
 def _offset_loc(base: Location, text: str, offset: int, quoted: bool,
@@ -54,23 +55,35 @@ class Template:
         return "".join(out)
 
 
-def run(expr: CompiledExpr, scope: Scope, loc: Location) -> Any:
-    """Evaluate one compiled expression, turning every failure into an ExpressionError."""
+def run(expr: CompiledExpr, scope: Scope, loc: Location, *, whole: bool = True) -> Any:
+    """Evaluate one compiled expression, turning every failure into an ExpressionError.
+
+    The value of a ``whole`` expression (not a part of one) must fit as text in the limits:
+    it is kept, and may be written into a command, a message or a log."""
     reset_work()
     try:
-        return expr.fn(scope)
+        value = expr.fn(scope)
+        if whole and isinstance(value, (list, tuple, Mapping)):  # scalars were sized as built
+            reserve_text(value, "the expression's value")
+        return value
     except ExpressionError as exc:
         if exc.location is None:
             raise ExpressionError(exc.message, loc) from None
         raise
     except EvalError as exc:
-        raise ExpressionError(f"{exc} in '{expr.src.strip()}'", loc) from None
+        raise ExpressionError(f"{exc} in '{_shown(expr.src)}'", loc) from None
     except RecursionError:
         raise ExpressionError("expression recursion is too deep", loc) from None
     except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError, OverflowError,
             AttributeError, MemoryError) as exc:
-        raise ExpressionError(f"{type(exc).__name__}: {exc} in '{expr.src.strip()}'",
+        raise ExpressionError(f"{type(exc).__name__}: {exc} in '{_shown(expr.src)}'",
                               loc) from None
+
+
+def _shown(src: str, width: int = 200) -> str:
+    """An expression's text for a message, cut when long."""
+    text = src.strip()
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def to_text(value: Any) -> str:

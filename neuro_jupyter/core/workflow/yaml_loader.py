@@ -38,7 +38,12 @@ def _loc(node: yaml.Node, filename: str) -> Location:
 
 
 _STR_TAG = "tag:yaml.org,2002:str"
-MAX_NODES = 1_000_000  # after alias expansion: refuses "billion laughs" documents
+_CORE = "tag:yaml.org,2002:"
+# YAML's own types; any other tag (``!!python/object``, ``!custom``) is refused by name
+PLAIN_TAGS = frozenset(_CORE + t for t in (
+    "str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge",
+    "omap", "pairs", "set", "value"))
+MAX_NODES = 1_000_000  # values of a document, after alias expansion ("billion laughs")
 
 
 class _Converter:
@@ -49,6 +54,7 @@ class _Converter:
         self.filename = filename
         self.lines = text.splitlines()
         self.memo: dict[int, tuple[Node, int]] = {}
+        self.aliased = False  # an alias (a node met twice) was expanded
 
     def loc(self, node: yaml.Node) -> Location:
         return _loc(node, self.filename)
@@ -65,13 +71,21 @@ class _Converter:
         """The located node and its size once aliases are expanded."""
         cached = self.memo.get(id(node))
         if cached is not None:
+            self.aliased = True
             return cached
         if depth > 200:
             raise WorkflowError("YAML nesting is too deep", self.loc(node))
+        if node.tag not in PLAIN_TAGS:
+            tag = node.tag.replace(_CORE, "!!")
+            raise WorkflowError(f"unsupported YAML tag '{tag[:80]}': workflow files hold plain "
+                                "strings, numbers, booleans, lists and mappings", self.loc(node))
         result = self._convert(node, depth)
         if result[1] > MAX_NODES:
-            raise WorkflowError(f"the document expands to more than {MAX_NODES} values "
-                                "(YAML aliases)", self.loc(node))
+            how = (" once its YAML aliases are expanded" if self.aliased else
+                   " (keys, list items and scalars): split it into several flows, or use a "
+                   "matrix or an action for repeated tasks")
+            raise WorkflowError(f"the document has more than {MAX_NODES:,} values{how}",
+                                self.loc(node))
         self.memo[id(node)] = result
         return result
 
@@ -82,6 +96,9 @@ class _Converter:
                          else self.loader.construct_object(node, deep=True))
             except yaml.YAMLError as exc:
                 raise WorkflowError(f"invalid scalar: {exc}", self.loc(node)) from None
+            except ValueError:  # an integer longer than Python converts from text
+                raise WorkflowError(f"a number of {len(node.value)} digits: longer than any "
+                                    "setting takes", self.loc(node)) from None
             if not isinstance(value, (str, int, float, bool)) and value is not None:
                 value = str(node.value)  # timestamps, binary: keep the text
             block = node.style in ("|", ">")

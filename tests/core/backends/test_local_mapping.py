@@ -84,6 +84,45 @@ def test_missing_workdir_under_a_volume_is_created(a_project: Project, tmp_path:
     assert not (tmp_path.parent / "elsewhere").exists()
 
 
+@pytest.mark.parametrize(("workdir", "message"), [
+    ("../..", "workdir '../..' leads outside the project"),
+    ("modules/../../x", "workdir 'modules/../../x' leads outside the project"),
+    ("/project/up/../../..", "workdir '/project/up/../../..' leaves the mounted volumes (it is "
+     "'/' once normalised; mounts: /project, /project/data, /project/results)"),
+    ("/project/../etc", "(it is '/etc' once normalised"),
+    ("/project/data/../../tmp", "(it is '/tmp' once normalised"),
+])
+def test_a_workdir_is_normalised_and_may_not_leave_the_project_or_its_mounts(
+        a_project: Project, tmp_path: Path, workdir: str, message: str) -> None:
+    unit = ExecUnit(title="t", argv=("true",), workdir=workdir, volumes=volumes(a_project.root))
+    with pytest.raises(BackendError) as info:
+        to_process_spec(unit, a_project, tmp_path / "l")
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(("workdir", "inside"), [
+    ("/project/results/../data", "data"), ("/project/./results/run/..", "out"),
+    ("modules/../data/.", "data"), ("//project//data", "data"), ("/project/..", None),
+])
+def test_a_normalised_workdir_inside_maps_as_written_without_dots(
+        a_project: Project, tmp_path: Path, workdir: str, inside: str | None) -> None:
+    unit = ExecUnit(title="t", argv=("true",), workdir=workdir, volumes=volumes(a_project.root))
+    if inside is None:
+        with pytest.raises(BackendError, match="leaves the mounted volumes"):
+            to_process_spec(unit, a_project, tmp_path / "l")
+        return
+    assert to_process_spec(unit, a_project, tmp_path / "l").workdir == a_project.root / inside
+
+
+def test_an_absolute_folder_of_this_machine_stays_a_workdir(
+        a_project: Project, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "local-data"
+    elsewhere.mkdir()
+    unit = ExecUnit(title="t", argv=("true",), workdir=f"{elsewhere}/sub/..",
+                    volumes=volumes(a_project.root))
+    assert to_process_spec(unit, a_project, tmp_path / "l").workdir == elsewhere
+
+
 @pytest.mark.parametrize("slash", ["", "/"])
 def test_a_missing_workdir_outside_volumes_is_an_error(
     a_project: Project, tmp_path: Path, slash: str

@@ -65,12 +65,14 @@ def test_no_project_found(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("folder", "expected"), [
     ("neuro-tutorial", "neuro_tutorial"), ("My.Project v2", "my_project_v2"), ("abc", "abc"),
     ("ünïcode-proj", "unicode_proj"), ("Café Crème", "cafe_creme"), ("ﬁle", "file"),
+    ("проект-ñ", "proekt_n"), ("другой-ñ", "drugoi_n"), ("Straße", "strasse"),
+    ("Αθήνα 2", "athina_2"), ("Łódź", "lodz"),
 ])
 def test_derive_project_id(folder: str, expected: str) -> None:
     assert derive_project_id(folder) == expected
 
 
-@pytest.mark.parametrize("folder", ["2cool", "---", "", "class", "日本"])
+@pytest.mark.parametrize("folder", ["2cool", "---", "", "class", "日本", "数据-x", "x-عربي"])
 def test_derive_project_id_refuses(folder: str) -> None:
     with pytest.raises(ProjectError):
         derive_project_id(folder)

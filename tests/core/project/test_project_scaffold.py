@@ -20,6 +20,8 @@ from neuro_jupyter.core.project.scaffold import (
     validate_code_dir,
 )
 from neuro_jupyter.core.store.projects import list_projects
+from neuro_jupyter.core.workflow import check_project
+from neuro_jupyter.core.workflow.schema import SCHEMA_DIR
 
 EXPECTED_ENTRIES = {
     ".neuro", ".neuro/live.yml", ".neuro/project.yml", ".neuro/training.yml",
@@ -158,14 +160,21 @@ def test_rendered_files_are_valid(tmp_path: Path) -> None:
 
 
 def test_workflow_files_point_editors_at_the_schemas(tmp_path: Path) -> None:
+    """Relative to each file, at a copy inside the project: moving the project or reinstalling
+    neuro-jupyter leaves the reference working (yaml-language-server resolves it from the
+    file's folder)."""
     root = init_project("Neuro Tutorial", output_dir=tmp_path, no_input=True).root
+    moved = tmp_path / "elsewhere" / "moved"
+    moved.parent.mkdir()
+    root.rename(moved)
 
     for name, kind in (("live.yml", "live"), ("training.yml", "batch"), ("project.yml", "project")):
-        first = (root / ".neuro" / name).read_text().splitlines()[0]
-        assert first.startswith("# yaml-language-server: $schema="), first
-        schema = Path(first.split("$schema=", 1)[1])
-        assert schema.name == f"neuro-flow-{kind}.schema.json"
-        assert json.loads(schema.read_text())  # an installed, readable JSON Schema
+        first = (moved / ".neuro" / name).read_text().splitlines()[0]
+        assert first == f"# yaml-language-server: $schema=schemas/neuro-flow-{kind}.schema.json"
+        schema = moved / ".neuro" / first.split("$schema=", 1)[1]
+        assert json.loads(schema.read_text()) == json.loads(
+            (SCHEMA_DIR / schema.name).read_text())
+    assert check_project(open_project(moved)) == []  # the schema folder is not taken for a workflow
 
 
 def test_the_project_is_recorded_and_found_again(tmp_path: Path) -> None:

@@ -51,7 +51,15 @@ def test_merge_keys_and_anchors() -> None:
     ("a: 1\na: 2\n", "f.yml:2:1: duplicate key 'a' (first defined at f.yml:1:1)"),
     ("a: *nope\n", "f.yml:1:4: invalid YAML: found undefined alias"),
     ("? [1, 2]\n: x\n", "f.yml:1:3: mapping keys must be scalars"),
-    ("a: !!python/object:os.system x\n", "f.yml:1:4: invalid scalar"),
+    ("a: !!python/object:os.system x\n", "f.yml:1:4: unsupported YAML tag "
+     "'!!python/object:os.system': workflow files hold plain strings"),
+    ("a:\n  bash: !!python/object:os.system {a: 1}\n",
+     "f.yml:2:9: unsupported YAML tag '!!python/object:os.system'"),
+    ("a: !!python/object/apply:os.system [echo]\n", "f.yml:1:4: unsupported YAML tag "
+     "'!!python/object/apply:os.system'"),
+    ("a: !custom x\n", "f.yml:1:4: unsupported YAML tag '!custom'"),
+    ("a:\n  max_parallel: " + "9" * 5000 + "\n",
+     "f.yml:2:17: a number of 5000 digits: longer than any setting takes"),
     ("---\na: 1\n---\nb: 2\n", "invalid YAML"),
 ])
 def test_yaml_errors(text: str, message: str) -> None:
@@ -65,8 +73,24 @@ def test_billion_laughs_is_refused() -> None:
     for i in range(1, 9):
         prev = f"*a{i - 1}"
         lines.append(f"a{i}: &a{i} [{', '.join([prev] * 10)}]")
-    with pytest.raises(WorkflowError, match="expands to more than"):
+    with pytest.raises(WorkflowError, match="has more than 1,000,000 values once its YAML "
+                                            "aliases are expanded"):
         load_yaml("\n".join(lines) + "\n", "f.yml")
+
+
+def test_a_huge_document_without_aliases_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Too many tasks and no alias (the issue's 200,000 tasks, here against a limit of 1,000
+    values): the message names the size, not aliases."""
+    from neuro_jupyter.core.workflow import yaml_loader
+
+    monkeypatch.setattr(yaml_loader, "MAX_NODES", 1000)
+    text = "kind: batch\ntasks:\n" + "".join(f"  - id: t{i}\n    bash: x\n" for i in range(200))
+    with pytest.raises(WorkflowError) as info:
+        load_yaml(text, "f.yml")
+    message = str(info.value)
+    assert message.startswith("f.yml:3:3: the document has more than 1,000 values (keys, "
+                              "list items and scalars): split it"), message
+    assert "alias" not in message
 
 
 def test_deep_nesting_is_refused() -> None:

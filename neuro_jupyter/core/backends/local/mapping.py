@@ -14,9 +14,11 @@ How a job written for a container runs unchanged on this machine:
   (``~/My Projects/x``) is replaced by a plain symlink to it (``aliases.py``), so unquoted
   mount paths in ``bash:`` scripts work as in a container.
   ``read_only`` cannot be enforced locally.
-- **workdir**: rewritten the same way; a relative workdir is taken from the project root; no
-  workdir means the project root. A missing workdir in the project or under a mounted volume
-  is created, as a container runtime does.
+- **workdir**: normalised (``..`` resolved in its text), then rewritten the same way; a
+  relative workdir is taken from the project root and may not leave it, one written under a
+  mount may not leave the mounts (``/project/up/../../..``); an absolute folder of this machine
+  outside the mounts is used as it is. No workdir means the project root. A missing workdir in
+  the project or under a mounted volume is created, as a container runtime does.
 - **entrypoint** is split like a command line and put before the command.
 - **image** is not used locally (there is no container); a job without ``cmd``/``bash``/
   ``python`` would need the image's CMD, so it cannot run locally.
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import posixpath
 import re
 import shlex
 import sys
@@ -146,25 +149,43 @@ def loopback(text: str) -> str:
 
 
 def local_workdir(workdir: str | None, project_root: Path, rewrite: MountRewriter) -> Path:
-    """The folder a job starts in (see the module docstring)."""
+    """The folder a job starts in (see the module docstring). The workdir is normalised
+    (``..`` and ``.`` resolved in its text) before it is mapped: a relative one must stay in
+    the project, one written under a mount must stay under the mounts; an absolute folder of
+    this machine outside the mounts is used as it is when it exists."""
     if not workdir:
         return project_root
-    inside = rewrite.finds(workdir)  # under a mounted volume
-    mapped = Path(rewrite(workdir))
-    if not mapped.is_absolute():
-        mapped = project_root / mapped
-        inside = mapped.resolve().is_relative_to(project_root.resolve())
-    if mapped.is_dir():
-        return mapped
-    if inside:  # created when missing, as a container runtime does
+    if not posixpath.isabs(workdir):
+        mapped = Path(os.path.normpath(project_root / workdir))
+        if mapped != project_root and project_root not in mapped.parents:
+            raise UnrunnableError(f"workdir {workdir!r} leads outside the project "
+                                  f"({project_root}): a relative workdir is a folder of it")
+        return _existing_or_made(workdir, mapped)
+    normal = posixpath.normpath(workdir)
+    if normal.startswith("//"):  # POSIX keeps a leading '//'
+        normal = "/" + normal.lstrip("/")
+    if rewrite.finds(normal):  # under a mounted volume: created when missing
+        return _existing_or_made(workdir, Path(rewrite(normal)))
+    if rewrite.finds(workdir):
+        raise UnrunnableError(
+            f"workdir {workdir!r} leaves the mounted volumes (it is {normal!r} once "
+            f"normalised; mounts: {', '.join(sorted(rewrite.mounts))})")
+    if Path(normal).is_dir():
+        return Path(normal)
+    raise UnrunnableError(
+        f"workdir {workdir!r} is neither under a mounted volume nor a folder on this machine"
+    )
+
+
+def _existing_or_made(workdir: str, mapped: Path) -> Path:
+    """A workdir in the project or a mounted volume, created when missing, as a container
+    runtime does."""
+    if not mapped.is_dir():
         try:
             mapped.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise BackendError(f"workdir {workdir!r} is {mapped} here: {exc}") from exc
-        return mapped
-    raise UnrunnableError(
-        f"workdir {workdir!r} is neither under a mounted volume nor a folder on this machine"
-    )
+    return mapped
 
 
 def map_unit(
