@@ -69,9 +69,14 @@ class Location:
 class WorkflowError(InvalidInputError):
     """An error in a workflow file, printed as ``FILE:LINE:COL: message``."""
 
-    def __init__(self, message: str, location: Location | None = None) -> None:
+    def __init__(self, message: str, location: Location | None = None, *,
+                 evaluation: bool = False) -> None:
         self.message = message
         self.location = location
+        # neuro-flow finds it when it evaluates a flow, not when it parses the file (a name
+        # or context the place lacks, a matrix include entry's keys): an action file checked
+        # on its own only warns of it
+        self.evaluation = evaluation
         super().__init__(f"{location}: {message}" if location else message)
 
 

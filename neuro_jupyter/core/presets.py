@@ -88,10 +88,11 @@ def presets_path() -> Path:
 _LOADED: dict[Path, tuple[tuple[int, int], Any]] = {}
 
 
-def _load() -> tuple[dict[str, Resources], dict[str, str | None]]:
+def _load(create: bool = True) -> tuple[dict[str, Resources], dict[str, str | None]]:
     """The table's presets by name, and its fallback names (``unknown_gpu``/``unknown_cpu``);
-    read again only when the file changes (a bake asks once per task)."""
-    path = presets_path()
+    read again only when the file changes (a bake asks once per task). ``create``: write the
+    file with the defaults if it is missing (what runs a job does; ``check`` only reads)."""
+    path = presets_path() if create else paths.home() / PRESETS_FILE
     try:
         st = path.stat()
         stamp = (st.st_mtime_ns, st.st_size)
@@ -100,17 +101,17 @@ def _load() -> tuple[dict[str, Resources], dict[str, str | None]]:
     cached = _LOADED.get(path)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    loaded = _read(path)
+    loaded = _read(path, path.read_text(encoding="utf-8") if stamp != (0, 0) else DEFAULT_TEXT)
     _LOADED.clear()
     _LOADED[path] = (stamp, loaded)
     return loaded
 
 
-def _read(path: Path) -> tuple[dict[str, Resources], dict[str, str | None]]:
+def _read(path: Path, text: str) -> tuple[dict[str, Resources], dict[str, str | None]]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -151,12 +152,13 @@ class PresetChoice:
     note: str | None = None  # set when the name is not in the table
 
 
-def choose_preset(name: str | None) -> PresetChoice:
+def choose_preset(name: str | None, *, create: bool = True) -> PresetChoice:
     """The limits of preset ``name``: no preset means no limits; a name the table does not
-    define is mapped by the documented rule (see the module docstring)."""
+    define is mapped by the documented rule (see the module docstring). ``create``: as for
+    ``_load``."""
     if not name:
         return PresetChoice(Resources())
-    presets, fallback = _load()
+    presets, fallback = _load(create)
     if name in presets:
         return PresetChoice(presets[name])
     gpu = looks_like_gpu(name)
@@ -167,7 +169,7 @@ def choose_preset(name: str | None) -> PresetChoice:
         f"{res.memory_mb} MiB" if res.memory_mb is not None else "",
         f"{res.gpu} GPU" if res.gpu else "") if p)
     runs_as = f"as {target!r} ({limits or 'no limits'})" if target else "with no limits"
-    note = (f"preset {name!r} is not in {presets_path()}: it runs {runs_as}, the mapping for "
+    note = (f"preset {name!r} is not in {paths.home() / PRESETS_FILE}: it runs {runs_as}, the mapping for "
             f"{'GPU-looking' if gpu else 'other'} names")
     return PresetChoice(res, note)
 
@@ -181,8 +183,8 @@ def undefined_preset_note(name: str) -> str | None:
     """The note ``check`` warns with when ``name`` is not in the table (None when it is, or
     when the table cannot be read: running the job reports that)."""
     try:
-        return choose_preset(name).note
-    except InvalidInputError:
+        return choose_preset(name, create=False).note
+    except (InvalidInputError, OSError):
         return None
 
 

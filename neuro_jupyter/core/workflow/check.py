@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ExpressionError, Location, NeuroJupyterError, WorkflowError, WorkflowErrors
+from ..errors import (
+    ExpressionError,
+    Location,
+    NeuroJupyterError,
+    WorkflowError,
+    WorkflowErrors,
+)
 from .actions import (
     BUNDLED_DIR,
     ActionFile,
@@ -175,6 +181,9 @@ def check_file(path: Path) -> list[WorkflowError]:
         kind = str(getattr(node.get("kind"), "value", ""))
         if kind in ("live", "batch") and not validate(node, action_file(kind, True)):
             structural = []
+    if role == "action":  # what neuro-flow finds only when it evaluates a call
+        errors.extend(_at_call([e for e in structural if e.evaluation]))
+        structural = [e for e in structural if not e.evaluation]
     errors.extend(structural)
     errors.extend(constant_errors(node))
     ws.files[rel] = text
@@ -189,10 +198,20 @@ def check_file(path: Path) -> list[WorkflowError]:
         elif role == "project":
             errors.extend(_check_mixins(node, node.get("mixins")))
         else:
-            errors.extend(_check_action(ws, node))
+            errors.extend(_action_outputs(node))
+            errors.extend(_at_call(_check_action(ws, node, parsed=False)))
     except NeuroJupyterError as exc:
         _collect(errors, exc)
     return errors
+
+
+def _at_call(errors: list[WorkflowError]) -> list[WorkflowError]:
+    """An action file checked on its own: neuro-flow parses it alone and refuses each flow that
+    calls it, so what the call's evaluation would refuse is a warning here (and an error in
+    every flow that calls the action)."""
+    return [e if isinstance(e, CheckWarning) else CheckWarning(
+        f"{e.message} (every flow that calls this action fails with it)", e.location)
+        for e in errors]
 
 
 def _exclusive(layers: dict[str, list[Node]], loc: Location) -> list[WorkflowError]:
@@ -363,18 +382,25 @@ def _project_node(ws: Workspace) -> Map | None:
         return None
 
 
-def _check_action(ws: Workspace, node: Map, mixins: dict[str, Map] | None = None
-                  ) -> list[WorkflowError]:
-    """An action or module file's own checks; a batch module's tasks may apply the calling
-    flow's mixins (neuro-flow gives modules the flow's and the project's mixins)."""
+def _action_outputs(node: Map) -> list[WorkflowError]:
+    """``outputs.*.value`` in a live, stateful or local action, which neuro-flow's parser
+    refuses."""
     kind = str(getattr(node.get("kind"), "value", ""))
-    errors: list[WorkflowError] = []
     outputs = node.get("outputs")
-    for key, out in (outputs.items if isinstance(outputs, Map) and kind != "batch" else ()):
-        if isinstance(out, Map) and out.get("value") is not None:  # neuro-flow's parser
-            errors.append(WorkflowError(
-                f"outputs.{key.value}.value is not supported for {kind} action kind (its "
-                "outputs come from ::set-output lines)", out.loc_of("value")))
+    return [WorkflowError(f"outputs.{key.value}.value is not supported for {kind} action kind "
+                          "(its outputs come from ::set-output lines)", out.loc_of("value"))
+            for key, out in (outputs.items if isinstance(outputs, Map) and kind != "batch"
+                             else ())
+            if isinstance(out, Map) and out.get("value") is not None]
+
+
+def _check_action(ws: Workspace, node: Map, mixins: dict[str, Map] | None = None, *,
+                  parsed: bool = True) -> list[WorkflowError]:
+    """An action or module file's own checks (``parsed``: with its parser's check of
+    ``outputs``); a batch module's tasks may apply the calling flow's mixins (neuro-flow gives
+    modules the flow's and the project's mixins)."""
+    kind = str(getattr(node.get("kind"), "value", ""))
+    errors: list[WorkflowError] = _action_outputs(node) if parsed else []
     known: dict[str, set[str]] = {"inputs": section_ids(node.get("inputs"))}
     if kind == "batch":
         errors.extend(_check_tasks(ws, node.get("tasks"),

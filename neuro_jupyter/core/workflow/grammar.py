@@ -214,7 +214,8 @@ class Matrix(Type):
                         if extra:
                             parts.append(f"extra keys: {', '.join(extra)}")
                         errors.add("Keys of entry in include list of matrix are not the same "
-                                   f"as matrix keys: {'; '.join(parts)}", entry.loc)
+                                   f"as matrix keys: {'; '.join(parts)}", entry.loc,
+                                   evaluation=True)
 
     def schema(self) -> dict[str, Any]:
         entry = {"type": "object", "additionalProperties": Prim().schema()}

@@ -87,8 +87,8 @@ class Site:
 class Errors(list[WorkflowError]):
     """Collected errors of one validation pass."""
 
-    def add(self, message: str, loc: Location | None) -> None:
-        self.append(WorkflowError(message, loc))
+    def add(self, message: str, loc: Location | None, *, evaluation: bool = False) -> None:
+        self.append(WorkflowError(message, loc, evaluation=evaluation))
 
 
 def check_template(tpl: Template, site: Site | None, errors: Errors, attr: str) -> None:
@@ -101,18 +101,20 @@ def check_template(tpl: Template, site: Site | None, errors: Errors, attr: str) 
                 allowed = ", ".join(sorted(site.contexts)) or "none"
                 if name in ALL_CONTEXTS:
                     errors.append(ExpressionError(
-                        f"context '{name}' is not available in {attr} (allowed: {allowed})", loc))
+                        f"context '{name}' is not available in {attr} (allowed: {allowed})", loc,
+                        evaluation=True))
                 else:
                     errors.append(ExpressionError(
                         f"unknown name '{name}' in {attr} (contexts allowed here: {allowed})",
-                        loc))
+                        loc, evaluation=True))
         for fn in sorted(expr.calls):
             if fn in TASK_ONLY and not site.task:
                 errors.append(ExpressionError(
-                    f"{fn}() is only available inside a task definition ({attr})", loc))
+                    f"{fn}() is only available inside a task definition ({attr})", loc,
+                    evaluation=True))
             if fn in LIVE_ONLY and not site.live:
                 errors.append(ExpressionError(
-                    f"{fn}() is only available in live jobs ({attr})", loc))
+                    f"{fn}() is only available in live jobs ({attr})", loc, evaluation=True))
 
 
 def scalar_template(node: Scalar, errors: Errors) -> Template | None:

@@ -16,7 +16,7 @@ import pytest
 from neuro_jupyter.core.errors import WorkflowError
 from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.workflow import check_paths, check_project, plan_batch
-from neuro_jupyter.core.workflow.check import workspace_of
+from neuro_jupyter.core.workflow.check import check_report, workspace_of
 
 from .conftest import FIXTURES
 
@@ -41,8 +41,11 @@ def expectations(path: Path) -> list[tuple[int, int, str]]:
 
 @pytest.mark.parametrize("path", BAD, ids=[p.name for p in BAD])
 def test_bad_fixture_reports_exactly_its_errors(path: Path) -> None:
+    """Every finding, errors and warnings (an action file checked alone warns of what fails
+    each flow that calls it)."""
     expected = expectations(path)
-    errors = check_paths([path])
+    report = check_report([path])
+    errors = [*report.errors, *report.warnings]
     got = [(e.location.line, e.location.column, e.message) if e.location else (0, 0, str(e))
            for e in errors]
     display = path.relative_to(workspace_of(path)).as_posix()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from neuro_jupyter.core import paths
 from neuro_jupyter.core.errors import ExpressionError, WorkflowError
 from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.workflow import check_paths, plan_batch, resolve_live_job
@@ -41,6 +42,7 @@ def test_recipe_checks_with_warnings_only(recipe: Project) -> None:
     assert [p.name for p, _ in report.skipped] == ["params.yml"]
     presets = sorted(w.message.split("'")[1] for w in report.warnings if "preset" in w.message)
     assert presets == ["H100x1", "a100x1", "gpu-rg", "mi210x1"]  # cpu-large is defined
+    assert not (paths.home() / "presets.yml").exists()  # check reads the defaults, writes nothing
 
 
 def test_text_around_expressions_and_git_in_defaults(recipe: Project) -> None:
@@ -110,3 +112,45 @@ def test_git_outside_a_repository_fails_only_the_job(tmp_path: Path) -> None:
     assert check_paths([root / ".neuro" / "live.yml"]) == []
     with pytest.raises((ExpressionError, WorkflowError), match="not a git repository"):
         resolve_live_job(project, "a")
+
+
+BROKEN_ACTION = """\
+kind: batch
+name: Sweep
+inputs:
+  arg:
+    descr: param 1
+outputs:
+  best:
+    value: ${{ sweep.best }}
+tasks:
+  - strategy:
+      matrix:
+        one: [o1, o2]
+        include:
+          - one: o3
+            extra: e3
+    image: ubuntu
+    bash: echo ${{ matrix.one }}
+"""
+
+
+def test_an_action_file_alone_warns_of_what_fails_its_calls(tmp_path: Path) -> None:
+    """neuro-flow parses such an action on its own and refuses every flow that calls it: alone
+    it gets warnings (exit 0), a flow calling it gets the same findings as errors."""
+    root = tmp_path / "proj"
+    (root / ".neuro").mkdir(parents=True)
+    action = root / "actions" / "sweep" / "action.yml"
+    action.parent.mkdir(parents=True)
+    action.write_text(BROKEN_ACTION)
+    report = check_report([action])
+    assert report.errors == []
+    assert [w.location.line for w in report.warnings] == [8, 14]  # type: ignore[union-attr]
+    assert all("every flow that calls this action fails with it" in w.message
+               for w in report.warnings)
+    flow = root / ".neuro" / "sweep.yml"
+    flow.write_text("kind: batch\ntasks:\n  - id: s\n    action: ws:actions/sweep\n"
+                    "    args:\n      arg: x\n")
+    errors = check_paths([flow])
+    assert sorted((e.location.file, e.location.line) for e in errors  # type: ignore[union-attr]
+                  ) == [("actions/sweep/action.yml", 8), ("actions/sweep/action.yml", 14)]

@@ -37,7 +37,7 @@ HOSTILE = [  # each would build gigabytes or run for hours without the bounds
     ("${{ [range(100000) == range(100000) for x in range(100)] }}", "too much work"),
     ("${{ [x * x * x * x * x * x * x * x for x in [x * x * x * x * x * x * x * x for x in "
      "[x * x * x * x * x * x * x * x for x in [x * x * x * x * x * x * x * x for x in "
-     "[99999999999]]]]] }}", "number is too large"),
+     "[99999999999] ] ] ] ] }}", "number is too large"),  # ']]' would close the expression
 ]
 
 
@@ -126,7 +126,9 @@ def test_check_evaluates_constant_parts_of_expressions(tmp_path: Path) -> None:
         "tasks:\n"
         "  - id: a\n"
         "    bash: echo ${{ flow.id }} ${{ to_json([range(1000000)] * 1000) }}\n"
+        "    image: ubuntu\n"
         "  - id: b\n"
+        "    image: ubuntu\n"
         "    env:\n"
         "      X: ${{ len(flow.id) + int('abc') }}\n"
         "      Y: ${{ [x * 2 for x in range(3)] }}\n"
@@ -136,7 +138,7 @@ def test_check_evaluates_constant_parts_of_expressions(tmp_path: Path) -> None:
     assert errors == [
         ".neuro/b.yml:4:31: to_json() is too large (more than 1,000,000 items or characters) "
         "in 'to_json([range(1000000)] * 1000)'",
-        ".neuro/b.yml:7:10: int(): invalid literal for int() with base 10: 'abc' in "
+        ".neuro/b.yml:9:10: int(): invalid literal for int() with base 10: 'abc' in "
         "'int('abc')'",
     ]
     assert all(isinstance(e, WorkflowError) for e in check_paths([path]))

@@ -31,8 +31,11 @@ tasks:
     bash: echo
     strategy:
       max_parallel: {inner}
+      matrix:
+        x: [1]
     http_port: {port}
     schedule_timeout: {timeout}
+    image: ubuntu
 """
 
 
@@ -41,13 +44,13 @@ tasks:
         ":3:17: defaults.max_parallel: expected 1 to 1,000,000, got 0",
         ":4:14: defaults.life_span: expected 0 to 3,153,600,000 seconds, got -5",
         ":9:21: tasks[0].strategy.max_parallel: expected 1 to 1,000,000, got -5",
-        ":10:16: tasks[0].http_port: expected 1 to 65,535, got 70000",
-        ":11:23: tasks[0].schedule_timeout: expected 0 to 3,153,600,000 seconds, got "
+        ":12:16: tasks[0].http_port: expected 1 to 65,535, got 70000",
+        ":13:23: tasks[0].schedule_timeout: expected 0 to 3,153,600,000 seconds, got "
         "'99999999999999999999999d'"]),
     (dict(top="9" * 30, life=".nan", inner=1, port=0, timeout="1d"), [
         ":3:17: defaults.max_parallel: expected 1 to 1,000,000, got a number of 30 digits",
         ":4:14: defaults.life_span: expected a time, got nan",
-        ":10:16: tasks[0].http_port: expected 1 to 65,535, got 0"]),
+        ":12:16: tasks[0].http_port: expected 1 to 65,535, got 0"]),
     (dict(top=1, life=0, inner=1_000_000, port=65535, timeout="100h"), []),
 ])
 def test_out_of_range_settings_are_reported_where_they_are(
