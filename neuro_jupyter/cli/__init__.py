@@ -14,7 +14,7 @@ from typing import Any
 from .._version import __version__
 from ..core.errors import NeuroJupyterError
 
-TOPICS = ("project", "workflow", "live", "bake", "server_info", "elsewhere")
+TOPICS = ("project", "workflow", "live", "bake", "server_info", "elsewhere", "store")
 
 
 class _Parser(argparse.ArgumentParser):

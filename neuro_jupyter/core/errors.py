@@ -91,6 +91,39 @@ class StoreError(NeuroJupyterError):
     """The SQLite state store is unusable (corrupt, newer schema, locked for too long)."""
 
 
+class StoreDamagedError(StoreError):
+    """The store file cannot be read (not a database, malformed, undecodable text); HTTP 500.
+    ``moved_to`` is where it was moved aside, or None when it could not be."""
+
+    def __init__(self, message: str, moved_to: str | None = None) -> None:
+        self.moved_to = moved_to
+        super().__init__(message)
+
+
+class StoreMissingError(StoreError):
+    """The store was deleted or emptied while logs show it held jobs and bakes; HTTP 500."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's write lock for too long: try again; HTTP 503."""
+
+
+class DiskFullError(NeuroJupyterError):
+    """No space is left where neuro-jupyter writes (the state folder, a log); HTTP 507."""
+
+
+class StoreFullError(StoreError, DiskFullError):
+    """The store could not be written: the disk holding it is full; HTTP 507."""
+
+
+def disk_full_text(folder: object, what: str) -> str:
+    """The message of a full disk: which folder, what failed, what to do."""
+    return (
+        f"No space left on the disk holding {folder}: {what}. Free some space there (or set "
+        "NEURO_JUPYTER_HOME to a folder on another disk), then try again."
+    )
+
+
 class BackendError(NeuroJupyterError):
     """A backend could not start, watch or stop a process."""
 
@@ -103,3 +136,12 @@ class BackendUnavailableError(BackendError):
 class UnrunnableError(BackendError, InvalidInputError):
     """A job or task cannot run here as it is written (no command, a workdir that is not a
     folder): bad input, HTTP 400."""
+
+
+def os_error(exc: OSError, folder: object, what: str) -> NeuroJupyterError:
+    """Our error for a file we failed to write: ``DiskFullError`` when the disk is full."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(disk_full_text(folder, f"{what} failed"))
+    return BackendError(f"{what[:1].upper()}{what[1:]} failed: {exc}")

@@ -70,9 +70,12 @@ from jupyter_server.utils import url_path_join
 from ..core.errors import (
     BackendUnavailableError,
     ConflictError,
+    DiskFullError,
     InvalidInputError,
     NeuroJupyterError,
     NotFoundError,
+    StoreBusyError,
+    StoreError,
 )
 
 NAMESPACE = "neuro-jupyter/api"
@@ -83,14 +86,19 @@ Handler = TypeVar("Handler", bound=Callable[..., Awaitable[None]])
 
 
 def status_of(error: NeuroJupyterError) -> int:
-    """The HTTP status for one of our errors."""
+    """The HTTP status for one of our errors: 400, 404 and 409 for requests that cannot be
+    met; 507 when the disk holding the state folder is full; 503 for what may work again on
+    its own (Ray or Graphviz missing or silent, the store locked for too long); 500 for the
+    rest, a damaged, missing or unwritable store included (the message says what to do)."""
+    if isinstance(error, DiskFullError):
+        return 507
     if isinstance(error, InvalidInputError):
         return 400
     if isinstance(error, NotFoundError):
         return 404
     if isinstance(error, ConflictError):
         return 409
-    if isinstance(error, BackendUnavailableError):  # Ray or Graphviz missing or silent
+    if isinstance(error, (BackendUnavailableError, StoreBusyError)):
         return 503
     return 500
 
@@ -104,8 +112,9 @@ def json_errors(method: Handler) -> Handler:
             await method(self, *args, **kwargs)
         except NeuroJupyterError as error:
             status = status_of(error)
-            if status == 500:
-                self.log.error("neuro-jupyter: %s", error, exc_info=error)
+            if status == 500:  # a store's fault is not a bug: its message says it all
+                self.log.error("neuro-jupyter: %s", error,
+                               exc_info=None if isinstance(error, StoreError) else error)
             self.set_status(status)
             self.finish(json.dumps({"message": str(error), "reason": self._reason}))
 

@@ -16,6 +16,7 @@ import traitlets
 
 from ..core.bake import BakeRecord, BakeState, inspect_bake, resolve_bake
 from ..core.bake.render import show_task
+from ..core.errors import NeuroJupyterError
 from ..core.graph import STATUS_COLORS
 from ..core.graph_layout import Layout, layout, task_nodes
 from ..core.workflow.model import FINISHED_STATUSES
@@ -94,7 +95,11 @@ class BakeView(anywidget.AnyWidget):
             await asyncio.sleep(self._interval)
             if self.comm is None:  # the view was closed
                 return
-            self.refresh()
+            try:
+                self.refresh()
+            except NeuroJupyterError as exc:  # e.g. a full disk: say so, keep watching
+                self.reason = str(exc)
+                continue
             if self.finished:
                 return
 
