@@ -54,6 +54,7 @@ WARM_MODULES = (
     "neuro_jupyter.core.backends.local.mapping",
     "neuro_jupyter.core.project.discovery",
     "neuro_jupyter.core.store.projects",
+    "ctypes",  # the executor's keeper sets PR_SET_CHILD_SUBREAPER through it
 )
 
 
