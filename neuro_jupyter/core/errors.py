@@ -119,8 +119,8 @@ class StoreFullError(StoreError, DiskFullError):
 def disk_full_text(folder: object, what: str) -> str:
     """The message of a full disk: which folder, what failed, what to do."""
     return (
-        f"No space left on the disk holding {folder}: {what}. Free some space there (or set "
-        "NEURO_JUPYTER_HOME to a folder on another disk), then try again."
+        f"No space left on the disk holding {folder}: {what}. Free some space there, then try "
+        "again (or set NEURO_JUPYTER_HOME to a folder on another disk)."
     )
 
 
@@ -143,5 +143,5 @@ def os_error(exc: OSError, folder: object, what: str) -> NeuroJupyterError:
     import errno
 
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return DiskFullError(disk_full_text(folder, f"{what} failed"))
+        return DiskFullError(disk_full_text(folder, f"{what} failed ({exc.strerror})"))
     return BackendError(f"{what[:1].upper()}{what[1:]} failed: {exc}")

@@ -154,7 +154,7 @@ def spawn_executor(
         request_path.write_text(json.dumps(request), encoding="utf-8")
     except OSError as exc:
         _discard(log_path, request_path)
-        raise os_error(exc, log_path.parent, "starting the bake executor") from exc
+        raise os_error(exc, paths.home(), "starting the bake executor") from exc
     env = dict(os.environ)
     env[paths.HOME_ENV] = str(paths.home())
     args = ["--wait", bake_id, str(number), str(request_path)]
@@ -180,7 +180,7 @@ def spawn_executor(
         _discard(log_path, request_path)
         if isinstance(exc, BackendError):
             raise
-        raise os_error(exc, log_path.parent, "starting the bake executor") from exc
+        raise os_error(exc, paths.home(), "starting the bake executor") from exc
     _CHILDREN.append(popen)
     return LaunchedExecutor(popen.pid, go_fd, bake_id, number, log_path, request_path, popen)
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from ..errors import StoreBusyError, StoreError, StoreFullError, disk_full_text
 
-LOW_SPACE = 1 << 20  # bytes free below which a failed write is taken for a full disk
+PROBE_SIZE = 1 << 16  # bytes a write must get through for the disk to count as not full
 
 
 def classify(exc: sqlite3.Error, folder: Path) -> str:
-    """``damaged``, ``full``, ``busy``, ``access`` or ``other``."""
+    """``damaged``, ``busy``, ``full``, ``access`` or ``other``."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
     if (
@@ -28,10 +28,10 @@ def classify(exc: sqlite3.Error, folder: Path) -> str:
         or text.startswith(("Could not decode to UTF-8", "no such table"))
     ):
         return "damaged"
-    if name.startswith("SQLITE_FULL") or "database or disk is full" in text or low_space(folder):
-        return "full"
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
         return "busy"
+    if name.startswith("SQLITE_FULL") or "database or disk is full" in text or no_space(folder):
+        return "full"  # SQLite says "disk I/O error" when the files beside the store cannot grow
     if (
         name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH"))
         or "unable to open" in text or "readonly" in text
@@ -40,14 +40,26 @@ def classify(exc: sqlite3.Error, folder: Path) -> str:
     return "other"
 
 
-def low_space(folder: Path) -> bool:
-    """Whether the disk holding ``folder`` has (almost) no space left for us."""
+def no_space(folder: Path) -> bool:
+    """Whether a write into ``folder`` fails for want of space: a small file is written there
+    and removed (only when something has failed already, so a guess would mislead)."""
+    probe = folder / f".space-probe-{os.getpid()}"
     try:
-        st = os.statvfs(folder)
-    except OSError:
-        return False
-    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail  # root may use the reserve
-    return blocks * st.f_frsize < LOW_SPACE
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    try:
+        os.write(fd, b"\0" * PROBE_SIZE)
+        os.fsync(fd)
+    except OSError as exc:
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    finally:
+        os.close(fd)
+        try:
+            os.unlink(probe)
+        except OSError:
+            pass
+    return False
 
 
 def describe(exc: sqlite3.Error) -> str:
@@ -60,7 +72,7 @@ def to_error(kind: str, exc: sqlite3.Error, path: Path, busy_seconds: float) -> 
     folder = path.parent
     cause = describe(exc)
     if kind == "full":
-        return StoreFullError(disk_full_text(folder, f"writing the state store {path} failed "
+        return StoreFullError(disk_full_text(folder, f"the state store {path} cannot be written "
                                                      f"({cause})"))
     if kind == "busy":
         return StoreBusyError(
@@ -80,8 +92,8 @@ def to_error(kind: str, exc: sqlite3.Error, path: Path, busy_seconds: float) -> 
 def from_os_error(exc: OSError, path: Path) -> StoreError:
     """Our error for a file operation on the store (creating, moving, restoring it) failing."""
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return StoreFullError(disk_full_text(path.parent, f"creating the state store {path} "
-                                                          f"failed ({exc.strerror})"))
+        return StoreFullError(disk_full_text(path.parent, f"the state store {path} cannot be "
+                                                          f"created ({exc.strerror})"))
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StoreError(
             f"Cannot create the state store {path} ({exc.strerror}). neuro-jupyter must read "
