@@ -126,6 +126,28 @@ class World:
         out = self.ok("inspect", bake_id)
         return next(line for line in out.splitlines() if line.startswith("Attempt #"))
 
+    def start_gated_bake(self, wait_for: Any) -> str:
+        """Bake ``gated`` and wait until its ``wait`` task runs (until the gate); the bake id."""
+        self.ok("bake", "gated", "--detach")
+        bake = self.bake_id()
+        wait_for(lambda: self.task_statuses(bake).get("wait") == "running")
+        return bake
+
+    def wait_gated_bake_succeeded(self, bake: str, wait_for: Any) -> None:
+        """Wait until the ``gated`` bake has succeeded, with every task."""
+        wait_for(lambda: "succeeded" in self.attempt(bake))
+        assert self.task_statuses(bake) == {"first": "succeeded", "wait": "succeeded",
+                                            "last": "succeeded"}
+
+    def start_ready(self, job_id: str, wait_for: Any) -> tuple[int, int]:
+        """Run a job detached, wait until its log says ``ready``; its supervisor and the
+        supervisor's keeper (its parent)."""
+        self.ok("run", job_id, "--detach")
+        wait_for(lambda: "ready" in self.log_of(job_id))
+        pid = int(self.job(job_id)["supervisor_pid"])
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return pid, int(stat[stat.rfind(")") + 2:].split()[1])
+
     def task_statuses(self, bake_id: str) -> dict[str, str]:
         rows = self.query("SELECT full_id, status FROM tasks WHERE bake_id = ?", (bake_id,))
         return {row[0]: row[1] for row in rows}

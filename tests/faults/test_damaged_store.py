@@ -132,8 +132,7 @@ def test_a_store_deleted_while_a_job_runs_is_written_back_whole(
     world: World, wait_for: Any, files: str
 ) -> None:
     world.ok("run", "quick")
-    world.ok("run", "group", "--detach")
-    wait_for(lambda: "ready" in world.log_of("group"))
+    world.start_ready("group", wait_for)
     for path in world.home.glob(files):
         path.unlink()
     ps = world.ok("ps")  # waits (briefly) for the supervisor to write the store back
@@ -148,16 +147,12 @@ def test_a_store_deleted_while_a_bake_runs_is_written_back_whole(
     world: World, wait_for: Any
 ) -> None:
     world.ok("run", "quick")
-    world.ok("bake", "gated", "--detach")
-    bake = world.bake_id()
-    wait_for(lambda: world.task_statuses(bake).get("wait") == "running")
+    bake = world.start_gated_bake(wait_for)
     for path in world.home.glob("state.db*"):
         path.unlink()
     world.gate.touch()
     assert re.search(r"^quick +succeeded ", world.ok("ps"), re.M)
-    wait_for(lambda: "succeeded" in world.attempt(bake))
-    assert world.task_statuses(bake) == {"first": "succeeded", "wait": "succeeded",
-                                         "last": "succeeded"}
+    world.wait_gated_bake_succeeded(bake, wait_for)
     world.wait_nothing_left()
 
 
@@ -165,11 +160,8 @@ def test_running_jobs_and_bakes_record_themselves_in_the_store_that_replaced_a_d
     world: World, wait_for: Any
 ) -> None:
     world.ok("run", "quick")
-    world.ok("run", "group", "--detach")
-    world.ok("bake", "gated", "--detach")
-    bake = world.bake_id()
-    wait_for(lambda: "ready" in world.log_of("group"))
-    wait_for(lambda: world.task_statuses(bake).get("wait") == "running")
+    world.start_ready("group", wait_for)
+    bake = world.start_gated_bake(wait_for)
     _garbage(world.store)
     assert "moved aside" in world.cli("ps").error
     # within a few seconds the supervisor and the executor have recorded themselves again
@@ -177,8 +169,6 @@ def test_running_jobs_and_bakes_record_themselves_in_the_store_that_replaced_a_d
     assert re.search(r"^quick +unknown ", world.ok("ps"), re.M)  # the history stays aside
     wait_for(lambda: world.task_statuses(bake).get("wait") == "running")
     world.gate.touch()
-    wait_for(lambda: "succeeded" in world.attempt(bake))
-    assert world.task_statuses(bake) == {"first": "succeeded", "wait": "succeeded",
-                                         "last": "succeeded"}
+    world.wait_gated_bake_succeeded(bake, wait_for)
     assert "cancelled" in world.ok("kill", "group")
     world.wait_nothing_left()

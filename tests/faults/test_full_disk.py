@@ -50,9 +50,7 @@ def test_a_bake_outlives_a_full_disk_and_records_every_task(
     full_world: tuple[World, Any], wait_for: Any
 ) -> None:
     world, disk = full_world
-    world.ok("bake", "gated", "--detach")
-    bake = world.bake_id()
-    wait_for(lambda: world.task_statuses(bake).get("wait") == "running")
+    bake = world.start_gated_bake(wait_for)
     disk.fill()
     assert "running" in world.attempt(bake)  # inspect still reads the store
     _full_error(world, "bake", "gated")
@@ -60,9 +58,7 @@ def test_a_bake_outlives_a_full_disk_and_records_every_task(
     wait_for(lambda: len(processes_of(world.home)) == 2)  # the executor and its keeper wait
     assert world.task_statuses(bake)["last"] in ("pending", "running")  # not recorded yet
     disk.free()
-    wait_for(lambda: "succeeded" in world.attempt(bake))
-    assert world.task_statuses(bake) == {"first": "succeeded", "wait": "succeeded",
-                                         "last": "succeeded"}
+    world.wait_gated_bake_succeeded(bake, wait_for)
     log = world.query("SELECT log_path FROM attempts WHERE bake_id = ?", (bake,))[0][0]
     text = open(log).read()
     assert "The tasks' states are recorded again" in text and "Attempt #1 succeeded" in text

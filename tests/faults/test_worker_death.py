@@ -12,19 +12,10 @@ from typing import Any
 from fault_world import World, processes_of
 
 
-def _worker(world: World, job_id: str) -> tuple[int, int]:
-    """The job's supervisor and its keeper (the supervisor's parent)."""
-    pid = int(world.job(job_id)["supervisor_pid"])
-    stat = open(f"/proc/{pid}/stat").read()
-    return pid, int(stat[stat.rfind(")") + 2:].split()[1])
-
-
 def test_a_killed_supervisor_leaves_no_process_and_the_status_says_so(
     world: World, wait_for: Any
 ) -> None:
-    world.ok("run", "tree", "--detach")
-    wait_for(lambda: "ready" in world.log_of("tree"))
-    supervisor, keeper = _worker(world, "tree")
+    supervisor, keeper = world.start_ready("tree", wait_for)
     # the supervisor, its keeper, bash and its three sleeps (two left the process group)
     wait_for(lambda: len(processes_of(world.home)) == 6)
     os.kill(supervisor, signal.SIGKILL)
@@ -41,9 +32,7 @@ def test_a_killed_supervisor_leaves_no_process_and_the_status_says_so(
 def test_supervisor_and_keeper_both_killed_readers_end_the_job_group(
     world: World, wait_for: Any
 ) -> None:
-    world.ok("run", "group", "--detach")
-    wait_for(lambda: "ready" in world.log_of("group"))
-    supervisor, keeper = _worker(world, "group")
+    supervisor, keeper = world.start_ready("group", wait_for)
     os.kill(keeper, signal.SIGKILL)
     os.kill(supervisor, signal.SIGKILL)
     wait_for(lambda: "failed" in world.status_line("group"))
@@ -53,8 +42,7 @@ def test_supervisor_and_keeper_both_killed_readers_end_the_job_group(
 
 
 def test_kill_also_ends_what_left_the_job_group(world: World, wait_for: Any) -> None:
-    world.ok("run", "tree", "--detach")
-    wait_for(lambda: "ready" in world.log_of("tree"))
+    world.start_ready("tree", wait_for)
     out = world.ok("kill", "tree")
     assert "cancelled" in out
     world.wait_nothing_left()

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from ..backends.local.keeper import exit_flushed
 from ..errors import BackendError
 
 ENV = "NEURO_JUPYTER_FORKSERVER"
@@ -330,12 +331,7 @@ def _run_executor(sock: socket.socket, request: Mapping[str, object], fds: list[
     except BaseException:
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # exiting anyway
-                pass
-        os._exit(code)
+        exit_flushed(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,10 +59,12 @@ def keep(on_death: OnDeath) -> None:
         except OSError:  # pragma: no cover - a session leader cannot change its group
             pass
         return
-    _exit(_keep(pid, on_death))
+    exit_flushed(_keep(pid, on_death))
 
 
-def _exit(code: int) -> NoReturn:
+def exit_flushed(code: int) -> NoReturn:
+    """Leave this (forked) process at once, after writing what stdout and stderr hold: no
+    ``finally`` or ``atexit`` of the code it was forked from runs twice."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
