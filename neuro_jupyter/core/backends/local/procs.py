@@ -57,7 +57,41 @@ def kill_group(pgid: int | None, leader_ticks: int | None) -> bool:
 
 def descendants(root: int) -> tuple[list[int], list[int]]:
     """The processes below ``root`` (children first, then theirs) and, of those, root's own
-    children; read from /proc."""
+    children: from /proc's ``children`` lists, else from every process's parent."""
+    found: list[int] = []
+    direct: list[int] | None = None
+    queue = [root]
+    while queue:
+        kids = _children(queue.pop(0))
+        if kids is None:  # a kernel without /proc/PID/task/TID/children
+            return _descendants_by_parent(root)
+        if direct is None:
+            direct = kids
+        found.extend(kids)
+        queue.extend(kids)
+    return found, direct or []
+
+
+def _children(pid: int) -> list[int] | None:
+    """The children of every thread of ``pid`` ([] when it is gone), None without the files."""
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    kids: list[int] = []
+    for tid in threads:
+        try:
+            kids.extend(int(k) for k in Path(f"/proc/{pid}/task/{tid}/children").read_text().split())
+        except FileNotFoundError:
+            if not os.path.exists(f"/proc/{pid}/task/{tid}"):
+                continue  # the thread has just ended
+            return None
+        except OSError:
+            continue
+    return kids
+
+
+def _descendants_by_parent(root: int) -> tuple[list[int], list[int]]:
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
