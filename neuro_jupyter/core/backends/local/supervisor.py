@@ -148,6 +148,8 @@ def supervise(raw_id: str) -> int:
         signal.signal(sig, _on_stop)
     book = JobBook(record, store)
     book.set(supervisor_pid=os.getpid(), supervisor_start=start_ticks(os.getpid()))
+    if book.ended_elsewhere:  # killed before it started: nothing to run or record
+        return 0
     if _Flags.stop:
         book.set(status="cancelled", reason="killed before it started", finished_at=time.time())
         book.settle(wake_r)
