@@ -19,6 +19,7 @@ the bake remains.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -390,18 +391,21 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     bake_id, number = args[0], int(args[1])
-    keeper.keep(lambda pid, signum, stopped: _died(bake_id, number, pid, signum, stopped))
     for sig in (signal.SIGHUP, signal.SIGINT):
         # a handler that does nothing, not SIG_IGN: an ignored signal stays ignored in the
         # task processes after exec, a handler goes back to the default there
         signal.signal(sig, _ignore)
     prepared = None
+    on_death = functools.partial(_died, bake_id, number)
     if wait:
         request = Path(args[2])
         prepared = _prepare(request)
+        keeper.keep(on_death)  # while the caller records the bake: not on its critical path
         if not _wait_for_go():
             _discard(_executor_log(bake_id, number), request)
             return 0
+    else:
+        keeper.keep(on_death)
     try:
         result, reason = execute(bake_id, number, prepared)
     except NeuroJupyterError as exc:

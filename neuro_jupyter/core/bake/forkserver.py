@@ -55,7 +55,6 @@ WARM_MODULES = (
     "neuro_jupyter.core.backends.local.mapping",
     "neuro_jupyter.core.project.discovery",
     "neuro_jupyter.core.store.projects",
-    "ctypes",  # the executor's keeper sets PR_SET_CHILD_SUBREAPER through it
 )
 
 
@@ -263,6 +262,9 @@ def serve(sock: socket.socket, idle: float = IDLE_EXIT) -> int:
 
     for info in _submodules(workflow.__path__, workflow.__name__):
         importlib.import_module(info)
+    from ..backends.local.limits import libc
+
+    libc()  # loaded once here: each executor's keeper calls prctl through it
     gc.collect()
     gc.freeze()  # what is imported stays shared with the executors, page for page
     signal.signal(signal.SIGCHLD, _reap)
