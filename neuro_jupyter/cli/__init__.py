@@ -15,7 +15,7 @@ from .._version import __version__
 from ..core.errors import NeuroJupyterError
 
 TOPICS = ("project", "workflow", "live", "envs", "bake", "notebooks", "server_info",
-          "elsewhere")
+          "elsewhere", "store")
 
 
 class _Parser(argparse.ArgumentParser):

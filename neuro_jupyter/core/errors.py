@@ -100,6 +100,39 @@ class NotebookError(NeuroJupyterError):
     """A notebook run failed: a cell raised or timed out, or the kernel died or was stopped."""
 
 
+class StoreDamagedError(StoreError):
+    """The store file cannot be read (not a database, malformed, undecodable text); HTTP 500.
+    ``moved_to`` is where it was moved aside, or None when it could not be."""
+
+    def __init__(self, message: str, moved_to: str | None = None) -> None:
+        self.moved_to = moved_to
+        super().__init__(message)
+
+
+class StoreMissingError(StoreError):
+    """The store was deleted or emptied while logs show it held jobs and bakes; HTTP 500."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store's write lock for too long: try again; HTTP 503."""
+
+
+class DiskFullError(NeuroJupyterError):
+    """No space is left where neuro-jupyter writes (the state folder, a log); HTTP 507."""
+
+
+class StoreFullError(StoreError, DiskFullError):
+    """The store could not be written: the disk holding it is full; HTTP 507."""
+
+
+def disk_full_text(folder: object, what: str) -> str:
+    """The message of a full disk: which folder, what failed, what to do."""
+    return (
+        f"No space left on the disk holding {folder}: {what}. Free some space there, then try "
+        "again (or set NEURO_JUPYTER_HOME to a folder on another disk)."
+    )
+
+
 class BackendError(NeuroJupyterError):
     """A backend could not start, watch or stop a process."""
 
@@ -117,12 +150,22 @@ class UnrunnableError(BackendError, InvalidInputError):
 def http_status(error: NeuroJupyterError) -> int:
     """The HTTP status of one of our errors, for front ends that answer in HTTP's terms (the
     REST API, the notebook panel's requests)."""
+    if isinstance(error, DiskFullError):  # the disk holding the state folder is full
+        return 507
     if isinstance(error, InvalidInputError):
         return 400
     if isinstance(error, NotFoundError):
         return 404
     if isinstance(error, ConflictError):
         return 409
-    if isinstance(error, BackendUnavailableError):  # Ray or Graphviz missing or silent
+    # what may work again on its own: Ray or Graphviz missing or silent, the store locked
+    if isinstance(error, (BackendUnavailableError, StoreBusyError)):
         return 503
-    return 500
+    return 500  # a damaged, missing or unwritable store included (the message says what to do)
+def os_error(exc: OSError, folder: object, what: str) -> NeuroJupyterError:
+    """Our error for a file we failed to write: ``DiskFullError`` when the disk is full."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return DiskFullError(disk_full_text(folder, f"{what} failed ({exc.strerror})"))
+    return BackendError(f"{what[:1].upper()}{what[1:]} failed: {exc}")

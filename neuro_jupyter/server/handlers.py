@@ -89,6 +89,7 @@ from ..core.errors import (
     InvalidInputError,
     NeuroJupyterError,
     NotFoundError,
+    StoreError,
     http_status,
 )
 from ..core.notebooks.links import API_PATH as NAMESPACE
@@ -118,8 +119,9 @@ def json_errors(method: Handler) -> Handler:
             await method(self, *args, **kwargs)
         except NeuroJupyterError as error:
             status = status_of(error)
-            if status == 500:
-                self.log.error("neuro-jupyter: %s", error, exc_info=error)
+            if status == 500:  # a store's fault is not a bug: its message says it all
+                self.log.error("neuro-jupyter: %s", error,
+                               exc_info=None if isinstance(error, StoreError) else error)
             self.set_status(status)
             self.finish(json.dumps({"message": str(error), "reason": self._reason}))
 

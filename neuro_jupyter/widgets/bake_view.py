@@ -131,7 +131,11 @@ class BakeView(anywidget.AnyWidget):
             await asyncio.sleep(self._interval)
             if self.comm is None or self.remote:  # closed, or followed through the server
                 return
-            self.refresh()
+            try:
+                self.refresh()
+            except NeuroJupyterError as exc:  # e.g. a full disk: say so, keep watching
+                self._say(f"Cannot follow the bake now: {exc}")
+                continue
             if self.finished:
                 return
 
@@ -163,6 +167,12 @@ class BakeView(anywidget.AnyWidget):
         if found is not None and not base_url:
             found["lab_url"] = found["html_url"] = None  # no Jupyter server to serve them
         return found
+
+    def _say(self, message: str) -> None:
+        """Show ``message`` where the view shows the attempt's reason (the state is kept)."""
+        state = dict(self.state)
+        state["attempt"] = {**state.get("attempt", {}), "reason": message}
+        self.state = state
 
     def _on_remote(self, change: dict[str, Any]) -> None:
         if not change["new"] and not self.finished:

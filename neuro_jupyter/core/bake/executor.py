@@ -19,6 +19,7 @@ the bake remains.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gc
 import json
 import os
@@ -34,10 +35,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from .. import paths
+from ..backends.local import keeper
 from ..backends.local.procs import start_ticks, wait_gone
-from ..errors import BackendError, NeuroJupyterError
+from ..errors import BackendError, NeuroJupyterError, NotFoundError, os_error
 from ..store import bakes as rows
 from ..store.db import Store, open_store
+from ..store.retry import until_written
 from . import forkserver
 
 if TYPE_CHECKING:
@@ -144,11 +147,15 @@ def spawn_executor(
         if child.poll() is not None:
             _CHILDREN.remove(child)
     log_path = _executor_log(bake_id, number)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     request_path = log_path.with_name(f"executor-{number}.request.json")
     request = {"root": str(cwd), "batch": batch, "params": dict(params), "backend": backend,
                "overlay": None if overlay is None else dict(overlay)}
-    request_path.write_text(json.dumps(request), encoding="utf-8")
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        request_path.write_text(json.dumps(request), encoding="utf-8")
+    except OSError as exc:
+        _discard(log_path, request_path)
+        raise os_error(exc, paths.home(), "starting the bake executor") from exc
     env = dict(os.environ)
     env[paths.HOME_ENV] = str(paths.home())
     args = ["--wait", bake_id, str(number), str(request_path)]
@@ -174,7 +181,7 @@ def spawn_executor(
         _discard(log_path, request_path)
         if isinstance(exc, BackendError):
             raise
-        raise BackendError(f"cannot start the bake executor: {exc}") from exc
+        raise os_error(exc, paths.home(), "starting the bake executor") from exc
     _CHILDREN.append(popen)
     return LaunchedExecutor(popen.pid, go_fd, bake_id, number, log_path, request_path, popen)
 
@@ -223,6 +230,8 @@ def _wait_for_go() -> bool:
 
 _STAMP: list[object] = [-1, ""]  # the second, and its "%H:%M:%S", formatted once
 _LINES: list[str] = []  # log lines not written yet (``flush_echo``)
+MAX_KEPT = 10_000  # log lines kept while they cannot be written (a full disk)
+_DROPPED = [0]  # lines dropped beyond MAX_KEPT
 
 
 def _echo(line: str) -> None:
@@ -236,27 +245,41 @@ def _echo(line: str) -> None:
 
 
 def flush_echo() -> None:
-    """Write the lines ``_echo`` kept to the log."""
-    if _LINES:
-        text = "".join(_LINES)
-        _LINES.clear()
-        sys.stdout.write(text)
-    sys.stdout.flush()
+    """Write the lines ``_echo`` kept to the log. When the log cannot take them (a full disk)
+    they wait for the next call, the oldest dropped beyond ``MAX_KEPT`` (and counted in a
+    line written with the rest): the bake goes on."""
+    if not _LINES:
+        return
+    if _DROPPED[0]:
+        _LINES.insert(0, f"[{_DROPPED[0]} log lines lost: they could not be written]\n")
+        _DROPPED[0] = 0
+    data = "".join(_LINES).encode()
+    _LINES.clear()
+    try:
+        sys.stdout.flush()
+        while data:
+            data = data[os.write(1, data):]
+    except OSError:
+        _LINES.append(data.decode("utf-8", errors="replace"))
+        if len(_LINES) > MAX_KEPT:
+            _DROPPED[0] += len(_LINES) - MAX_KEPT
+            del _LINES[: len(_LINES) - MAX_KEPT]
 
 
 def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tuple[str, str]:
     """Run attempt ``number`` of the bake in this process; return its result and why."""
     from ..backends import get_backend
     from ..project.discovery import open_project
-    from ..store.projects import get_project
+    from ..store.projects import ensure_project, get_project
     from ..workflow import plan_batch
     from .runner import BakeRunner
 
-    store = open_store()
-    _record_executor(store, bake_id, number, os.getpid())
+    store = open_store(repair=False)
+    until_written(lambda: _record_executor(store, bake_id, number, os.getpid()))
     attempt = rows.get_attempt(store, bake_id, number)
     if attempt.result == "pending":
-        rows.update_attempt(store, bake_id, number, result="running")
+        until_written(lambda: rows.update_attempt(store, bake_id, number, result="running"))
+        attempt = dataclasses.replace(attempt, result="running")
     bake = rows.get_bake(store, bake_id)
     _echo(f"Bake {bake_id} ({bake.batch}), attempt #{number}")
     record = get_project(bake.project_pk, store)
@@ -287,6 +310,16 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
                                        _echo),
     )
 
+    def record_again(new: Store) -> None:
+        """A store that replaced ours: the project, the bake, the attempt and its tasks again."""
+        pk = ensure_project(project.root, project.id, project.name, new, refresh=False)
+        runner.bake = dataclasses.replace(runner.bake, project_pk=pk)
+        rows.put_bake(new, runner.bake)
+        rows.put_attempt(new, attempt)
+        rows.put_tasks(new, runner.records.values())
+
+    store.on_new_file.append(record_again)
+
     def on_term(signum: int, frame: FrameType | None) -> None:
         runner.external_cancel = True
 
@@ -299,7 +332,20 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
 
 
 def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
-    store = open_store()
+    store = open_store(repair=False)
+    asked = result
+    try:
+        result = until_written(lambda: _close(store, bake_id, number, asked, reason))
+    except NotFoundError:  # a new store without this bake: nothing to record there
+        pass
+    _echo(f"Attempt #{number} {result}" + (f": {reason}" if reason else ""))
+    if result != "succeeded":
+        _echo(f"Hint: restart from the failed tasks with: neuro-jupyter restart {bake_id}")
+    flush_echo()
+
+
+def _close(store: Store, bake_id: str, number: int, result: str, reason: str) -> str:
+    """Record the attempt's end (cancelled if it was cancelled meanwhile); the result."""
     with store.tx():
         current = rows.get_attempt(store, bake_id, number)
         if current.result == "cancelled":
@@ -314,10 +360,23 @@ def _finish(bake_id: str, number: int, result: str, reason: str = "") -> None:
         rows.update_attempt(
             store, bake_id, number, result=result, reason=reason, finished_at=time.time()
         )
-    _echo(f"Attempt #{number} {result}" + (f": {reason}" if reason else ""))
-    if result != "succeeded":
-        _echo(f"Hint: restart from the failed tasks with: neuro-jupyter restart {bake_id}")
-    flush_echo()
+    return result
+
+
+def _died(bake_id: str, number: int, pid: int, signum: int, stopped: int) -> None:
+    """The keeper's record of an executor that was killed (every process below it has ended)."""
+    from ..backends.local.procs import signal_name
+    from .liveness import close_attempt
+
+    reason = (f"the bake executor (pid {pid}) was killed by {signal_name(signum)}; its running "
+              "tasks were stopped")
+    if stopped:
+        reason += f" ({stopped} process{'es' if stopped > 1 else ''} killed)"
+    store = open_store(repair=False)
+    try:
+        until_written(lambda: close_attempt(store, bake_id, number, reason))
+    except NotFoundError:  # killed before its attempt was recorded: nothing to close
+        pass
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
@@ -341,12 +400,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # task processes after exec, a handler goes back to the default there
         signal.signal(sig, _ignore)
     prepared = None
+    on_death = functools.partial(_died, bake_id, number)
     if wait:
         request = Path(args[2])
         prepared = _prepare(request)
+        keeper.keep(on_death)  # while the caller records the bake: not on its critical path
         if not _wait_for_go():
             _discard(_executor_log(bake_id, number), request)
             return 0
+    else:
+        keeper.keep(on_death)
     try:
         result, reason = execute(bake_id, number, prepared)
     except NeuroJupyterError as exc:

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
+from ..backends.local.keeper import exit_flushed
 from ..errors import BackendError
 
 ENV = "NEURO_JUPYTER_FORKSERVER"
@@ -261,6 +262,9 @@ def serve(sock: socket.socket, idle: float = IDLE_EXIT) -> int:
 
     for info in _submodules(workflow.__path__, workflow.__name__):
         importlib.import_module(info)
+    from ..backends.local.limits import libc
+
+    libc()  # loaded once here: each executor's keeper calls prctl through it
     gc.collect()
     gc.freeze()  # what is imported stays shared with the executors, page for page
     signal.signal(signal.SIGCHLD, _reap)
@@ -329,12 +333,7 @@ def _run_executor(sock: socket.socket, request: Mapping[str, object], fds: list[
     except BaseException:
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # exiting anyway
-                pass
-        os._exit(code)
+        exit_flushed(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,9 +35,10 @@ from ..backends.restart import (
     restart_text,
     restarts,
 )
-from ..errors import NeuroJupyterError
+from ..errors import NeuroJupyterError, StoreError
 from ..store import bakes as rows
 from ..store.db import Store
+from ..store.retry import Backoff
 from ..workflow.batch_api import BatchGraph, GraphNode
 from ..workflow.model import DepResult, FullID, TaskSpec, dotted
 from .commands import process_output
@@ -156,6 +157,7 @@ class BakeRunner:
         self.seq = 0
         self.last_cancel_check = 0.0
         self.last_flush = 0.0
+        self.backoff = Backoff()  # of the store's writes, while it refuses them
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
         self._restarts: dict[FullID, Restart] = {}  # running or waiting tasks with a policy
@@ -168,7 +170,10 @@ class BakeRunner:
 
     def run(self) -> str:
         """Run to the end; kill what still runs if interrupted."""
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError:  # e.g. a full disk: the tasks' output is lost, not the bake
+            pass
         try:
             self._check_cancel(force=True)
             while not self.levels[self.root_prefix].done:
@@ -188,9 +193,12 @@ class BakeRunner:
                 self._check_cancel()
         except BaseException:
             self._kill_all()
-            self._flush()
+            try:
+                self._flush()
+            except StoreError:
+                pass
             raise
-        self._flush()
+        self._settle()
         if self.cancel_requested:
             return "cancelled"
         return accumulate(rec.status for rec in self.records.values())
@@ -215,10 +223,15 @@ class BakeRunner:
         if not force and now - self.last_cancel_check < CANCEL_CHECK_INTERVAL:
             return
         self.last_cancel_check = now
-        row = self.store.query_one(
-            "SELECT result FROM attempts WHERE bake_id = ? AND number = ?",
-            (self.bake.bake_id, self.attempt),
-        )
+        try:
+            self.store.follow()  # a deleted store is written back, a new one gets the bake
+            row = self.store.query_one(
+                "SELECT result FROM attempts WHERE bake_id = ? AND number = ?",
+                (self.bake.bake_id, self.attempt),
+            )
+        except StoreError as exc:  # unreadable for now: the bake goes on, its state in memory
+            self.backoff.failed(exc)
+            return
         if row is not None and row[0] == "cancelled" and not self.cancel_requested:
             self.echo("The attempt was cancelled")
             self.request_cancel()
@@ -228,7 +241,8 @@ class BakeRunner:
         if self.polled:
             timeout = 0.05
         if self.dirty or self.cache_puts:  # unwritten changes go out within FLUSH_INTERVAL
-            timeout = min(timeout, max(0.0, self.last_flush + FLUSH_INTERVAL - time.monotonic()))
+            due = max(self.last_flush + FLUSH_INTERVAL, self.backoff.due)
+            timeout = min(timeout, max(0.0, due - time.monotonic()))
         deadlines: list[float] = [
             d for ex in self.running.values() if (d := getattr(ex, "deadline", None))
         ]
@@ -461,14 +475,17 @@ class BakeRunner:
                 return True
         record = self.records[fid]
         if spec.cache.strategy == "default" and spec.caching_key and self.cache_possible:
-            hit = rows.lookup_cache(
-                self.store, self.bake.project_pk, self.bake.batch, key, spec.caching_key,
-                spec.cache.life_span,
-            )
-            if hit is not None:
-                row = self.store.query_one(
+            try:
+                hit = rows.lookup_cache(
+                    self.store, self.bake.project_pk, self.bake.batch, key, spec.caching_key,
+                    spec.cache.life_span,
+                )
+                row = hit and self.store.query_one(
                     "SELECT log_path, notebook FROM tasks WHERE raw_id = ? LIMIT 1", (hit.raw_id,)
                 )
+            except StoreError:  # the cache cannot be read now: the task runs
+                hit = None
+            if hit is not None:
                 self._update(fid, raw_id=hit.raw_id, cache_key=spec.caching_key,
                              log_path=row[0] if row else "", notebook=row[1] if row else "")
                 self._finish(level, node_id, "cached", outputs=hit.outputs, state=hit.state)
@@ -791,8 +808,14 @@ class BakeRunner:
 
     def _flush(self, force: bool = True) -> None:
         """Write the changes of the last rounds in one transaction, at most every
-        FLUSH_INTERVAL while tasks run (short tasks finish many per interval)."""
+        FLUSH_INTERVAL while tasks run (short tasks finish many per interval).
+
+        When the store refuses the write (a full disk, a damaged or replaced file), the
+        changes stay in memory and are written with later ones, after the pause of
+        ``self.backoff``; the bake goes on."""
         if not force and time.monotonic() - self.last_flush < FLUSH_INTERVAL:
+            return
+        if self.backoff.due and self.backoff.wait_left():
             return
         self.last_flush = time.monotonic()
         self.flush_echo()
@@ -803,15 +826,34 @@ class BakeRunner:
                 self._update(fid, pid_start=getattr(execution, "pid_start", ""))
         if not self.dirty and not self.cache_puts:
             return
-        changed = [self.records[fid] for fid in self.dirty]
+        dirty, self.dirty = self.dirty, set()
+        changed = [self.records[fid] for fid in dirty]
         puts, self.cache_puts = self.cache_puts, []
-        self.dirty = set()
-        with self.store.tx():
-            rows.put_tasks(self.store, changed)
-            rows.put_cache_many(self.store, self.bake.project_pk, self.bake.batch, [
-                (key, caching_key, record.raw_id, record.outputs, record.state)
-                for key, caching_key, record in puts
-            ])
+        try:
+            with self.store.tx():
+                rows.put_tasks(self.store, changed)
+                rows.put_cache_many(self.store, self.bake.project_pk, self.bake.batch, [
+                    (key, caching_key, record.raw_id, record.outputs, record.state)
+                    for key, caching_key, record in puts
+                ])
+        except StoreError as exc:
+            self.dirty |= dirty
+            self.cache_puts[:0] = puts
+            if not self.backoff.failures:
+                self.echo(f"Cannot record the tasks' states now, trying again: {exc}")
+            self.backoff.failed(exc)
+            return
+        if self.backoff.failures:
+            self.echo("The tasks' states are recorded again")
+            self.backoff.succeeded()
+
+    def _settle(self) -> None:
+        """Write every change, however long the store refuses them (the attempt's result
+        must never be recorded before its tasks)."""
+        self._flush()
+        while self.dirty or self.cache_puts:
+            time.sleep(self.backoff.wait_left() or FLUSH_INTERVAL)
+            self._flush()
 
 
 def _copy_log(source: Path, target: Path, *, header: str) -> None:

@@ -136,6 +136,39 @@ def create_bake(
     return get_bake(store, bake_id)
 
 
+def put_bake(store: Store, bake: BakeRecord) -> None:
+    """Insert the bake's row unless the store has it (an executor records its bake again in a
+    store that replaced the one it started with)."""
+    with store.tx() as conn:
+        conn.execute(
+            "INSERT INTO bakes (bake_id, project_pk, batch, name, tags_json, params_json,"
+            " config_json, backend, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (bake_id) DO NOTHING",
+            (bake.bake_id, bake.project_pk, bake.batch, bake.name, json.dumps(list(bake.tags)),
+             json.dumps(dict(bake.params)), json.dumps(dict(bake.config_files)), bake.backend,
+             bake.created_at),
+        )
+
+
+def put_attempt(store: Store, attempt: AttemptRecord) -> None:
+    """Insert the attempt's row, or (while unfinished) bring its executor and result up to
+    ``attempt`` (a cancel recorded meanwhile stays)."""
+    with store.tx() as conn:
+        conn.execute(
+            "INSERT INTO attempts (bake_id, number, result, reason, executor_pid, executor_id,"
+            " executor_start, from_failed, created_at, log_path, source_attempt)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (bake_id, number) DO UPDATE SET executor_pid = excluded.executor_pid,"
+            " executor_id = excluded.executor_id, executor_start = excluded.executor_start,"
+            " result = CASE WHEN result = 'cancelled' THEN result ELSE excluded.result END"
+            " WHERE finished_at IS NULL",
+            (attempt.bake_id, attempt.number, attempt.result, attempt.reason,
+             attempt.executor_pid, attempt.executor_id, attempt.executor_start,
+             int(attempt.from_failed), attempt.created_at, attempt.log_path,
+             attempt.source_attempt),
+        )
+
+
 def create_attempt(
     store: Store, bake_id: str, number: int, *, from_failed: bool, source: int | None = None
 ) -> AttemptRecord:

@@ -119,6 +119,22 @@ def insert_job_unless_active(record: JobRecord, store: Store | None = None) -> J
     return None
 
 
+def put_job(record: JobRecord, store: Store | None = None) -> None:
+    """Write the whole row of ``record``: inserted if the store lacks it, else overwritten
+    while it is still active (a finished job is never brought back). A supervisor uses it to
+    record its job again in a store that was replaced or restored."""
+    store = store or open_store()
+    values = _values(record)
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    sets = ", ".join(f"{name} = excluded.{name}" for name in values if name != "raw_id")
+    with store.tx() as conn:
+        conn.execute(
+            f"INSERT INTO jobs ({names}) VALUES ({marks}) ON CONFLICT (raw_id) DO UPDATE SET"
+            f" {sets} WHERE status IN ('pending', 'running')", tuple(values.values()),
+        )
+
+
 def _values(record: JobRecord) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in _COLUMNS if hasattr(record, name)}
     values["spec_json"] = json.dumps(record.spec)
@@ -144,6 +160,18 @@ def update_job(
     with store.tx() as conn:
         cursor = conn.execute(f"UPDATE jobs SET {sets} WHERE {where}", (*fields.values(), raw_id))
         return cursor.rowcount > 0
+
+
+def record_supervisor(raw_id: str, pid: int, ticks: int | None, store: Store | None = None) -> None:
+    """Record the process that started a job's supervisor, unless the supervisor has already
+    recorded itself (it forks from that process: its own pid is the one to watch)."""
+    store = store or open_store()
+    with store.tx() as conn:
+        conn.execute(
+            "UPDATE jobs SET supervisor_pid = ?, supervisor_start = ? WHERE raw_id = ?"
+            " AND supervisor_pid IS NULL AND status IN ('pending', 'running')",
+            (pid, ticks, raw_id),
+        )
 
 
 def finish_job(

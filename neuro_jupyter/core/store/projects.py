@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import NotFoundError
+from ..errors import DiskFullError, NotFoundError
 from .db import Store, open_store
 
 if TYPE_CHECKING:
@@ -28,17 +28,31 @@ class ProjectRecord:
 
 def record_project(project: Project, store: Store | None = None) -> int:
     """Insert or refresh the project's row; return its primary key."""
+    return ensure_project(project.root, project.id, project.name, store)
+
+
+def ensure_project(root: Path | str, project_id: str, name: str, store: Store | None = None,
+                   *, refresh: bool = True) -> int:
+    """The key of the project at ``root``, its row inserted if it is new and (``refresh``)
+    brought up to date if not. On a full disk an existing row is left as it is: opening a
+    project for reading must not need space."""
     store = store or open_store()
     now = time.time()
-    with store.tx() as conn:
-        conn.execute(
-            "INSERT INTO projects (root, project_id, name, created_at, opened_at)"
-            " VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (root) DO UPDATE SET project_id = excluded.project_id,"
-            " name = excluded.name, opened_at = excluded.opened_at",
-            (str(project.root), project.id, project.name, now, now),
-        )
-        row = conn.execute("SELECT pk FROM projects WHERE root = ?", (str(project.root),)).fetchone()
+    update = (" ON CONFLICT (root) DO UPDATE SET project_id = excluded.project_id,"
+              " name = excluded.name, opened_at = excluded.opened_at") if refresh else \
+        " ON CONFLICT (root) DO NOTHING"
+    try:
+        with store.tx() as conn:
+            conn.execute(
+                "INSERT INTO projects (root, project_id, name, created_at, opened_at)"
+                " VALUES (?, ?, ?, ?, ?)" + update,
+                (str(root), project_id, name, now, now),
+            )
+    except DiskFullError:
+        if store.query_one("SELECT pk FROM projects WHERE root = ?", (str(root),)) is None:
+            raise
+    row = store.query_one("SELECT pk FROM projects WHERE root = ?", (str(root),))
+    assert row is not None
     return int(row[0])
 
 

@@ -237,7 +237,7 @@ def test_bake_executor_killed_stops_its_ray_tasks(
     assert attempt.executor_pid
     os.kill(attempt.executor_pid, signal.SIGKILL)
     state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
-    assert state.attempt.result == "failed" and "died" in state.attempt.reason  # type: ignore[attr-defined]
+    assert state.attempt.result == "failed" and "was killed by SIGKILL" in state.attempt.reason  # type: ignore[attr-defined]
     client = ray_client(ray_cluster)
     wait(lambda: str(client.get_job_status(task.raw_id)).endswith("STOPPED"), timeout=30)  # type: ignore[attr-defined]
 

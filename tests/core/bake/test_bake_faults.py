@@ -41,7 +41,7 @@ tasks:
     wait_for(lambda: inspect_bake(a_project, bake).finished)
     dead = inspect_bake(a_project, bake)
     assert dead.attempt.result == "failed"
-    assert "died" in dead.attempt.reason
+    assert "was killed by SIGKILL" in dead.attempt.reason
     assert statuses(dead) == {"quick": "succeeded", "slow": "failed", "last": "cancelled"}
     wait_for(lambda: not Path(f"/proc/{slow_pid}").exists()
              or "Z" in Path(f"/proc/{slow_pid}/stat").read_text().split(")")[-1][:3])

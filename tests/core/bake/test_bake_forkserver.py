@@ -47,7 +47,8 @@ def test_the_executor_is_forked_in_its_own_session_with_the_callers_env(
     word, task_pid, sid = task_log(a_project, bake, "a").split()
     assert word == "set-after-the-server-started"
     assert int(sid) == int(task_pid)  # the task leads its own session, as before
-    assert state.attempt.executor_pid == pid
+    # the forked process is the executor's keeper; the executor is the child it forked
+    assert state.attempt.executor_pid and state.attempt.executor_pid not in (pid, server)
     assert wait_gone(pid, 10)  # exited and reaped by the server: no zombie left behind
 
 

@@ -99,6 +99,7 @@ class ChildExecution(Execution):
         self._pid_start: str | None = None
         self.has_output = False  # whether the task printed anything (its log file exists)
         self._eof = False
+        self._lost = 0  # bytes of output that could not be written (a full disk)
 
     @property
     def pid_start(self) -> str:
@@ -132,10 +133,18 @@ class ChildExecution(Execution):
             if not data:  # the caller unregisters the pipe from its selector, then closes it
                 self._eof = True
                 return False
-            if self._log is None:
-                self._log = _open_log(self.log_path)
-                self.has_output = True
-            self._log.write(data)
+            try:
+                if self._log is None:
+                    self._log = _open_log(self.log_path)
+                    self.has_output = True
+                if self._lost:
+                    self._log.write(_lost_note(self._lost))
+                    self._lost = 0
+                written = self._log.write(data)
+            except OSError:  # e.g. a full disk: the output is lost, the task goes on
+                written = 0
+            if written is not None and written < len(data):
+                self._lost += len(data) - written
 
     def poll(self) -> ExitInfo | None:
         if self._exit is not None:
@@ -205,8 +214,20 @@ class ChildExecution(Execution):
         if self.out_fd is not None:
             os.close(self.out_fd)
             self.out_fd = None
+        if self._lost:  # say so in the log, if it can take that much
+            try:
+                if self._log is None:
+                    self._log = _open_log(self.log_path)
+                    self.has_output = True
+                self._log.write(_lost_note(self._lost))
+            except OSError:
+                pass
+            self._lost = 0
         if self._log is not None:
-            self._log.close()
+            try:
+                self._log.close()
+            except OSError:
+                pass
             self._log = None
 
     def _close(self) -> None:
@@ -272,6 +293,11 @@ def _devnull() -> int:
     if not _DEVNULL:
         _DEVNULL.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
     return _DEVNULL[0]
+
+
+def _lost_note(count: int) -> bytes:
+    return (f"\n[neuro-jupyter: {count} bytes of this task's output could not be written to "
+            "its log (no space left?)]\n").encode()
 
 
 def _open_log(path: str) -> BinaryIO:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import resource
@@ -38,11 +39,11 @@ def preexec(resources: Resources, *, die_with_parent: bool = False) -> Callable[
         if wanted < len(available):
             cores = set(available[:wanted])
     memory = resources.memory_mb * 1024 * 1024 if resources.memory_mb else None
-    libc = _libc() if die_with_parent else None
+    lib = libc() if die_with_parent else None
 
     def apply() -> None:
-        if libc is not None:
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if lib is not None:
+            lib.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if cores is not None:
             os.sched_setaffinity(0, cores)
         if memory is not None:
@@ -51,7 +52,8 @@ def preexec(resources: Resources, *, die_with_parent: bool = False) -> Callable[
     return apply
 
 
-def _libc() -> Any:
+@functools.cache
+def libc() -> Any:
     """libc through ctypes, for prctl (Linux only); None elsewhere."""
     import ctypes
 

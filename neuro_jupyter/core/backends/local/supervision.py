@@ -10,10 +10,10 @@ import sys
 import time
 
 from ... import paths
-from ...errors import BackendError, NotFoundError
-from ...store.jobs import JobRecord, finish_job, get_job_record, update_job
+from ...errors import BackendError, DiskFullError, NeuroJupyterError, NotFoundError, os_error
+from ...store.jobs import JobRecord, finish_job, get_job_record, record_supervisor, update_job
 from ..base import Execution, ExitInfo, ProcessSpec
-from .procs import is_alive, signal_group, start_ticks
+from .procs import is_alive, is_zombie, kill_group, signal_group, start_ticks
 from .specio import spec_to_dict
 
 SUPERVISOR_MODULE = "neuro_jupyter.core.backends.local.supervisor"
@@ -30,8 +30,16 @@ def start_supervised(spec: ProcessSpec, raw_id: str) -> SupervisedExecution:
         get_job_record(raw_id)
     except NotFoundError as exc:
         raise BackendError(f"Cannot start {raw_id}: record the job in the store first") from exc
-    spec.log_path.parent.mkdir(parents=True, exist_ok=True)
-    spec.log_path.touch()
+    try:
+        spec.log_path.parent.mkdir(parents=True, exist_ok=True)
+        spec.log_path.touch()
+    except OSError as exc:
+        error = os_error(exc, spec.log_path.parent, f"creating the job's log {spec.log_path}")
+        try:
+            finish_job(raw_id, "failed", reason=str(error))
+        except NeuroJupyterError:  # e.g. the same full disk: readers close it later
+            pass
+        raise error from exc
     update_job(raw_id, spec=spec_to_dict(spec), log_path=str(spec.log_path), host=hostname(),
                life_span=spec.life_span)
     env = {**os.environ, paths.HOME_ENV: str(paths.home())}
@@ -44,8 +52,8 @@ def start_supervised(spec: ProcessSpec, raw_id: str) -> SupervisedExecution:
     except OSError as exc:
         finish_job(raw_id, "failed", reason=f"cannot start the supervisor: {exc}")
         raise BackendError(f"Cannot start the supervisor of {raw_id}: {exc}") from exc
-    update_job(raw_id, only_if_active=True, supervisor_pid=proc.pid,
-               supervisor_start=start_ticks(proc.pid))
+    # the keeper's pid until the supervisor it forks records its own (never after that)
+    record_supervisor(raw_id, proc.pid, start_ticks(proc.pid))
     _CHILDREN.append(proc)
     _reap()
     return SupervisedExecution(raw_id)
@@ -73,17 +81,21 @@ def check_record(record: JobRecord) -> JobRecord:
             return record
         finish_job(record.raw_id, "failed", reason="the supervisor never started")
         return get_job_record(record.raw_id)
-    if is_alive(record.supervisor_pid, record.supervisor_start):
+    if is_alive(record.supervisor_pid, record.supervisor_start) or is_zombie(
+        record.supervisor_pid, record.supervisor_start
+    ):  # a zombie: its keeper is ending the job's processes and records how it died
         return record
     fresh = get_job_record(record.raw_id)  # it may have recorded the end just before exiting
     if not fresh.active:
         return fresh
-    if fresh.pid and is_alive(fresh.pid, fresh.pid_start):
-        signal_group(fresh.pid, signal.SIGKILL)
-    finish_job(
-        record.raw_id, "failed",
-        reason=f"the supervisor (pid {record.supervisor_pid}) died; the job was stopped",
-    )
+    kill_group(fresh.pid, fresh.pid_start)  # supervisor and keeper gone: what is left of it
+    try:
+        finish_job(
+            record.raw_id, "failed",
+            reason=f"the supervisor (pid {record.supervisor_pid}) died; the job was stopped",
+        )
+    except DiskFullError:  # shown as it is until the disk has room to record it
+        return fresh
     return get_job_record(record.raw_id)
 
 
