@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { sameAnswer, withStructure } from '../src/graph/answers';
 import { contrast, STATUS_COLORS, STATUSES, summaryStatus, textColor } from '../src/graph/colors';
 import { buildDrawn, callTasks, drawnStatuses } from '../src/graph/drawn';
-import { IGraphStructure } from '../src/graph/types';
+import { IBakeGraph, IGraphStructure } from '../src/graph/types';
 
 const RGB: Record<string, [number, number, number]> = {
   black: [0, 0, 0],
@@ -84,4 +85,36 @@ test('a collapsed call hides the groups inside it; its node shows the call statu
   const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'succeeded', 'running', 'pending'];
   assert.equal(drawnStatuses(drawn, STRUCTURE, statuses, callTasks(STRUCTURE))[deploy], 'failed');
   assert.notEqual(buildDrawn(STRUCTURE, new Set([0])).key, drawn.key);
+});
+
+test('an answer without its structure is completed from the one before; answers compared', () => {
+  const tasks = (status: string[]) => ({
+    status,
+    raw_id: status.map(() => ''),
+    exit_code: status.map(() => null),
+    reason: status.map(() => ''),
+    started_at: status.map(() => null),
+    finished_at: status.map(() => null)
+  });
+  const first: IBakeGraph = {
+    bake: { bake_id: 'b', name: null, batch: 'x', project_pk: 1 },
+    attempt: { number: 1, result: 'running', reason: '' },
+    attempts: [{ number: 1, result: 'running', reason: '' }],
+    structure: STRUCTURE,
+    tasks: tasks(STRUCTURE.ids.map(() => 'pending'))
+  };
+  const next: IBakeGraph = {
+    ...first,
+    structure: { key: 'k' } as IGraphStructure,
+    tasks: tasks(STRUCTURE.ids.map((_, i) => (i ? 'pending' : 'running')))
+  };
+  const full = withStructure(next, first);
+  assert.equal(full.structure, STRUCTURE);
+  assert.equal(withStructure(first, null), first);
+  assert.throws(() => withStructure({ ...next, structure: { key: 'other' } as IGraphStructure }, first));
+  assert.equal(sameAnswer(first, { ...first, tasks: tasks(STRUCTURE.ids.map(() => 'pending')) }), true);
+  assert.equal(sameAnswer(first, full), false);
+  assert.equal(sameAnswer(first, { ...first, attempt: { ...first.attempt, result: 'failed' } }), false);
+  assert.equal(sameAnswer(null, null), true);
+  assert.equal(sameAnswer(first, null), false);
 });
