@@ -87,6 +87,20 @@ def task_columns(
     return columns
 
 
+def changed_tasks(
+    before: Mapping[str, Sequence[Any]], after: Mapping[str, Sequence[Any]]
+) -> list[int] | None:
+    """The indexes of the tasks whose state differs between two ``task_columns``, or None
+    when they do not line up (other columns or another number of tasks): then only the
+    whole state will do."""
+    if before.keys() != after.keys():
+        return None
+    columns = [(before[name], after[name]) for name in after]
+    if any(len(old) != len(new) for old, new in columns):
+        return None
+    return [i for i in range(len(after["status"])) if any(old[i] != new[i] for old, new in columns)]
+
+
 def graph_structure(tasks: Sequence[TaskRecord]) -> dict[str, Any]:
     """Ids, kinds, titles, edges (flat index pairs, from a need to the task that needs it) and
     collapsible groups of an attempt's tasks, with a ``key`` that changes with any of them.

@@ -1,6 +1,6 @@
 """The graph component's logic with node's test runner, each file bundled by the labextension's
 esbuild: labextension/test/graph.test.ts (colours and contrast, status summaries, collapsing, graph.json
-answers)
+answers, the kernel's task changes, the ranker for big graphs)
 and graph_view.test.ts (the view's parts: viewport, search, spatial grid, labels, collapsed
 groups, selection)."""
 
@@ -15,7 +15,7 @@ import pytest
 LABEXT = Path(__file__).resolve().parents[2] / "labextension"
 
 
-@pytest.mark.parametrize(("name", "tests"), [("graph", 6), ("graph_view", 7)])
+@pytest.mark.parametrize(("name", "tests"), [("graph", 7), ("graph_view", 7)])
 def test_graph_component_logic(tmp_path: Path, name: str, tests: int) -> None:
     esbuild = LABEXT / "node_modules" / ".bin" / "esbuild"
     node = shutil.which("node")
