@@ -9,6 +9,7 @@ import { buildDrawn, innermostGroups } from '../src/graph/drawn';
 import { LabelFitter } from '../src/graph/labels';
 import { findTask } from '../src/graph/search';
 import { carrySelection, neighbours, selectionId } from '../src/graph/selection';
+import { Scene, SIZES } from '../src/graph/scene';
 import { SpatialGrid } from '../src/graph/spatial';
 import { IGraphStructure } from '../src/graph/types';
 import { MAX_ZOOM, MIN_ZOOM, Viewport } from '../src/graph/viewport';
@@ -49,6 +50,14 @@ test('fit shows the whole graph, centred, never above 100 %; reset goes to its s
   assert.equal(v.overflows(4000, 200), true);
   v.reset(300, 4000, 'TB');
   assert.deepEqual([v.k, v.tx, v.ty], [1, 250, 0]);
+  // a graph taller than the view: its first layer's first node near the top, not an empty
+  // corner; never past the graph's end
+  v.reset(3000, 5000, 'LR', { x: 12, y: 2000 });
+  assert.deepEqual([v.tx, v.ty], [0, 12 - 2000]);
+  v.reset(3000, 5000, 'LR', { x: 12, y: 4990 });
+  assert.equal(v.ty, 400 - 5000);
+  v.reset(3000, 5000, 'LR', { x: 12, y: 5 });
+  assert.equal(v.ty, 0);
   v.k = 0.1;
   v.centerOn(1000, 500);
   assert.equal(v.k, 1); // centring on a node zoomed far out goes to 100 %
@@ -161,4 +170,27 @@ test('the selection follows its task or group into a new structure; its neighbou
   assert.equal(near.get(drawn.nodeOf[0]), 'need');
   assert.equal(near.get(drawn.nodeOf[300]), 'dependent');
   assert.equal(near.size, 401);
+});
+
+test('a scene finds nodes by id and by point, and where its first layer starts', () => {
+  const s = bigStructure();
+  const drawn = buildDrawn(s, new Set([1])); // prep, act, the matrix as one node
+  assert.equal(drawn.count, 3);
+  // layers left to right: prep alone far down, then act, then the matrix
+  const layout = {
+    id: 1,
+    x: Float64Array.from([92, 300, 520]),
+    y: Float64Array.from([900, 40, 40]),
+    width: 640,
+    height: 1000,
+    points: new Float64Array(0),
+    pointStart: new Int32Array(drawn.edges.length / 2 + 1),
+    millis: 0
+  };
+  const scene = new Scene(drawn, layout, s, SIZES.LR);
+  assert.equal(scene.nodeOfTask('act.fit_7'), drawn.nodeOf[9]);
+  assert.equal(scene.nodeAt(520, 40), drawn.nodeOf[9]);
+  assert.equal(scene.nodeAt(520, 80), -1);
+  assert.deepEqual(scene.start('LR'), { x: 12, y: 900 - 14 });
+  assert.deepEqual(scene.start('TB'), { x: 520 - 100, y: 40 - 20 }); // the group's box is taller
 });

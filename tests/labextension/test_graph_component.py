@@ -2,7 +2,7 @@
 esbuild: labextension/test/graph.test.ts (colours and contrast, status summaries, collapsing, graph.json
 answers, the kernel's task changes, the ranker for big graphs)
 and graph_view.test.ts (the view's parts: viewport, search, spatial grid, labels, collapsed
-groups, selection)."""
+groups, selection, the scene)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 LABEXT = Path(__file__).resolve().parents[2] / "labextension"
 
 
-@pytest.mark.parametrize(("name", "tests"), [("graph", 7), ("graph_view", 7)])
+@pytest.mark.parametrize(("name", "tests"), [("graph", 7), ("graph_view", 8)])
 def test_graph_component_logic(tmp_path: Path, name: str, tests: int) -> None:
     esbuild = LABEXT / "node_modules" / ".bin" / "esbuild"
     node = shutil.which("node")

@@ -95,6 +95,27 @@ export class Scene {
     return i === undefined ? -1 : this.drawn.nodeOf[i];
   }
 
+  /** The corner (top left) of the first node of the first layer: the left-most nodes' top
+   * one (LR), the top-most nodes' left one (TB); the origin of an empty scene. */
+  start(direction: 'LR' | 'TB'): { x: number; y: number } {
+    const b = this.grid.boxes;
+    const along = direction === 'LR' ? 0 : 1; // the layers' axis
+    let first = Infinity;
+    for (let i = 0; i < this.count; i++) {
+      first = Math.min(first, b[4 * i + along]);
+    }
+    let corner = { x: 0, y: 0 };
+    let best = Infinity;
+    for (let i = 0; i < this.count; i++) {
+      const across = b[4 * i + 1 - along];
+      if (b[4 * i + along] <= first + 1 && across < best) {
+        best = across;
+        corner = { x: b[4 * i], y: b[4 * i + 1] };
+      }
+    }
+    return corner;
+  }
+
   /** The node at a world point, or -1. */
   nodeAt(x: number, y: number): number {
     return this.grid.hit(x, y);

@@ -256,9 +256,10 @@ export class GraphView {
 
   /** 100 %, at the start of the graph (its first layer, centred across). */
   reset(): void {
-    const l = this._scene?.layout;
-    if (l) {
-      this._view.reset(l.width, l.height, this._direction);
+    const scene = this._scene;
+    if (scene) {
+      const l = scene.layout;
+      this._view.reset(l.width, l.height, this._direction, scene.start(this._direction));
       this._schedule();
     }
   }

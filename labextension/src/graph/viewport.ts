@@ -52,15 +52,22 @@ export class Viewport {
     this.ty = (this.h - height * k) / 2;
   }
 
-  /** 100 %, at the start of the graph (its first layer), centred across the layers. */
-  reset(width: number, height: number, direction: 'LR' | 'TB'): void {
+  /**
+   * 100 %, at the start of the graph (its first layer): centred across the layers when the
+   * graph fits across the view, else with the first layer's first node (`start`, its corner
+   * in the world) near the view's edge, never past the graph's end.
+   */
+  reset(width: number, height: number, direction: 'LR' | 'TB', start = { x: 0, y: 0 }): void {
     this.k = 1;
+    const margin = 12;
+    const across = (size: number, view: number, first: number) =>
+      size <= view ? (view - size) / 2 : Math.max(view - size, Math.min(0, margin - first));
     if (direction === 'LR') {
       this.tx = 0;
-      this.ty = height <= this.h ? (this.h - height) / 2 : 0;
+      this.ty = across(height, this.h, start.y);
     } else {
       this.ty = 0;
-      this.tx = width <= this.w ? (this.w - width) / 2 : 0;
+      this.tx = across(width, this.w, start.x);
     }
   }
 
