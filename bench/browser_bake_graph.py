@@ -5,7 +5,8 @@ For each bake (``matrix``: matrix groups of 100, which start collapsed; ``flat``
 every task is laid out) it measures, in the page:
 
 - **first paint**: from Shift+Enter on the cell that shows the view to the graph's first paint
-  (kernel, comm, widget, layout in the worker, canvas), and from the widget's first data to it;
+  (kernel, comm, widget, layout in the worker, canvas), and the kernel's part of it (imports,
+  reading the store, sending the state: the cell prints it);
 - **status updates**: the bench writes status changes into the store (as an executor does: 20
   tasks start, 20 finish); the view reads them through the REST API (polling). Per update:
   from the answer's last byte to the paint that shows a task of it running (parse, table,
@@ -22,11 +23,11 @@ every task is laid out) it measures, in the page:
 (``bake_view.js``, e.g. of an older commit), in the same Lab, interleaved, so that both see the
 same machine. ``--throttle N`` slows the page's CPU N times (Chrome's CPU throttling; 1, the
 default, is off). ``--profile DIR`` writes the main thread's CPU profiles (``.cpuprofile``,
-for Chrome's DevTools) of each phase. The load average is printed with every case: the figures
+for Chrome's DevTools) of each phase, ``--screenshots DIR`` pictures of the views. The load average is printed with every case: the figures
 move with it on a shared machine.
 
-Run: ``.venv/bin/python bench/browser_bake_graph.py [--sizes 1000,10000] [--shapes
-matrix,flat] [--updates 10] [--expand] [--baseline OLD/bake_view.js] [--throttle 1]
+Run: ``.venv/bin/python bench/browser_bake_graph.py [--cases matrix-1000,flat-1000,
+matrix-10000] [--updates 10] [--expand] [--baseline OLD/bake_view.js] [--throttle 1]
 [--profile DIR]``. Needs /usr/bin/chromium and the built labextension.
 """
 
@@ -182,7 +183,7 @@ def profiling(cdp: Any, out: Path | None, label: str) -> Any:
 
 def measure(page: Any, cdp: Any, url: str, notebook: str, name: str, project: Any,
             ids: list[str], updates: int, expand: bool, profile: Path | None,
-            label: str) -> dict[str, Any]:
+            label: str, shots: Path | None = None) -> dict[str, Any]:
     from lab_browser import open_notebook
 
     result: dict[str, Any] = {"load_before": load()}
@@ -196,11 +197,12 @@ def measure(page: Any, cdp: Any, url: str, notebook: str, name: str, project: An
         page.wait_for_function("() => window.__nj.paints.some(p => p[2] > 0)", timeout=300_000)
     m = page.evaluate("() => window.__nj")
     first = next(p for p in m["paints"] if p[2] > 0)
-    data_at = next((u for u in m["updates"] if u >= started), float("nan"))
-    result.update(first_paint_ms=first[1] - started, data_to_paint_ms=first[1] - data_at,
-                  nodes=first[2],
+    printed = page.locator(".jp-OutputArea-output pre", has_text="kernel ").first.inner_text()
+    result.update(first_paint_ms=first[1] - started,
+                  kernel_ms=float(printed.split()[1]), nodes=first[2],
                   layout_ms=float(view.get_attribute("data-layout-millis") or "nan"))
     page.wait_for_timeout(1500)  # the first REST answer replaces the kernel's snapshot
+    screenshot(page, shots, f"{label}-first")
     t0 = page.evaluate("() => performance.now()")
     page.evaluate("""() => { window.__nj.serverTimer = setInterval(async () => {
         const t = performance.now(); await fetch('/api/status', {cache: 'no-store'});
@@ -243,6 +245,7 @@ def measure(page: Any, cdp: Any, url: str, notebook: str, name: str, project: An
                 " && window.__nj.paints.some(p => p[2] === " + str(len(ids)) + ")",
                 timeout=600_000)
             page.wait_for_timeout(2000)  # the overview's picture and what follows
+        screenshot(page, shots, f"{label}-expanded")
         m = page.evaluate("() => window.__nj")
         paint = next(p for p in m["paints"] if p[2] == len(ids) and p[0] >= before)
         during = [lt for lt in m["longtasks"] if lt[0] >= before]
@@ -255,6 +258,14 @@ def measure(page: Any, cdp: Any, url: str, notebook: str, name: str, project: An
         )
     result["load_after"] = load()
     return result
+
+
+def screenshot(page: Any, shots: Path | None, label: str) -> None:
+    """Keep a picture of the view (``shots``: None, none is kept)."""
+    if shots is not None:
+        shots.mkdir(parents=True, exist_ok=True)
+        page.locator(".nj-graph-details").scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / f"{label}.png"))
 
 
 def stop_kernels(url: str) -> None:
@@ -272,8 +283,11 @@ def stop_kernels(url: str) -> None:
 
 
 def cell(name: str, esm: Path | None) -> str:
-    """The notebook cell that shows the bake's view (with another script if ``esm``)."""
-    code = ("from neuro_jupyter.core.project import find_project\n"
+    """The notebook cell that shows the bake's view (with another script if ``esm``), and
+    prints how long the kernel took (imports, reading the store, sending the state)."""
+    code = ("import time\n"
+            "_started = time.perf_counter()\n"
+            "from neuro_jupyter.core.project import find_project\n"
             "from neuro_jupyter.widgets.bake_view import BakeView\n")
     if esm is not None:
         css = esm.with_suffix(".css")
@@ -281,7 +295,9 @@ def cell(name: str, esm: Path | None) -> str:
                  "class BakeView(BakeView):\n"
                  f"    _esm = Path({str(esm)!r}).read_text()\n"
                  f"    _css = Path({str(css)!r}).read_text()\n")
-    return code + f"BakeView(find_project(), {name!r})"
+    return code + (f"view = BakeView(find_project(), {name!r})\n"
+                   "print(f'kernel {1000 * (time.perf_counter() - _started):.0f} ms')\n"
+                   "view")
 
 
 def fmt(value: Any) -> str:
@@ -291,14 +307,16 @@ def fmt(value: Any) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--shapes", default="matrix,flat")
+    parser.add_argument("--cases", default="matrix-1000,flat-1000,matrix-10000",
+                        help="bakes as SHAPE-TASKS (flat-10000 is not a default: dagre needs "
+                             "minutes and gigabytes for 10,000 ungrouped tasks)")
     parser.add_argument("--updates", type=int, default=10)
     parser.add_argument("--expand", action="store_true", help="also expand every group")
     parser.add_argument("--baseline", type=Path, help="another bake_view.js to compare with")
     parser.add_argument("--throttle", type=float, default=1.0,
                         help="slow the page's CPU this many times (1: off)")
     parser.add_argument("--profile", type=Path, help="write CPU profiles of each phase here")
+    parser.add_argument("--screenshots", type=Path, help="keep pictures of the views here")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="nj-bench-graph-"))
     os.environ["NEURO_JUPYTER_HOME"] = str(work / "home")
@@ -312,8 +330,7 @@ def main() -> None:
     variants: list[tuple[str, Path | None]] = [("after", None)]
     if args.baseline is not None:
         variants.insert(0, ("before", args.baseline.resolve()))
-    cases = [(shape, int(size)) for size in args.sizes.split(",")
-             for shape in args.shapes.split(",")]
+    cases = [(case.split("-")[0], int(case.split("-")[1])) for case in args.cases.split(",")]
     made = {}
     for shape, size in cases:
         for variant, esm in variants:
@@ -321,10 +338,21 @@ def main() -> None:
             ids = make_bake(project, shape, size, bake_name)
             made[(shape, size, variant)] = (bake_name, ids)
             write_notebook(root / f"{bake_name}.ipynb", cell(bake_name, esm))
+    warm_ids = make_bake(project, "matrix", 100, "warm-up")
+    write_notebook(root / "warm-up.ipynb", cell("warm-up", None))
     print(f"load average at the start: {load()}; CPU throttling: "
           f"{'off' if args.throttle == 1 else f'{args.throttle:g}x'}", flush=True)
     rows = []
     with running_lab(work, root) as url, chromium() as browser:
+        # a first view, not measured: the first case would pay for cold caches (Lab's
+        # scripts, the kernel's imports from disk)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        context.add_init_script(INSTRUMENT)
+        warm = context.new_page()
+        measure(warm, None, url, "warm-up.ipynb", "warm-up", project, warm_ids, 0,
+                False, None, "warm-up")
+        context.close()
+        stop_kernels(url)
         for shape, size in cases:
             for variant, _ in variants:
                 name, ids = made[(shape, size, variant)]
@@ -337,20 +365,20 @@ def main() -> None:
                     cdp.send("Emulation.setCPUThrottlingRate", {"rate": args.throttle})
                 result = measure(page, cdp, url, f"{name}.ipynb", name, project, ids,
                                  args.updates, args.expand and shape == "matrix", args.profile,
-                                 name)
+                                 name, args.screenshots)
                 rows.append((variant, shape, size, result))
                 print(variant, shape, size, {k: fmt(v) for k, v in result.items()}, flush=True)
                 context.close()
                 stop_kernels(url)
     print()
-    print("| build | bake | tasks | nodes drawn | first paint ms (data → paint) | layout ms "
+    print("| build | bake | tasks | nodes drawn | first paint ms (in the kernel) | layout ms "
           "| update in the page ms median / max | store → screen ms | updates seen "
           "| long tasks after first paint (>100 ms) | longest ms | page ping p95 ms "
           "| server p95 ms | load |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for variant, shape, size, r in rows:
         print(f"| {variant} | {shape} | {size:,} | {r['nodes']:,} | {fmt(r['first_paint_ms'])} "
-              f"({fmt(r['data_to_paint_ms'])}) | {fmt(r['layout_ms'])} "
+              f"({fmt(r['kernel_ms'])}) | {fmt(r['layout_ms'])} "
               f"| {fmt(r['update_client_ms'])} / {fmt(r['update_client_max_ms'])} "
               f"| {fmt(r['update_e2e_ms'])} | {r['updates_seen']} "
               f"| {r['longtasks']} ({r['longtasks_over_100']}) | {fmt(r['longest_ms'])} "
