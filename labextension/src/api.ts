@@ -311,13 +311,14 @@ export class NeuroApi {
   }
 
   /** A bake attempt's graph and its tasks' state, for the graph component (the browser lays
-   * it out); the last attempt unless one is given. */
-  async bakeGraph(pk: number, bakeId: string, attempt?: number): Promise<IBakeGraph> {
-    return this.json<IBakeGraph>(
-      ['projects', String(pk), 'bakes', bakeId, 'graph.json'],
-      undefined,
-      attempt === undefined ? {} : { attempt: String(attempt) }
-    );
+   * it out); the last attempt unless one is given. With `known` (a structure's key), the
+   * answer's structure is `{key}` alone while it is that one (answers.withStructure). */
+  async bakeGraph(pk: number, bakeId: string, attempt?: number, known = ''): Promise<IBakeGraph> {
+    const query: Record<string, string> = attempt === undefined ? {} : { attempt: String(attempt) };
+    if (known) {
+      query.known = known;
+    }
+    return this.json<IBakeGraph>(['projects', String(pk), 'bakes', bakeId, 'graph.json'], undefined, query);
   }
 
   /** Cancel a bake's running attempt. */

@@ -13,6 +13,7 @@ import {
   IProject,
   NeuroApi
 } from './api';
+import { knownKey, sameAnswer, withStructure } from './graph/answers';
 import { jobKey, JobsModel } from './jobs/model';
 
 /** What the sidebar shows. */
@@ -28,6 +29,14 @@ export interface IViewData {
   bakes: IBake[];
   /** The bake shown: its attempt's graph and tasks' state (the graph component's data). */
   bake: IBakeGraph | null;
+}
+
+/** Whether two fetches found the same (a bake's 10,000 tasks compared column by column). */
+function sameData(a: IViewData, b: IViewData): boolean {
+  return (
+    JSON.stringify([a.projects, a.bakes]) === JSON.stringify([b.projects, b.bakes]) &&
+    sameAnswer(a.bake, b.bake)
+  );
 }
 
 function emptyData(): IViewData {
@@ -202,8 +211,7 @@ export class NeuroModel implements IDisposable {
       if (view !== this._view) {
         return; // the user moved on while this was in flight
       }
-      const changed =
-        JSON.stringify(data) !== JSON.stringify(this._data) || this._error !== '';
+      const changed = !sameData(data, this._data) || this._error !== '';
       this._data = data;
       this._error = '';
       if (changed) {
@@ -236,8 +244,11 @@ export class NeuroModel implements IDisposable {
         await this._jobs?.refresh();
         break;
       case 'bake': {
-        // one request: the graph component recolours in place and lays out only new tasks
-        data.bake = await this.api.bakeGraph(view.project.pk, view.bakeId, view.attempt);
+        // one request: the graph component recolours in place and lays out only new tasks;
+        // the structure comes only when it is not the one shown (its key is a digest)
+        const shown = this._data.bake;
+        const answer = await this.api.bakeGraph(view.project.pk, view.bakeId, view.attempt, knownKey(shown));
+        data.bake = withStructure(answer, shown);
         break;
       }
     }

@@ -3,9 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { sameAnswer, withStructure } from '../src/graph/answers';
+import { applyChanges, ITaskChanges } from '../src/graph/changes';
+import { bigRanker } from '../src/graph/dagre-layout';
 import { contrast, STATUS_COLORS, STATUSES, summaryStatus, textColor } from '../src/graph/colors';
 import { buildDrawn, callTasks, drawnStatuses } from '../src/graph/drawn';
-import { IGraphStructure } from '../src/graph/types';
+import { IBakeGraph, IGraphStructure } from '../src/graph/types';
 
 const RGB: Record<string, [number, number, number]> = {
   black: [0, 0, 0],
@@ -84,4 +87,67 @@ test('a collapsed call hides the groups inside it; its node shows the call statu
   const statuses = ['succeeded', 'succeeded', 'succeeded', 'failed', 'succeeded', 'running', 'pending'];
   assert.equal(drawnStatuses(drawn, STRUCTURE, statuses, callTasks(STRUCTURE))[deploy], 'failed');
   assert.notEqual(buildDrawn(STRUCTURE, new Set([0])).key, drawn.key);
+});
+
+test('an answer without its structure is completed from the one before; answers compared', () => {
+  const tasks = (status: string[]) => ({
+    status,
+    raw_id: status.map(() => ''),
+    exit_code: status.map(() => null),
+    reason: status.map(() => ''),
+    started_at: status.map(() => null),
+    finished_at: status.map(() => null)
+  });
+  const first: IBakeGraph = {
+    bake: { bake_id: 'b', name: null, batch: 'x', project_pk: 1 },
+    attempt: { number: 1, result: 'running', reason: '' },
+    attempts: [{ number: 1, result: 'running', reason: '' }],
+    structure: STRUCTURE,
+    tasks: tasks(STRUCTURE.ids.map(() => 'pending'))
+  };
+  const next: IBakeGraph = {
+    ...first,
+    structure: { key: 'k' } as IGraphStructure,
+    tasks: tasks(STRUCTURE.ids.map((_, i) => (i ? 'pending' : 'running')))
+  };
+  const full = withStructure(next, first);
+  assert.equal(full.structure, STRUCTURE);
+  assert.equal(withStructure(first, null), first);
+  assert.throws(() => withStructure({ ...next, structure: { key: 'other' } as IGraphStructure }, first));
+  assert.equal(sameAnswer(first, { ...first, tasks: tasks(STRUCTURE.ids.map(() => 'pending')) }), true);
+  assert.equal(sameAnswer(first, full), false);
+  assert.equal(sameAnswer(first, { ...first, attempt: { ...first.attempt, result: 'failed' } }), false);
+  assert.equal(sameAnswer(null, null), true);
+  assert.equal(sameAnswer(first, null), false);
+
+  // the kernel's messages of the tasks changed since its last whole state
+  const snapshot = { ...first, snapshot: 3 };
+  const changes: ITaskChanges = {
+    type: 'tasks',
+    snapshot: 3,
+    index: [2, 5],
+    tasks: { status: ['running', 'failed'], exit_code: [null, 1] },
+    bake: first.bake,
+    attempt: { number: 1, result: 'failed', reason: 'fit failed' },
+    attempts: first.attempts
+  };
+  const now = applyChanges(snapshot, changes);
+  assert.deepEqual(now.tasks.status, ['pending', 'pending', 'running', 'pending', 'pending', 'failed', 'pending']);
+  assert.equal(now.tasks.exit_code[5], 1);
+  assert.equal(now.attempt.result, 'failed');
+  assert.equal(snapshot.tasks.status[2], 'pending'); // the whole state is left as it was
+  assert.equal(applyChanges({ ...snapshot, snapshot: 4 }, changes).tasks.status[2], 'pending');
+  assert.equal(applyChanges(snapshot, null), snapshot);
+});
+
+test('big graphs: tight-tree ranking only where longest-path would leave many dummy nodes', () => {
+  const chain = (n: number) => Int32Array.from(Array.from({ length: n - 1 }, (_, i) => [i, i + 1]).flat());
+  assert.equal(bigRanker(1000, chain(1000)), 'longest-path');
+  // a fan from node 0, and a long chain whose end all the fan's nodes feed: each of those
+  // edges spans the whole chain
+  const edges: number[] = [...chain(500)];
+  for (let i = 500; i < 1000; i++) {
+    edges.push(0, i, i, 499);
+  }
+  assert.equal(bigRanker(1000, Int32Array.from(edges)), 'tight-tree');
 });

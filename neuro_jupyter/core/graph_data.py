@@ -10,7 +10,8 @@ there is to draw, once for every front end (the REST route, the notebook widget)
 - ``tasks``: each task's state, column by column (status, times, exit code, ...), sent on
   every refresh; the browser recolours nodes in place from it.
 
-Columns rather than one object per task keep a 10,000-task answer small.
+Columns rather than one object per task keep a 10,000-task answer small; a browser that has
+the structure is not sent it again (``known_key``).
 """
 
 from __future__ import annotations
@@ -34,11 +35,18 @@ NotebookOf = Callable[["TaskRecord"], "Mapping[str, Any] | None"]
 
 def graph_data(
     state: BakeState, attempts: Sequence[AttemptRecord] = (), *,
-    notebook_of: NotebookOf | None = None,
+    notebook_of: NotebookOf | None = None, known_key: str = "",
 ) -> dict[str, Any]:
     """Everything the graph view shows of an attempt: the bake, the attempt, the other
-    attempts, the graph's structure and its tasks' state."""
+    attempts, the graph's structure and its tasks' state.
+
+    A browser that already has the structure says so with its key (``known_key``): while the
+    key is the same, the structure is answered as ``{"key"}`` alone (half of a 10,000-task
+    answer, which a view polls every few seconds)."""
     bake, att = state.bake, state.attempt
+    structure = graph_structure(state.tasks)
+    if known_key and structure["key"] == known_key:
+        structure = {"key": known_key}
     return {
         "bake": {
             "bake_id": bake.bake_id, "name": bake.name, "batch": bake.batch,
@@ -46,7 +54,7 @@ def graph_data(
         },
         "attempt": attempt_data(att),
         "attempts": [attempt_data(a) for a in attempts] or [attempt_data(att)],
-        "structure": graph_structure(state.tasks),
+        "structure": structure,
         "tasks": task_columns(state.tasks, notebook_of),
     }
 
@@ -77,6 +85,20 @@ def task_columns(
         if any(notebooks):
             columns["notebook"] = [dict(n) if n else None for n in notebooks]
     return columns
+
+
+def changed_tasks(
+    before: Mapping[str, Sequence[Any]], after: Mapping[str, Sequence[Any]]
+) -> list[int] | None:
+    """The indexes of the tasks whose state differs between two ``task_columns``, or None
+    when they do not line up (other columns or another number of tasks): then only the
+    whole state will do."""
+    if before.keys() != after.keys():
+        return None
+    columns = [(before[name], after[name]) for name in after]
+    if any(len(old) != len(new) for old, new in columns):
+        return None
+    return [i for i in range(len(after["status"])) if any(old[i] != new[i] for old, new in columns)]
 
 
 def graph_structure(tasks: Sequence[TaskRecord]) -> dict[str, Any]:

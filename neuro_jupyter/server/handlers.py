@@ -50,11 +50,13 @@ GET      ``projects/{pk}/bakes/{bake}/graph.dot``    the graph in DOT (text/vnd.
 GET      ``projects/{pk}/bakes/{bake}/graph.svg``    the graph in SVG (image/svg+xml; needs
                                                      Graphviz's ``dot``)
 GET      ``projects/{pk}/bakes/{bake}/graph.json``   what the browser's graph component draws
-         ``?attempt=``                               (it lays the graph out itself): ``{"bake",
+         ``?attempt=&known=``                        (it lays the graph out itself): ``{"bake",
                                                      "attempt", "attempts", "structure":
                                                      {"key", "ids", "kinds", "titles",
                                                      "edges", "groups"}, "tasks": {"status":
-                                                     [...], ...}}`` (``core.graph_data``)
+                                                     [...], ...}}`` (``core.graph_data``);
+                                                     ``structure`` is ``{"key"}`` alone while
+                                                     its key is ``known``
 POST     ``projects/{pk}/bakes/{bake}/cancel``       the bake's state; body ``{"attempt": n}``
 POST     ``projects/{pk}/bakes/{bake}/restart``      201, the new attempt's state; body
                                                      ``{"attempt": n, "from_failed": true}``
@@ -585,8 +587,8 @@ class TaskNotebookHandler(NeuroHandler):
         self.finish(page, set_content_type="text/html; charset=utf-8")
 
 
-def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str, server: Server
-           ) -> bytes:
+def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str, server: Server,
+           known: str = "") -> bytes:
     from ..core.bake import inspect_bake, list_attempts, resolve_bake
     from ..core.graph import render, to_dot
 
@@ -596,7 +598,8 @@ def _graph(project: Any, bake_ref: str, attempt: int | None, fmt: str, server: S
         from ..core.graph_data import graph_data
 
         data = graph_data(state, list_attempts(project, bake),
-                          notebook_of=lambda task: _notebook(state, task, server))
+                          notebook_of=lambda task: _notebook(state, task, server),
+                          known_key=known)
         return json.dumps(data, separators=(",", ":")).encode("utf-8")
     dot = to_dot(state)
     return dot.encode("utf-8") if fmt == "dot" else render(dot, "svg")
@@ -609,10 +612,12 @@ class GraphHandler(NeuroHandler):
     @authorized
     @json_errors
     async def get(self, pk: str, bake: str, fmt: str) -> None:
-        """``?attempt=n`` (default: the last attempt)."""
+        """``?attempt=n`` (default: the last attempt); graph.json's ``?known=KEY``: the
+        browser has the structure of that key (then only ``{"key"}`` is sent while it holds)."""
         attempt = self.int_arg("attempt", *ATTEMPTS)
+        known = self.get_argument("known", "")[:200]
         _, project = await self.project(pk)
-        data = await self.run(_graph, project, bake, attempt, fmt, self.server)
+        data = await self.run(_graph, project, bake, attempt, fmt, self.server, known)
         kind = {
             "svg": "image/svg+xml",
             "dot": "text/vnd.graphviz; charset=utf-8",

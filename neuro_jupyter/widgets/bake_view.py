@@ -7,6 +7,12 @@ kernel then stops polling. Otherwise the kernel polls the store from an asyncio 
 own event loop (no threads: with ipykernel ≥ 7, widget updates from threads get lost) until
 the attempt has finished, sending the graph's structure when tasks appear and the tasks'
 state on every change. Logs are asked for with custom messages.
+
+The tasks' state goes in full (the ``state`` trait: what a view drawn later, or after a page
+reload, starts from) at first, when tasks appear, when a quarter of them changed and when the
+attempt ends; in between, a ``tasks`` message carries only the tasks that changed since that
+full state, so that a 10,000-task bake does not send its whole state twice a second. Polling
+slows down to keep the kernel mostly free when reading a large bake takes long.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from ..core.bake import (
 )
 from ..core.bake.render import show_task
 from ..core.errors import NeuroJupyterError
-from ..core.graph_data import graph_data
+from ..core.graph_data import changed_tasks, graph_data
 from ..core.notebooks.links import notebook_json
 from ..core.store.projects import project_pk
 from ..core.workflow.model import FINISHED_STATUSES
@@ -38,6 +44,8 @@ if TYPE_CHECKING:
     from ..core.project.discovery import Project
 
 LOG_LIMIT = 50_000
+FULL_STATE_SHARE = 4  # the whole state is sent again once 1/4 of the tasks changed
+BUSY_SHARE = 4  # the kernel waits 4 times as long as a refresh took before the next
 STATIC = Path(__file__).parent / "static"
 BUNDLE = STATIC / "bake_view.js"
 
@@ -79,6 +87,8 @@ class BakeView(anywidget.AnyWidget):
         self._state: BakeState | None = None
         self._task: asyncio.Task[None] | None = None
         self._server: tuple[str, str | None] | None = None  # base URL, root folder
+        self._changes: dict[str, Any] | None = None  # the last ``tasks`` message
+        self._cost = 0.0  # seconds the last refresh took
         self.pk = project_pk(project)
         self.bake_id = self._bake.bake_id
         self.attempt = attempt or 0
@@ -125,10 +135,10 @@ class BakeView(anywidget.AnyWidget):
         return True
 
     async def poll(self) -> None:
-        """Refresh every ``interval`` seconds until the attempt has finished, or until the
-        browser follows the store itself (``remote``)."""
+        """Refresh every ``interval`` seconds (longer when a refresh takes long) until the
+        attempt has finished, or until the browser follows the store itself (``remote``)."""
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(max(self._interval, BUSY_SHARE * self._cost))
             if self.comm is None or self.remote:  # closed, or followed through the server
                 return
             try:
@@ -141,6 +151,7 @@ class BakeView(anywidget.AnyWidget):
 
     def refresh(self) -> None:
         """Read the attempt's state from the store and send what changed."""
+        started = time.monotonic()
         state = inspect_bake(self._project, self._bake, self._attempt)
         self._state = state
         data = graph_data(state, list_attempts(self._project, self._bake),
@@ -148,7 +159,29 @@ class BakeView(anywidget.AnyWidget):
         structure = data.pop("structure")
         if structure.get("key") != self.structure.get("key"):
             self.structure = structure
-        self.state = data
+        self._send_state(data)
+        self._cost = time.monotonic() - started
+
+    def _send_state(self, data: dict[str, Any]) -> None:
+        """The whole state (a new ``snapshot``), or the tasks changed since the last one."""
+        base = self.state
+        changed = None if self.finished or not base else changed_tasks(base["tasks"], data["tasks"])
+        many = FULL_STATE_SHARE * len(changed or ()) >= len(data["tasks"]["status"])
+        if changed is None or (changed and many):
+            self._changes = None
+            self.state = {**data, "snapshot": int(base.get("snapshot", 0)) + 1}
+            return
+        if not changed and self._changes is None:
+            return  # nothing changed since the whole state
+        tasks = data["tasks"]
+        message = {
+            "type": "tasks", "snapshot": base["snapshot"], "index": changed,
+            "tasks": {name: [column[i] for i in changed] for name, column in tasks.items()},
+            **{key: data[key] for key in ("bake", "attempt", "attempts")},
+        }
+        if message != self._changes:
+            self._changes = message
+            self.send(message)
 
     def _notebook(self, task: TaskRecord) -> dict[str, Any] | None:
         """The task's executed notebook, linked through the Jupyter server that runs this
@@ -179,8 +212,16 @@ class BakeView(anywidget.AnyWidget):
             self.follow()  # the browser lost the server: the kernel follows again
 
     def _on_msg(self, widget: Any, content: Any, buffers: Any) -> None:
-        """Answer ``{"type": "log", "id", "task", "attempt"}`` with the task's header and log."""
-        if not isinstance(content, dict) or content.get("type") != "log":
+        """Answer ``{"type": "log", "id", "task", "attempt"}`` with the task's header and log,
+        and ``{"type": "tasks"}`` (a view drawn since) with the tasks changed since the last
+        whole state."""
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "tasks":
+            if self._changes is not None:
+                self.send(self._changes)
+            return
+        if content.get("type") != "log":
             return
         reply: dict[str, Any] = {"type": "log", "id": content.get("id")}
         try:

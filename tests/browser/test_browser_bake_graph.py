@@ -101,6 +101,7 @@ def wait_fill(page: Any, name: str, task: str, rgb: tuple[int, int, int]) -> Non
     )
 
 
+SKYBLUE = (135, 206, 235)
 LIMEGREEN = (50, 205, 50)
 STEELBLUE = (70, 130, 180)
 ORANGERED = (255, 69, 0)
@@ -280,3 +281,61 @@ def test_bake_view_outlives_a_kernel_restart(tmp_path: Path, server_extension: b
         new.scroll_into_view_if_needed()
         shot(page, f"graph-restart-{tag}-3-reattached")
         assert errors == []
+
+
+KERNEL_CELL = """\
+from neuro_jupyter.core.project import find_project
+from neuro_jupyter.widgets.bake_view import BakeView
+view = BakeView(find_project(), "many", interval=0.2)
+view"""
+
+
+def test_kernel_sends_only_the_changed_tasks(tmp_path: Path) -> None:
+    """Without the server extension the view follows the kernel, which sends the whole state
+    once, then (until a quarter of the tasks changed) only the tasks that changed: a task
+    that starts is recoloured on the screen from such a message."""
+    import dataclasses
+    import subprocess
+
+    from neuro_jupyter.core.backends.local.procs import start_ticks
+    from neuro_jupyter.core.project import open_project
+    from neuro_jupyter.core.store import bakes as rows
+    from neuro_jupyter.core.store import open_store
+    from neuro_jupyter.core.store.projects import project_pk
+
+    root = tmp_path / "nb"
+    (root / ".neuro").mkdir(parents=True)
+    store = open_store()
+    bake = rows.create_bake(store, project_pk=project_pk(open_project(root), store),
+                            batch="many", name="many", tags=(), params={}, config_files={})
+    tasks = [rows.TaskRecord(bake.bake_id, 1, f"fit_{i}", "pending", seq=i) for i in range(40)]
+    rows.put_tasks(store, tasks)
+    # a stand-in for the bake's executor (else readers close the attempt after a minute)
+    executor = subprocess.Popen(["sleep", "600"])
+    rows.update_attempt(store, bake.bake_id, 1, result="running", executor_pid=executor.pid,
+                        executor_start=str(start_ticks(executor.pid)))
+    write_notebook(root / "bake.ipynb", KERNEL_CELL)
+    args = ["--ServerApp.jpserver_extensions=neuro_jupyter=False"]
+    try:
+        with running_lab(tmp_path, root, extra_args=args) as url, chromium() as browser:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(60_000)
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            open_notebook(page, url, "bake.ipynb")
+            run_all_cells(page)
+            view = page.locator(VIEW.format("many"))
+            view.locator('.nj-graph-view[data-layout="ready"][data-nodes="40"]').wait_for()
+            view.locator('.nj-graph-connection[data-state="kernel"]').wait_for()
+            wait_fill(page, "many", "fit_5", SKYBLUE)
+            rows.put_tasks(store, [dataclasses.replace(tasks[5], status="running")])
+            wait_fill(page, "many", "fit_5", STEELBLUE)
+            assert view.locator(".nj-graph-progress-text").inner_text() == "0/40 finished · 1 running · 39 pending"
+            shot(page, "graph-kernel-changes")
+            # the kernel sent it as a message of the changed tasks; its whole state is the first
+            run_new_cell(page, "print(view.state['snapshot'], view._changes['index'])")
+            page.locator(".jp-OutputArea-output pre", has_text="1 [5]").wait_for()
+            assert errors == []
+    finally:
+        executor.kill()
+        executor.wait()

@@ -318,6 +318,15 @@ async def test_graph_json_needs_no_graphviz(
     again = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json",
                            params={"attempt": "1"})
     assert again["structure"]["key"] == data["structure"]["key"]
+    # a browser that has the structure is sent its key alone; another key gets it all
+    key = data["structure"]["key"]
+    known = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json",
+                           params={"known": key})
+    assert known["structure"] == {"key": key}
+    assert known["tasks"] == data["tasks"]
+    other = await get_json(jp_fetch, "projects", pk, "bakes", bake.bake_id, "graph.json",
+                           params={"known": "0123456789abcdef"})
+    assert other["structure"] == data["structure"]
 
 
 async def test_task_log_of_a_call_names_its_tasks(

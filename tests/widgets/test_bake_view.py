@@ -4,6 +4,7 @@ view in a real JupyterLab: tests/browser/test_browser_bake_graph.py)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -69,16 +70,62 @@ def test_structure_is_sent_again_only_when_tasks_change(a_project) -> None:
     sent: list[str] = []
     view.observe(lambda change: sent.append(change["name"]), names=["structure", "state"])
     store = open_store()
-    rows.put_tasks(store, [rows.TaskRecord(bake.bake_id, 1, "fit-0", "running",
+    rows.put_tasks(store, [rows.TaskRecord(bake.bake_id, 1, f"fit-{i}", "succeeded",
                                            needs={"prep": "completed"}, matrix_group="fit",
-                                           seq=2)])
+                                           seq=2 + i) for i in range(2)])
     view.refresh()
-    assert sent == ["state"]  # a status change: no new structure, no new layout
+    assert sent == ["state"]  # status changes: no new structure, no new layout
     rows.put_tasks(store, [rows.TaskRecord(bake.bake_id, 1, "report", "pending",
                                            needs={"fit-0": "completed"}, seq=9)])
     view.refresh()
     assert sent == ["state", "structure", "state"]
     assert view.structure["ids"][-1] == "report"
+
+
+def test_between_whole_states_only_the_changed_tasks_are_sent(a_project) -> None:
+    """A 10,000-task bake must not send its whole state on every change: the ``state`` trait
+    is sent at first, when a quarter of the tasks changed and at the end; in between, a
+    ``tasks`` message has the tasks changed since (cumulative, so a view drawn meanwhile
+    catches up from the whole state and the last message, which it asks for)."""
+    store = open_store()
+    bake = rows.create_bake(store, project_pk=project_pk(a_project, store), batch="train",
+                            name="many", tags=(), params={}, config_files={})
+    tasks = [rows.TaskRecord(bake.bake_id, 1, f"fit-{i}", "pending", seq=i) for i in range(20)]
+    rows.put_tasks(store, tasks)
+    rows.update_attempt(store, bake.bake_id, 1, result="running")
+    view = BakeView(a_project, "many", follow=False)
+    snapshot = view.state["snapshot"]
+    traits: list[str] = []
+    view.observe(lambda change: traits.append(change["name"]), names=["structure", "state"])
+    messages: list[dict] = []
+    view.send = messages.append  # type: ignore[method-assign]
+
+    def move(i: int, status: str) -> None:
+        rows.put_tasks(store, [dataclasses.replace(tasks[i], status=status)])
+        view.refresh()
+
+    view.refresh()
+    assert messages == [] and traits == []  # nothing changed: nothing sent
+    move(3, "running")
+    assert traits == [] and len(messages) == 1
+    assert messages[0]["type"] == "tasks" and messages[0]["snapshot"] == snapshot
+    assert messages[0]["index"] == [3] and messages[0]["tasks"]["status"] == ["running"]
+    assert messages[0]["attempt"]["result"] == "running"
+    view.refresh()
+    assert len(messages) == 1  # nothing new
+    move(7, "running")
+    assert messages[-1]["index"] == [3, 7]  # changes since the whole state
+    view._on_msg(view, {"type": "tasks"}, [])  # a view drawn since asks for them
+    assert messages[-1] == messages[-2]
+    for i in (8, 9, 10):
+        move(i, "running")
+    assert traits == ["state"]  # 5 of 20 changed: the whole state again
+    assert view.state["snapshot"] == snapshot + 1
+    assert view.state["tasks"]["status"].count("running") == 5
+    rows.update_attempt(store, bake.bake_id, 1, result="failed", finished_at=time.time())
+    move(0, "failed")
+    assert traits == ["state", "state"]  # the end: whole
+    assert view.state["attempt"]["result"] == "failed"
 
 
 def test_log_messages_answer_with_text_never_html(a_project) -> None:

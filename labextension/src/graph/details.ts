@@ -5,6 +5,7 @@
  * All text from tasks goes into the DOM as text, never as HTML.
  */
 import { FINISHED, STATUSES } from './colors';
+import { button, el } from './elements';
 import { paintBadge, statusBadge, TaskTable } from './table';
 import { IBakeGraph, INotebookLink, ITaskLogText } from './types';
 import { Selection, GraphView } from './view';
@@ -27,28 +28,28 @@ export class BakeDetails {
     this._fetchLog = options.fetchLog;
     this.node = document.createElement('div');
     this.node.className = 'nj-graph-details';
-    this._header = div('nj-graph-header');
-    this._title = span('nj-graph-title');
+    this._header = el('div', 'nj-graph-header');
+    this._title = el('span', 'nj-graph-title');
     this._result = statusBadge('pending');
-    this._connection = span('nj-graph-connection');
+    this._connection = el('span', 'nj-graph-connection');
     this._header.append(this._title, this._result, this._connection);
     this._header.hidden = !options.header;
-    this._reason = div('nj-graph-reason');
-    const progress = div('nj-graph-progress');
-    this._bar = div('nj-graph-progress-bar');
+    this._reason = el('div', 'nj-graph-reason');
+    const progress = el('div', 'nj-graph-progress');
+    this._bar = el('div', 'nj-graph-progress-bar');
     progress.append(this._bar);
-    this._progressText = span('nj-graph-progress-text');
-    const legend = div('nj-graph-legend');
+    this._progressText = el('span', 'nj-graph-progress-text');
+    const legend = el('div', 'nj-graph-legend');
     for (const status of STATUSES) {
       legend.append(statusBadge(status));
     }
-    const info = div('nj-graph-info');
+    const info = el('div', 'nj-graph-info');
     info.append(this._progressText, legend);
     this.graph = new GraphView({
       direction: options.direction,
       onSelect: selection => this._selected(selection, true)
     });
-    this._log = div('nj-graph-log-panel');
+    this._log = el('div', 'nj-graph-log-panel');
     this._log.hidden = true;
     this.table = new TaskTable(task => {
       const same = this.graph.selection && 'task' in this.graph.selection && this.graph.selection.task === task;
@@ -182,11 +183,11 @@ export class BakeDetails {
       return;
     }
     const s = data.structure;
-    const head = div('nj-graph-log-head');
-    const title = span('nj-graph-log-title');
-    const actions = span('nj-graph-log-actions');
+    const head = el('div', 'nj-graph-log-head');
+    const title = el('span', 'nj-graph-log-title');
+    const actions = el('span', 'nj-graph-log-actions');
     const close = button('Close', 'nj-graph-log-close', 'Close the log (Esc)', () => this.closeLog());
-    const header = div('nj-graph-log-header');
+    const header = el('div', 'nj-graph-log-header');
     const body = document.createElement('pre');
     body.className = 'nj-graph-log';
     if ('group' in selection) {
@@ -279,7 +280,7 @@ export class BakeDetails {
 
 /** A link opening a task's executed notebook: in JupyterLab when it can, else its HTML. */
 export function notebookLink(notebook: INotebookLink): HTMLElement {
-  const box = span('nj-graph-notebook');
+  const box = el('span', 'nj-graph-notebook');
   const add = (label: string, url: string, title: string) => {
     const a = document.createElement('a');
     a.className = 'nj-graph-notebook-link';
@@ -300,29 +301,4 @@ export function notebookLink(notebook: INotebookLink): HTMLElement {
     box.textContent = `Notebook: ${notebook.path}`;
   }
   return box;
-}
-
-function div(cls: string): HTMLDivElement {
-  const node = document.createElement('div');
-  node.className = cls;
-  return node;
-}
-
-function span(cls: string): HTMLSpanElement {
-  const node = document.createElement('span');
-  node.className = cls;
-  return node;
-}
-
-function button(label: string, cls: string, title: string, action: () => void): HTMLButtonElement {
-  const node = document.createElement('button');
-  node.type = 'button';
-  node.className = `nj-graph-button ${cls}`;
-  node.textContent = label;
-  node.title = title;
-  node.addEventListener('click', event => {
-    event.stopPropagation();
-    action();
-  });
-  return node;
 }

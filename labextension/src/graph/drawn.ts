@@ -107,7 +107,7 @@ export function buildDrawn(
 export function drawnStatuses(
   drawn: IDrawnGraph,
   structure: IGraphStructure,
-  statuses: string[],
+  statuses: readonly string[],
   callIndex: Map<number, number>
 ): string[] {
   const out: string[] = new Array(drawn.count);
@@ -142,7 +142,7 @@ export function callTasks(structure: IGraphStructure): Map<number, number> {
 }
 
 /** How many members of a drawn group node have each status. */
-export function statusCounts(members: number[], statuses: string[]): Map<string, number> {
+export function statusCounts(members: readonly number[], statuses: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of members) {
     const s = statuses[m] ?? 'unknown';

@@ -24,16 +24,8 @@ export class LayoutClient {
   /** Lay a graph out; resolves with the result of the latest request only (older ones
    * resolve null). */
   layout(request: Omit<ILayoutRequest, 'id'>): Promise<ILayoutResult | null> {
+    this.cancel(); // a layout still running is of no use any more: stop it, not wait for it
     const id = ++this._seq;
-    if (this._worker && this._pending.size) {
-      // a layout still running is of no use any more: stop it rather than wait for it
-      this._worker.terminate();
-      this._worker = null;
-    }
-    for (const [, pending] of this._pending) {
-      pending.resolve(null);
-    }
-    this._pending.clear();
     if (!this._worker && !this._inPage) {
       try {
         this._worker = startWorker();
@@ -64,6 +56,19 @@ export class LayoutClient {
         full.edges.buffer
       ]);
     });
+  }
+
+  /** Drop the request under way, if any (it resolves null). */
+  cancel(): void {
+    this._seq++; // an answer laid out in the page for an older request is dropped
+    if (this._worker && this._pending.size) {
+      this._worker.terminate();
+      this._worker = null;
+    }
+    for (const [, pending] of this._pending) {
+      pending.resolve(null);
+    }
+    this._pending.clear();
   }
 
   dispose(): void {

@@ -3,6 +3,7 @@
  * views that live outside the labextension (the notebook widget): they then follow the store
  * through the Jupyter server, whatever happens to the kernel that drew them.
  */
+import { knownKey, withStructure } from './answers';
 import { IBakeGraph, ITaskLogText } from './types';
 
 /** The Jupyter server that served this page: its base URL and token. */
@@ -54,9 +55,14 @@ export class RestBakeClient {
     readonly bakeId: string
   ) {}
 
-  /** The attempt's graph and state (`graph.json`); `attempt` 0 is the last attempt. */
-  graph(attempt: number): Promise<IBakeGraph> {
-    return this._get<IBakeGraph>('graph.json', attempt);
+  /** The attempt's graph and state (`graph.json`); `attempt` 0 is the last attempt. The
+   * structure is asked for only when it changed since the last answer (its key is a digest
+   * of its content: the same key is the same structure, whatever the attempt). */
+  async graph(attempt: number): Promise<IBakeGraph> {
+    const known = knownKey(this._last);
+    const answer = await this._get<IBakeGraph>('graph.json', attempt, known ? { known } : {});
+    this._last = withStructure(answer, this._last);
+    return this._last;
   }
 
   /** A task's log with `show`'s header lines. */
@@ -68,9 +74,10 @@ export class RestBakeClient {
     return { header: reply.header, text: reply.text };
   }
 
-  private async _get<T>(path: string, attempt: number): Promise<T> {
+  private async _get<T>(path: string, attempt: number, query: Record<string, string> = {}): Promise<T> {
     const base = `${this.server.baseUrl}neuro-jupyter/api/projects/${this.pk}/bakes/${encodeURIComponent(this.bakeId)}`;
-    const url = `${base}/${path}${attempt ? `?attempt=${attempt}` : ''}`;
+    const search = new URLSearchParams(attempt ? { attempt: String(attempt), ...query } : query).toString();
+    const url = `${base}/${path}${search ? `?${search}` : ''}`;
     const headers: Record<string, string> = {};
     if (this.server.token) {
       headers['Authorization'] = `token ${this.server.token}`;
@@ -96,4 +103,6 @@ export class RestBakeClient {
     }
     return (await response.json()) as T;
   }
+
+  private _last: IBakeGraph | null = null;
 }

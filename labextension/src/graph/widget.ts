@@ -9,6 +9,7 @@
  * (VS Code, Colab, another server) it follows the kernel, and says plainly when the kernel
  * has gone and how to re-attach, rather than show a frozen "running".
  */
+import { applyChanges, ITaskChanges } from './changes';
 import { BakeDetails } from './details';
 import { pageServer, RestBakeClient, RestError } from './rest';
 import { IBakeGraph, IGraphStructure, ITaskLogText } from './types';
@@ -66,10 +67,12 @@ function render({ model, el }: { model: IModel; el: HTMLElement }): () => void {
   details.node.classList.add('nj-bake');
   el.append(details.node);
 
+  // the tasks changed since the kernel's last whole state (changes.ts)
+  let changes: ITaskChanges | null = null;
   const fromKernel = (): IBakeGraph | null => {
-    const state = model.get('state') as Omit<IBakeGraph, 'structure'> | undefined;
+    const state = model.get('state') as (Omit<IBakeGraph, 'structure'> & { snapshot?: number }) | undefined;
     const structure = model.get('structure') as IGraphStructure | undefined;
-    return state && structure && structure.ids ? { ...state, structure } : null;
+    return state?.tasks && structure && structure.ids ? applyChanges({ ...state, structure }, changes) : null;
   };
   const bakeRef = () => details.data?.bake.name || bakeId;
   const finished = () => details.data?.attempt.finished_at !== null && details.data?.attempt.finished_at !== undefined;
@@ -102,6 +105,11 @@ function render({ model, el }: { model: IModel; el: HTMLElement }): () => void {
   };
   const onMessage = (...args: unknown[]) => {
     const msg = args[0] as { type?: string; id?: number; header?: string; text?: string; error?: string };
+    if (msg?.type === 'tasks') {
+      changes = msg as unknown as ITaskChanges;
+      onKernelData();
+      return;
+    }
     if (msg?.type !== 'log' || msg.id === undefined) {
       return;
     }
@@ -191,6 +199,11 @@ function render({ model, el }: { model: IModel; el: HTMLElement }): () => void {
   const initial = fromKernel();
   if (initial) {
     details.update(initial);
+  }
+  try {
+    model.send({ type: 'tasks' }); // the changes since the whole state, if any
+  } catch {
+    // the kernel is gone
   }
   showConnection();
   void poll();

@@ -11,7 +11,7 @@ import pytest
 from neuro_jupyter.core.bake.api import BakeState
 from neuro_jupyter.core.errors import BackendError
 from neuro_jupyter.core.graph import dot_from_tasks, graph_files, quote, render
-from neuro_jupyter.core.graph_data import graph_data, graph_structure, task_columns
+from neuro_jupyter.core.graph_data import changed_tasks, graph_data, graph_structure, task_columns
 from neuro_jupyter.core.store.bakes import AttemptRecord, BakeRecord, TaskRecord
 
 
@@ -211,3 +211,19 @@ def test_graph_data_of_a_thousand_tasks_is_compact() -> None:
     assert data["structure"]["groups"][0]["label"] == "fit (matrix, 100)"
     assert len(json.dumps(data["tasks"]["status"])) < 15_000  # what changes on a refresh
     assert len(json.dumps(data)) < 150_000
+
+    # a browser that has the structure is sent its key alone
+    key = data["structure"]["key"]
+    assert graph_data(BakeState(bake, attempt, tasks, []), known_key=key)["structure"] == {"key": key}
+    assert graph_data(BakeState(bake, attempt, tasks, []), known_key="x")["structure"]["ids"]
+
+
+def test_changed_tasks_between_two_states() -> None:
+    before = task_columns([t("a", "succeeded"), t("b", "pending", ("a",)), t("c", "pending")])
+    after = task_columns([t("a", "succeeded"), t("b", "running", ("a",)), t("c", "pending")])
+    assert changed_tasks(before, after) == [1]
+    assert changed_tasks(before, before) == []
+    assert changed_tasks(before, task_columns([t("a", "succeeded")])) is None  # tasks added
+    with_notebook = task_columns([t("a", "succeeded"), t("b", "pending"), t("c", "pending")],
+                                 lambda task: {"path": "x"} if task.full_id == "a" else None)
+    assert changed_tasks(before, with_notebook) is None  # another column
