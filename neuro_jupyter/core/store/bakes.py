@@ -84,6 +84,7 @@ class TaskRecord:
     created_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
+    rev: int = 0  # the attempt's write that last set the row (set by ``put_tasks``)
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ UNFINISHED_STATUSES = ("pending", "running", "unknown")
 _TASK_COLUMNS = (
     "bake_id", "attempt", "full_id", "status", "kind", "title", "needs_json", "matrix_group",
     "seq", "raw_id", "exit_code", "reason", "outputs_json", "state_json", "cache_key",
-    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at", "notebook",
+    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at", "notebook", "rev",
 )
 
 
@@ -299,23 +300,35 @@ def _json(mapping: Mapping[str, str]) -> str:
     return json.dumps(dict(mapping)) if mapping else "{}"
 
 
-def _task_row(task: TaskRecord) -> tuple[object, ...]:
+def _task_row(task: TaskRecord, rev: int) -> tuple[object, ...]:
     return (
         task.bake_id, task.attempt, task.full_id, task.status, task.kind, task.title,
         _json(task.needs), task.matrix_group, task.seq, task.raw_id, task.exit_code,
         task.reason, _json(task.outputs), _json(task.state),
         task.cache_key, task.log_path, task.pid, task.pid_start, task.created_at or time.time(),
-        task.started_at, task.finished_at, task.notebook,
+        task.started_at, task.finished_at, task.notebook, rev,
     )
 
 
 def put_tasks(store: Store, tasks: Iterable[TaskRecord]) -> None:
-    """Insert or replace task rows (the orchestrator writes whole rows, batched per round)."""
-    rows = [_task_row(task) for task in tasks]
-    if not rows:
+    """Insert or replace task rows (the orchestrator writes whole rows, batched per round).
+
+    Each call is one write of each attempt it touches: its rows get the attempt's next
+    ``rev``, inside the transaction, so revs grow in commit order and a reader that has seen
+    rev R has seen every row written up to it (``list_tasks_since``)."""
+    tasks = list(tasks)
+    if not tasks:
         return
     with store.tx() as conn:
-        conn.executemany(_PUT_TASK, rows)
+        revs: dict[tuple[str, int], int] = {}
+        for key in {(task.bake_id, task.attempt) for task in tasks}:
+            revs[key] = conn.execute(_NEXT_REV, key).fetchone()[0]
+        conn.executemany(_PUT_TASK, [
+            _task_row(task, revs[(task.bake_id, task.attempt)]) for task in tasks
+        ])
+
+
+_NEXT_REV = "SELECT COALESCE(MAX(rev), 0) + 1 FROM tasks WHERE bake_id = ? AND attempt = ?"
 
 
 # an upsert, not INSERT OR REPLACE: a row written again (2–3 times per task) is updated in
@@ -338,7 +351,7 @@ def _task(row: sqlite3.Row) -> TaskRecord:
         state=json.loads(row["state_json"]), cache_key=row["cache_key"],
         log_path=row["log_path"], pid=row["pid"], pid_start=row["pid_start"],
         created_at=float(row["created_at"]), started_at=row["started_at"],
-        finished_at=row["finished_at"], notebook=row["notebook"],
+        finished_at=row["finished_at"], notebook=row["notebook"], rev=row["rev"],
     )
 
 
@@ -353,6 +366,16 @@ def list_tasks(
         sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
         args += tuple(statuses)
     rows = store.query(sql + " ORDER BY seq, created_at", args)
+    return [_task(row) for row in rows]
+
+
+def list_tasks_since(store: Store, bake_id: str, attempt: int, rev: int) -> list[TaskRecord]:
+    """The rows of an attempt written after its write ``rev`` (``TaskRecord.rev``), in file
+    order: what a follower reads each time instead of every row."""
+    rows = store.query(
+        "SELECT * FROM tasks WHERE bake_id = ? AND attempt = ? AND rev > ?"
+        " ORDER BY seq, created_at", (bake_id, attempt, rev),
+    )
     return [_task(row) for row in rows]
 
 

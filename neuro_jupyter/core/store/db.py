@@ -142,3 +142,12 @@ def open_store(path: Path | str | None = None) -> Store:
         store = Store(target)
         cache[key] = store
     return store
+
+
+def close_stores() -> None:
+    """Close the connections ``open_store`` cached for this thread (the next call opens new
+    ones): before ``fork``, so that the child inherits no SQLite state (SQLite's locks are
+    per process: a connection, or SQLite's own record of one, must not cross a fork)."""
+    cache: dict[tuple[int, str], Store] = getattr(_local, "stores", None) or {}
+    for key in [key for key in cache if key[0] == os.getpid()]:  # not a parent's: never closed
+        cache.pop(key).close()

@@ -130,4 +130,10 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tasks ADD COLUMN notebook TEXT NOT NULL DEFAULT '';
     """,
+    # 5: a change counter per attempt, so followers read only the task rows written since
+    # their last read (``bakes.list_tasks_since``), not every row every time
+    """
+    ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;  -- the write that set the row
+    CREATE INDEX tasks_by_rev ON tasks (bake_id, attempt, rev);
+    """,
 ]
