@@ -15,7 +15,6 @@ store transaction.
 from __future__ import annotations
 
 import dataclasses
-import graphlib
 import select
 import selectors
 import time
@@ -133,6 +132,9 @@ class BakeRunner:
         self.polled: set[FullID] = set()  # executions without a pidfd
         self.fds: dict[FullID, list[int]] = {}  # pidfd, then the output pipe
         self.selector = Readable()
+        self.groups: list[Any] = []  # groups of launched tasks (``launcher.Group``) waited on
+        self.groups_by_fd: dict[int, Any] = {}
+        self.members: dict[Execution, FullID] = {}  # tasks waited on through their group
         self.cancelling = False
         self.cancel_requested = False
         self.external_cancel = False  # set by the executor's SIGTERM handler
@@ -174,6 +176,10 @@ class BakeRunner:
             self._kill_all()
             self._flush()
             raise
+        finally:
+            for group in self.groups:  # nothing stays held for a scheduler that has ended
+                group.deferred = False
+                group.release()
         self._flush()
         if self.cancel_requested:
             return "cancelled"
@@ -221,8 +227,13 @@ class BakeRunner:
         if waiting := self._waiting():
             timeout = max(0.0, min(timeout, min(r.due or 0.0 for r in waiting.values())
                                    - time.monotonic()))
+        for group in self.groups:  # what was started this round goes now: this thread waits
+            group.release()
         events = self.selector.select(timeout) if self.selector else _sleep(timeout)
         for fd, (fid, is_output) in events:
+            if fid is None:  # a group's tasks ended
+                self._reap_group(fd)
+                continue
             if fid not in self.running:  # reaped earlier in this loop
                 continue
             if is_output:
@@ -244,6 +255,14 @@ class BakeRunner:
                 if deadline and time.time() >= deadline:
                     self._reap(fid)
 
+    def _reap_group(self, fd: int) -> None:
+        """Reap the tasks of the group on ``fd`` that ended."""
+        group = self.groups_by_fd[fd]
+        for execution in group.ended():
+            fid = self.members.pop(execution, None)
+            if fid is not None:
+                self._reap(fid)
+
     def _reap(self, fid: FullID) -> None:
         execution = self.running.get(fid)
         if execution is None:
@@ -263,12 +282,19 @@ class BakeRunner:
             return
         del self.running[fid]
         self.polled.discard(fid)
+        self.members.pop(execution, None)
+        pid = getattr(execution, "pid", None)  # a launched task's is known once it has spawned
+        error = getattr(execution, "start_error", "")
+        if error:  # it never ran: failed as a start that fails at once (no restart)
+            self._cache_policy.pop(fid, None)
+            self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=error, ran=True)
+            return
         restart = self._restarts.get(fid)
         if restart is None:
-            self._finish_process(fid, info, getattr(execution, "has_output", True))
+            self._finish_process(fid, info, getattr(execution, "has_output", True), pid=pid)
         elif not self._restart(fid, restart, execution, info):
             has_output = bool(restart.count) or getattr(execution, "has_output", True)
-            self._finish_process(fid, info, has_output, output_from=restart.offset)
+            self._finish_process(fid, info, has_output, output_from=restart.offset, pid=pid)
 
     def _waiting(self) -> dict[FullID, Restart]:
         """The tasks waiting to start again."""
@@ -478,8 +504,19 @@ class BakeRunner:
                 "attempt": str(self.attempt), "task": dotted(fid)}
 
     def _watch(self, fid: FullID, execution: Execution) -> None:
-        """Wait for the started task's end (and its output) with the others."""
+        """Wait for the started task's end (and its output) with the others: through its
+        ``group`` when it reports its end with others (a launched local task), else its own
+        descriptors, else by polling."""
         self.running[fid] = execution
+        group = getattr(execution, "group", None)
+        if group is not None:
+            if group not in self.groups:
+                self.groups.append(group)
+                self.groups_by_fd[group.fileno()] = group
+                self.selector.register(group.fileno(), (None, False))
+                group.deferred = True  # released by ``_wait``, before this thread waits
+            self.members[execution] = fid
+            return
         try:
             fd = execution.fileno()  # type: ignore[attr-defined]
             self.selector.register(fd, (fid, False))
@@ -536,14 +573,9 @@ class BakeRunner:
 
     def _add_level(self, graph: BatchGraph, *, owner: FullID | None, inputs_copied: bool) -> None:
         prefix = tuple(graph.prefix) if owner is None else owner
+        # no cycle check here: the workflow's graphs refuse cycles when they are made (and
+        # nodes whose needs can never be met end as "failed", ``_fail_stuck``)
         level = Level(prefix=prefix, graph=graph, owner=owner, inputs_copied=inputs_copied)
-        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-        for node_id, node in graph.nodes.items():
-            sorter.add(node_id, *node.needs)
-        try:
-            sorter.prepare()
-        except graphlib.CycleError as exc:
-            raise NeuroJupyterError(f"The tasks' needs form a cycle: {exc.args[1]}") from exc
         now = time.time()
         for node_id in graph.nodes:
             level.waiting[node_id] = 0
@@ -598,14 +630,17 @@ class BakeRunner:
             level.ready.append(node_id)
 
     def _finish_process(self, fid: FullID, info: ExitInfo, has_output: bool = True,
-                        output_from: int = 0) -> None:
-        """Record the end of a task's process, with the outputs its output (from byte
-        ``output_from`` of its log: the last run's) sets."""
+                        output_from: int = 0, pid: int | None = None) -> None:
+        """Record the end of a task's process (``pid``, when its record has not got it yet),
+        with the outputs its output (from byte ``output_from`` of its log: the last run's)
+        sets."""
         level = self.levels[fid[:-1]]
         record = self.records[fid]
         outputs: dict[str, str] = {}
         state: dict[str, str] = {}
         extra: dict[str, Any] = {"exit_code": info.exit_code}
+        if pid is not None and record.pid != pid:
+            extra["pid"] = pid
         if record.log_path and has_output:
             try:
                 path = Path(record.log_path)
@@ -718,15 +753,21 @@ class BakeRunner:
         self.last_flush = time.monotonic()
         self.flush_echo()
         now = time.time()
-        for fid, execution in self.running.items():  # start times of tasks that last
+        for fid, execution in self.running.items():
             record = self.records[fid]
+            if record.pid is None and (pid := getattr(execution, "pid", None)):
+                self._update(fid, pid=pid)  # spawned by a launcher thread since its start
+                record = self.records[fid]
             if record.pid and not record.pid_start and now - (record.started_at or now) > 0.5:
                 self._update(fid, pid_start=getattr(execution, "pid_start", ""))
         if not self.dirty and not self.cache_puts:
             return
-        changed = [self.records[fid] for fid in self.dirty]
+        later = {fid for fid, execution in self.running.items()
+                 if fid in self.dirty and getattr(execution, "spawning", False)}
+        # a task a launcher thread has not spawned yet is written with its pid, next time
+        changed = [self.records[fid] for fid in self.dirty if fid not in later]
         puts, self.cache_puts = self.cache_puts, []
-        self.dirty = set()
+        self.dirty = later
         with self.store.tx():
             rows.put_tasks(self.store, changed)
             rows.put_cache_many(self.store, self.bake.project_pk, self.bake.batch, [
@@ -759,14 +800,14 @@ class Readable:
     ``selectors`` selector. Any event counts as readable (a pidfd at exit, a pipe's data or end)."""
 
     def __init__(self) -> None:
-        self._data: dict[int, tuple[FullID, bool]] = {}
+        self._data: dict[int, tuple[FullID | None, bool]] = {}
         self._epoll = select.epoll() if hasattr(select, "epoll") else None
         self._selector = None if self._epoll is not None else selectors.DefaultSelector()
 
     def __bool__(self) -> bool:
         return bool(self._data)
 
-    def register(self, fd: int, data: tuple[FullID, bool]) -> None:
+    def register(self, fd: int, data: tuple[FullID | None, bool]) -> None:
         if self._epoll is not None:
             self._epoll.register(fd, select.EPOLLIN)
         else:
@@ -785,7 +826,7 @@ class Readable:
             assert self._selector is not None
             self._selector.unregister(fd)
 
-    def select(self, timeout: float) -> list[tuple[int, tuple[FullID, bool]]]:
+    def select(self, timeout: float) -> list[tuple[int, tuple[FullID | None, bool]]]:
         """The ready descriptors with their data, after at most ``timeout`` seconds."""
         data = self._data
         if self._epoll is not None:
