@@ -90,6 +90,33 @@ class Level:
 
 
 @dataclass
+class Ahead:
+    """A ready task evaluated and mapped before a slot freed for it (``_prepare_ahead``)."""
+
+    spec: TaskSpec
+    process: ProcessSpec | None
+    cancelling: bool  # the runner's state when it was evaluated
+
+
+AHEAD = 64  # at most this many ready tasks prepared ahead per level
+
+
+@dataclass
+class Successor:
+    """A ready task the backend starts as soon as the running task ``after`` succeeds (its
+    slot refilled without waiting for this scheduler); known to have started, or not, when
+    ``after`` is reaped."""
+
+    fid: FullID
+    after: FullID
+    spec: TaskSpec
+    process: ProcessSpec
+    raw_id: str
+    log_name: str
+    execution: Execution
+
+
+@dataclass
 class Restart:
     """A task whose ``restart`` policy this runner applies, across its runs."""
 
@@ -147,6 +174,9 @@ class BakeRunner:
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
         self._restarts: dict[FullID, Restart] = {}  # running or waiting tasks with a policy
+        self._ahead: dict[FullID, Ahead] = {}  # ready tasks evaluated before their slot freed
+        self._successor_of: dict[FullID, Successor] = {}  # by the running task it follows
+        self._successor_for: dict[FullID, Successor] = {}  # by the ready task it starts
         # no entry of this batch in the cache when the attempt starts: no lookup can hit (its
         # own entries are for tasks that already ran), so none is made
         self.cache_possible = rows.has_cache(store, bake.project_pk, bake.batch)
@@ -229,6 +259,11 @@ class BakeRunner:
                                    - time.monotonic()))
         for group in self.groups:  # what was started this round goes now: this thread waits
             group.release()
+        if self._any_ready():
+            if self.groups:
+                time.sleep(0)  # the launcher threads take the GIL for their spawns first
+            self._prepare_ahead()
+            self._assign_successors()
         events = self.selector.select(timeout) if self.selector else _sleep(timeout)
         for fd, (fid, is_output) in events:
             if fid is None:  # a group's tasks ended
@@ -283,6 +318,20 @@ class BakeRunner:
         del self.running[fid]
         self.polled.discard(fid)
         self.members.pop(execution, None)
+        successor = self._successor_of.pop(fid, None)
+        if successor is not None:
+            del self._successor_for[successor.fid]
+        self._finish_execution(fid, execution, info)
+        if successor is None:
+            return
+        if getattr(execution, "successor_taken", False):  # it runs already, in this slot
+            self._started(successor)
+        else:  # not started (this one failed): started as usual, its evaluation kept
+            self._ahead[successor.fid] = Ahead(successor.spec, successor.process,
+                                               self.cancelling)
+
+    def _finish_execution(self, fid: FullID, execution: Execution, info: ExitInfo) -> None:
+        """Record the end of a reaped task's process, or start it again (its restart policy)."""
         pid = getattr(execution, "pid", None)  # a launched task's is known once it has spawned
         error = getattr(execution, "start_error", "")
         if error:  # it never ran: failed as a start that fails at once (no restart)
@@ -457,12 +506,18 @@ class BakeRunner:
             return True
         if not self._has_slot(level, node):
             return False
+        successor = self._successor_for.get(fid)
+        if successor is not None:  # a slot freed elsewhere first
+            if not self._withdraw(successor):
+                return True  # it has started already: recorded when its predecessor is reaped
+        ahead = self._ahead.pop(fid, None)
+        if ahead is not None and ahead.cancelling != self.cancelling:
+            ahead = None  # evaluated before the cancel: again
         try:
-            spec = level.graph.task(node_id, needs)
+            spec = ahead.spec if ahead is not None else level.graph.task(node_id, needs)
         except NeuroJupyterError as exc:
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
-        record = self.records[fid]
         if spec.cache.strategy == "default" and spec.caching_key and self.cache_possible:
             hit = rows.lookup_cache(
                 self.store, self.bake.project_pk, self.bake.batch, key, spec.caching_key,
@@ -480,24 +535,135 @@ class BakeRunner:
         log_name = f"{key}.log"
         log_path = self.log_dir / log_name
         try:
-            process = self.mapper(spec, self.project, log_path, env_extra=task_env(
-                self.bake.bake_id, self.attempt, key, self.project.root))
+            process = ahead.process if ahead is not None and ahead.process is not None else (
+                self.mapper(spec, self.project, log_path, env_extra=task_env(
+                    self.bake.bake_id, self.attempt, key, self.project.root)))
             execution = self.backend.start(process, raw_id=raw_id, detached=False,
                                            labels=self._labels(fid))
         except NeuroJupyterError as exc:
             self._update(fid, cache_key=spec.caching_key, log_path=str(log_path))
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
-        self._mark_started(level, node, fid, status="running", changes={
-            "raw_id": raw_id, "cache_key": spec.caching_key,
-            "log_path": self._log_dir_text + log_name, "title": spec.title or record.title,
-            "pid": getattr(execution, "pid", None),
-        })
-        self._cache_policy[fid] = spec
-        if process.restart != "never" and not self.backend.restarts_attached:
-            self._restarts[fid] = Restart(process)
-        self._watch(fid, execution)
+        self._started(Successor(fid, (), spec, process, raw_id, log_name, execution))
         return True
+
+    def _started(self, task: Successor) -> None:
+        """Record a task whose process has been started, and wait for it (a successor that
+        started while cancelling, and may not run then, is killed at once)."""
+        fid = task.fid
+        level = self.levels[fid[:-1]]
+        node = level.graph.nodes[fid[-1]]
+        self._mark_started(level, node, fid, status="running", changes={
+            "raw_id": task.raw_id, "cache_key": task.spec.caching_key,
+            "log_path": self._log_dir_text + task.log_name,
+            "title": task.spec.title or self.records[fid].title,
+            "pid": getattr(task.execution, "pid", None),
+        })
+        self._cache_policy[fid] = task.spec
+        if task.process.restart != "never" and not self.backend.restarts_attached:
+            self._restarts[fid] = Restart(task.process)
+        self._watch(fid, task.execution)
+        if task.after and self.cancelling and not level.graph.runs_on_cancel(fid[-1]):
+            self._kill(fid)
+
+    def _assign_successors(self) -> None:
+        """Give the tasks prepared ahead to running tasks of their level that have none, to
+        start in their slot as soon as they succeed (``Backend.start_after``)."""
+        if self.cancelling or not self._ahead:
+            return
+        for level in self.levels.values():
+            if not level.ready or self._level_free(level):
+                continue
+            free = [fid for fid, ex in self.running.items()
+                    if fid[:-1] == level.prefix and fid not in self._successor_of
+                    and fid not in self._restarts and fid not in self.killed
+                    and hasattr(ex, "withdraw")]
+            for node_id in level.ready:
+                if not free:
+                    break
+                fid = level.prefix + (node_id,)
+                ahead = self._ahead.get(fid)
+                if ahead is None or fid in self._successor_for or node_id in level.started:
+                    continue
+                spec = ahead.spec
+                if ahead.process is None or (spec.cache.strategy == "default"
+                                             and spec.caching_key and self.cache_possible):
+                    continue  # a cache lookup comes first: started by ``_process``
+                node = level.graph.nodes[node_id]
+                after = self._after(level, node, free)
+                if after is None:
+                    continue
+                key = dotted(fid)
+                raw_id = f"job-{rows.uuid4_text()}"
+                try:
+                    execution = self.backend.start_after(
+                        ahead.process, raw_id=raw_id, after=self.running[after],
+                        labels=self._labels(fid))
+                except NeuroJupyterError:  # reported when ``_process`` starts it
+                    continue
+                free.remove(after)
+                if execution is None:
+                    continue
+                del self._ahead[fid]
+                successor = Successor(fid, after, spec, ahead.process, raw_id, f"{key}.log",
+                                      execution)
+                self._successor_of[after] = self._successor_for[fid] = successor
+
+    def _after(self, level: Level, node: GraphNode, free: list[FullID]) -> FullID | None:
+        """A running task of ``free`` whose slot ``node`` may take when it ends (the level's
+        count stays; a matrix group's limit must allow it, or it is the same group)."""
+        group = node.matrix_group
+        if group is None or level.group_running[group] < max(1, node.max_parallel):
+            return free[0]
+        for fid in free:
+            if level.graph.nodes[fid[-1]].matrix_group == group:
+                return fid
+        return None
+
+    def _withdraw(self, successor: Successor) -> bool:
+        """Take a successor back from its running task; False when it has started."""
+        running = self.running.get(successor.after)
+        if running is not None and not running.withdraw():  # type: ignore[attr-defined]
+            return False
+        del self._successor_of[successor.after], self._successor_for[successor.fid]
+        self._ahead[successor.fid] = Ahead(successor.spec, successor.process, self.cancelling)
+        return True
+
+    def _prepare_ahead(self) -> None:
+        """Evaluate and map the next ready tasks of levels whose slots are all taken, while
+        their tasks run, so that a slot that frees is refilled at once (``_process`` uses
+        them). Anything that fails here is left to ``_process``, which reports it."""
+        for level in self.levels.values():
+            if not level.ready or self._level_free(level):
+                continue
+            count = 0
+            wanted = min(AHEAD, max(1, level.running))  # one for each slot that may free
+            for node_id in level.ready:
+                if count >= wanted:
+                    break
+                fid = level.prefix + (node_id,)
+                node = level.graph.nodes[node_id]
+                if (fid in self._ahead or fid in self._successor_for
+                        or node.kind not in ("task", "local")
+                        or node_id in level.results or node_id in level.started):
+                    continue
+                count += 1
+                if self.previous and level.inputs_copied:  # may be reused: not evaluated
+                    continue
+                needs = self._needs(level, node)
+                try:
+                    if node_id not in level.enabled:
+                        if self.cancelling or not level.graph.is_enabled(node_id, needs, False):
+                            continue
+                        level.enabled.add(node_id)
+                    spec = level.graph.task(node_id, needs)
+                    key = dotted(fid)
+                    process = self.mapper(spec, self.project, self.log_dir / f"{key}.log",
+                                          env_extra=task_env(self.bake.bake_id, self.attempt,
+                                                             key, self.project.root))
+                except NeuroJupyterError:
+                    continue
+                self._ahead[fid] = Ahead(spec, process, self.cancelling)
 
     def _labels(self, fid: FullID) -> dict[str, str]:
         return {"project": self.project.id, "bake": self.bake.bake_id,
@@ -722,6 +888,8 @@ class BakeRunner:
         if self.cancelling:
             return
         self.cancelling = True
+        for successor in list(self._successor_of.values()):  # what started is killed when
+            self._withdraw(successor)  # its predecessor is reaped (``_started``)
         for level in self.levels.values():
             level.enabled.clear()
         for fid in list(self.running):

@@ -19,12 +19,19 @@ from neuro_jupyter.core.errors import BackendError
 
 @pytest.fixture(params=["launched", "fallback"])
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Each test on the launcher threads, and on the caller's thread (no libc spawn here)."""
+    """Each test on the launcher threads (the caller's group is busy: a task of it runs), and
+    on the caller's thread (no libc spawn here)."""
     if request.param == "fallback":
         monkeypatch.setattr(spawn, "spawner", lambda: None)
-    else:
-        assert spawn.spawner() is not None, "libc's posix_spawn is usable on this machine"
-    yield str(request.param)
+        yield "fallback"
+        return
+    assert spawn.spawner() is not None, "libc's posix_spawn is usable on this machine"
+    group = launcher.current_group()
+    group.started()
+    try:
+        yield "launched"
+    finally:
+        group.stopped()
 
 
 def _finish(execution: Execution) -> ExitInfo:
@@ -152,11 +159,37 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-def test_a_spawn_that_fails_on_the_launcher_thread_ends_the_task(
+def test_only_a_task_started_beside_another_goes_to_a_launcher_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Found, but not executable: the spawn itself fails (EACCES), after ``start_child``
-    returned; the task ends with ``start_error`` and no process."""
+    """Alone, a task is spawned on the caller's thread (a chain of tasks pays no thread
+    wake-ups); one started while it runs goes to a launcher thread; then alone again."""
+    monkeypatch.chdir(tmp_path)
+    gate = tmp_path / "gate"
+    first = child.start_child(_spec(("bash", "-c", f"until [ -e {gate} ]; do sleep 0.01; done"),
+                                    tmp_path, tmp_path / "1.log"), raw_id="job-a")
+    second = child.start_child(_spec(("true",), tmp_path, tmp_path / "2.log"), raw_id="job-b")
+    assert isinstance(first, child.ChildExecution)
+    assert isinstance(second, launcher.LaunchedChild)
+    assert _finish(second).ok
+    gate.touch()
+    assert _finish(first).ok
+    third = child.start_child(_spec(("true",), tmp_path, tmp_path / "3.log"), raw_id="job-c")
+    assert isinstance(third, child.ChildExecution) and _finish(third).ok
+
+
+def test_a_spawn_that_fails_on_the_launcher_thread_ends_the_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """Found, but not executable: on a launcher thread, the spawn itself fails (EACCES) after
+    ``start_child`` returned, and the task ends with ``start_error`` and no process; on the
+    caller's thread, ``start_child`` raises."""
+    if path == "fallback":
+        with pytest.raises(BackendError, match="Permission denied"):
+            script = tmp_path / "not-executable"
+            script.write_text("echo never\n")
+            child.start_child(_spec((str(script),), tmp_path, tmp_path / "e.log"), "job-9")
+        return
     monkeypatch.chdir(tmp_path)
     script = tmp_path / "not-executable"
     script.write_text("echo never\n")

@@ -87,9 +87,10 @@ class ChildExecution(Execution):
 
     def __init__(
         self, popen: _Process, raw_id: str, life_span: float | None,
-        out_fd: int, log_path: str,
+        out_fd: int, log_path: str, on_end: Callable[[], None] | None = None,
     ) -> None:
         self.popen = popen
+        self._on_end = on_end  # called once, when its end is known (``poll``)
         self.raw_id = raw_id
         self.pid = popen.pid
         self.started_at = time.time()
@@ -156,6 +157,9 @@ class ChildExecution(Execution):
         self._exit = self._exit_info(code)
         self.pump()  # what is left in the pipe (a leftover grandchild may keep it open)
         self._close()
+        if self._on_end is not None:
+            self._on_end()
+            self._on_end = None
         return self._exit
 
     def _exit_info(self, code: int) -> ExitInfo:
@@ -390,9 +394,12 @@ def start_child(spec: ProcessSpec, raw_id: str) -> Execution:
     preexec_fn: Callable[[], None] | None = None
     if resources.cpu or resources.memory_mb:
         preexec_fn = preexec(resources)
-    spawner = spawn.spawner() if preexec_fn is None else None
+    group = launcher.current_group()
+    spawner = spawn.spawner() if preexec_fn is None and group.busy else None
     if spawner is not None and (in_cwd or spawner.can_chdir):
         return _launch(spec, raw_id, spawner, None if in_cwd else os.fsencode(spec.workdir))
+    # nothing else of the caller's runs: spawned here (a launcher thread would only add two
+    # thread wake-ups to a chain of tasks), counted in the group so the next one is not
     env = _child_env(spec.env)
     read_end, write_end = os.pipe()
     popen: _Process
@@ -414,11 +421,30 @@ def start_child(spec: ProcessSpec, raw_id: str) -> Execution:
     finally:
         os.close(write_end)
     os.set_blocking(read_end, False)
-    return ChildExecution(popen, raw_id, spec.life_span, read_end, str(spec.log_path))
+    group.started()
+    return ChildExecution(popen, raw_id, spec.life_span, read_end, str(spec.log_path),
+                          on_end=group.stopped)
+
+
+def start_after(spec: ProcessSpec, raw_id: str, after: Execution) -> Execution | None:
+    """``spec``, to be started by the launcher thread of ``after`` as soon as ``after`` has
+    succeeded (``LaunchedChild.then``); None when that cannot be (then start it as usual).
+    Errors of the spec (an unknown command) are raised now, as ``start_child`` does."""
+    if not isinstance(after, launcher.LaunchedChild) or spec.resources.cpu or (
+            spec.resources.memory_mb):
+        return None
+    spawner = spawn.spawner()
+    in_cwd = _in_cwd(spec.workdir)
+    if spawner is None or not (in_cwd or spawner.can_chdir) or not (
+            in_cwd or spec.workdir.is_dir()):
+        return None
+    child = _launch(spec, raw_id, spawner, None if in_cwd else os.fsencode(spec.workdir),
+                    successor=True)
+    return child if after.then(child) else None
 
 
 def _launch(spec: ProcessSpec, raw_id: str, spawner: spawn.LibcSpawn,
-            cwd: bytes | None) -> launcher.LaunchedChild:
+            cwd: bytes | None, successor: bool = False) -> launcher.LaunchedChild:
     """Hand ``spec`` to a launcher thread; what can be checked here (the command, the env) is,
     so that those errors are raised to the caller as with any start."""
     shared, own = _env_parts(spec.env)
@@ -435,4 +461,5 @@ def _launch(spec: ProcessSpec, raw_id: str, spawner: spawn.LibcSpawn,
         raise BackendError(f"Cannot start {spec.argv[0]}: embedded null byte")
     child = launcher.LaunchedChild(raw_id, str(spec.log_path))
     return launcher.start(child, spawner, _encode(exe), argv, envp, cwd=cwd,
-                          life_span=spec.life_span, open_log=_open_log, keep=keep)
+                          life_span=spec.life_span, open_log=_open_log, keep=keep,
+                          successor=successor)

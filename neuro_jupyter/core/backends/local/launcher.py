@@ -49,6 +49,8 @@ class LaunchedChild(Execution):
     output_open = False
     deadline = None  # its life span is kept by the launcher thread
 
+    _waiting_task: _Task | None = None  # a successor's task until ``then`` takes it
+
     def __init__(self, raw_id: str, log_path: str, group: Group | None = None) -> None:
         self.raw_id = raw_id
         self.log_path = log_path
@@ -64,6 +66,8 @@ class LaunchedChild(Execution):
         self._done = threading.Event()
         self._done_fd: int | None = None  # made on request (``fileno``)
         self._pid_start: str | None = None
+        self._successor: _Task | None = None  # started by its launcher thread if it succeeds
+        self.successor_taken = False  # whether it was (known once this task has ended)
 
     @property
     def spawning(self) -> bool:
@@ -123,6 +127,35 @@ class LaunchedChild(Execution):
         if self.pid:
             signal_group(self.pid, signal.SIGKILL)
 
+    def then(self, successor: LaunchedChild) -> bool:
+        """Have ``successor`` (made by ``start(..., after=self)``) started by this task's
+        launcher thread as soon as this task has ended with exit code 0, before its end is
+        reported: the slot it frees is refilled without waiting for the scheduler. False when
+        this task cannot take one (it has ended, or has one)."""
+        task = successor._waiting_task
+        with self._lock:
+            if task is None or self._done.is_set() or self._successor is not None:
+                return False
+            self._successor = task
+            successor._waiting_task = None
+        return True
+
+    def withdraw(self) -> bool:
+        """Take back the successor before it starts; False when it has started already (the
+        scheduler learns so with this task's end: ``successor_taken``)."""
+        with self._lock:
+            if self.successor_taken:
+                return False
+            self._successor = None
+            return True
+
+    def _take(self, ok: bool) -> _Task | None:
+        """On the launcher thread, at this task's end: its successor to start, if any."""
+        with self._lock:
+            task, self._successor = (self._successor if ok else None), None
+            self.successor_taken = task is not None
+            return task
+
     def _signal(self, sig: int) -> None:
         """Signal the task's group now, or as soon as it is spawned."""
         with self._lock:
@@ -174,10 +207,15 @@ class _Task:
 
 def start(child: LaunchedChild, spawner: LibcSpawn, path: bytes, argv: Sequence[bytes],
           envp: ctypes.Array[ctypes.c_char_p], *, cwd: bytes | None, life_span: float | None,
-          open_log: OpenLog, keep: object = None) -> LaunchedChild:
+          open_log: OpenLog, keep: object = None, successor: bool = False) -> LaunchedChild:
     """Give the task to a launcher thread: now, or when its group is next released if the
-    group's scheduler said it releases it (``Group.deferred``)."""
+    group's scheduler said it releases it (``Group.deferred``). A ``successor`` is not
+    started: it waits to be given to a running task (``LaunchedChild.then``)."""
     task = _Task(child, spawner, path, argv, envp, cwd, life_span, open_log, keep)
+    if successor:
+        child._waiting_task = task
+        return child
+    child.group.started()
     if child.group.deferred:
         child.group._hold(task)
     else:
@@ -200,6 +238,23 @@ class Group:
         self._lock = threading.Lock()
         self._ended: list[LaunchedChild] = []
         self._held: list[_Task] = []
+        self._active = 0  # tasks of the group started and not ended (of any kind)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a task of the group runs (or is about to): a new one then goes to a
+        launcher thread, so that its spawn does not hold up the scheduler."""
+        return self._active > 0
+
+    def started(self) -> None:
+        """Count a task the caller started itself (``ended`` it when it has ended)."""
+        with self._lock:
+            self._active += 1
+
+    def stopped(self) -> None:
+        """A task counted with ``started`` has ended."""
+        with self._lock:
+            self._active -= 1
 
     def fileno(self) -> int:
         """Readable when a task of the group has ended since the last ``ended``."""
@@ -229,6 +284,7 @@ class Group:
     def _report(self, child: LaunchedChild) -> None:
         with self._lock:
             self._ended.append(child)
+            self._active -= 1
         os.eventfd_write(self._fd, 1)
 
 
@@ -243,9 +299,10 @@ def current_group() -> Group:
     return group
 
 
-def _run(task: _Task) -> Callable[[], None]:
+def _run(task: _Task) -> tuple[Callable[[], None], _Task | None]:
     """On a launcher thread: spawn the task, pump its output, end it at its life span, wait
-    for its exit; what reports its end (called by the pool once it is ready for more)."""
+    for its exit; what reports its end (called by the pool once it is ready for more), and
+    the task's successor to run next on this thread (``LaunchedChild.then``)."""
     child = task.child
     read_end, write_end = os.pipe()
     try:
@@ -253,7 +310,8 @@ def _run(task: _Task) -> Callable[[], None]:
     except OSError as exc:
         os.close(read_end)
         child.start_error = f"Cannot start {task.argv[0].decode(errors='replace')}: {exc}"
-        return functools.partial(child._end, ExitInfo(exit_code=None, reason=child.start_error))
+        child._take(False)
+        return functools.partial(child._end, ExitInfo(exit_code=None, reason=child.start_error)), None
     finally:
         os.close(write_end)
     child._spawned(pid)
@@ -265,13 +323,17 @@ def _run(task: _Task) -> Callable[[], None]:
             log = _write(task, log, data)
         info = child._exit_info(status)
     except BaseException as exc:  # never leave the scheduler waiting for this task
+        child._take(False)
         child._end(ExitInfo(exit_code=None, reason=f"lost track of the task: {exc}"))
         raise
     finally:
         os.close(read_end)
         if log is not None:
             log.close()
-    return functools.partial(child._end, info)
+    successor = child._take(info.ok)
+    if successor is not None:
+        child.group.started()  # before this task's end is counted
+    return functools.partial(child._end, info), successor
 
 
 def _follow(task: _Task, pid: int, read_end: int) -> BinaryIO | None:
@@ -363,10 +425,15 @@ class _Pool:
     def _work(self, task: _Task) -> None:
         while True:
             try:
-                end = _run(task)
+                end, successor = _run(task)
             except Exception:  # reported to the scheduler through the task's end
-                end = None
+                end, successor = None, None
             del task
+            if successor is not None:  # the slot goes on with it at once
+                if end is not None:
+                    end()
+                task, end, successor = successor, None, None
+                continue
             with self._lock:
                 self._idle += 1
             if end is not None:  # the scheduler wakes as this thread is about to wait
