@@ -257,10 +257,11 @@ class BakeRunner:
         if waiting := self._waiting():
             timeout = max(0.0, min(timeout, min(r.due or 0.0 for r in waiting.values())
                                    - time.monotonic()))
+        released = 0
         for group in self.groups:  # what was started this round goes now: this thread waits
-            group.release()
+            released += group.release()
         if self._any_ready():
-            if self.groups:
+            if released:
                 time.sleep(0)  # the launcher threads take the GIL for their spawns first
             self._prepare_ahead()
             self._assign_successors()
@@ -642,12 +643,12 @@ class BakeRunner:
                 if count >= wanted:
                     break
                 fid = level.prefix + (node_id,)
+                count += 1  # prepared or not: the first ``wanted`` ready nodes only
                 node = level.graph.nodes[node_id]
                 if (fid in self._ahead or fid in self._successor_for
                         or node.kind not in ("task", "local")
                         or node_id in level.results or node_id in level.started):
                     continue
-                count += 1
                 if self.previous and level.inputs_copied:  # may be reused: not evaluated
                     continue
                 needs = self._needs(level, node)

@@ -63,7 +63,7 @@ class LaunchedChild(Execution):
         self._reason = ""
         self._lock = threading.Lock()
         self._pending: int | None = None  # a signal asked for before the pid was known
-        self._done = threading.Event()
+        self._done = _Latch()
         self._done_fd: int | None = None  # made on request (``fileno``)
         self._pid_start: str | None = None
         self._successor: _Task | None = None  # started by its launcher thread if it succeeds
@@ -191,6 +191,34 @@ class LaunchedChild(Execution):
         return ExitInfo(exit_code=code, reason=reason or ("" if code == 0 else f"exit code {code}"))
 
 
+class _Latch:
+    """``threading.Event`` for one setter, at a lock's cost (an Event per task is a Condition,
+    a deque and two locks)."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        if not self._set:
+            self._set = True
+            self._lock.release()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether it is set, waiting up to ``timeout`` seconds for it."""
+        if self._set:
+            return True
+        if self._lock.acquire(timeout=timeout):
+            self._lock.release()
+        return self._set
+
+
 class _Task:
     """What a launcher thread needs to run one task."""
 
@@ -260,12 +288,15 @@ class Group:
         """Readable when a task of the group has ended since the last ``ended``."""
         return self._fd
 
-    def release(self) -> None:
-        """Hand the tasks started since the last release to the launcher threads."""
+    def release(self) -> int:
+        """Hand the tasks started since the last release to the launcher threads; how many."""
+        if not self._held:
+            return 0
         with self._lock:
             held, self._held = self._held, []
         for task in held:
             _POOL.submit(task)
+        return len(held)
 
     def ended(self) -> list[LaunchedChild]:
         """The tasks that ended since the last call."""
