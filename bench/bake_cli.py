@@ -103,7 +103,7 @@ def make_project(folder: Path, deps: dict[str, list[str]], kind: str, cmd: str =
     """A project folder with ``.neuro/dag.yml`` and ``dag.json`` (the peers' input)."""
     (folder / ".neuro").mkdir(parents=True, exist_ok=True)
     (folder / ".neuro" / "dag.yml").write_text(workflow(deps, kind, cmd, parallel))
-    (folder / "dag.json").write_text(json.dumps({"tasks": deps, "cmd": cmd,
+    (folder / "dag.json").write_text(json.dumps({"tasks": deps, "cmd": cmd, "shell": kind == "bash",
                                                   "parallel": parallel}))
 
 

@@ -1,9 +1,10 @@
 """The bake benches' peers: run a DAG of shell commands with dask or with a minimal runner.
 
 ``python bench/dag_peers.py minimal|dask DAG.json`` runs every task of ``DAG.json``
-(``{"tasks": {id: [needed ids]}, "cmd": "true", "parallel": 2}``) as
-``subprocess.run(["bash", "-c", cmd])``, ``parallel`` at a time, and exits 0 when all
-succeeded. Both are whole processes, like ``neuro-jupyter bake``:
+(``{"tasks": {id: [needed ids]}, "cmd": "true", "shell": true, "parallel": 2}``) as
+``subprocess.run(["bash", "-c", cmd])`` (with ``"shell": false``, the command's own words, as
+a ``cmd:`` task runs), ``parallel`` at a time, and exits 0 when all succeeded. Both are whole
+processes, like ``neuro-jupyter bake``:
 
 - ``minimal``: ``graphlib`` + ``ThreadPoolExecutor(parallel)``, the least a Python runner does;
 - ``dask``: dask's threaded scheduler with ``parallel`` workers, on a graph of
@@ -18,18 +19,24 @@ from __future__ import annotations
 import concurrent.futures as cf
 import graphlib
 import json
+import shlex
 import subprocess
 import sys
 from typing import Any
 
 
-def run_task(cmd: str, *needed: Any) -> int:
-    """One task: ``bash -c cmd``; fails the run on a non-zero exit."""
-    subprocess.run(["bash", "-c", cmd], check=True)
+def run_task(argv: list[str], *needed: Any) -> int:
+    """One task; fails the run on a non-zero exit."""
+    subprocess.run(argv, check=True)
     return 0
 
 
-def run_minimal(tasks: dict[str, list[str]], cmd: str, parallel: int) -> None:
+def command(cmd: str, shell: bool) -> list[str]:
+    """``bash -c cmd`` for a ``bash:`` task, the words of ``cmd`` for a ``cmd:`` one."""
+    return ["bash", "-c", cmd] if shell else shlex.split(cmd)
+
+
+def run_minimal(tasks: dict[str, list[str]], cmd: list[str], parallel: int) -> None:
     """Start ready tasks on ``parallel`` threads, in topological order."""
     sorter = graphlib.TopologicalSorter(tasks)
     sorter.prepare()
@@ -44,7 +51,7 @@ def run_minimal(tasks: dict[str, list[str]], cmd: str, parallel: int) -> None:
                 sorter.done(running.pop(future))
 
 
-def run_dask(tasks: dict[str, list[str]], cmd: str, parallel: int) -> None:
+def run_dask(tasks: dict[str, list[str]], cmd: list[str], parallel: int) -> None:
     """dask's threaded scheduler with ``parallel`` workers on the same graph."""
     import dask
 
@@ -63,7 +70,7 @@ def main(argv: list[str]) -> int:
     with open(argv[1], encoding="utf-8") as file:
         dag = json.load(file)
     runner = run_minimal if argv[0] == "minimal" else run_dask
-    runner(dag["tasks"], dag["cmd"], int(dag["parallel"]))
+    runner(dag["tasks"], command(dag["cmd"], dag.get("shell", True)), int(dag["parallel"]))
     return 0
 
 
