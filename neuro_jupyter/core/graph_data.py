@@ -34,21 +34,25 @@ NotebookOf = Callable[["TaskRecord"], "Mapping[str, Any] | None"]
 
 def graph_data(
     state: BakeState, attempts: Sequence[AttemptRecord] = (), *,
-    notebook_of: NotebookOf | None = None,
+    notebook_of: NotebookOf | None = None, structure: bool = True,
 ) -> dict[str, Any]:
     """Everything the graph view shows of an attempt: the bake, the attempt, the other
-    attempts, the graph's structure and its tasks' state."""
+    attempts, the graph's structure (unless ``structure`` is False: a caller that keeps it)
+    and its tasks' state."""
     bake, att = state.bake, state.attempt
-    return {
+    data = {
         "bake": {
             "bake_id": bake.bake_id, "name": bake.name, "batch": bake.batch,
             "project_pk": bake.project_pk,
         },
         "attempt": attempt_data(att),
         "attempts": [attempt_data(a) for a in attempts] or [attempt_data(att)],
-        "structure": graph_structure(state.tasks),
+        "structure": graph_structure(state.tasks) if structure else None,
         "tasks": task_columns(state.tasks, notebook_of),
     }
+    if not structure:
+        del data["structure"]
+    return data
 
 
 def attempt_data(att: AttemptRecord) -> dict[str, Any]:

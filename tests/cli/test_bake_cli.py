@@ -173,7 +173,6 @@ def test_ctrl_c_leaves_the_bake_running_and_says_how_to_see_or_stop_it(a_root: P
 def test_the_cli_forks_its_executor_which_outlives_it(a_root: Path, tmp_path: Path) -> None:
     """``neuro-jupyter bake`` becomes its own executor (a fork with the plan it made, not a
     new Python); killed, the CLI takes nothing with it: the bake goes on and ends."""
-    import signal
 
     gate = tmp_path / "gate"
     (a_root / ".neuro" / "gated.yml").write_text(

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .. import paths
 from ..errors import StoreError
@@ -82,6 +83,13 @@ class Store:
         """Run a read query and return all rows."""
         with self._lock:
             return self.conn.execute(sql, args).fetchall()
+
+    def query_tuples(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """``query`` with plain tuples for rows (no ``sqlite3.Row``: for reads of many rows)."""
+        with self._lock:
+            cursor = self.conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, args).fetchall()
 
     def query_one(
         self, sql: str, args: tuple[object, ...] | dict[str, object] = ()
