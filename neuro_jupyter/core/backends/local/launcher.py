@@ -348,10 +348,10 @@ def _run(task: _Task) -> tuple[Callable[[], None], _Task | None]:
     child._spawned(pid)
     log: BinaryIO | None = None
     try:
-        log = _follow(task, pid, read_end)
+        log, ended = _follow(task, pid, read_end)
         _, status = os.waitpid(pid, 0)  # it has exited: at once
-        while (data := _read(read_end)):  # what is left (a leftover grandchild may hold it)
-            log = _write(task, log, data)
+        while not ended and (data := _read(read_end)):  # what is left (a leftover grandchild
+            log = _write(task, log, data)  # may hold the pipe: read what is there, no more)
         info = child._exit_info(status)
     except BaseException as exc:  # never leave the scheduler waiting for this task
         child._take(False)
@@ -367,9 +367,9 @@ def _run(task: _Task) -> tuple[Callable[[], None], _Task | None]:
     return functools.partial(child._end, info), successor
 
 
-def _follow(task: _Task, pid: int, read_end: int) -> BinaryIO | None:
+def _follow(task: _Task, pid: int, read_end: int) -> tuple[BinaryIO | None, bool]:
     """Until the process exits: its output into its log; SIGTERM at the end of its life span,
-    SIGKILL a little later. The log, once opened."""
+    SIGKILL a little later. The log, once opened, and whether the output has ended."""
     child = task.child
     os.set_blocking(read_end, False)
     log: BinaryIO | None = None
@@ -383,6 +383,7 @@ def _follow(task: _Task, pid: int, read_end: int) -> BinaryIO | None:
         poller.register(pidfd, select.POLLIN)
     deadline = child.started_at + task.life_span if task.life_span else None
     kill_at: float | None = None
+    ended = False
     try:
         while True:
             timeout = None if pidfd is not None else 0.05
@@ -399,12 +400,13 @@ def _follow(task: _Task, pid: int, read_end: int) -> BinaryIO | None:
                         log = _write(task, log, data)
                     elif data is not None:  # the output ended (the process mostly ends with it)
                         poller.unregister(read_end)
+                        ended = True
                 else:
                     exited = True
             if pidfd is None:
                 exited = os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
             if exited:
-                return log
+                return log, ended
             now = time.time()
             if deadline is not None and now >= deadline:
                 with child._lock:
