@@ -611,14 +611,21 @@ class BakeRunner:
                 self._successor_of[after] = self._successor_for[fid] = successor
 
     def _after(self, level: Level, node: GraphNode, free: list[FullID]) -> FullID | None:
-        """A running task of ``free`` whose slot ``node`` may take when it ends (the level's
-        count stays; a matrix group's limit must allow it, or it is the same group)."""
+        """A running task of ``free`` whose slot ``node`` may take when it ends: the level's
+        count stays; a matrix group's limit must hold with the successors that will join the
+        group counted, unless the task it follows is of the same group."""
         group = node.matrix_group
-        if group is None or level.group_running[group] < max(1, node.max_parallel):
+        if group is None:
             return free[0]
         for fid in free:
             if level.graph.nodes[fid[-1]].matrix_group == group:
                 return fid
+        joining = sum(  # successors of the group that follow a task of another group
+            1 for s in self._successor_of.values() if s.fid[:-1] == level.prefix
+            and level.graph.nodes[s.fid[-1]].matrix_group == group
+            and level.graph.nodes[s.after[-1]].matrix_group != group)
+        if level.group_running[group] + joining < max(1, node.max_parallel):
+            return free[0]
         return None
 
     def _withdraw(self, successor: Successor) -> bool:

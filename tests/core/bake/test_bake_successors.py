@@ -97,6 +97,34 @@ tasks:
     assert [int(x) for x in counts.read_text().split()] == [1] * 8
 
 
+def test_a_matrix_limit_holds_when_successors_join_the_group_from_other_tasks(
+    a_project: Any, write_batch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The group has room for one more when several of its tasks are handed to running
+    tasks of other groups: only as many as its limit allows may join it."""
+    marks, counts = tmp_path / "marks", tmp_path / "counts"
+    marks.mkdir()
+    others = "".join(f"  - id: other{i}\n    needs: []\n    bash: sleep 0.05\n" for i in range(9))
+    write_batch("join", f"""\
+kind: batch
+defaults:
+  max_parallel: 4
+tasks:
+{others}  - id: fit_${{{{ matrix.n }}}}
+    needs: []
+    strategy:
+      max_parallel: 2
+      matrix:
+        n: [a, b, c, d, e, f, g, h]
+    bash: {COUNT.format(d=marks, counts=counts)}
+""")
+    monkeypatch.chdir(a_project.root)
+    result, successors = _run_here(a_project, "join", monkeypatch)
+    assert result == "succeeded" and successors > 0
+    seen = [int(x) for x in counts.read_text().split()]
+    assert len(seen) == 8 and max(seen) <= 2
+
+
 def test_a_failed_task_starts_no_successor(
     a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
