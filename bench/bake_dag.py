@@ -11,6 +11,11 @@ tasks. For each, in the same invocation:
 
 Run: ``.venv/bin/python bench/bake_dag.py [--sizes 100,500,1000] [--write-readme]``.
 
+``--base DIR`` (a ``git worktree`` of another commit) adds that code's bake to every round,
+interleaved: each code runs in a worker process of its own (its package first on
+``PYTHONPATH``, its own state folder), which starts one bake after the other as this bench
+always did (from its second bake on, executors come from its fork server).
+
 Each bake starts a new executor process, which imports the package: like a ``pip install``
 (which byte-compiles what it installs), the bench first writes the package's bytecode cache
 when it is missing, e.g. under ``PYTHONDONTWRITEBYTECODE=1``, where every executor would
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import graphlib
+import json
 import os
 import shutil
 import subprocess
@@ -97,7 +103,7 @@ def run_bake(folder: Path, deps: dict[str, list[str]]) -> tuple[float, float]:
     from neuro_jupyter.core.store import open_store
 
     neuro = folder / ".neuro"
-    neuro.mkdir(exist_ok=True)
+    neuro.mkdir(parents=True, exist_ok=True)
     (neuro / "dag.yml").write_text(workflow(deps))
     project = open_project(folder)
     store = open_store()
@@ -119,13 +125,53 @@ def run_bake(folder: Path, deps: dict[str, list[str]]) -> tuple[float, float]:
     return elapsed, span
 
 
-def compile_package() -> None:
+def compile_package(base: str | None = None) -> None:
     """Write the package's bytecode cache, as installing it does (a no-op when up to date)."""
     import compileall
 
     import neuro_jupyter
 
     compileall.compile_dir(str(Path(neuro_jupyter.__file__).parent), quiet=1)
+    if base:
+        compileall.compile_dir(str(Path(base) / "neuro_jupyter"), quiet=1)
+
+
+class Worker:
+    """``run_bake`` in a process of its own, on the code in ``base`` (None: this checkout)."""
+
+    def __init__(self, base: str | None, home: Path) -> None:
+        env = {**os.environ, "NEURO_JUPYTER_HOME": str(home)}
+        if base:
+            env["PYTHONPATH"] = base + (os.pathsep + env["PYTHONPATH"]
+                                        if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True, env=env, cwd=str(Path(__file__).parent),
+        )
+
+    def bake(self, folder: Path, deps: dict[str, list[str]]) -> tuple[float, float]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps({"folder": str(folder), "deps": deps}) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit("a bench worker died")
+        whole, span = json.loads(line)
+        return float(whole), float(span)
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def worker() -> int:
+    """Serve ``Worker.bake`` requests on stdin until it ends."""
+    for line in sys.stdin:
+        request = json.loads(line)
+        result = run_bake(Path(request["folder"]), request["deps"])
+        print(json.dumps(result), flush=True)
+    return 0
 
 
 def main() -> int:
@@ -138,38 +184,57 @@ def main() -> int:
                         help="replace the results table in bench/README.md")
     parser.add_argument("--no-compile", action="store_true",
                         help="do not write the package's bytecode cache first")
+    parser.add_argument("--base", default=None,
+                        help="another checkout whose bakes run interleaved with these")
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return worker()
     if not args.no_compile:
-        compile_package()
+        compile_package(args.base)
     if shutil.which("make") is None:
         print("make is not installed", file=sys.stderr)
         return 2
     home = Path(tempfile.mkdtemp(prefix="nj-bench-home-"))
     os.environ["NEURO_JUPYTER_HOME"] = str(home)  # a fresh store: no cache hits, no history
+    workers = {"nj": Worker(None, home / "this")}
+    if args.base:
+        workers["base"] = Worker(str(Path(args.base).resolve()), home / "base")
     try:
         rows_out = []
-        header = ("shape", "tasks", "neuro-jupyter s", "of which tasks s", "make -j2 s", "python s",
-                  "÷ make", "÷ python")
+        header: tuple[str, ...] = ("shape", "tasks", "neuro-jupyter s", "of which tasks s",
+                                   "make -j2 s", "python s", "÷ make", "÷ python")
+        if args.base:
+            header += ("base s", "base: of which tasks s", "÷ base (median of rounds)")
         print("  ".join(f"{h:>16}" for h in header))
         for shape in args.shapes.split(","):
             for n in (int(x) for x in args.sizes.split(",")):
                 deps = dag(shape, n)
-                times: dict[str, list[float]] = {"nj": [], "span": [], "make": [], "py": []}
+                times: dict[str, list[float]] = {
+                    "nj": [], "span": [], "make": [], "py": [], "base": [], "base_span": []}
                 for _ in range(args.repeat):  # interleaved, so load changes hit every method
                     with tempfile.TemporaryDirectory(prefix=f"nj-bench-{shape}-{n}-") as tmp:
                         folder = Path(tmp)
-                        whole, span = run_bake(folder, deps)
-                        times["nj"].append(whole)
-                        times["span"].append(span)
+                        for name, work in workers.items():
+                            whole, span = work.bake(folder / name, deps)
+                            times[name].append(whole)
+                            times["span" if name == "nj" else "base_span"].append(span)
                         times["make"].append(run_make(folder, deps))
                         times["py"].append(run_python(deps))
                 nj, mk, py = min(times["nj"]), min(times["make"]), min(times["py"])
                 span = times["span"][times["nj"].index(nj)]
-                row = (shape, str(n), f"{nj:.2f}", f"{span:.2f}", f"{mk:.2f}", f"{py:.2f}",
-                       f"{nj / mk:.2f}", f"{nj / py:.2f}")
+                row: tuple[str, ...] = (shape, str(n), f"{nj:.2f}", f"{span:.2f}", f"{mk:.2f}",
+                                        f"{py:.2f}", f"{nj / mk:.2f}", f"{nj / py:.2f}")
+                if args.base:
+                    base = min(times["base"])
+                    ratios = sorted(a / b for a, b in zip(times["nj"], times["base"], strict=True))
+                    row += (f"{base:.2f}", f"{times['base_span'][times['base'].index(base)]:.2f}",
+                            f"{ratios[len(ratios) // 2]:.2f} ({ratios[0]:.2f}–{ratios[-1]:.2f})")
                 rows_out.append(row)
                 print("  ".join(f"{c:>16}" for c in row), flush=True)
     finally:
+        for work in workers.values():
+            work.close()
         shutil.rmtree(home, ignore_errors=True)
     if args.write_readme:
         write_readme(header, rows_out, args.repeat)

@@ -15,7 +15,15 @@ scheduler's own Python per task simulated by a busy loop (``--prep`` µs before 
 - ``spawner``: the loop hands each prepared task to a helper thread that spawns it through
   ctypes (GIL released) and registers its pidfd;
 - ``slots``: one thread per slot, as the runner: take a ready task, prepare, spawn, wait
-  (``waitpid`` releases the GIL), finish.
+  (``waitpid`` releases the GIL), finish;
+- ``successors``: the design of issue 18 (``backends/local/launcher.py`` and the runner's
+  successors): a launcher thread per slot spawns through ctypes (GIL released) and waits; the
+  scheduler prepares ready tasks ahead and hands one to each running slot as its successor,
+  which the slot's thread starts as soon as its task has ended, before reporting the end
+  (a queue and an eventfd) that the scheduler then finishes.
+
+``--program bash`` runs ``bash -c true`` as each task (and the runner does too) instead of
+``true``.
 
 Run: ``.venv/bin/python bench/slot_models.py [--shape layered] [--prep 150] [--finish 100]``.
 """
@@ -34,10 +42,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from bake_dag import dag, run_python
+from bake_cli import dag
+from dag_peers import run_minimal
 
 SLOTS = 2
 TRUE = shutil.which("true") or "/bin/true"
+TASK = [TRUE]  # the program each task runs (``--program``)
 ENV = dict(os.environ)
 RESET = (signal.SIGPIPE, signal.SIGXFSZ)
 Spawn = Callable[[int], int]
@@ -60,7 +70,7 @@ class CSpawn:
             ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p),
         ]
         self.libc = libc
-        self.argv = (ctypes.c_char_p * 2)(TRUE.encode(), None)
+        self.argv = (ctypes.c_char_p * (len(TASK) + 1))(*(a.encode() for a in TASK), None)
         env = [f"{key}={value}".encode() for key, value in ENV.items()]
         self.envp = (ctypes.c_char_p * (len(env) + 1))(*env, None)
         self.attr = ctypes.create_string_buffer(1024)  # larger than glibc's posix_spawnattr_t
@@ -80,7 +90,7 @@ class CSpawn:
         for fd, target in ((self.devnull, 0), (write_end, 1), (write_end, 2)):
             libc.posix_spawn_file_actions_adddup2(actions, fd, target)
         pid = ctypes.c_int()
-        err = libc.posix_spawn(ctypes.byref(pid), self.argv[0], actions, self.attr,
+        err = libc.posix_spawn(ctypes.byref(pid), TASK[0].encode(), actions, self.attr,
                                self.argv, self.envp)
         libc.posix_spawn_file_actions_destroy(actions)
         if err:
@@ -92,7 +102,7 @@ _DEVNULL = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
 
 
 def py_spawn(write_end: int) -> int:
-    return os.posix_spawn(TRUE, [TRUE], ENV, setsid=True, setsigdef=RESET, file_actions=[
+    return os.posix_spawn(TASK[0], TASK, ENV, setsid=True, setsigdef=RESET, file_actions=[
         (os.POSIX_SPAWN_DUP2, _DEVNULL, 0), (os.POSIX_SPAWN_DUP2, write_end, 1),
         (os.POSIX_SPAWN_DUP2, write_end, 2),
     ])
@@ -173,6 +183,77 @@ def loop(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn,
     return elapsed
 
 
+def successors(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn) -> float:
+    graph = Graph(needs)
+    lock = threading.Lock()
+    running: list[str | None] = [None] * SLOTS
+    after: list[str | None] = [None] * SLOTS  # each slot's successor
+    requests: list[queue.SimpleQueue[str | None]] = [queue.SimpleQueue() for _ in range(SLOTS)]
+    ended: queue.SimpleQueue[str] = queue.SimpleQueue()
+    wake = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+
+    def worker(slot: int) -> None:
+        task = requests[slot].get()
+        while task is not None:
+            read_end, write_end = os.pipe()
+            pid = spawn(write_end)
+            os.close(write_end)
+            os.waitpid(pid, 0)
+            os.close(read_end)
+            with lock:
+                task_next, after[slot] = after[slot], None
+                running[slot] = task_next
+            ended.put(task)
+            os.eventfd_write(wake, 1)
+            task = task_next if task_next is not None else requests[slot].get()
+
+    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(SLOTS)]
+    for thread in threads:
+        thread.start()
+    began = time.perf_counter()
+    while graph.done < graph.total:
+        for slot in range(SLOTS):
+            if not graph.ready:
+                break
+            with lock:
+                free, busy_slot = running[slot] is None, after[slot] is None
+            if free:
+                task = graph.ready.popleft()
+                busy(prep)
+                with lock:
+                    running[slot] = task
+                requests[slot].put(task)
+            elif busy_slot:
+                task = graph.ready.popleft()
+                busy(prep)
+                with lock:
+                    if running[slot] is not None:
+                        after[slot], task = task, None
+                if task is not None:  # the slot freed meanwhile: started now
+                    with lock:
+                        running[slot] = task
+                    requests[slot].put(task)
+        select.select([wake], [], [], 0.25)
+        try:
+            os.eventfd_read(wake)
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                task = ended.get_nowait()
+            except queue.Empty:
+                break
+            busy(finish)
+            graph.finish(task)
+    elapsed = time.perf_counter() - began
+    for slot in range(SLOTS):
+        requests[slot].put(None)
+    for thread in threads:
+        thread.join()
+    os.close(wake)
+    return elapsed
+
+
 def slots(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn) -> float:
     graph = Graph(needs)
     cond = threading.Condition()
@@ -205,6 +286,12 @@ def slots(needs: dict[str, list[str]], prep: float, finish: float, spawn: Spawn)
     return time.perf_counter() - began
 
 
+def _timed(call: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    call()
+    return time.perf_counter() - began
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="layered")
@@ -212,16 +299,25 @@ def main() -> None:
     parser.add_argument("--prep", type=float, default=150.0, help="µs of Python before a start")
     parser.add_argument("--finish", type=float, default=100.0, help="µs of Python after an end")
     parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--program", choices=("true", "bash"), default="true")
+    parser.add_argument("--models", default="loop,loop-ctypes,spawner,slots,successors")
     args = parser.parse_args()
+    if args.program == "bash":
+        global TASK
+        TASK = [shutil.which("bash") or "/bin/bash", "-c", "true"]
     needs = dag(args.shape, args.size)
     prep, finish = args.prep * 1e-6, args.finish * 1e-6
     cspawn = CSpawn()
-    models: dict[str, Callable[[], float]] = {
-        "runner": lambda: run_python(needs),
+    every: dict[str, Callable[[], float]] = {
         "loop": lambda: loop(needs, prep, finish, py_spawn),
         "loop-ctypes": lambda: loop(needs, prep, finish, cspawn),
         "spawner": lambda: loop(needs, prep, finish, cspawn, helper=True),
         "slots": lambda: slots(needs, prep, finish, py_spawn),
+        "successors": lambda: successors(needs, prep, finish, cspawn),
+    }
+    models: dict[str, Callable[[], float]] = {
+        "runner": lambda: _timed(lambda: run_minimal(needs, TASK, SLOTS)),
+        **{name: every[name] for name in args.models.split(",")},
     }
     times: dict[str, list[float]] = {name: [] for name in models}
     for _ in range(args.repeat):

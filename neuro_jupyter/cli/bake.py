@@ -106,7 +106,7 @@ def follow(project: Any, bake: Any, attempt: int | None = None) -> int:
     state = None
     try:
         for state in watch_bake(project, bake, attempt):
-            for line in progress_lines(state.tasks, seen):
+            for line in progress_lines(state.changed, seen):
                 print(line, flush=True)
     except KeyboardInterrupt:
         print(f"\nThe bake goes on: see it with `neuro-jupyter inspect {bake.bake_id}`, "
@@ -130,7 +130,7 @@ def cmd_bake(args: argparse.Namespace) -> int:
     params = params_from_file(args.meta_from_file) if args.meta_from_file else {}
     params.update(dict(args.param))
     bake = start_bake(project, args.batch, params=params, tags=args.tag, name=args.name,
-                      backend=args.backend, ray_address=args.ray_address)
+                      backend=args.backend, ray_address=args.ray_address, fork_caller=True)
     print(f"Bake {bake.bake_id} of {bake.batch} started" + (f" as {bake.name}" if bake.name else ""),
           flush=True)
     if args.detach:
@@ -202,7 +202,8 @@ def cmd_restart(args: argparse.Namespace) -> int:
 
     project = project_of(args)
     bake = resolve_bake(project, args.bake)
-    attempt = restart_bake(project, bake, attempt=args.attempt, from_failed=args.from_failed)
+    attempt = restart_bake(project, bake, attempt=args.attempt, from_failed=args.from_failed,
+                           fork_caller=True)
     print(f"Bake {bake.bake_id}: attempt #{attempt.number} started", flush=True)
     if args.detach:
         return 0

@@ -35,28 +35,34 @@ NotebookOf = Callable[["TaskRecord"], "Mapping[str, Any] | None"]
 
 def graph_data(
     state: BakeState, attempts: Sequence[AttemptRecord] = (), *,
-    notebook_of: NotebookOf | None = None, known_key: str = "",
+    notebook_of: NotebookOf | None = None, known_key: str = "", structure: bool = True,
 ) -> dict[str, Any]:
     """Everything the graph view shows of an attempt: the bake, the attempt, the other
-    attempts, the graph's structure and its tasks' state.
+    attempts, the graph's structure (unless ``structure`` is False: a caller that keeps it)
+    and its tasks' state.
 
     A browser that already has the structure says so with its key (``known_key``): while the
     key is the same, the structure is answered as ``{"key"}`` alone (half of a 10,000-task
     answer, which a view polls every few seconds)."""
     bake, att = state.bake, state.attempt
-    structure = graph_structure(state.tasks)
-    if known_key and structure["key"] == known_key:
-        structure = {"key": known_key}
-    return {
+    shape: dict[str, Any] | None = None
+    if structure:
+        shape = graph_structure(state.tasks)
+        if known_key and shape["key"] == known_key:
+            shape = {"key": known_key}
+    data = {
         "bake": {
             "bake_id": bake.bake_id, "name": bake.name, "batch": bake.batch,
             "project_pk": bake.project_pk,
         },
         "attempt": attempt_data(att),
         "attempts": [attempt_data(a) for a in attempts] or [attempt_data(att)],
-        "structure": structure,
+        "structure": shape,
         "tasks": task_columns(state.tasks, notebook_of),
     }
+    if not structure:
+        del data["structure"]
+    return data
 
 
 def attempt_data(att: AttemptRecord) -> dict[str, Any]:

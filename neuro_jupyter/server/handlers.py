@@ -461,13 +461,13 @@ class Server:
 def task_json(task: Any, notebook: dict[str, Any] | None = None) -> dict[str, Any]:
     """A task of an attempt for the API (no log paths or process ids), with its executed
     notebook: None, or ``{"path", "lab_url", "html_url"}``."""
-    names = (
-        "full_id", "status", "kind", "title", "needs", "matrix_group", "raw_id", "exit_code",
-        "reason", "outputs", "created_at", "started_at", "finished_at",
-    )
-    data = {name: to_json(getattr(task, name)) for name in names}
-    data["notebook"] = notebook
-    return data
+    return {  # field by field, not through ``to_json``: 10,000 tasks in one answer
+        "full_id": task.full_id, "status": task.status, "kind": task.kind, "title": task.title,
+        "needs": dict(task.needs), "matrix_group": task.matrix_group, "raw_id": task.raw_id,
+        "exit_code": task.exit_code, "reason": task.reason, "outputs": dict(task.outputs),
+        "created_at": task.created_at, "started_at": task.started_at,
+        "finished_at": task.finished_at, "notebook": notebook,
+    }
 
 
 def _notebook(state: Any, task: Any, server: Server | None) -> dict[str, Any] | None:

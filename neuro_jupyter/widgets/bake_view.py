@@ -33,9 +33,10 @@ from ..core.bake import (
     list_attempts,
     resolve_bake,
 )
+from ..core.bake.follow import AttemptFollower
 from ..core.bake.render import show_task
 from ..core.errors import NeuroJupyterError
-from ..core.graph_data import changed_tasks, graph_data
+from ..core.graph_data import changed_tasks, graph_data, graph_structure
 from ..core.notebooks.links import notebook_json
 from ..core.store.projects import project_pk
 from ..core.workflow.model import FINISHED_STATUSES
@@ -85,6 +86,9 @@ class BakeView(anywidget.AnyWidget):
         self._attempt = attempt
         self._interval = interval
         self._state: BakeState | None = None
+        self._follower = AttemptFollower(self._bake.bake_id, attempt, project.root)
+        self._shown = -1  # tasks in the structure sent
+        self._shapes: dict[str, tuple[str, str]] = {}  # kind and title of each task sent
         self._task: asyncio.Task[None] | None = None
         self._server: tuple[str, str | None] | None = None  # base URL, root folder
         self._changes: dict[str, Any] | None = None  # the last ``tasks`` message
@@ -150,15 +154,21 @@ class BakeView(anywidget.AnyWidget):
                 return
 
     def refresh(self) -> None:
-        """Read the attempt's state from the store and send what changed."""
+        """Read what changed in the attempt since the last refresh (``AttemptFollower``) and
+        send it; the graph's structure is built again only when tasks were added or named."""
         started = time.monotonic()
-        state = inspect_bake(self._project, self._bake, self._attempt)
+        state = self._follower.read()
         self._state = state
+        shapes = {t.full_id: (t.kind, t.title) for t in state.changed}
+        if len(state.tasks) != self._shown or any(
+                self._shapes.get(fid, shape) != shape for fid, shape in shapes.items()):
+            structure = graph_structure(state.tasks)
+            if structure.get("key") != self.structure.get("key"):
+                self.structure = structure
+        self._shown = len(state.tasks)
+        self._shapes.update(shapes)
         data = graph_data(state, list_attempts(self._project, self._bake),
-                          notebook_of=self._notebook)
-        structure = data.pop("structure")
-        if structure.get("key") != self.structure.get("key"):
-            self.structure = structure
+                          notebook_of=self._notebook, structure=False)
         self._send_state(data)
         self._cost = time.monotonic() - started
 

@@ -190,3 +190,32 @@ def test_inspect_infers_the_graph_format_from_the_file_name(
     bad = cli("inspect", "gx", "-o", str(folder / "g.txt"), cwd=a_root)
     assert bad.returncode == 1 and "Cannot tell the graph format from" in bad.stderr
     assert list(folder.iterdir()) == [graph] and bad.stdout == ""
+def test_the_cli_forks_its_executor_which_outlives_it(a_root: Path, tmp_path: Path) -> None:
+    """``neuro-jupyter bake`` becomes its own executor (a fork with the plan it made, not a
+    new Python); killed, the CLI takes nothing with it: the bake goes on and ends."""
+
+    gate = tmp_path / "gate"
+    (a_root / ".neuro" / "gated.yml").write_text(
+        f"kind: batch\ntasks:\n  - id: wait\n    bash: until [ -e {gate} ]; do sleep 0.05; done\n"
+        "  - id: after\n    needs: [wait]\n    bash: echo after\n"
+    )
+    exe = shutil.which("neuro-jupyter", path=str(Path(sys.executable).parent))
+    command = [exe] if exe else [sys.executable, "-m", "neuro_jupyter"]
+    proc = subprocess.Popen([*command, "bake", "gated", "--name", "fk"], cwd=a_root, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    while "is running" not in (line := proc.stdout.readline()):
+        assert line, proc.stderr.read() if proc.stderr else ""
+    inspected = cli("inspect", "fk", cwd=a_root).stdout
+    pid = int(re.search(r"^Executor pid (\d+) running$", inspected, re.M).group(1))  # type: ignore[union-attr]
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    assert b"bake" in cmdline and b"neuro_jupyter.core.bake.executor" not in cmdline
+    assert os.getsid(pid) == pid  # its own session: the terminal's Ctrl-C does not reach it
+    proc.kill()
+    proc.communicate(timeout=30)
+    gate.touch()
+    deadline = time.monotonic() + 60
+    while "Attempt #1 succeeded" not in (inspected := cli("inspect", "fk", cwd=a_root).stdout):
+        assert time.monotonic() < deadline, inspected
+        time.sleep(0.1)
+    assert cli("show", "fk", "after", cwd=a_root).stdout.endswith("after\n")

@@ -111,6 +111,17 @@ class Backend(ABC):
         """Start ``spec``; ``detached`` processes outlive the caller (see module docstring).
         ``labels`` (project, job, bake, task ids) go with it where the backend keeps them."""
 
+    def start_after(
+        self, spec: ProcessSpec, *, raw_id: str, after: Execution,
+        labels: Mapping[str, str] | None = None,
+    ) -> Execution | None:
+        """``spec``, attached, started by the backend itself as soon as ``after`` (attached,
+        started by this backend) has succeeded, so that the slot ``after`` frees is refilled
+        at once; None where the backend cannot (then the caller starts it when ``after`` has
+        ended). Whether it started is known when ``after`` has ended: its
+        ``successor_taken``; before that, ``after.withdraw()`` takes it back."""
+        return None
+
     def check(self) -> None:
         """Raise ``BackendError`` now when the backend cannot run anything (not installed,
         not reachable), so nothing is recorded for a start that cannot happen. The local

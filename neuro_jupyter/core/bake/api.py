@@ -17,10 +17,13 @@ from ..store import bakes as rows
 from ..store.db import Store, open_store
 from ..store.projects import project_pk
 from .commands import process_output
+from .follow import AttemptFollower
 from .liveness import executor_alive, reconcile
 
 if TYPE_CHECKING:
     from ..project.discovery import Project
+    from ..workflow.batch_api import BatchPlan
+    from .executor import LaunchedExecutor
 
 MAX_ATTEMPTS = 99
 CELL_BATCH = "cell"
@@ -35,6 +38,7 @@ class BakeState:
     tasks: list[rows.TaskRecord]
     edges: list[tuple[str, str, str]]  # (need, task, level) as dotted ids
     root: Path | None = None  # the project's folder (where tasks' notebooks are)
+    changed: Sequence[rows.TaskRecord] = ()  # the rows read since the follower's last read
 
     @property
     def finished(self) -> bool:
@@ -54,7 +58,7 @@ def _store() -> Store:
 def start_bake(
     project: Project, batch: str, *, text: str | None = None, params: Mapping[str, str] | None = None,
     tags: Sequence[str] = (), name: str | None = None, backend: str | None = None,
-    ray_address: str | None = None,
+    ray_address: str | None = None, fork_caller: bool = False,
 ) -> rows.BakeRecord:
     """Check the batch workflow (``text`` replaces ``.neuro/<batch>.yml``), record the bake and
     start its executor. Workflow errors, and a backend that cannot run (Ray missing or not
@@ -62,10 +66,11 @@ def start_bake(
     ``ray_address`` override the project's settings (``core.backends.target``).
 
     The executor process is started first, so that its start-up and its own plan overlap this
-    one; it waits for the bake's record and is stopped (leaving nothing) on an error."""
+    one; it waits for the bake's record and is stopped (leaving nothing) on an error. With
+    ``fork_caller`` (the CLI: a process that owns all its state), this process forks itself
+    into the executor once it has planned, when it safely can (``callerfork``)."""
     from ..errors import WorkflowErrors
     from ..workflow import batch_ref_errors, plan_batch
-    from .executor import spawn_executor
 
     if name is not None:
         _check_name(name)
@@ -73,17 +78,17 @@ def start_bake(
     get_backend(target).check()
     overlay = {f".neuro/{batch}.yml": text} if text is not None else None
     bake_id = rows.new_bake_id()
-    executor = spawn_executor(
-        bake_id, 1, project.root, batch=batch, params=dict(params or {}), overlay=overlay,
-        backend=str(target),
-    )
+    params = dict(params or {})
+    launcher = _Launcher(project, bake_id, 1, batch=batch, params=params, overlay=overlay,
+                         backend=str(target), fork_caller=fork_caller)
     try:
-        plan = plan_batch(project, batch, params=dict(params or {}), overlay=overlay)
+        plan = plan_batch(project, batch, params=params, overlay=overlay)
         errors = batch_ref_errors(plan)  # what `check` reports, e.g. an unknown matrix key
         if errors:
             raise errors[0] if len(errors) == 1 else WorkflowErrors(errors)
-        store = _store()
         config = {**plan.config_files, **(overlay or {})}
+        executor = launcher.planned(plan, config)
+        store = _store()
         rows.create_bake(
             store, project_pk=project_pk(project, store), batch=plan.batch, name=name,
             tags=tuple(tags), params=dict(plan.params), config_files=config, backend=str(target),
@@ -91,8 +96,45 @@ def start_bake(
         )
         executor.go(store)
     finally:
-        executor.abort()  # a no-op once it has gone
+        launcher.abort()  # a no-op once it has gone
     return rows.get_bake(store, bake_id)
+
+
+class _Launcher:
+    """How an attempt's executor starts: before the caller plans (``spawn_executor``: its
+    start-up and own plan overlap the caller's), or forked from the caller once it has planned
+    (``callerfork``, when asked for and safe)."""
+
+    def __init__(self, project: Project, bake_id: str, number: int, *, batch: str,
+                 params: Mapping[str, str], overlay: Mapping[str, str] | None, backend: str,
+                 fork_caller: bool) -> None:
+        from . import callerfork
+        from .executor import spawn_executor
+
+        self.project, self.bake_id, self.number = project, bake_id, number
+        self.executor: LaunchedExecutor | None = None
+        if fork_caller and callerfork.usable():
+            return
+        self.executor = spawn_executor(
+            bake_id, number, project.root, batch=batch, params=dict(params), overlay=overlay,
+            backend=backend,
+        )
+
+    def planned(self, plan: BatchPlan, config: Mapping[str, str]) -> LaunchedExecutor:
+        """The executor, forked now (with ``plan``) unless it was started already."""
+        if self.executor is None:
+            from . import callerfork
+            from .executor import Prepared
+
+            self.executor = callerfork.fork_executor(
+                self.bake_id, self.number, self.project.root,
+                Prepared(Path(self.project.root), plan, dict(config)),
+            )
+        return self.executor
+
+    def abort(self) -> None:
+        if self.executor is not None:
+            self.executor.abort()
 
 
 _BAKE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*$")
@@ -166,27 +208,27 @@ def inspect_bake(
     project: Project, bake: rows.BakeRecord | str, attempt: int | None = None
 ) -> BakeState:
     """The state of an attempt (default: the last) with its tasks and edges."""
-    store = _store()
     record = _bake(project, bake)
-    att = _attempt(store, record, attempt)
-    tasks = rows.list_tasks(store, record.bake_id, att.number)
-    edges = [(need, task.full_id, level) for task in tasks for need, level in task.needs.items()]
-    return BakeState(bake=rows.get_bake(store, record.bake_id), attempt=att, tasks=tasks,
-                     edges=edges, root=project.root)
+    return AttemptFollower(record.bake_id, attempt, project.root).read()
 
 
 def watch_bake(
     project: Project, bake: rows.BakeRecord | str, attempt: int | None = None, *,
     interval: float = 0.2,
 ) -> Iterator[BakeState]:
-    """Yield the attempt's state every ``interval`` seconds until it has finished."""
+    """Yield the attempt's state every ``interval`` seconds until it has finished, reading only
+    what changed each time; the end is yielded as soon as the executor exits."""
     record = _bake(project, bake)
-    while True:
-        state = inspect_bake(project, record, attempt)
-        yield state
-        if state.finished:
-            return
-        time.sleep(interval)
+    follower = AttemptFollower(record.bake_id, attempt, project.root)
+    try:
+        while True:
+            state = follower.read()
+            yield state
+            if state.finished:
+                return
+            follower.wait(interval)
+    finally:
+        follower.close()
 
 
 def find_task(state: BakeState, task_id: str) -> rows.TaskRecord:
@@ -241,11 +283,11 @@ def cancel_bake(project: Project, bake: rows.BakeRecord | str, attempt: int | No
 
 def restart_bake(
     project: Project, bake: rows.BakeRecord | str, *, attempt: int | None = None,
-    from_failed: bool = True,
+    from_failed: bool = True, fork_caller: bool = False,
 ) -> rows.AttemptRecord:
-    """Start a new attempt with the bake's config snapshot (§2.6, with neuro-flow's refusals)."""
+    """Start a new attempt with the bake's config snapshot (§2.6, with neuro-flow's refusals);
+    ``fork_caller`` as for ``start_bake``."""
     from ..workflow import plan_batch
-    from .executor import spawn_executor
 
     store = _store()
     record = _bake(project, bake)
@@ -265,19 +307,20 @@ def restart_bake(
         raise ConflictError(f"Bake {record.bake_id} already has {MAX_ATTEMPTS} attempts")
     number = last.number + 1
     get_backend(record.backend).check()
-    executor = spawn_executor(
-        record.bake_id, number, project.root, batch=record.batch, params=dict(record.params),
-        overlay=dict(record.config_files), backend=record.backend,
-    )
+    config = dict(record.config_files)
+    launcher = _Launcher(project, record.bake_id, number, batch=record.batch,
+                         params=record.params, overlay=config, backend=record.backend,
+                         fork_caller=fork_caller)
     try:
-        plan_batch(project, record.batch, params=dict(record.params),
-                   overlay=dict(record.config_files))
+        plan = plan_batch(project, record.batch, params=dict(record.params), overlay=config)
+        executor = launcher.planned(plan, {**plan.config_files, **config})
+        store = _store()  # a fork closed this process's connections
         rows.create_attempt(
             store, record.bake_id, number, from_failed=from_failed, source=source.number
         )
         return executor.go(store)
     finally:
-        executor.abort()  # a no-op once it has gone
+        launcher.abort()  # a no-op once it has gone
 
 
 def clear_cache(project: Project, batch: str, task: str | None = None) -> int:

@@ -107,7 +107,7 @@ class LaunchedExecutor:
         except ProcessLookupError:
             pass
         self.wait(2.0)  # a forked one is reaped by its fork server, a started one here
-        _discard(self.log_path, self.request_path)
+        discard(self.log_path, self.request_path)
 
 
 def _record_executor(store: Store, bake_id: str, number: int, pid: int, **fields: object) -> None:
@@ -120,12 +120,12 @@ def _record_executor(store: Store, bake_id: str, number: int, pid: int, **fields
     )
 
 
-def _executor_log(bake_id: str, number: int) -> Path:
+def executor_log(bake_id: str, number: int) -> Path:
     """The log (the output) of an attempt's executor."""
     return paths.logs_dir() / "bakes" / bake_id / f"executor-{number}.log"
 
 
-def _discard(log_path: Path, request_path: Path) -> None:
+def discard(log_path: Path, request_path: Path) -> None:
     for path in (request_path, log_path):
         path.unlink(missing_ok=True)
     try:
@@ -146,7 +146,7 @@ def spawn_executor(
     for child in list(_CHILDREN):  # reap executors this process started earlier
         if child.poll() is not None:
             _CHILDREN.remove(child)
-    log_path = _executor_log(bake_id, number)
+    log_path = executor_log(bake_id, number)
     request_path = log_path.with_name(f"executor-{number}.request.json")
     request = {"root": str(cwd), "batch": batch, "params": dict(params), "backend": backend,
                "overlay": None if overlay is None else dict(overlay)}
@@ -154,7 +154,7 @@ def spawn_executor(
         log_path.parent.mkdir(parents=True, exist_ok=True)
         request_path.write_text(json.dumps(request), encoding="utf-8")
     except OSError as exc:
-        _discard(log_path, request_path)
+        discard(log_path, request_path)
         raise os_error(exc, paths.home(), "starting the bake executor") from exc
     env = dict(os.environ)
     env[paths.HOME_ENV] = str(paths.home())
@@ -178,7 +178,7 @@ def spawn_executor(
             finally:
                 os.close(read_end)
     except (OSError, BackendError) as exc:
-        _discard(log_path, request_path)
+        discard(log_path, request_path)
         if isinstance(exc, BackendError):
             raise
         raise os_error(exc, paths.home(), "starting the bake executor") from exc
@@ -216,7 +216,7 @@ def _prepare(request_path: Path) -> Prepared | None:
     return Prepared(Path(project.root), plan, {**plan.config_files, **(overlay or {})})
 
 
-def _wait_for_go() -> bool:
+def wait_for_go() -> bool:
     """Block until the caller says ``go`` (True) or goes away (EOF: False)."""
     try:
         data = os.read(0, len(GO))
@@ -383,33 +383,22 @@ def _ignore(signum: int, frame: FrameType | None) -> None:
     """Ignore a signal in the executor only."""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; the exit code is 0 when the attempt succeeded."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    wait = bool(args) and args[0] == "--wait"
-    if wait:
-        args = args[1:]
-    if len(args) != (3 if wait else 2) or not args[1].isdigit():
-        print("usage: python -m neuro_jupyter.core.bake.executor BAKE_ID ATTEMPT\n"
-              "       python -m neuro_jupyter.core.bake.executor --wait BAKE_ID ATTEMPT REQUEST",
-              file=sys.stderr)
-        return 2
-    bake_id, number = args[0], int(args[1])
+def ignore_signals() -> None:
+    """SIGHUP and SIGINT do nothing to an executor, as to neuro-flow's."""
     for sig in (signal.SIGHUP, signal.SIGINT):
         # a handler that does nothing, not SIG_IGN: an ignored signal stays ignored in the
         # task processes after exec, a handler goes back to the default there
         signal.signal(sig, _ignore)
-    prepared = None
-    on_death = functools.partial(_died, bake_id, number)
-    if wait:
-        request = Path(args[2])
-        prepared = _prepare(request)
-        keeper.keep(on_death)  # while the caller records the bake: not on its critical path
-        if not _wait_for_go():
-            _discard(_executor_log(bake_id, number), request)
-            return 0
-    else:
-        keeper.keep(on_death)
+
+
+def keep_attempt(bake_id: str, number: int) -> None:
+    """Become the attempt's keeper (this process) and its executor (a forked child that
+    returns): whatever kills the executor, its tasks end and the attempt is closed."""
+    keeper.keep(functools.partial(_died, bake_id, number))
+
+
+def run_attempt(bake_id: str, number: int, prepared: Prepared | None) -> int:
+    """Run the attempt (``go`` was given) and record its end; the exit code."""
     try:
         result, reason = execute(bake_id, number, prepared)
     except NeuroJupyterError as exc:
@@ -424,6 +413,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush_echo()
     _finish(bake_id, number, result, reason)
     return 0 if result == "succeeded" else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; the exit code is 0 when the attempt succeeded."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    wait = bool(args) and args[0] == "--wait"
+    if wait:
+        args = args[1:]
+    if len(args) != (3 if wait else 2) or not args[1].isdigit():
+        print("usage: python -m neuro_jupyter.core.bake.executor BAKE_ID ATTEMPT\n"
+              "       python -m neuro_jupyter.core.bake.executor --wait BAKE_ID ATTEMPT REQUEST",
+              file=sys.stderr)
+        return 2
+    bake_id, number = args[0], int(args[1])
+    ignore_signals()
+    prepared = None
+    if wait:
+        request = Path(args[2])
+        prepared = _prepare(request)
+        keep_attempt(bake_id, number)  # while the caller records the bake: not on its critical path
+        if not wait_for_go():
+            discard(executor_log(bake_id, number), request)
+            return 0
+    else:
+        keep_attempt(bake_id, number)
+    return run_attempt(bake_id, number, prepared)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import time
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from ..backends.target import BackendTarget
 from ..graph import CALL_KINDS
@@ -23,7 +24,13 @@ def when(stamp: float | None) -> str:
     """A moment as a date and time, or N/A."""
     if stamp is None:
         return "N/A"
-    return datetime.fromtimestamp(stamp).strftime("%Y-%m-%d %H:%M:%S")
+    return _second(int(stamp))
+
+
+@lru_cache(maxsize=4096)
+def _second(second: int) -> str:
+    """A second's text, made once (a 10,000-task table has few distinct ones)."""
+    return datetime.fromtimestamp(second).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def bakes_text(bakes: Sequence[BakeRecord]) -> str:

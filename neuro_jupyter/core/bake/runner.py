@@ -15,7 +15,6 @@ store transaction.
 from __future__ import annotations
 
 import dataclasses
-import graphlib
 import select
 import selectors
 import time
@@ -101,6 +100,35 @@ class Level:
 
 
 @dataclass
+class Ahead:
+    """A ready task evaluated and mapped before a slot freed for it (``_prepare_ahead``)."""
+
+    spec: TaskSpec
+    process: ProcessSpec | None
+    cancelling: bool  # the runner's state when it was evaluated
+    environment: JobEnvironment | None = None  # its image's environment (its key in spec's)
+
+
+AHEAD = 64  # at most this many ready tasks prepared ahead per level
+
+
+@dataclass
+class Successor:
+    """A ready task the backend starts as soon as the running task ``after`` succeeds (its
+    slot refilled without waiting for this scheduler); known to have started, or not, when
+    ``after`` is reaped."""
+
+    fid: FullID
+    after: FullID
+    spec: TaskSpec
+    process: ProcessSpec
+    raw_id: str
+    log_name: str
+    execution: Execution
+    environment: JobEnvironment | None = None
+
+
+@dataclass
 class Restart:
     """A task whose ``restart`` policy this runner applies, across its runs."""
 
@@ -148,6 +176,9 @@ class BakeRunner:
         self.polled: set[FullID] = set()  # executions without a pidfd
         self.fds: dict[FullID, list[int]] = {}  # pidfd, then the output pipe
         self.selector = Readable()
+        self.groups: list[Any] = []  # groups of launched tasks (``launcher.Group``) waited on
+        self.groups_by_fd: dict[int, Any] = {}
+        self.members: dict[Execution, FullID] = {}  # tasks waited on through their group
         self.cancelling = False
         self.cancel_requested = False
         self.external_cancel = False  # set by the executor's SIGTERM handler
@@ -161,6 +192,9 @@ class BakeRunner:
         self.root_prefix = tuple(root.prefix)
         self._cache_policy: dict[FullID, TaskSpec] = {}
         self._restarts: dict[FullID, Restart] = {}  # running or waiting tasks with a policy
+        self._ahead: dict[FullID, Ahead] = {}  # ready tasks evaluated before their slot freed
+        self._successor_of: dict[FullID, Successor] = {}  # by the running task it follows
+        self._successor_for: dict[FullID, Successor] = {}  # by the ready task it starts
         # no entry of this batch in the cache when the attempt starts: no lookup can hit (its
         # own entries are for tasks that already ran), so none is made
         self.cache_possible = rows.has_cache(store, bake.project_pk, bake.batch)
@@ -198,6 +232,10 @@ class BakeRunner:
             except StoreError:
                 pass
             raise
+        finally:
+            for group in self.groups:  # nothing stays held for a scheduler that has ended
+                group.deferred = False
+                group.release()
         self._settle()
         if self.cancel_requested:
             return "cancelled"
@@ -251,8 +289,19 @@ class BakeRunner:
         if waiting := self._waiting():
             timeout = max(0.0, min(timeout, min(r.due or 0.0 for r in waiting.values())
                                    - time.monotonic()))
+        released = 0
+        for group in self.groups:  # what was started this round goes now: this thread waits
+            released += group.release()
+        if self._any_ready():
+            if released:
+                time.sleep(0)  # the launcher threads take the GIL for their spawns first
+            self._prepare_ahead()
+            self._assign_successors()
         events = self.selector.select(timeout) if self.selector else _sleep(timeout)
         for fd, (fid, is_output) in events:
+            if fid is None:  # a group's tasks ended
+                self._reap_group(fd)
+                continue
             if fid not in self.running:  # reaped earlier in this loop
                 continue
             if is_output:
@@ -274,6 +323,14 @@ class BakeRunner:
                 if deadline and time.time() >= deadline:
                     self._reap(fid)
 
+    def _reap_group(self, fd: int) -> None:
+        """Reap the tasks of the group on ``fd`` that ended."""
+        group = self.groups_by_fd[fd]
+        for execution in group.ended():
+            fid = self.members.pop(execution, None)
+            if fid is not None:
+                self._reap(fid)
+
     def _reap(self, fid: FullID) -> None:
         execution = self.running.get(fid)
         if execution is None:
@@ -293,12 +350,33 @@ class BakeRunner:
             return
         del self.running[fid]
         self.polled.discard(fid)
+        self.members.pop(execution, None)
+        successor = self._successor_of.pop(fid, None)
+        if successor is not None:
+            del self._successor_for[successor.fid]
+        self._finish_execution(fid, execution, info)
+        if successor is None:
+            return
+        if getattr(execution, "successor_taken", False):  # it runs already, in this slot
+            self._started(successor)
+        else:  # not started (this one failed): started as usual, its evaluation kept
+            self._ahead[successor.fid] = Ahead(successor.spec, successor.process,
+                                               self.cancelling)
+
+    def _finish_execution(self, fid: FullID, execution: Execution, info: ExitInfo) -> None:
+        """Record the end of a reaped task's process, or start it again (its restart policy)."""
+        pid = getattr(execution, "pid", None)  # a launched task's is known once it has spawned
+        error = getattr(execution, "start_error", "")
+        if error:  # it never ran: failed as a start that fails at once (no restart)
+            self._cache_policy.pop(fid, None)
+            self._finish(self.levels[fid[:-1]], fid[-1], "failed", reason=error, ran=True)
+            return
         restart = self._restarts.get(fid)
         if restart is None:
-            self._finish_process(fid, info, getattr(execution, "has_output", True))
+            self._finish_process(fid, info, getattr(execution, "has_output", True), pid=pid)
         elif not self._restart(fid, restart, execution, info):
             has_output = bool(restart.count) or getattr(execution, "has_output", True)
-            self._finish_process(fid, info, has_output, output_from=restart.offset)
+            self._finish_process(fid, info, has_output, output_from=restart.offset, pid=pid)
 
     def _waiting(self) -> dict[FullID, Restart]:
         """The tasks waiting to start again."""
@@ -461,19 +539,21 @@ class BakeRunner:
             return True
         if not self._has_slot(level, node):
             return False
+        successor = self._successor_for.get(fid)
+        if successor is not None:  # a slot freed elsewhere first
+            if not self._withdraw(successor):
+                return True  # it has started already: recorded when its predecessor is reaped
+        ahead = self._ahead.pop(fid, None)
+        if ahead is not None and ahead.cancelling != self.cancelling:
+            ahead = None  # evaluated before the cancel: again
         try:
-            spec = level.graph.task(node_id, needs)
+            if ahead is not None:
+                spec, environment = ahead.spec, ahead.environment
+            else:
+                environment, spec = self._evaluate(level, node_id, needs)
         except NeuroJupyterError as exc:
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
-        environment = None
-        if self.environments is not None:  # its image's environment: in its caching key too
-            try:
-                environment, spec = self.environments.for_task(spec)
-            except NeuroJupyterError as exc:
-                self._finish(level, node_id, "failed", reason=str(exc), ran=True)
-                return True
-        record = self.records[fid]
         if spec.cache.strategy == "default" and spec.caching_key and self.cache_possible:
             try:
                 hit = rows.lookup_cache(
@@ -496,32 +576,40 @@ class BakeRunner:
         log_name = f"{key}.log"
         log_path = self.log_dir / log_name
         try:
-            extra = task_env(self.bake.bake_id, self.attempt, key, self.project.root)
-            if environment is None:
-                process = self.mapper(spec, self.project, log_path, env_extra=extra)
-            else:
-                from ..envs.jobs import write_notes
-
-                write_notes(log_path, self.environments.notes(environment))  # type: ignore[union-attr]
-                process = self.mapper(spec, self.project, log_path, env_extra=extra,
-                                      environment=environment)
-            _note_preset(spec.preset, log_path)
+            process = ahead.process if ahead is not None and ahead.process is not None else (
+                self._map(spec, environment, key, log_path))
             execution = self.backend.start(process, raw_id=raw_id, detached=False,
                                            labels=self._labels(fid))
         except NeuroJupyterError as exc:
             self._update(fid, cache_key=spec.caching_key, log_path=str(log_path))
             self._finish(level, node_id, "failed", reason=str(exc), ran=True)
             return True
-        self._mark_started(level, node, fid, status="running", changes={
-            "raw_id": raw_id, "cache_key": spec.caching_key,
-            "log_path": self._log_dir_text + log_name, "title": spec.title or record.title,
-            "pid": getattr(execution, "pid", None),
-        })
-        self._cache_policy[fid] = spec
-        if process.restart != "never" and not self.backend.restarts_attached:
-            self._restarts[fid] = Restart(process)
-        self._watch(fid, execution)
+        self._started(Successor(fid, (), spec, process, raw_id, log_name, execution))
         return True
+
+    def _evaluate(self, level: Level, node_id: str, needs: Mapping[str, Any]
+                  ) -> tuple[JobEnvironment | None, TaskSpec]:
+        """A ready task evaluated, and its image's environment (then in its caching key)."""
+        spec = level.graph.task(node_id, needs)
+        if self.environments is None:
+            return None, spec
+        return self.environments.for_task(spec)
+
+    def _map(self, spec: TaskSpec, environment: JobEnvironment | None, key: str,
+             log_path: Path) -> ProcessSpec:
+        """The process that runs a task here; what its log must say first (the environment
+        it runs in, how a cluster preset was mapped) is written before it starts."""
+        extra = task_env(self.bake.bake_id, self.attempt, key, self.project.root)
+        if environment is None:
+            process = self.mapper(spec, self.project, log_path, env_extra=extra)
+        else:
+            from ..envs.jobs import write_notes
+
+            write_notes(log_path, self.environments.notes(environment))  # type: ignore[union-attr]
+            process = self.mapper(spec, self.project, log_path, env_extra=extra,
+                                  environment=environment)
+        _note_preset(spec.preset, log_path)
+        return process
 
     def _wait_for_environment(self, fid: FullID, environment: JobEnvironment) -> bool:
         """Hold a ready task until its environment is built (once per bake: the first task
@@ -560,13 +648,151 @@ class BakeRunner:
                 self._update(fid, log_path=str(log_path))
                 self._finish(level, fid[-1], "failed", reason=why, ran=True)
 
+    def _started(self, task: Successor) -> None:
+        """Record a task whose process has been started, and wait for it (a successor that
+        started while cancelling, and may not run then, is killed at once)."""
+        fid = task.fid
+        level = self.levels[fid[:-1]]
+        node = level.graph.nodes[fid[-1]]
+        self._mark_started(level, node, fid, status="running", changes={
+            "raw_id": task.raw_id, "cache_key": task.spec.caching_key,
+            "log_path": self._log_dir_text + task.log_name,
+            "title": task.spec.title or self.records[fid].title,
+            "pid": getattr(task.execution, "pid", None),
+        })
+        self._cache_policy[fid] = task.spec
+        if task.process.restart != "never" and not self.backend.restarts_attached:
+            self._restarts[fid] = Restart(task.process)
+        self._watch(fid, task.execution)
+        if task.after and self.cancelling and not level.graph.runs_on_cancel(fid[-1]):
+            self._kill(fid)
+
+    def _assign_successors(self) -> None:
+        """Give the tasks prepared ahead to running tasks of their level that have none, to
+        start in their slot as soon as they succeed (``Backend.start_after``)."""
+        if self.cancelling or not self._ahead:
+            return
+        for level in self.levels.values():
+            if not level.ready or self._level_free(level):
+                continue
+            free = [fid for fid, ex in self.running.items()
+                    if fid[:-1] == level.prefix and fid not in self._successor_of
+                    and fid not in self._restarts and fid not in self.killed
+                    and hasattr(ex, "withdraw")]
+            for node_id in level.ready:
+                if not free:
+                    break
+                fid = level.prefix + (node_id,)
+                ahead = self._ahead.get(fid)
+                if ahead is None or fid in self._successor_for or node_id in level.started:
+                    continue
+                spec = ahead.spec
+                if ahead.process is None or (spec.cache.strategy == "default"
+                                             and spec.caching_key and self.cache_possible):
+                    continue  # a cache lookup comes first: started by ``_process``
+                node = level.graph.nodes[node_id]
+                after = self._after(level, node, free)
+                if after is None:
+                    continue
+                key = dotted(fid)
+                raw_id = f"job-{rows.uuid4_text()}"
+                try:
+                    execution = self.backend.start_after(
+                        ahead.process, raw_id=raw_id, after=self.running[after],
+                        labels=self._labels(fid))
+                except NeuroJupyterError:  # reported when ``_process`` starts it
+                    continue
+                free.remove(after)
+                if execution is None:
+                    continue
+                del self._ahead[fid]
+                successor = Successor(fid, after, spec, ahead.process, raw_id, f"{key}.log",
+                                      execution, ahead.environment)
+                self._successor_of[after] = self._successor_for[fid] = successor
+
+    def _after(self, level: Level, node: GraphNode, free: list[FullID]) -> FullID | None:
+        """A running task of ``free`` whose slot ``node`` may take when it ends: the level's
+        count stays; a matrix group's limit must hold with the successors that will join the
+        group counted, unless the task it follows is of the same group."""
+        group = node.matrix_group
+        if group is None:
+            return free[0]
+        for fid in free:
+            if level.graph.nodes[fid[-1]].matrix_group == group:
+                return fid
+        joining = sum(  # successors of the group that follow a task of another group
+            1 for s in self._successor_of.values() if s.fid[:-1] == level.prefix
+            and level.graph.nodes[s.fid[-1]].matrix_group == group
+            and level.graph.nodes[s.after[-1]].matrix_group != group)
+        if level.group_running[group] + joining < max(1, node.max_parallel):
+            return free[0]
+        return None
+
+    def _withdraw(self, successor: Successor) -> bool:
+        """Take a successor back from its running task; False when it has started."""
+        running = self.running.get(successor.after)
+        if running is not None and not running.withdraw():  # type: ignore[attr-defined]
+            return False
+        del self._successor_of[successor.after], self._successor_for[successor.fid]
+        self._ahead[successor.fid] = Ahead(successor.spec, successor.process, self.cancelling,
+                                           successor.environment)
+        return True
+
+    def _prepare_ahead(self) -> None:
+        """Evaluate and map the next ready tasks of levels whose slots are all taken, while
+        their tasks run, so that a slot that frees is refilled at once (``_process`` uses
+        them). Anything that fails here is left to ``_process``, which reports it."""
+        for level in self.levels.values():
+            if not level.ready or self._level_free(level):
+                continue
+            count = 0
+            wanted = min(AHEAD, max(1, level.running))  # one for each slot that may free
+            for node_id in level.ready:
+                if count >= wanted:
+                    break
+                fid = level.prefix + (node_id,)
+                count += 1  # prepared or not: the first ``wanted`` ready nodes only
+                node = level.graph.nodes[node_id]
+                if (fid in self._ahead or fid in self._successor_for
+                        or node.kind not in ("task", "local")
+                        or node_id in level.results or node_id in level.started):
+                    continue
+                if self.previous and level.inputs_copied:  # may be reused: not evaluated
+                    continue
+                needs = self._needs(level, node)
+                try:
+                    if node_id not in level.enabled:
+                        if self.cancelling or not level.graph.is_enabled(node_id, needs, False):
+                            continue
+                        level.enabled.add(node_id)
+                    environment, spec = self._evaluate(level, node_id, needs)
+                    process = None
+                    if environment is None or self.environments.ready(  # type: ignore[union-attr]
+                            environment):  # else mapped once built, by ``_process``
+                        key = dotted(fid)
+                        process = self._map(spec, environment, key, self.log_dir / f"{key}.log")
+                except NeuroJupyterError:
+                    continue
+                self._ahead[fid] = Ahead(spec, process, self.cancelling, environment)
+
     def _labels(self, fid: FullID) -> dict[str, str]:
         return {"project": self.project.id, "bake": self.bake.bake_id,
                 "attempt": str(self.attempt), "task": dotted(fid)}
 
     def _watch(self, fid: FullID, execution: Execution) -> None:
-        """Wait for the started task's end (and its output) with the others."""
+        """Wait for the started task's end (and its output) with the others: through its
+        ``group`` when it reports its end with others (a launched local task), else its own
+        descriptors, else by polling."""
         self.running[fid] = execution
+        group = getattr(execution, "group", None)
+        if group is not None:
+            if group not in self.groups:
+                self.groups.append(group)
+                self.groups_by_fd[group.fileno()] = group
+                self.selector.register(group.fileno(), (None, False))
+                group.deferred = True  # released by ``_wait``, before this thread waits
+            self.members[execution] = fid
+            return
         try:
             fd = execution.fileno()  # type: ignore[attr-defined]
             self.selector.register(fd, (fid, False))
@@ -623,14 +849,9 @@ class BakeRunner:
 
     def _add_level(self, graph: BatchGraph, *, owner: FullID | None, inputs_copied: bool) -> None:
         prefix = tuple(graph.prefix) if owner is None else owner
+        # no cycle check here: the workflow's graphs refuse cycles when they are made (and
+        # nodes whose needs can never be met end as "failed", ``_fail_stuck``)
         level = Level(prefix=prefix, graph=graph, owner=owner, inputs_copied=inputs_copied)
-        sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
-        for node_id, node in graph.nodes.items():
-            sorter.add(node_id, *node.needs)
-        try:
-            sorter.prepare()
-        except graphlib.CycleError as exc:
-            raise NeuroJupyterError(f"The tasks' needs form a cycle: {exc.args[1]}") from exc
         now = time.time()
         for node_id in graph.nodes:
             level.waiting[node_id] = 0
@@ -685,14 +906,17 @@ class BakeRunner:
             level.ready.append(node_id)
 
     def _finish_process(self, fid: FullID, info: ExitInfo, has_output: bool = True,
-                        output_from: int = 0) -> None:
-        """Record the end of a task's process, with the outputs its output (from byte
-        ``output_from`` of its log: the last run's) sets."""
+                        output_from: int = 0, pid: int | None = None) -> None:
+        """Record the end of a task's process (``pid``, when its record has not got it yet),
+        with the outputs its output (from byte ``output_from`` of its log: the last run's)
+        sets."""
         level = self.levels[fid[:-1]]
         record = self.records[fid]
         outputs: dict[str, str] = {}
         state: dict[str, str] = {}
         extra: dict[str, Any] = {"exit_code": info.exit_code}
+        if pid is not None and record.pid != pid:
+            extra["pid"] = pid
         if record.log_path and has_output:
             try:
                 path = Path(record.log_path)
@@ -774,6 +998,8 @@ class BakeRunner:
         if self.cancelling:
             return
         self.cancelling = True
+        for successor in list(self._successor_of.values()):  # what started is killed when
+            self._withdraw(successor)  # its predecessor is reaped (``_started``)
         for level in self.levels.values():
             level.enabled.clear()
         for fid in list(self.running):
@@ -820,13 +1046,19 @@ class BakeRunner:
         self.last_flush = time.monotonic()
         self.flush_echo()
         now = time.time()
-        for fid, execution in self.running.items():  # start times of tasks that last
+        for fid, execution in self.running.items():
             record = self.records[fid]
+            if record.pid is None and (pid := getattr(execution, "pid", None)):
+                self._update(fid, pid=pid)  # spawned by a launcher thread since its start
+                record = self.records[fid]
             if record.pid and not record.pid_start and now - (record.started_at or now) > 0.5:
                 self._update(fid, pid_start=getattr(execution, "pid_start", ""))
         if not self.dirty and not self.cache_puts:
             return
-        dirty, self.dirty = self.dirty, set()
+        later = {fid for fid, execution in self.running.items()
+                 if fid in self.dirty and getattr(execution, "spawning", False)}
+        # a task a launcher thread has not spawned yet is written with its pid, next time
+        dirty, self.dirty = self.dirty - later, later
         changed = [self.records[fid] for fid in dirty]
         puts, self.cache_puts = self.cache_puts, []
         try:
@@ -891,14 +1123,14 @@ class Readable:
     ``selectors`` selector. Any event counts as readable (a pidfd at exit, a pipe's data or end)."""
 
     def __init__(self) -> None:
-        self._data: dict[int, tuple[FullID, bool]] = {}
+        self._data: dict[int, tuple[FullID | None, bool]] = {}
         self._epoll = select.epoll() if hasattr(select, "epoll") else None
         self._selector = None if self._epoll is not None else selectors.DefaultSelector()
 
     def __bool__(self) -> bool:
         return bool(self._data)
 
-    def register(self, fd: int, data: tuple[FullID, bool]) -> None:
+    def register(self, fd: int, data: tuple[FullID | None, bool]) -> None:
         if self._epoll is not None:
             self._epoll.register(fd, select.EPOLLIN)
         else:
@@ -917,7 +1149,7 @@ class Readable:
             assert self._selector is not None
             self._selector.unregister(fd)
 
-    def select(self, timeout: float) -> list[tuple[int, tuple[FullID, bool]]]:
+    def select(self, timeout: float) -> list[tuple[int, tuple[FullID | None, bool]]]:
         """The ready descriptors with their data, after at most ``timeout`` seconds."""
         data = self._data
         if self._epoll is not None:

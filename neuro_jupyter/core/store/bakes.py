@@ -10,9 +10,10 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..errors import ConflictError, NotFoundError
 from .db import Store
@@ -84,6 +85,7 @@ class TaskRecord:
     created_at: float = 0.0
     started_at: float | None = None
     finished_at: float | None = None
+    rev: int = 0  # the attempt's write that last set the row (set by ``put_tasks``)
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,41 @@ def _bake(row: sqlite3.Row, attempt: AttemptRecord | None) -> BakeRecord:
     return BakeRecord(
         bake_id=row["bake_id"], project_pk=int(row["project_pk"]), batch=row["batch"],
         name=row["name"], tags=tuple(json.loads(row["tags_json"])),
-        params=json.loads(row["params_json"]), config_files=json.loads(row["config_json"]),
+        params=json.loads(row["params_json"]), config_files=LazyJson(row["config_json"]),
         backend=row["backend"], created_at=float(row["created_at"]), last_attempt=attempt,
     )
+
+
+class LazyJson(Mapping[str, str]):
+    """A JSON object's text, decoded on first use: a bake's config snapshot (the workflow
+    files' text, 100s of KB for a 10,000-task flow) is needed to run or restart it, not to
+    list or show bakes."""
+
+    __slots__ = ("_text", "_data")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._data: dict[str, str] | None = None
+
+    def _decoded(self) -> dict[str, str]:
+        if self._data is None:
+            self._data = json.loads(self._text)
+        return self._data
+
+    def __getitem__(self, key: str) -> str:
+        return self._decoded()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        return self._decoded() == (dict(other) if isinstance(other, Mapping) else other)
+
+    def __repr__(self) -> str:
+        return f"LazyJson({self._decoded()!r})"
 
 
 def get_attempt(store: Store, bake_id: str, number: int | None = None) -> AttemptRecord:
@@ -244,11 +278,13 @@ def get_bake(store: Store, bake_id: str) -> BakeRecord:
 
 
 def find_bake(store: Store, project_pk: int, id_or_name: str) -> BakeRecord | None:
-    """A bake of the project by id or by name, or None."""
+    """A bake of the project by id or by name (an id wins), or None: two index lookups, not
+    a scan of the project's bakes."""
     row = store.query_one(
-        "SELECT bake_id FROM bakes WHERE project_pk = ? AND (bake_id = ? OR name = ?)"
-        " ORDER BY bake_id = ? DESC LIMIT 1",
-        (project_pk, id_or_name, id_or_name, id_or_name),
+        "SELECT bake_id FROM bakes WHERE bake_id = ? AND project_pk = ?", (id_or_name, project_pk)
+    ) or store.query_one(
+        "SELECT bake_id FROM bakes WHERE project_pk = ? AND name = ? LIMIT 1",
+        (project_pk, id_or_name),
     )
     return get_bake(store, row[0]) if row else None
 
@@ -307,7 +343,7 @@ UNFINISHED_STATUSES = ("pending", "running", "unknown")
 _TASK_COLUMNS = (
     "bake_id", "attempt", "full_id", "status", "kind", "title", "needs_json", "matrix_group",
     "seq", "raw_id", "exit_code", "reason", "outputs_json", "state_json", "cache_key",
-    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at", "notebook",
+    "log_path", "pid", "pid_start", "created_at", "started_at", "finished_at", "notebook", "rev",
 )
 
 
@@ -332,23 +368,35 @@ def _json(mapping: Mapping[str, str]) -> str:
     return json.dumps(dict(mapping)) if mapping else "{}"
 
 
-def _task_row(task: TaskRecord) -> tuple[object, ...]:
+def _task_row(task: TaskRecord, rev: int) -> tuple[object, ...]:
     return (
         task.bake_id, task.attempt, task.full_id, task.status, task.kind, task.title,
         _json(task.needs), task.matrix_group, task.seq, task.raw_id, task.exit_code,
         task.reason, _json(task.outputs), _json(task.state),
         task.cache_key, task.log_path, task.pid, task.pid_start, task.created_at or time.time(),
-        task.started_at, task.finished_at, task.notebook,
+        task.started_at, task.finished_at, task.notebook, rev,
     )
 
 
 def put_tasks(store: Store, tasks: Iterable[TaskRecord]) -> None:
-    """Insert or replace task rows (the orchestrator writes whole rows, batched per round)."""
-    rows = [_task_row(task) for task in tasks]
-    if not rows:
+    """Insert or replace task rows (the orchestrator writes whole rows, batched per round).
+
+    Each call is one write of each attempt it touches: its rows get the attempt's next
+    ``rev``, inside the transaction, so revs grow in commit order and a reader that has seen
+    rev R has seen every row written up to it (``list_tasks_since``)."""
+    tasks = list(tasks)
+    if not tasks:
         return
     with store.tx() as conn:
-        conn.executemany(_PUT_TASK, rows)
+        revs: dict[tuple[str, int], int] = {}
+        for key in {(task.bake_id, task.attempt) for task in tasks}:
+            revs[key] = conn.execute(_NEXT_REV, key).fetchone()[0]
+        conn.executemany(_PUT_TASK, [
+            _task_row(task, revs[(task.bake_id, task.attempt)]) for task in tasks
+        ])
+
+
+_NEXT_REV = "SELECT COALESCE(MAX(rev), 0) + 1 FROM tasks WHERE bake_id = ? AND attempt = ?"
 
 
 # an upsert, not INSERT OR REPLACE: a row written again (2–3 times per task) is updated in
@@ -361,18 +409,31 @@ _PUT_TASK = (
 )
 
 
-def _task(row: sqlite3.Row) -> TaskRecord:
-    return TaskRecord(
-        bake_id=row["bake_id"], attempt=int(row["attempt"]), full_id=row["full_id"],
-        status=row["status"], kind=row["kind"], title=row["title"],
-        needs=json.loads(row["needs_json"]), matrix_group=row["matrix_group"],
-        seq=int(row["seq"]), raw_id=row["raw_id"], exit_code=row["exit_code"],
-        reason=row["reason"], outputs=json.loads(row["outputs_json"]),
-        state=json.loads(row["state_json"]), cache_key=row["cache_key"],
-        log_path=row["log_path"], pid=row["pid"], pid_start=row["pid_start"],
-        created_at=float(row["created_at"]), started_at=row["started_at"],
-        finished_at=row["finished_at"], notebook=row["notebook"],
+def _task(row: Sequence[Any]) -> TaskRecord:
+    """A record from its row (``_SELECT_TASKS``' columns, a plain tuple); made without the
+    frozen dataclass's per-field ``__setattr__`` (a 10,000-task attempt is read whole by
+    ``inspect`` and the REST route)."""
+    (bake_id, attempt, full_id, status, kind, title, needs, matrix_group, seq, raw_id,
+     exit_code, reason, outputs, state, cache_key, log_path, pid, pid_start, created_at,
+     started_at, finished_at, notebook, rev) = row
+    task = object.__new__(TaskRecord)
+    task.__dict__.update(
+        bake_id=bake_id, attempt=int(attempt), full_id=full_id, status=status, kind=kind,
+        title=title, needs=_mapping(needs), matrix_group=matrix_group, seq=int(seq),
+        raw_id=raw_id, exit_code=exit_code, reason=reason, outputs=_mapping(outputs),
+        state=_mapping(state), cache_key=cache_key, log_path=log_path, pid=pid,
+        pid_start=pid_start, created_at=float(created_at), started_at=started_at,
+        finished_at=finished_at, notebook=notebook, rev=rev,
     )
+    return task
+
+
+_SELECT_TASKS = f"SELECT {', '.join(_TASK_COLUMNS)} FROM tasks"
+
+
+def _mapping(text: str) -> dict[str, str]:
+    """A JSON object's text decoded (mostly ``{}``: no decoder call)."""
+    return {} if text == "{}" else json.loads(text)
 
 
 def list_tasks(
@@ -380,12 +441,22 @@ def list_tasks(
 ) -> list[TaskRecord]:
     """Every node of an attempt (only those in ``statuses`` if given), in file order (nested
     nodes after their call)."""
-    sql = "SELECT * FROM tasks WHERE bake_id = ? AND attempt = ?"
+    sql = f"{_SELECT_TASKS} WHERE bake_id = ? AND attempt = ?"
     args: tuple[object, ...] = (bake_id, attempt)
     if statuses is not None:
         sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
         args += tuple(statuses)
-    rows = store.query(sql + " ORDER BY seq, created_at", args)
+    rows = store.query_tuples(sql + " ORDER BY seq, created_at", args)
+    return [_task(row) for row in rows]
+
+
+def list_tasks_since(store: Store, bake_id: str, attempt: int, rev: int) -> list[TaskRecord]:
+    """The rows of an attempt written after its write ``rev`` (``TaskRecord.rev``), in file
+    order: what a follower reads each time instead of every row."""
+    rows = store.query_tuples(
+        f"{_SELECT_TASKS} WHERE bake_id = ? AND attempt = ? AND rev > ? ORDER BY seq, created_at",
+        (bake_id, attempt, rev),
+    )
     return [_task(row) for row in rows]
 
 

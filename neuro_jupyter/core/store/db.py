@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .. import paths
 from ..errors import StoreDamagedError, StoreError
@@ -144,6 +145,13 @@ class Store:
                 return self.conn.execute(sql, args).fetchall()
             except sqlite3.Error as exc:
                 raise self._fault(exc, self.identity) from exc
+
+    def query_tuples(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        """``query`` with plain tuples for rows (no ``sqlite3.Row``: for reads of many rows)."""
+        with self._lock:
+            cursor = self.conn.cursor()
+            cursor.row_factory = None
+            return cursor.execute(sql, args).fetchall()
 
     def query_one(
         self, sql: str, args: tuple[object, ...] | dict[str, object] = ()
@@ -314,3 +322,12 @@ def open_store(path: Path | str | None = None, *, repair: bool = True) -> Store:
     else:
         store.ensure_current()
     return store
+
+
+def close_stores() -> None:
+    """Close the connections ``open_store`` cached for this thread (the next call opens new
+    ones): before ``fork``, so that the child inherits no SQLite state (SQLite's locks are
+    per process: a connection, or SQLite's own record of one, must not cross a fork)."""
+    cache: dict[tuple[int, str], Store] = getattr(_local, "stores", None) or {}
+    for key in [key for key in cache if key[0] == os.getpid()]:  # not a parent's: never closed
+        cache.pop(key).close()

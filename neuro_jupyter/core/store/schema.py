@@ -155,4 +155,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX env_builds_by_key ON env_builds (env_key, created_at DESC);
     CREATE INDEX env_builds_by_project ON env_builds (project_pk, image_id, created_at DESC);
     """,
+    # 6: a change counter per attempt, so followers read only the task rows written since
+    # their last read (``bakes.list_tasks_since``), not every row every time
+    """
+    ALTER TABLE tasks ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;  -- the write that set the row
+    CREATE INDEX tasks_by_rev ON tasks (bake_id, attempt, rev);
+    """,
 ]

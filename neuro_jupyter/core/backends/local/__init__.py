@@ -47,6 +47,15 @@ class LocalBackend(Backend):
 
         return start_child(spec, raw_id=raw_id)  # type: ignore[no-any-return,unused-ignore]
 
+    def start_after(
+        self, spec: ProcessSpec, *, raw_id: str, after: Execution,
+        labels: Mapping[str, str] | None = None,
+    ) -> Execution | None:
+        """Started by the launcher thread of ``after`` when it succeeds (``child.start_after``)."""
+        from .child import start_after
+
+        return start_after(spec, raw_id, after)
+
     def attach(self, raw_id: str) -> Execution:
         """The Execution of a detached job started earlier (by any process)."""
         from .supervision import SupervisedExecution

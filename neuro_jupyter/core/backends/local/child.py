@@ -19,10 +19,12 @@ returned: pipes leave the caller's selector before they are closed (``close_outp
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,8 +33,10 @@ from typing import BinaryIO, Protocol
 from ...bake.taskenv import PER_TASK
 from ...errors import BackendError
 from ..base import Execution, ExitInfo, ProcessSpec
+from . import launcher, spawn
 from .limits import preexec
 from .procs import signal_group, signal_name, start_ticks
+from .spawn import env_block
 
 CHUNK = 1 << 16
 
@@ -83,9 +87,10 @@ class ChildExecution(Execution):
 
     def __init__(
         self, popen: _Process, raw_id: str, life_span: float | None,
-        out_fd: int, log_path: str,
+        out_fd: int, log_path: str, on_end: Callable[[], None] | None = None,
     ) -> None:
         self.popen = popen
+        self._on_end = on_end  # called once, when its end is known (``poll``)
         self.raw_id = raw_id
         self.pid = popen.pid
         self.started_at = time.time()
@@ -161,6 +166,9 @@ class ChildExecution(Execution):
         self._exit = self._exit_info(code)
         self.pump()  # what is left in the pipe (a leftover grandchild may keep it open)
         self._close()
+        if self._on_end is not None:
+            self._on_end()
+            self._on_end = None
         return self._exit
 
     def _exit_info(self, code: int) -> ExitInfo:
@@ -237,29 +245,79 @@ class ChildExecution(Execution):
             self._pidfd = None
 
 
-_ENV_CACHE: dict[tuple[tuple[str, str], ...], tuple[dict[bytes, bytes], dict[str, str]]] = {}
+_ENV_CACHE: dict[tuple[tuple[str, str], ...], tuple[dict[bytes, bytes], SharedEnv]] = {}
 _WHICH_CACHE: dict[tuple[str, str], str] = {}
 _DEVNULL: list[int] = []
 _RESET_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ") if hasattr(signal, name)
 )
+_POINTER = ctypes.sizeof(ctypes.c_char_p)
+
+
+class SharedEnv:
+    """The env a bake's tasks share (``os.environ`` with the spec's shared variables on top),
+    and its ``envp`` for ``spawn.LibcSpawn``, encoded once."""
+
+    __slots__ = ("env", "_base")
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self._base: tuple[frozenset[str], list[bytes], ctypes.Array[ctypes.c_char_p]] | None = None
+
+    def block(self, own: Mapping[str, str]) -> tuple[ctypes.Array[ctypes.c_char_p], object]:
+        """``envp`` of this env with ``own`` on top, and what it points into (to keep alive
+        with it). The shared part is encoded once per set of ``own`` names, then copied."""
+        names = frozenset(own)
+        if self._base is None or self._base[0] != names:
+            entries = [_entry(key, value) for key, value in self.env.items() if key not in names]
+            self._base = (names, entries, env_block(entries))
+        _, entries, base = self._base
+        count = len(entries)
+        block = (ctypes.c_char_p * (count + len(own) + 1))()
+        ctypes.memmove(block, base, count * _POINTER)
+        for i, (key, value) in enumerate(own.items(), count):
+            block[i] = _entry(key, value)
+        return block, self._base
+
+
+def _entry(key: str, value: str) -> bytes:
+    """``NAME=value`` as ``os.posix_spawn`` encodes it (and refuses)."""
+    name, data = _encode(key), _encode(value)
+    if not name or b"=" in name or b"\0" in name or b"\0" in data:
+        raise ValueError(f"illegal environment variable {key!r}")
+    return name + b"=" + data
+
+
+def _encode(text: str) -> bytes:
+    """``os.fsencode`` of a str, without its Python call layers (words and env per task)."""
+    return text.encode(_FS_ENCODING, _FS_ERRORS)
+
+
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
+def _env_parts(extra: Mapping[str, str]) -> tuple[SharedEnv, dict[str, str]]:
+    """The env the bake's tasks share (built again only when it or ``os.environ`` changed) and
+    what differs per task (its id, ``PER_TASK``)."""
+    own = {key: extra[key] for key in PER_TASK if key in extra}
+    if not own:
+        return _shared_env(extra), own
+    return _shared_env({k: v for k, v in extra.items() if k not in own}), own
 
 
 def _child_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """``os.environ`` with the spec's variables on top. The part a bake's tasks share is built
-    again only when it or ``os.environ`` changed; what differs per task (its id, ``PER_TASK``)
-    is added to a copy (a plain dict copy, not a rebuild from ``os.environ``: 1 µs, not 60)."""
-    own = [key for key in PER_TASK if key in extra]
+    """``os.environ`` with the spec's variables on top: the shared part from the cache, what
+    differs per task added to a copy (a plain dict copy, not a rebuild from ``os.environ``:
+    1 µs, not 60)."""
+    shared, own = _env_parts(extra)
     if not own:
-        return _shared_env(extra)
-    shared = _shared_env({k: v for k, v in extra.items() if k not in own})
-    env = dict(shared)
-    for key in own:
-        env[key] = extra[key]
+        return shared.env
+    env = dict(shared.env)
+    env.update(own)
     return env
 
 
-def _shared_env(extra: Mapping[str, str]) -> dict[str, str]:
+def _shared_env(extra: Mapping[str, str]) -> SharedEnv:
     """``os.environ`` with ``extra`` on top, cached (never changed by callers)."""
     current = getattr(os.environ, "_data", None)  # the raw dict: compared in C, quickly
     key = tuple(extra.items())
@@ -268,11 +326,12 @@ def _shared_env(extra: Mapping[str, str]) -> dict[str, str]:
         return cached[1]
     env = dict(os.environ)
     env.update(extra)
+    shared = SharedEnv(env)
     if isinstance(current, dict):
         if len(_ENV_CACHE) > 64:
             _ENV_CACHE.clear()
-        _ENV_CACHE[key] = (dict(current), env)
-    return env
+        _ENV_CACHE[key] = (dict(current), shared)
+    return shared
 
 
 def _which(command: str, env: Mapping[str, str]) -> str | None:
@@ -314,9 +373,21 @@ def _in_cwd(workdir: Path) -> bool:
     the project root, where its executor runs)."""
     try:
         cwd = os.getcwd()
-        return str(workdir) == cwd or os.path.samefile(workdir, cwd)
+        text = str(workdir)
+        return text == cwd or (text, cwd) in _SAME or _same(text, cwd)
     except OSError:
         return False
+
+
+_SAME: set[tuple[str, str]] = set()  # (folder, cwd) pairs found the same folder
+
+
+def _same(folder: str, cwd: str) -> bool:
+    if not os.path.samefile(folder, cwd):
+        return False
+    if len(_SAME) < 64:
+        _SAME.add((folder, cwd))
+    return True
 
 
 def _spawn(argv: list[str], env: dict[str, str], write_end: int) -> _Process:
@@ -335,11 +406,12 @@ def _spawn(argv: list[str], env: dict[str, str], write_end: int) -> _Process:
     return SpawnedProcess(pid)
 
 
-def start_child(spec: ProcessSpec, raw_id: str) -> ChildExecution:
+def start_child(spec: ProcessSpec, raw_id: str) -> Execution:
     """Start ``spec`` as a child in its own process group, its output piped to its log.
 
-    A preset's CPU and memory limits need a ``preexec_fn`` (the slower fork path), so it is
-    used only when the spec has limits.
+    On a launcher thread (``launcher.py``) where libc's spawn can be used: the caller gets the
+    task back at once. A preset's CPU and memory limits need a ``preexec_fn`` (the slower fork
+    path, on the caller's thread), so that is used only when the spec has limits.
     """
     in_cwd = _in_cwd(spec.workdir)
     if not in_cwd and not spec.workdir.is_dir():
@@ -348,6 +420,12 @@ def start_child(spec: ProcessSpec, raw_id: str) -> ChildExecution:
     preexec_fn: Callable[[], None] | None = None
     if resources.cpu or resources.memory_mb:
         preexec_fn = preexec(resources)
+    group = launcher.current_group()
+    spawner = spawn.spawner() if preexec_fn is None and group.busy else None
+    if spawner is not None and (in_cwd or spawner.can_chdir):
+        return _launch(spec, raw_id, spawner, None if in_cwd else os.fsencode(spec.workdir))
+    # nothing else of the caller's runs: spawned here (a launcher thread would only add two
+    # thread wake-ups to a chain of tasks), counted in the group so the next one is not
     env = _child_env(spec.env)
     read_end, write_end = os.pipe()
     popen: _Process
@@ -369,4 +447,45 @@ def start_child(spec: ProcessSpec, raw_id: str) -> ChildExecution:
     finally:
         os.close(write_end)
     os.set_blocking(read_end, False)
-    return ChildExecution(popen, raw_id, spec.life_span, read_end, str(spec.log_path))
+    group.started()
+    return ChildExecution(popen, raw_id, spec.life_span, read_end, str(spec.log_path),
+                          on_end=group.stopped)
+
+
+def start_after(spec: ProcessSpec, raw_id: str, after: Execution) -> Execution | None:
+    """``spec``, to be started by the launcher thread of ``after`` as soon as ``after`` has
+    succeeded (``LaunchedChild.then``); None when that cannot be (then start it as usual).
+    Errors of the spec (an unknown command) are raised now, as ``start_child`` does."""
+    if not isinstance(after, launcher.LaunchedChild) or spec.resources.cpu or (
+            spec.resources.memory_mb):
+        return None
+    spawner = spawn.spawner()
+    in_cwd = _in_cwd(spec.workdir)
+    if spawner is None or not (in_cwd or spawner.can_chdir) or not (
+            in_cwd or spec.workdir.is_dir()):
+        return None
+    child = _launch(spec, raw_id, spawner, None if in_cwd else os.fsencode(spec.workdir),
+                    successor=True)
+    return child if after.then(child) else None
+
+
+def _launch(spec: ProcessSpec, raw_id: str, spawner: spawn.LibcSpawn,
+            cwd: bytes | None, successor: bool = False) -> launcher.LaunchedChild:
+    """Hand ``spec`` to a launcher thread; what can be checked here (the command, the env) is,
+    so that those errors are raised to the caller as with any start."""
+    shared, own = _env_parts(spec.env)
+    exe = _which(spec.argv[0], shared.env if "PATH" not in own else {**shared.env, **own})
+    if exe is None or (os.sep in spec.argv[0] and not os.path.exists(
+            os.path.join(spec.workdir, exe))):  # a path: relative to where the task starts
+        raise BackendError(f"{spec.argv[0]}: command not found")
+    try:
+        envp, keep = shared.block(own)
+        argv = [_encode(word) for word in spec.argv]
+    except ValueError as exc:  # a NUL byte, an illegal name
+        raise BackendError(f"Cannot start {spec.argv[0]}: {exc}") from exc
+    if any(b"\0" in word for word in argv):
+        raise BackendError(f"Cannot start {spec.argv[0]}: embedded null byte")
+    child = launcher.LaunchedChild(raw_id, str(spec.log_path))
+    return launcher.start(child, spawner, _encode(exe), argv, envp, cwd=cwd,
+                          life_span=spec.life_span, open_log=_open_log, keep=keep,
+                          successor=successor)

@@ -34,7 +34,6 @@ How a job written for a container runs unchanged on this machine:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import posixpath
 import re
@@ -115,25 +114,39 @@ def local_env(env: Mapping[str, str], extra: Mapping[str, str] | None = None,
     ``first``, the bin folder of the job's environment, when it has one), and ``extra`` on
     top."""
     result = dict(env)
-    bindir = _bindir(sys.executable)
-    path = result.get("PATH", os.environ.get("PATH", os.defpath))
-    if path.split(os.pathsep)[0] != bindir:
-        path = bindir + os.pathsep + path
+    path = result.get("PATH")
+    if path is None:
+        path = _environ_path()
+    path = _python_first(sys.executable, path)
     if first and path.split(os.pathsep)[0] != first:
         path = first + os.pathsep + path
     result["PATH"] = path
-    result.update(extra or {})
+    if extra:
+        result.update(extra)
     return result
 
 
-@lru_cache(maxsize=8)
-def _bindir(executable: str) -> str:
-    return str(Path(executable).parent)
+def _environ_path() -> str:
+    """``PATH`` of ``os.environ`` (read from its raw dict: no encoding per task)."""
+    raw = getattr(os.environ, "_data", None)
+    if isinstance(raw, dict):
+        value = raw.get(b"PATH")
+        return os.defpath if value is None else value.decode("utf-8", "surrogateescape")
+    return os.environ.get("PATH", os.defpath)
+
+
+@lru_cache(maxsize=64)
+def _python_first(executable: str, path: str) -> str:
+    """``path`` with the folder of ``executable`` first (if it is not first already)."""
+    bindir = str(Path(executable).parent)
+    return path if path.split(os.pathsep)[0] == bindir else bindir + os.pathsep + path
 
 
 def _rewriter(volumes: tuple[VolumeMount, ...], folder: Callable[[str], str]) -> MountRewriter:
     """The rewriter of a task's volumes, built once per distinct set (a bake's tasks mostly
     share theirs) and state folder (where ``folder`` may put its links)."""
+    if not volumes:
+        return _NO_MOUNTS
     return _cached_rewriter(volumes, folder, os.environ.get(paths.HOME_ENV))
 
 
@@ -145,6 +158,8 @@ def _cached_rewriter(volumes: tuple[VolumeMount, ...], folder: Callable[[str], s
 
 def loopback(text: str) -> str:
     """``0.0.0.0`` → ``127.0.0.1``: local jobs listen on loopback only."""
+    if "0.0.0.0" not in text:  # mostly: no regex scan of each word of each task
+        return text
     return _ANY_ADDRESS.sub("127.0.0.1", text)
 
 
@@ -202,7 +217,7 @@ def map_unit(
     resources = resolve_preset(unit.preset)
     rewrite = _rewriter(tuple(unit.volumes), folder)
     try:
-        words = [*shlex.split(unit.entrypoint or ""), *unit.argv]
+        words = [*shlex.split(unit.entrypoint), *unit.argv] if unit.entrypoint else unit.argv
     except ValueError as exc:  # unbalanced quotes
         raise UnrunnableError(f"{title}: entrypoint {unit.entrypoint!r}: {exc}") from exc
     if not words:
@@ -232,8 +247,18 @@ def to_process_spec(
     ``environment`` when it has one)."""
     spec = map_unit(unit, project, log_path, bind=loopback, folder=shell_safe, no_command=(
         "the image's CMD cannot run locally because images are not used here"))
-    extra = {**resource_env(spec.resources), **(env_extra or {})}
-    if environment is None:
-        return dataclasses.replace(spec, env=local_env(spec.env, extra))
-    extra.update(environment.variables())
-    return dataclasses.replace(spec, env=local_env(spec.env, extra, first=environment.bin_dir))
+    extra = resource_env(spec.resources)
+    if env_extra:
+        extra.update(env_extra)
+    first = None
+    if environment is not None:
+        extra.update(environment.variables())
+        first = environment.bin_dir
+    # ``dataclasses.replace`` without its per-field work (a spec per task, 1000s of tasks)
+    mapped = object.__new__(ProcessSpec)
+    mapped.__dict__.update(spec.__dict__)
+    mapped.__dict__["env"] = local_env(spec.env, extra, first=first)
+    return mapped
+
+
+_NO_MOUNTS = MountRewriter(())
