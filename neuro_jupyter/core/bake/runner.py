@@ -720,13 +720,19 @@ class BakeRunner:
         for fid in free:
             if level.graph.nodes[fid[-1]].matrix_group == group:
                 return fid
-        joining = sum(  # successors of the group that follow a task of another group
-            1 for s in self._successor_of.values() if s.fid[:-1] == level.prefix
-            and level.graph.nodes[s.fid[-1]].matrix_group == group
-            and level.graph.nodes[s.after[-1]].matrix_group != group)
-        if level.group_running[group] + joining < max(1, node.max_parallel):
+        if level.group_running[group] + self._joining(level, group) < max(1, node.max_parallel):
             return free[0]
         return None
+
+    def _joining(self, level: Level, group: str, but: FullID | None = None) -> int:
+        """How many successors of a matrix group follow a task of another group (each joins
+        the group when it starts), ``but`` one."""
+        if not self._successor_of:
+            return 0
+        nodes = level.graph.nodes
+        return sum(1 for s in self._successor_of.values() if s.fid[:-1] == level.prefix
+                   and s.fid != but and nodes[s.fid[-1]].matrix_group == group
+                   and nodes[s.after[-1]].matrix_group != group)
 
     def _withdraw(self, successor: Successor) -> bool:
         """Take a successor back from its running task; False when it has started."""
@@ -805,9 +811,11 @@ class BakeRunner:
             self.fds[fid].append(out_fd)
 
     def _has_slot(self, level: Level, node: GraphNode) -> bool:
-        if node.matrix_group is not None and level.group_running[node.matrix_group] >= max(
-            1, node.max_parallel
-        ):
+        """Whether ``node`` may start now: its level has a free slot and its matrix group
+        (counting the successors about to join it) is under its limit."""
+        group = node.matrix_group
+        if group is not None and level.group_running[group] + self._joining(
+                level, group, but=level.prefix + (node.id,)) >= max(1, node.max_parallel):
             return False
         return self._level_free(level)
 
