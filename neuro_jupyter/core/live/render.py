@@ -87,8 +87,12 @@ def preset_notes(rows: Sequence[JobRow]) -> list[str]:
             if row.record is not None and row.record.meta.get("preset_note")]
 
 
-def status_badge(status: str) -> str:
-    """A coloured status label (HTML)."""
+def status_badge(status: str, *, ran: bool = True) -> str:
+    """A coloured status label (HTML); a job that never ran reads neutral (grey, not bold),
+    not as an error."""
+    if not ran:
+        return (f'<span style="color:gray" data-status="{html.escape(status)}" '
+                f'title="never run">{html.escape(status)}</span>')
     colour = STATUS_COLOURS.get(status, "crimson")
     return (
         f'<span style="color:{colour};font-weight:bold" data-status="{html.escape(status)}">'
@@ -110,11 +114,12 @@ def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     headers = (*PS_COLUMNS, "URL", *((ENV_COLUMN,) if with_env else ()))
     out += [f"<th style='text-align:left'>{h}</th>" for h in headers]
     out.append("</tr></thead><tbody>")
-    for label, status, raw_id, when, url, environment in table:
+    for row, (label, status, raw_id, when, url, environment) in zip(rows, table):
         link = link_html(url) if url and not url.endswith("(tcp)") else html.escape(url)
         env_cell = f"<td>{html.escape(environment)}</td>" if with_env else ""
         out.append(
-            f"<tr><td>{html.escape(label)}</td><td>{status_badge(status)}</td>"
+            f"<tr><td>{html.escape(label)}</td>"
+            f"<td>{status_badge(status, ran=row.record is not None)}</td>"
             f"<td><code>{html.escape(raw_id)}</code></td><td>{html.escape(when)}</td>"
             f"<td>{link}</td>{env_cell}</tr>"
         )
