@@ -114,7 +114,7 @@ def ps_html(rows: Sequence[JobRow], server_base: str | None = None, *, footer: s
     headers = (*PS_COLUMNS, "URL", *((ENV_COLUMN,) if with_env else ()))
     out += [f"<th style='text-align:left'>{h}</th>" for h in headers]
     out.append("</tr></thead><tbody>")
-    for row, (label, status, raw_id, when, url, environment) in zip(rows, table):
+    for row, (label, status, raw_id, when, url, environment) in zip(rows, table, strict=True):
         link = link_html(url) if url and not url.endswith("(tcp)") else html.escape(url)
         env_cell = f"<td>{html.escape(environment)}</td>" if with_env else ""
         out.append(
