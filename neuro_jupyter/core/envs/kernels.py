@@ -3,13 +3,15 @@
 ``build`` registers the environment with its own ipykernel (``python -m ipykernel install
 --user``: the user's Jupyter data folder, ``$JUPYTER_DATA_DIR`` if set) as "Python (<project
 folder>)", named after the project folder (``neuro-tutorial``; ``neuro-tutorial-<image>`` for
-images other than the project's first). The kernel runs ``<envs root>/<key>/bin/python``; when
+images other than the project's first; ``-<hash of its path>`` added when another project or
+the user owns that name). The kernel runs ``<envs root>/<key>/bin/python``; when
 the project's requirements change and a new environment is built, a kernel that neuro-jupyter
 registered for that image is pointed at it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -22,15 +24,33 @@ _INVALID = re.compile(r"[^a-z0-9._-]+")
 
 
 def kernel_name(project_root: Path, image_id: str, first_image: bool) -> str:
-    """The kernel's name: the project folder's name, made a valid kernel name."""
+    """The kernel's name: the project folder's name, made a valid kernel name; with a short
+    hash of the project's path when a kernel of that name exists that is not ours for this
+    project image (another project in a folder of the same name, or the user's own kernel):
+    a build never takes over a kernel it did not register for this project."""
     slug = _INVALID.sub("-", project_root.name.lower()).strip("-._") or "project"
-    return slug if first_image else f"{slug}-{_INVALID.sub('-', image_id.lower())}"
+    name = slug if first_image else f"{slug}-{_INVALID.sub('-', image_id.lower())}"
+    spec = kernel_spec(name)
+    if spec is None or _owner(spec) == _owned_by(project_root, image_id):
+        return name
+    digest = hashlib.sha256(str(project_root).encode("utf-8", "surrogateescape")).hexdigest()
+    return f"{name}-{digest[:6]}"
 
 
 def display_name(project_root: Path, image_id: str, first_image: bool) -> str:
     """"Python (neuro-tutorial)", or "Python (neuro-tutorial: other)" for another image."""
     return f"Python ({project_root.name})" if first_image else \
         f"Python ({project_root.name}: {image_id})"
+
+
+def _owned_by(project_root: Path, image_id: str) -> dict[str, str]:
+    """What ``mark`` writes in a kernel neuro-jupyter registered for this project image."""
+    return {"project": str(project_root), "image": image_id, "envs": str(envs_root())}
+
+
+def _owner(spec: dict[str, Any]) -> object:
+    """The project image a kernel was registered for by neuro-jupyter (None: not by us)."""
+    return (spec.get("metadata") or {}).get(MARK)
 
 
 def kernels_dir() -> Path:
@@ -69,7 +89,7 @@ def mark(name: str, project_root: Path, image_id: str) -> None:
     if spec is None:
         return
     metadata = spec.setdefault("metadata", {})
-    metadata[MARK] = {"project": str(project_root), "image": image_id, "envs": str(envs_root())}
+    metadata[MARK] = _owned_by(project_root, image_id)
     _write(name, spec)
 
 
@@ -80,8 +100,7 @@ def point(name: str, env: Path, project_root: Path, image_id: str) -> bool:
     spec = kernel_spec(name)
     if spec is None:
         return False
-    ours = (spec.get("metadata") or {}).get(MARK) or {}
-    if ours != {"project": str(project_root), "image": image_id, "envs": str(envs_root())}:
+    if _owner(spec) != _owned_by(project_root, image_id):
         return False
     argv = list(spec.get("argv") or [])
     python = str(python_of(env))

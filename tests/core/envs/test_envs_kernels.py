@@ -61,3 +61,31 @@ def test_build_registers_a_kernel_that_runs_the_environment(tmp_path: Path) -> N
     assert kernel_spec("kernel-proj")["argv"][0] == str(env_path(rebuilt.env_key) / "bin" / "python")
     assert "Kernel kernel-proj (Python (kernel-proj)) now runs this environment" in Path(
         rebuilt.log_path).read_text()
+
+
+def test_a_kernel_of_the_same_name_that_is_not_ours_is_never_taken_over(tmp_path: Path) -> None:
+    """Two projects in folders of the same name (or the user's own kernel of that name): the
+    second project's kernel gets a name of its own, and the first kernel is left alone."""
+    from neuro_jupyter.core.envs.kernels import kernel_name, kernels_dir, mark
+
+    first, second = tmp_path / "a" / "twin-proj", tmp_path / "b" / "twin-proj"
+    assert kernel_name(first, "train", True) == "twin-proj"  # no such kernel yet
+    folder = kernels_dir() / "twin-proj"
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(json.dumps(
+        {"argv": ["/some/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+         "display_name": "Python (twin-proj)", "language": "python"}))
+    try:
+        # the user's own kernel: neither project takes it
+        taken = {kernel_name(first, "train", True), kernel_name(second, "train", True)}
+        assert "twin-proj" not in taken and len(taken) == 2
+        assert all(name.startswith("twin-proj-") for name in taken)
+        # registered by us for the first project: its name for the first, not the second
+        mark("twin-proj", first, "train")
+        assert kernel_name(first, "train", True) == "twin-proj"
+        assert kernel_name(second, "train", True) in taken  # the same name as before, stable
+        assert kernel_name(first, "other", False) == "twin-proj-other"
+    finally:
+        for path in folder.iterdir():
+            path.unlink()
+        folder.rmdir()
