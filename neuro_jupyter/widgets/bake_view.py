@@ -86,7 +86,8 @@ class BakeView(anywidget.AnyWidget):
         self._attempt = attempt
         self._interval = interval
         self._state: BakeState | None = None
-        self._follower = AttemptFollower(self._bake.bake_id, attempt, project.root)
+        self._follower = AttemptFollower(self._bake.bake_id, attempt, project.root,
+                                         watch=False)  # it polls: no pidfd held
         self._shown = -1  # tasks in the structure sent
         self._shapes: dict[str, tuple[str, str]] = {}  # kind and title of each task sent
         self._task: asyncio.Task[None] | None = None

@@ -209,7 +209,7 @@ def inspect_bake(
 ) -> BakeState:
     """The state of an attempt (default: the last) with its tasks and edges."""
     record = _bake(project, bake)
-    return AttemptFollower(record.bake_id, attempt, project.root).read()
+    return AttemptFollower(record.bake_id, attempt, project.root, watch=False).read()
 
 
 def watch_bake(

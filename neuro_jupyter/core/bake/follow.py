@@ -10,12 +10,12 @@ length: 10,000 rows every 0.2 s.
 from __future__ import annotations
 
 import os
-import select
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..backends.local.procs import start_ticks
+from ..fdwait import readable
 from ..store import bakes as rows
 from ..store.db import open_store
 from .liveness import reconcile
@@ -27,8 +27,10 @@ if TYPE_CHECKING:
 class AttemptFollower:
     """The state of attempt ``number`` of a bake (None: its last attempt), read again and again."""
 
-    def __init__(self, bake_id: str, number: int | None = None, root: Path | None = None) -> None:
+    def __init__(self, bake_id: str, number: int | None = None, root: Path | None = None, *,
+                 watch: bool = True) -> None:
         self.bake_id = bake_id
+        self.watch = watch  # hold a pidfd of a running executor (only a follower that waits)
         self.number = number
         self.root = root
         self._shown: int | None = None  # the attempt whose rows ``_tasks`` holds
@@ -71,19 +73,26 @@ class AttemptFollower:
         if self._pidfd is None:
             time.sleep(timeout)
             return
-        if select.select([self._pidfd], [], [], timeout)[0]:
+        if readable([self._pidfd], timeout):
             self._reap()
 
     def close(self) -> None:
+        """Let go of the executor's pidfd (a follower that is not read again holds nothing)."""
         if self._pidfd is not None:
             os.close(self._pidfd)
             self._pidfd = self._pid = None
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except (AttributeError, OSError):  # half built, or at interpreter exit
+            pass
 
     def _watch(self, attempt: rows.AttemptRecord) -> None:
         """Hold a pidfd of the attempt's executor while it runs (verified by its start time,
         so a reused pid is not taken for it)."""
         pid = attempt.executor_pid
-        if attempt.finished or not pid or not attempt.executor_start.isdigit():
+        if not self.watch or attempt.finished or not pid or not attempt.executor_start.isdigit():
             self.close()
             return
         if pid == self._pid:

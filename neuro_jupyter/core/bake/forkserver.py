@@ -21,7 +21,6 @@ from __future__ import annotations
 import gc
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -36,6 +35,7 @@ from typing import NoReturn
 
 from ..backends.local.keeper import exit_flushed
 from ..errors import BackendError
+from ..fdwait import readable
 
 ENV = "NEURO_JUPYTER_FORKSERVER"
 READY = b"ready\n"
@@ -188,7 +188,7 @@ def _ready_server(*, start: bool) -> _Server | None:
 
 def _check_ready(server: _Server, *, block: bool) -> None:
     """Read the server's "ready" line if it has come; a server that failed is dropped."""
-    if not block and not select.select([server.sock], [], [], 0)[0]:
+    if not block and not readable([server.sock], 0):
         return  # still importing (a socket with a timeout waits before a MSG_DONTWAIT recv)
     try:
         line = server.sock.recv(64)

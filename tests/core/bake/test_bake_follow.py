@@ -4,11 +4,15 @@ since the last one (``tasks.rev``), and a waiting follower wakes when the execut
 from __future__ import annotations
 
 import dataclasses
+import gc
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from neuro_jupyter.core.backends.local.procs import start_ticks
 from neuro_jupyter.core.bake import watch_bake
@@ -113,3 +117,57 @@ def test_watch_bake_yields_until_the_end(a_project: Any, write_batch: Any) -> No
     assert state.finished and state.attempt.result == "succeeded"
     assert seen["a"][-1] == seen["b"][-1] == "succeeded"
     assert Path(state.tasks[1].log_path).read_text() == "b\n"
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_reading_a_running_bake_again_and_again_holds_no_descriptor(a_project: Any) -> None:
+    """The Jupyter server and a kernel read a running bake every second for hours
+    (``inspect_bake``, the notebook view): a read that does not wait holds nothing, and a
+    follower let go of closes what it held."""
+    from neuro_jupyter.core.bake import inspect_bake
+
+    store = open_store()
+    bake = _bake(a_project)
+    executor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        rows.update_attempt(store, bake.bake_id, 1, result="running", executor_pid=executor.pid,
+                            executor_start=str(start_ticks(executor.pid)))
+        before = _open_fds()
+        for _ in range(50):
+            assert not inspect_bake(a_project, bake.bake_id).finished
+            AttemptFollower(bake.bake_id, watch=False).read()
+        assert _open_fds() == before
+        waiting = AttemptFollower(bake.bake_id)
+        waiting.read()
+        assert _open_fds() == before + 1  # a follower that waits holds the executor's pidfd
+        del waiting
+        gc.collect()
+        assert _open_fds() == before
+    finally:
+        executor.kill()
+        executor.wait()
+
+
+def test_waiting_works_for_descriptors_past_select_s_limit(a_project: Any) -> None:
+    """A long-lived process has descriptors numbered over 1023, which ``select`` refuses."""
+    import resource
+
+    from neuro_jupyter.core.fdwait import readable
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2100:
+        pytest.skip(f"the hard limit of open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2100), hard))
+    read_end, write_end = os.pipe()
+    high = os.dup2(read_end, 2050)
+    try:
+        assert readable([high], 0.01) == []
+        os.write(write_end, b"x")
+        assert readable([high], 5.0) == [high]
+    finally:
+        for fd in (high, read_end, write_end):
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

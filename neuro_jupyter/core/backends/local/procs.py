@@ -161,8 +161,9 @@ def signal_name(number: int | None) -> str:
 
 def wait_gone(pid: int, timeout: float) -> bool:
     """Wait up to ``timeout`` seconds for ``pid`` (not necessarily our child) to exit."""
-    import select
     import time
+
+    from ...fdwait import readable
 
     try:
         pidfd = os.pidfd_open(pid)
@@ -176,6 +177,6 @@ def wait_gone(pid: int, timeout: float) -> bool:
             time.sleep(0.01)
         return True
     try:
-        return bool(select.select([pidfd], [], [], timeout)[0])
+        return bool(readable([pidfd], timeout))
     finally:
         os.close(pidfd)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import StoreError
+from ...fdwait import readable
 from ...store.db import Store, open_store
 from ...store.jobs import JobRecord, finish_job, get_job_record, put_job, update_job
 from ...store.projects import ensure_project, get_project
@@ -126,7 +126,7 @@ class JobBook:
 
 def _pause(wake: socket.socket, seconds: float) -> None:
     """Sleep up to ``seconds``, waking for signals (whose bytes are drained)."""
-    if select.select([wake], [], [], seconds)[0]:
+    if readable([wake], seconds):
         try:
             wake.recv(4096)
         except BlockingIOError:  # pragma: no cover
@@ -298,8 +298,7 @@ def _wait(
             if pidfd is None:
                 timeout = min(timeout, 0.2)
             watched = [wake] + ([pidfd] if pidfd is not None else [])
-            ready, _, _ = select.select(watched, [], [], timeout)
-            if wake in ready:
+            if wake.fileno() in readable(watched, timeout):
                 try:
                     wake.recv(4096)
                 except BlockingIOError:  # pragma: no cover
