@@ -181,6 +181,9 @@ async def _one(case: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kind}
 
 
+_COPIES: list[Any] = []  # the driver's one TemporaryDirectory, removed when it exits
+
+
 def _untyped_copy(folder: Path) -> Path:
     """One of the four template actions as neuro-jupyter bundles it, with its inputs untyped
     as the real neuro-actions declare them (the template passes ``http_auth: "False"``)."""
@@ -191,7 +194,9 @@ def _untyped_copy(folder: Path) -> Path:
         if isinstance(spec, dict) and spec.pop("type", None) is not None:
             if spec.get("default") is not None:
                 spec["default"] = str(spec["default"])
-    out = Path(tempfile.mkdtemp(prefix="nf-oracle-action-")) / folder.name
+    if not _COPIES:
+        _COPIES.append(tempfile.TemporaryDirectory(prefix="nf-oracle-actions-"))
+    out = Path(tempfile.mkdtemp(prefix="nf-oracle-action-", dir=_COPIES[0].name)) / folder.name
     out.mkdir()
     (out / "action.yml").write_text(yaml.safe_dump(data), encoding="utf-8")
     return out

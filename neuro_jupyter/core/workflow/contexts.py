@@ -89,14 +89,21 @@ class GitContext(Mapping[str, Any]):
         self.workspace = workspace
         self._data: dict[str, Any] | None = None
 
-    def _git(self, *args: str) -> str:
+    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         try:
-            out = subprocess.run(
+            return subprocess.run(
                 ["git", *args], cwd=self.workspace, capture_output=True, text=True, timeout=10,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise EvalError(f"git context: cannot run git: {exc}") from None
+
+    def _git(self, *args: str) -> str:
+        out = self._run(*args)
         if out.returncode != 0:
+            if self._run("rev-parse", "--git-dir").returncode == 0:  # a repository, no HEAD
+                raise EvalError(f"git context: the git repository of {self.workspace} has no "
+                                "commit yet (git.sha, git.branch and git.tags read HEAD): "
+                                "commit once first")
             raise EvalError(f"git context: {self.workspace} is not a git repository "
                             f"({out.stderr.strip() or 'git failed'})")
         return out.stdout.strip()

@@ -140,6 +140,34 @@ def test_multi_job_logs_and_kill_on_ray(ray_project: Project, ray_cluster: str) 
     assert str(ray_client(ray_cluster).get_job_status(record.raw_id)).endswith("STOPPED")
 
 
+def test_lines_written_before_a_ray_job_starts_stay_before_its_output(
+    ray_project: Project,
+) -> None:
+    """How a cluster preset was mapped is the log's first line, and the job's output follows
+    it (the copy of Ray's log kept neither when one was longer than the other); the same for
+    a bake's task."""
+    live = ray_project.root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  mapped:\n    preset: cpu-of-their-cluster\n"
+                    "    bash: echo out\n")
+    result = run_job(ray_project, "mapped", detach=True)
+    record = wait(lambda: (r := get_job(result.record.raw_id)).finished and r)
+    assert record.status == "succeeded", record.reason
+    text, _ = read_log(record)
+    note = f"neuro-jupyter: {record.meta['preset_note']}\n"
+    assert "cpu-of-their-cluster" in note and text == note + "out\n"
+
+    (ray_project.root / ".neuro" / "mapped.yml").write_text(
+        "kind: batch\ntasks:\n  - id: t\n    preset: cpu-of-their-cluster\n"
+        "    bash: for i in $(seq 1 40); do echo line-$i; done\n")
+    bake = start_bake(ray_project, "mapped")
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
+    task = state.tasks[0]  # type: ignore[attr-defined]
+    assert task.status == "succeeded", task.reason
+    lines = read_task_log(task).splitlines()
+    assert "cpu-of-their-cluster" in lines[0]
+    assert lines[1:] == [f"line-{i}" for i in range(1, 41)]
+
+
 def test_a_live_jobs_restart_policy_applies_on_ray(ray_project: Project, ray_cluster: str) -> None:
     """``restart: on-failure`` runs the job again on the node, as the local supervisor does;
     a killed job is not restarted; a bake's task restarts on the node too."""

@@ -258,6 +258,8 @@ def test_git_context(tmp_path: Path) -> None:
     env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@x", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@x", "PATH": "/usr/bin:/bin"}
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=tmp_path, check=True, env=env)
+    with pytest.raises(ExpressionError, match="has no commit yet"):  # `git init` just now
+        tpl.eval(Scope({"git": GitContext(tmp_path)}))
     (tmp_path / "f").write_text("x")
     subprocess.run(["git", "add", "f"], cwd=tmp_path, check=True, env=env)
     subprocess.run(["git", "commit", "-qm", "m"], cwd=tmp_path, check=True, env=env)

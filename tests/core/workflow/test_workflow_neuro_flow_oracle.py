@@ -124,6 +124,22 @@ def test_real_shaped_project_loads_in_both(oracle: Path, tmp_path: Path) -> None
         assert not theirs.ok and not ours.ok and ours.located, _report([rows[name]])
 
 
+@pytest.mark.oracle
+def test_the_oracle_leaves_no_temporary_folders(
+    oracle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The untyped copies of the bundled neuro-actions the driver makes for neuro-flow are
+    removed when it exits (they were left in /tmp, one folder per call, on every run)."""
+    live = _copy_as_git(FIXTURES / "real", tmp_path / "real") / "recipe" / ".neuro" / "live.yml"
+    assert "gh:neuro-actions/jupyter" in live.read_text()  # a bundled action: copied untyped
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
+    verdicts = nf_oracle.oracle_verdicts([nf_oracle.case_for(live)])
+    assert verdicts[str(live.resolve())].ok
+    assert list(temp.iterdir()) == []
+
+
 # ---------------------------------------------------------------- generated files
 
 NAMES = ["from", "class", "if", "in", "for", "import", "lambda", "data", "x1", "notes",

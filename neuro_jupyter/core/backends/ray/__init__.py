@@ -15,7 +15,7 @@ from ..base import Backend, Execution, ProcessSpec
 from ..target import BackendTarget
 from .client import ray_client
 from .execution import RayExecution
-from .jobs import stop, submit
+from .jobs import log_head, stop, submit
 from .mapping import to_ray_spec
 
 if TYPE_CHECKING:
@@ -64,8 +64,9 @@ class RayBackend(Backend):
             from .records import start_recorded
 
             return start_recorded(self.address, spec, raw_id, labels or {})
+        head = log_head(spec.log_path)
         command = submit(self.address, spec, raw_id, labels or {}, reuse_upload=True)
-        return RayExecution(self.address, raw_id, spec.log_path, spec.life_span, command)
+        return RayExecution(self.address, raw_id, spec.log_path, spec.life_span, command, head)
 
     # a record names its own cluster: these work for the records of any address
 

@@ -25,8 +25,10 @@ class RayExecution(Execution):
 
     def __init__(
         self, address: str, raw_id: str, log_path: Path, life_span: float | None, command: str,
+        head: int = 0,
     ) -> None:
         self.address = address
+        self.head = head  # bytes of the log written before the job was submitted, kept
         self.command = command
         self.raw_id = raw_id
         self.log_path = log_path
@@ -90,7 +92,7 @@ class RayExecution(Execution):
 
     def _save_log(self) -> None:
         try:
-            save_log(self.address, self.raw_id, self.log_path, self.command)
+            save_log(self.address, self.raw_id, self.log_path, self.command, self.head)
         except BackendError:
             pass  # the next poll copies it
 

@@ -128,22 +128,35 @@ def job_log(address: str, raw_id: str, command: str = "") -> str:
     return _SUPERVISOR_LINE.sub("", text, count=2)
 
 
-def save_log(address: str, raw_id: str, log_path: Path | str, command: str = "") -> int:
-    """Write the job's output so far to ``log_path`` (a local copy for every reader);
-    returns its size. Only a longer text replaces the file (the log only grows)."""
+def save_log(
+    address: str, raw_id: str, log_path: Path | str, command: str = "", head: int = 0,
+) -> int:
+    """Write the job's output so far to ``log_path`` (a local copy for every reader) after
+    its first ``head`` bytes, the lines written before the job was submitted (how its preset
+    was mapped, its environment's notes), which are kept; returns the file's size. Only a
+    longer text replaces the file (the log only grows)."""
     text = job_log(address, raw_id, command).encode("utf-8")
     path = Path(log_path)
     try:
         size = path.stat().st_size
     except OSError:
         size = -1
-    if len(text) > size:
+    if head + len(text) > size:
+        kept = path.read_bytes()[:head] if head > 0 and size > 0 else b""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".part")
-        tmp.write_bytes(text)
+        tmp.write_bytes(kept + text)
         tmp.replace(path)
-        return len(text)
+        return len(kept) + len(text)
     return max(size, 0)
+
+
+def log_head(log_path: Path | str) -> int:
+    """The size of what a job's log holds before the job is submitted (``save_log``'s head)."""
+    try:
+        return Path(log_path).stat().st_size
+    except OSError:
+        return 0
 
 
 def stop(address: str, raw_id: str) -> None:

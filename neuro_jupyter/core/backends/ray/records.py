@@ -23,7 +23,7 @@ from ..target import BackendTarget
 from .client import RayJobNotFoundError, RayUnreachableError
 from .entrypoint import TIMED_OUT
 from .execution import GIVE_UP_AFTER, RayExecution
-from .jobs import save_log, state, stop, submit
+from .jobs import log_head, save_log, state, stop, submit
 
 LOG_EVERY = 0.5  # seconds between copies of a running job's log for one reader process
 LOST_AFTER = GIVE_UP_AFTER  # seconds of silence of the cluster before a job is recorded lost
@@ -45,18 +45,23 @@ def start_recorded(
     update_job(raw_id, spec=spec_to_dict(spec))
     spec.log_path.parent.mkdir(parents=True, exist_ok=True)
     spec.log_path.touch()
+    head = log_head(spec.log_path)
     try:
         command = submit(address, spec, raw_id, labels)
     except BackendError as exc:
         finish_job(raw_id, "failed", reason=str(exc))
         raise
-    meta = {**get_job_record(raw_id).meta, "ray_entrypoint": command}
+    meta = {**get_job_record(raw_id).meta, "ray_entrypoint": command, "ray_log_head": head}
     update_job(raw_id, meta=meta)
-    return RayExecution(address, raw_id, spec.log_path, spec.life_span, command)
+    return RayExecution(address, raw_id, spec.log_path, spec.life_span, command, head)
 
 
 def _command(record: JobRecord) -> str:
     return str(record.meta.get("ray_entrypoint") or "")
+
+
+def _head(record: JobRecord) -> int:
+    return int(record.meta.get("ray_log_head") or 0)
 
 
 def refresh_record(record: JobRecord) -> JobRecord:
@@ -78,7 +83,7 @@ def refresh_record(record: JobRecord) -> JobRecord:
         record = dataclasses.replace(record, meta=meta)
     if current.exit is not None:
         try:
-            save_log(address, record.raw_id, record.log_path, _command(record))
+            save_log(address, record.raw_id, record.log_path, _command(record), _head(record))
         except BackendError:
             pass
         info = current.exit
@@ -172,6 +177,7 @@ def sync_log(record: JobRecord) -> None:
         return
     _LOGGED[record.raw_id] = now
     try:
-        save_log(address_of(record), record.raw_id, record.log_path, _command(record))
+        save_log(address_of(record), record.raw_id, record.log_path, _command(record),
+                 _head(record))
     except BackendError:
         pass
