@@ -99,6 +99,7 @@ from ..core.notebooks.links import API_PATH as NAMESPACE
 AUTH_RESOURCE = "neuro_jupyter"
 MAX_BODY = 1 << 20  # our request bodies are a few names and values
 MAX_LOG_PAGE = 64 << 20  # bytes of a log one answer carries (page with offset for more)
+TASK_LOG_LIMIT = 1 << 20  # characters of a task's log answered by default: its end
 _DIGITS = re.compile(r"-?[0-9]+")  # ASCII digits only: not '١', not ' 1'
 ATTEMPTS = (1, 2**31 - 1)
 OFFSETS = (-(2**62), 2**62)
@@ -527,12 +528,13 @@ class BakeHandler(NeuroHandler):
         self.reply(await self.run(_bake_state, project, bake, attempt, self.server))
 
 
-def _task_log(project: Any, bake_ref: str, task: str, attempt: int | None, raw: bool) -> dict[str, Any]:
+def _task_log(project: Any, bake_ref: str, task: str, attempt: int | None, raw: bool,
+              limit: int) -> dict[str, Any]:
     from ..core.bake import inspect_bake, resolve_bake
     from ..core.bake.render import show_task
 
     state = inspect_bake(project, resolve_bake(project, bake_ref), attempt)
-    shown = show_task(state, task, raw=raw)
+    shown = show_task(state, task, raw=raw, limit=limit)
     return {"task": task, "attempt": attempt, "header": shown.header, "text": shown.log}
 
 
@@ -543,11 +545,14 @@ class TaskLogHandler(NeuroHandler):
     @authorized
     @json_errors
     async def get(self, pk: str, bake: str, task: str) -> None:
-        """``?attempt=n`` (default: the last), ``?raw=true`` keeps workflow command lines."""
+        """``?attempt=n`` (default: the last), ``?raw=true`` keeps workflow command lines,
+        ``?limit=`` characters from the log's end (at most a page; the text then starts with a
+        line saying what was left out)."""
         attempt = self.int_arg("attempt", *ATTEMPTS)
         raw = self.bool_arg("raw")
+        limit = self.int_arg("limit", 0, MAX_LOG_PAGE, default=TASK_LOG_LIMIT) or 0
         _, project = await self.project(pk)
-        self.reply(await self.run(_task_log, project, bake, task, attempt, raw))
+        self.reply(await self.run(_task_log, project, bake, task, attempt, raw, limit))
 
 
 def _notebook_html(project: Any, bake_ref: str, task_id: str, attempt: int | None) -> str:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from bake_workflows import TRAINING
 
 from neuro_jupyter.core import paths
+from neuro_jupyter.core.bake import inspect_bake
 from neuro_jupyter.core.project import Project
 from neuro_jupyter.core.store import bakes as rows
 from neuro_jupyter.core.store import open_store
@@ -368,3 +370,30 @@ async def test_bakes_carry_their_backend_named_and_labelled_by_core(
     }
     state = await get_json(jp_fetch, "projects", pk, "bakes", "far")
     assert state["bake"]["backend_label"] == "ray (http://127.0.0.1:8265)"
+
+
+async def test_a_huge_task_log_is_answered_by_its_end(
+    jp_fetch: Any, a_project: Project, project_pk_of: Callable[[Project], Awaitable[int]]
+) -> None:
+    """A task that wrote tens of megabytes: the server reads and answers its end only (1 MiB
+    by default, ``?limit=`` characters), saying where the whole log is."""
+    bake = make_bake(a_project)
+    pk = str(await project_pk_of(a_project))
+    state = inspect_bake(a_project, bake.bake_id)
+    log_path = Path(next(t for t in state.tasks if t.full_id == "prepare").log_path)
+    line = "x" * 99 + "\n"
+    with open(log_path, "w") as log:
+        for i in range(300_000):  # 30 MB
+            log.write(line if i % 1000 else f"::set-output name=n::{i}\n")
+        log.write("the end\n")
+    parts = ("projects", pk, "bakes", bake.bake_id, "tasks", "prepare", "log")
+    answer = await get_json(jp_fetch, *parts)
+    note, _, text = answer["text"].partition("\n")
+    assert note == (f"[the beginning of this {log_path.stat().st_size:,}-byte log is not shown; "
+                    f"the whole log: {log_path}]")
+    assert len(text) <= 1 << 20 and text.endswith(line + "the end\n")
+    assert text.startswith("x") and "::set-output" not in text  # whole lines, commands dropped
+    small = await get_json(jp_fetch, *parts, params={"limit": "250"})
+    assert small["text"].split("\n", 1)[1] == line + line + "the end\n"
+    code, message = await error_of(jp_fetch, *parts, params={"limit": str(1 << 40)})
+    assert code == 400 and "'limit'" in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -253,17 +254,32 @@ def task_log(
 
 
 def read_task_log(task: rows.TaskRecord, *, raw: bool = False, limit: int | None = None) -> str:
-    """The log text of a task record (the last ``limit`` characters if given)."""
+    """The log text of a task record; with ``limit``, its last ``limit`` characters at most,
+    read from the file's end (a log of gigabytes costs a view no more than its tail), from a
+    whole line on, after a line that says the beginning is left out and where the log is."""
     if not task.log_path:
         return ""
     try:
-        text = Path(task.log_path).read_text(encoding="utf-8", errors="replace")
+        with open(task.log_path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            start = 0 if limit is None else max(0, size - 4 * limit)  # UTF-8: ≤ 4 bytes a char
+            handle.seek(start)
+            data = handle.read()
     except OSError:
         return ""
+    if start:
+        data = data[data.find(b"\n") + 1:]  # from the first whole line on (none: nothing)
+    text = data.decode("utf-8", errors="replace")
     if not raw:
         text = process_output(text).text
-    if limit is not None and len(text) > limit:
-        text = text[-limit:]
+    cut = limit is not None and len(text) > limit
+    if limit is not None and cut:
+        tail = text[-limit:] if limit else ""
+        line = tail.find("\n")
+        text = tail[line + 1:] if 0 <= line < len(tail) - 1 else tail
+    if start or cut:
+        text = (f"[the beginning of this {size:,}-byte log is not shown; the whole log: "
+                f"{task.log_path}]\n{text}")
     return text
 
 
