@@ -22,8 +22,9 @@ import traceback
 from pathlib import Path
 
 from ..backends.base import Resources
+from ..backends.local import keeper
 from ..backends.local.limits import preexec
-from ..backends.local.procs import signal_group, start_ticks
+from ..backends.local.procs import signal_group, signal_name, start_ticks
 from ..store.db import open_store
 from ..store.envs import (
     BuildRecord,
@@ -32,6 +33,7 @@ from ..store.envs import (
     latest_build,
     update_build,
 )
+from ..store.retry import until_written
 from . import kernels
 from .apt import apt_note
 from .installer import error_message, find_installer
@@ -288,14 +290,28 @@ def _kernel(record: BuildRecord, key: str) -> str:
     return ""
 
 
+def _died(build_id: str, pid: int, signum: int, stopped: int) -> None:
+    """The keeper's record of a builder that was killed (the installer's tree has ended)."""
+    reason = (f"the builder (pid {pid}) died, killed by {signal_name(signum)}; nothing was "
+              "published, the environment is as it was")
+    if stopped:
+        reason += f" ({stopped} installer process{'es' if stopped > 1 else ''} stopped)"
+    store = open_store(repair=False)
+    until_written(lambda: finish_build(build_id, "failed", reason=reason, store=store))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; errors end up in the build's log and record, never silently."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m neuro_jupyter.core.envs.builder BUILD_ID", file=sys.stderr)
         return 2
+    build_id = args[0]
+    # the parent becomes the builder's keeper: a builder killed takes the installer's whole
+    # tree with it (uv's build backends, pip's subprocesses), not only its direct child
+    keeper.keep(lambda pid, signum, stopped: _died(build_id, pid, signum, stopped))
     try:
-        return build(args[0])
+        return build(build_id)
     except BaseException as exc:  # record the crash instead of leaving the build "running"
         sys.stdout.write(f"[neuro-jupyter] builder error:\n{traceback.format_exc()}")
         sys.stdout.flush()

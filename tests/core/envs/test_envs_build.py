@@ -120,6 +120,30 @@ def test_a_killed_build_publishes_nothing_and_the_next_build_cleans_up(
     assert not folder.exists() and not leftovers(plan.key)
 
 
+def test_a_killed_builder_takes_the_installers_whole_tree_with_it(
+    tmp_path: Path, own_envs: Path,
+) -> None:
+    """The installer's own children (uv's build backend running a package's setup.py) end
+    too when the builder is SIGKILLed, and the build says how it ended."""
+    package, pidfile = tmp_path / "slowpkg", tmp_path / "setup.pid"
+    package.mkdir()
+    (package / "setup.py").write_text(
+        "import os, time\n"
+        f"open({str(pidfile)!r}, 'w').write(str(os.getpid()))\n"
+        "time.sleep(600)\n")
+    project = env_project(tmp_path / "proj", f"{package}\n")
+    record, _ = start_build(plan_image(project, "train"))
+    wait_until(lambda: pidfile.exists() and pidfile.read_text(), timeout=180)
+    grandchild = int(pidfile.read_text())
+    builder = get_build(record.build_id).pid
+    assert builder is not None and grandchild not in (builder, os.getpid())
+    os.kill(builder, signal.SIGKILL)
+    dead = wait_until(lambda: None if (b := get_build(record.build_id)).active else b)
+    assert dead.status == "failed"
+    assert "killed by SIGKILL" in dead.reason and "nothing was published" in dead.reason
+    wait_until(lambda: not Path(f"/proc/{grandchild}").exists(), timeout=20)
+
+
 def _processes_using(folder: Path) -> list[int]:
     """Pids whose command line names ``folder`` (what a killed build may have left)."""
     found = []
