@@ -13,6 +13,7 @@ from typing import Any
 
 from .._version import __version__
 from ..core.errors import NeuroJupyterError
+from ..core.store.space import full_disk_note
 
 TOPICS = ("project", "workflow", "live", "envs", "bake", "notebooks", "server_info",
           "elsewhere", "store")
@@ -61,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    note = full_disk_note()  # what a command shows may then be behind: said after it
     try:
         code = args.func(args)
     except NeuroJupyterError as exc:
@@ -72,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, sys.stdout.fileno())
         return 141
+    if note and not code:  # a failed command has said what went wrong
+        print(f"Warning: {note}", file=sys.stderr)
     return int(code or 0)
 
 

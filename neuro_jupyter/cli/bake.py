@@ -101,13 +101,17 @@ def follow(project: Any, bake: Any, attempt: int | None = None) -> int:
     """Print task status changes until the attempt ends; 0 when it succeeded."""
     from ..core.bake import watch_bake
     from ..core.bake.render import progress_lines
+    from ..core.store.space import SpaceWatch
 
     seen: dict[str, str] = {}
     state = None
+    space = SpaceWatch()
     try:
         for state in watch_bake(project, bake, attempt):
             for line in progress_lines(state.changed, seen):
                 print(line, flush=True)
+            if note := space.check():
+                print(note, file=sys.stderr, flush=True)
     except KeyboardInterrupt:
         print(f"\nThe bake goes on: see it with `neuro-jupyter inspect {bake.bake_id}`, "
               f"stop it with `neuro-jupyter cancel {bake.bake_id}`")

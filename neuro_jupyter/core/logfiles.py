@@ -35,12 +35,20 @@ def read_from(path: Path | str, offset: int = 0, limit: int | None = None) -> tu
 def follow(read: Callable[[int], tuple[str, int]], running: Callable[[], bool], *,
            offset: int = 0, poll: float = 0.2) -> Iterator[str]:
     """Yield what ``read(offset)`` brings as it grows, until ``running()`` says the writer has
-    ended and everything is read."""
+    ended and everything is read; a ``neuro-jupyter:`` line when the disk holding the state
+    folder fills up meanwhile (the writer's state and output are then behind) or has room
+    again."""
+    from .store.space import SpaceWatch
+
+    space = SpaceWatch()
     while True:
         text, offset = read(offset)
         if text:
             yield text
             continue
+        note = space.check()
+        if note:
+            yield f"neuro-jupyter: {note}\n"
         if not running():
             text, offset = read(offset)
             if text:
