@@ -154,8 +154,8 @@ def _previous(record: BuildRecord) -> None:
     before = latest_build(project_pk=record.project_pk, image_id=record.image_id,
                           status="succeeded")
     if before is not None and is_ready(before.env_key):
-        say(f"The image's previous environment stays usable: {env_path(before.env_key)} "
-            "(jobs need this one, though: fix the requirements and build again)")
+        say(f"The image's previous environment is still there ({env_path(before.env_key)}), "
+            "but jobs run in the one of the current requirements: fix them and build again")
 
 
 def _make(record: BuildRecord, recipe: Recipe) -> str:

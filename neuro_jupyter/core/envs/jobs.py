@@ -51,11 +51,11 @@ class JobEnvironment:
         """What the job's process gets (``PATH`` is the backend mapping's)."""
         return {"VIRTUAL_ENV": str(self.plan.path)} if self.backend == "local" else {}
 
-    def notes(self) -> list[str]:
-        """What to tell before the job starts: missing apt packages, what a cluster cannot
-        install."""
+    def notes(self, *, apt_packages: bool = True) -> list[str]:
+        """What to tell before the job starts: missing apt packages (unless the build it
+        starts says it), what a cluster cannot install."""
         out = []
-        apt = apt_note(self.plan.recipe.apt_file)
+        apt = apt_note(self.plan.recipe.apt_file) if apt_packages else ""
         if apt:
             out.append(apt)
         if self.backend != "local":

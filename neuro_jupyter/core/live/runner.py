@@ -180,10 +180,12 @@ def _start(
         build_id = ensure_build(environment, project_pk(project))
         meta["environment"] = environment.meta(build_id)
         notes = environment.notes()
+        logged = notes  # a build it starts writes the apt.txt note in the log itself
         if build_id:
             notes.insert(0, f"Building the environment of image {environment.plan.image_id} "
                          "first; its output goes to the job's log")
-        write_notes(log_path, notes)
+            logged = [notes[0], *environment.notes(apt_packages=False)]
+        write_notes(log_path, logged)
     record = JobRecord(
         raw_id=raw_id, project_pk=project_pk(project), job_id=spec.job_id, suffix=suffix,
         backend=str(target), status="pending", asked_port=asked, http_port=port, life_span=spec.life_span,

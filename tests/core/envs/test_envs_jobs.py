@@ -107,6 +107,7 @@ def test_apt_packages_that_are_missing_are_listed_not_installed(tmp_path: Path) 
     assert f"sudo apt-get install -y {name}" in note and "installs nothing itself" in note
     job = ended(result.record.raw_id)
     assert f"sudo apt-get install -y {name}" in read_log(job)[0].splitlines()[0] + read_log(job)[0]
+    assert read_log(job)[0].count(f"sudo apt-get install -y {name}") == 1  # job or build: once
 
 
 def test_a_bake_builds_the_environment_once_and_its_tasks_run_in_it(
