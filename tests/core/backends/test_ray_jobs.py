@@ -23,6 +23,7 @@ from neuro_jupyter.core.bake import (
     start_bake,
 )
 from neuro_jupyter.core.bake.render import inspect_text
+from neuro_jupyter.core.errors import BackendError
 from neuro_jupyter.core.live import (
     follow_log,
     get_job,
@@ -166,6 +167,32 @@ def test_lines_written_before_a_ray_job_starts_stay_before_its_output(
     lines = read_task_log(task).splitlines()
     assert "cpu-of-their-cluster" in lines[0]
     assert lines[1:] == [f"line-{i}" for i in range(1, 41)]
+
+
+def test_a_preset_no_node_of_the_cluster_has_is_refused_not_left_pending(
+    ray_project: Project, ray_cluster: str,
+) -> None:
+    """The session's head has no GPU: a job or task with a GPU preset (a cluster preset mapped
+    to ``gpu-small``) would wait for ever; it fails at once, naming what it asked for and what
+    the cluster has. The same job with a CPU preset runs."""
+    live = ray_project.root / ".neuro" / "live.yml"
+    live.write_text(live.read_text() + "  gpu:\n    preset: H100x1\n    bash: echo never\n"
+                    "  cpu:\n    preset: cpu-small\n    bash: echo ran\n")
+    wait(lambda: ray_client(ray_cluster).cluster_nodes()[0])  # a new head lists its node soon
+    assert ray_client(ray_cluster).cluster_nodes()[1] is False  # a head without an autoscaler
+    with pytest.raises(BackendError, match=r"asks the Ray cluster at .* for 1 GPU, .*none of "
+                       r"its 1 node has that \(the largest: 0 GPU, 4 CPU"):
+        run_job(ray_project, "gpu", detach=True)
+    ran = run_job(ray_project, "cpu", detach=True)
+    record = wait(lambda: (r := get_job(ran.record.raw_id)).finished and r)
+    assert record.status == "succeeded", record.reason
+
+    (ray_project.root / ".neuro" / "gpus.yml").write_text(
+        "kind: batch\ntasks:\n  - id: t\n    preset: a100x1\n    bash: echo never\n")
+    bake = start_bake(ray_project, "gpus")
+    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
+    task = state.tasks[0]  # type: ignore[attr-defined]
+    assert task.status == "failed" and "none of its 1 node has that" in task.reason
 
 
 def test_a_live_jobs_restart_policy_applies_on_ray(ray_project: Project, ray_cluster: str) -> None:

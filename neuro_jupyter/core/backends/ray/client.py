@@ -101,6 +101,24 @@ def _client_class(module: Any) -> Any:
                     self._upload_package(uri, str(pack), include_gitignore, is_file=True)
             return uri
 
+        def cluster_nodes(self) -> tuple[list[dict[str, float]], bool]:
+            """The total resources of each alive node, and whether an autoscaler may add
+            nodes (the dashboard's state API and cluster status)."""
+            nodes = self._do_request("GET", "/api/v0/nodes?limit=10000")
+            nodes.raise_for_status()
+            found = (nodes.json().get("data") or {}).get("result") or {}
+            totals = [dict(node.get("resources_total") or {})
+                      for node in found.get("result") or [] if node.get("state") == "ALIVE"]
+            status = self._do_request("GET", "/api/cluster_status")
+            scaling = False
+            if status.ok:
+                data = status.json().get("data") or {}
+                # a head without an autoscaler still reports "Cluster status: N nodes"; an
+                # autoscaler's report is headed "Autoscaler status"
+                report = str(data.get("autoscalingStatus") or "")
+                scaling = "Autoscaler status" in report or bool(data.get("autoscalingError"))
+            return totals, scaling
+
         def upload_again(self, uri: str) -> None:
             """Upload the kept package ``uri`` again if the cluster has deleted it."""
             data = next((pack for held, pack in self.packs.values() if held == uri), None)

@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import BackendError
 from ..base import ExitInfo, ProcessSpec
+from .capacity import check_fits
 from .client import call, ray_client
 from .entrypoint import IGNORE_FILE, entrypoint, resources, runtime_env
 
@@ -43,6 +44,8 @@ def submit(
     ``reuse_upload`` ships the project once per process (a bake's tasks all run the code the
     bake started with)."""
     command, env_vars = entrypoint(spec)
+    asked = resources(spec)
+    check_fits(address, f"submit {spec.name or raw_id}", asked)
     env = runtime_env(spec, env_vars)
     if "working_dir" in env:
         env = _uploaded(address, env, reuse_upload)
@@ -53,7 +56,7 @@ def submit(
             call(
                 address, f"submit {spec.name or raw_id}", "submit_job", entrypoint=command,
                 submission_id=raw_id, runtime_env=env,
-                metadata={key: str(value) for key, value in metadata.items()}, **resources(spec),
+                metadata={key: str(value) for key, value in metadata.items()}, **asked,
             )
             return command
         except BackendError as exc:
