@@ -238,6 +238,8 @@ class BakeRunner:
             for group in self.groups:  # nothing stays held for a scheduler that has ended
                 group.deferred = False
                 group.release()
+            self.selector.close()  # its epoll: not left to a collector (the executor's
+            # objects are frozen, ``gc.freeze``), which leaked one per attempt run in-process
         self._settle()
         if self.cancel_requested:
             return "cancelled"
@@ -1177,6 +1179,14 @@ class Readable:
 
     def __bool__(self) -> bool:
         return bool(self._data)
+
+    def close(self) -> None:
+        """Close the epoll (or selector); nothing is waited on after this."""
+        self._data.clear()
+        if self._epoll is not None:
+            self._epoll.close()
+        elif self._selector is not None:
+            self._selector.close()
 
     def register(self, fd: int, data: tuple[FullID | None, bool]) -> None:
         if self._epoll is not None:

@@ -4,6 +4,7 @@ The bake's rules hold all the same: limits, fail_fast, cancel, every task record
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -296,3 +297,19 @@ def test_a_launched_task_starts_its_successor_only_when_it_succeeds(tmp_path: Pa
         assert not (tmp_path / "back.log").exists()
     finally:
         group.stopped()
+
+
+def test_attempts_run_in_process_leave_no_descriptor_behind(
+    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner closes what it waits with (its epoll): the executor freezes its objects
+    (``gc.freeze``), so nothing is left for a collector to close, and a process that runs
+    attempts itself (tests, benches) ran out of descriptors."""
+    tasks = "".join(f"  - id: t{i}\n    needs: []\n    bash: 'true'\n" for i in range(6))
+    write_batch("few", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    monkeypatch.chdir(a_project.root)
+    assert _run_here(a_project, "few", monkeypatch)[0] == "succeeded"  # what stays open once
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        assert _run_here(a_project, "few", monkeypatch)[0] == "succeeded"
+    assert len(os.listdir("/proc/self/fd")) == before
