@@ -210,7 +210,11 @@ def inspect_bake(
 ) -> BakeState:
     """The state of an attempt (default: the last) with its tasks and edges."""
     record = _bake(project, bake)
-    return AttemptFollower(record.bake_id, attempt, project.root).read()
+    follower = AttemptFollower(record.bake_id, attempt, project.root)
+    try:
+        return follower.read()
+    finally:  # its pidfd of a running executor: one per call was left open (a server, a
+        follower.close()  # view polling a running bake ran out of descriptors)
 
 
 def watch_bake(
