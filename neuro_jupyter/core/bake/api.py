@@ -113,6 +113,7 @@ class _Launcher:
         from .executor import spawn_executor
 
         self.project, self.bake_id, self.number = project, bake_id, number
+        self.backend = backend
         self.executor: LaunchedExecutor | None = None
         if fork_caller and callerfork.usable():
             return
@@ -129,7 +130,7 @@ class _Launcher:
 
             self.executor = callerfork.fork_executor(
                 self.bake_id, self.number, self.project.root,
-                Prepared(Path(self.project.root), plan, dict(config)),
+                Prepared(Path(self.project.root), plan, dict(config)), self.backend,
             )
         return self.executor
 

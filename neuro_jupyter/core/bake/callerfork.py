@@ -17,6 +17,7 @@ sockets, their memory): they use the fork server.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -37,8 +38,8 @@ def usable() -> bool:
     return forkserver.usable() and threading.active_count() == 1
 
 
-def fork_executor(bake_id: str, number: int, cwd: Path,
-                  prepared: executor.Prepared) -> executor.LaunchedExecutor:
+def fork_executor(bake_id: str, number: int, cwd: Path, prepared: executor.Prepared,
+                  backend: str = "local") -> executor.LaunchedExecutor:
     """Fork the executor of attempt ``number`` with the caller's ``prepared`` plan; it waits
     for ``go`` before touching the store (``LaunchedExecutor.go``/``abort``)."""
     reap()
@@ -66,7 +67,8 @@ def fork_executor(bake_id: str, number: int, cwd: Path,
         raise os_error(exc, paths.home(), "starting the bake executor") from exc
     if pid == 0:
         os.close(go_fd)
-        _become_executor(bake_id, number, prepared, read_end, log_fd, cwd, home, request_path)
+        _become_executor(bake_id, number, prepared, read_end, log_fd, cwd, home, request_path,
+                         backend)
     os.close(read_end)
     os.close(log_fd)
     _FORKED.append(pid)
@@ -74,7 +76,8 @@ def fork_executor(bake_id: str, number: int, cwd: Path,
 
 
 def _become_executor(bake_id: str, number: int, prepared: executor.Prepared, stdin_fd: int,
-                     log_fd: int, cwd: Path, home: str, request_path: Path) -> NoReturn:
+                     log_fd: int, cwd: Path, home: str, request_path: Path,
+                     backend: str) -> NoReturn:
     """In the forked child: run the attempt as ``python -m ...executor --wait`` would, then
     leave without the caller's exit handlers."""
     code = 1
@@ -89,6 +92,11 @@ def _become_executor(bake_id: str, number: int, prepared: executor.Prepared, std
         os.chdir(cwd)
         executor.ignore_signals()
         executor.keep_attempt(bake_id, number)  # this process its keeper, a child goes on
+        gc.freeze()  # the caller's objects (the plan) live to the end: no collection scans them
+        try:
+            executor.preload(backend)  # while the caller records the bake
+        except Exception:  # reported by the run, after "go"
+            pass
         if not executor.wait_for_go():
             executor.discard(executor.executor_log(bake_id, number), request_path)
             code = 0

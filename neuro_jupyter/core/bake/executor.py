@@ -195,19 +195,32 @@ class Prepared:
     config: Mapping[str, str]
 
 
+def preload(backend: str) -> None:
+    """Before ``go``, while the caller records the bake: import what the run needs, connect
+    the backend (Ray) and open this process's store connection, so that none of it is on the
+    way from ``go`` to the first task. A failure here is left to the run, which reports it."""
+    from ..backends import get_backend
+    from ..backends.local import child, launcher, mapping  # noqa: F401 - imported before "go"
+    from ..envs import bakes  # noqa: F401
+    from . import runner  # noqa: F401
+
+    get_backend(backend).check()  # Ray: import it, connect
+    try:
+        open_store(repair=False)  # the one ``execute`` uses (followed to its file, if replaced)
+    except NeuroJupyterError:  # opened (and reported) after "go"
+        pass
+
+
 def _prepare(request_path: Path) -> Prepared | None:
     """Import what the run needs and plan from the request; None when that fails (after
     ``go``, planning from the recorded snapshot reports the error in the attempt)."""
     try:
         request: dict[str, Any] = json.loads(request_path.read_text(encoding="utf-8"))
         request_path.unlink(missing_ok=True)
-        from ..backends import get_backend
-        from ..backends.local import child, mapping  # noqa: F401 - imported before "go"
         from ..project.discovery import open_project
         from ..workflow import plan_batch
-        from . import runner  # noqa: F401
 
-        get_backend(request.get("backend") or "local").check()  # Ray: import it, connect
+        preload(request.get("backend") or "local")
         project = open_project(request["root"], record=False)
         overlay = request["overlay"]
         plan = plan_batch(project, request["batch"], params=request["params"], overlay=overlay)

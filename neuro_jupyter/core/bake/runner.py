@@ -110,13 +110,15 @@ class Ahead:
 
 
 AHEAD = 64  # at most this many ready tasks prepared ahead per level
+CHAIN = 2  # successors a running task may have in a row (its successor's successor, ...)
 
 
 @dataclass
 class Successor:
     """A ready task the backend starts as soon as the running task ``after`` succeeds (its
     slot refilled without waiting for this scheduler); known to have started, or not, when
-    ``after`` is reaped."""
+    ``after`` is reaped. ``after`` may itself be a successor not started yet (a chain of
+    ``CHAIN``): tasks of a millisecond end before the scheduler could give them one."""
 
     fid: FullID
     after: FullID
@@ -236,6 +238,8 @@ class BakeRunner:
             for group in self.groups:  # nothing stays held for a scheduler that has ended
                 group.deferred = False
                 group.release()
+            self.selector.close()  # its epoll: not left to a collector (the executor's
+            # objects are frozen, ``gc.freeze``), which leaked one per attempt run in-process
         self._settle()
         if self.cancel_requested:
             return "cancelled"
@@ -361,7 +365,10 @@ class BakeRunner:
             self._started(successor)
         else:  # not started (this one failed): started as usual, its evaluation kept
             self._ahead[successor.fid] = Ahead(successor.spec, successor.process,
-                                               self.cancelling)
+                                               self.cancelling, successor.environment)
+            following = self._successor_of.get(successor.fid)
+            if following is not None:  # nor will the one after it
+                self._withdraw(following)
 
     def _finish_execution(self, fid: FullID, execution: Execution, info: ExitInfo) -> None:
         """Record the end of a reaped task's process, or start it again (its restart policy)."""
@@ -679,8 +686,9 @@ class BakeRunner:
                     if fid[:-1] == level.prefix and fid not in self._successor_of
                     and fid not in self._restarts and fid not in self.killed
                     and hasattr(ex, "withdraw")]
+            tails = self._tails(level)
             for node_id in level.ready:
-                if not free:
+                if not free and not tails:
                     break
                 fid = level.prefix + (node_id,)
                 ahead = self._ahead.get(fid)
@@ -691,24 +699,50 @@ class BakeRunner:
                                              and spec.caching_key and self.cache_possible):
                     continue  # a cache lookup comes first: started by ``_process``
                 node = level.graph.nodes[node_id]
-                after = self._after(level, node, free)
+                after = self._after(level, node, free) if free else None
+                if after is None and node.matrix_group is None and tails:
+                    after = tails[0]  # a running task's successor, in a row
                 if after is None:
                     continue
                 key = dotted(fid)
                 raw_id = f"job-{rows.uuid4_text()}"
+                before = self.running.get(after) or self._successor_for[after].execution
                 try:
                     execution = self.backend.start_after(
-                        ahead.process, raw_id=raw_id, after=self.running[after],
-                        labels=self._labels(fid))
+                        ahead.process, raw_id=raw_id, after=before, labels=self._labels(fid))
                 except NeuroJupyterError:  # reported when ``_process`` starts it
                     continue
-                free.remove(after)
+                (free if after in free else tails).remove(after)
                 if execution is None:
                     continue
                 del self._ahead[fid]
                 successor = Successor(fid, after, spec, ahead.process, raw_id, f"{key}.log",
                                       execution, ahead.environment)
                 self._successor_of[after] = self._successor_for[fid] = successor
+                if (node.matrix_group is None and ahead.process.restart == "never"
+                        and self._depth(after) + 1 < CHAIN):
+                    tails.append(fid)  # it may have one in turn
+
+    def _tails(self, level: Level) -> list[FullID]:
+        """The successors of ``level`` not started yet that may have a successor of their
+        own: outside matrix groups (whose limits count running tasks), without a restart
+        policy (a task that restarts has none), ``CHAIN`` deep at most."""
+        if CHAIN < 2 or not self._successor_for:
+            return []
+        nodes = level.graph.nodes
+        return [fid for fid, s in self._successor_for.items()
+                if fid[:-1] == level.prefix and fid not in self._successor_of
+                and nodes[fid[-1]].matrix_group is None and s.process.restart == "never"
+                and hasattr(s.execution, "withdraw") and self._depth(fid) < CHAIN]
+
+    def _depth(self, fid: FullID) -> int:
+        """How many successors not started yet lead to ``fid`` from a running task (0: it
+        runs)."""
+        depth = 0
+        while (pending := self._successor_for.get(fid)) is not None:
+            depth += 1
+            fid = pending.after
+        return depth
 
     def _after(self, level: Level, node: GraphNode, free: list[FullID]) -> FullID | None:
         """A running task of ``free`` whose slot ``node`` may take when it ends: the level's
@@ -735,13 +769,21 @@ class BakeRunner:
                    and nodes[s.after[-1]].matrix_group != group)
 
     def _withdraw(self, successor: Successor) -> bool:
-        """Take a successor back from its running task; False when it has started."""
-        running = self.running.get(successor.after)
-        if running is not None and not running.withdraw():  # type: ignore[attr-defined]
+        """Take a successor back from the task it follows (and the successors that follow
+        it, which then never start); False when it has started."""
+        if self._successor_for.get(successor.fid) is not successor:
+            return True  # taken back already (with the one it follows)
+        before = self.running.get(successor.after)
+        if before is None and (pending := self._successor_for.get(successor.after)):
+            before = pending.execution  # a successor itself, not started yet
+        if before is not None and not before.withdraw():  # type: ignore[attr-defined]
             return False
         del self._successor_of[successor.after], self._successor_for[successor.fid]
         self._ahead[successor.fid] = Ahead(successor.spec, successor.process, self.cancelling,
                                            successor.environment)
+        following = self._successor_of.get(successor.fid)
+        if following is not None:
+            self._withdraw(following)
         return True
 
     def _prepare_ahead(self) -> None:
@@ -752,7 +794,7 @@ class BakeRunner:
             if not level.ready or self._level_free(level):
                 continue
             count = 0
-            wanted = min(AHEAD, max(1, level.running))  # one for each slot that may free
+            wanted = min(AHEAD, max(1, level.running) * CHAIN)  # CHAIN for each slot
             for node_id in level.ready:
                 if count >= wanted:
                     break
@@ -1137,6 +1179,14 @@ class Readable:
 
     def __bool__(self) -> bool:
         return bool(self._data)
+
+    def close(self) -> None:
+        """Close the epoll (or selector); nothing is waited on after this."""
+        self._data.clear()
+        if self._epoll is not None:
+            self._epoll.close()
+        elif self._selector is not None:
+            self._selector.close()
 
     def register(self, fd: int, data: tuple[FullID | None, bool]) -> None:
         if self._epoll is not None:

@@ -77,12 +77,18 @@ def load_budget() -> Iterator[None]:
 
 
 def budgeted(func: F) -> F:
-    """Run ``func`` inside ``load_budget()``."""
+    """Run ``func`` inside ``load_budget()`` (written out: a bake evaluates each task through
+    two of these, and a generator-based context manager costs more than the rest of it)."""
 
     @wraps(func)
     def inner(*args: Any, **kwargs: Any) -> Any:
-        with load_budget():
+        if getattr(_work, "load", None) is not None:
             return func(*args, **kwargs)
+        _work.load = LOAD_WORK_LIMIT
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _work.load = None
 
     return inner  # type: ignore[return-value]
 

@@ -102,6 +102,29 @@ def test_a_waiting_follower_wakes_when_the_executor_exits(a_project: Any) -> Non
         follower.close()
 
 
+def test_inspecting_a_running_attempt_leaves_no_descriptor_behind(a_project: Any) -> None:
+    """``inspect_bake`` reads once: the pidfd its follower takes of a running executor is
+    closed again (a server or a view polling a running bake ran out of descriptors)."""
+    import os
+
+    from neuro_jupyter.core.bake import inspect_bake
+
+    store = open_store()
+    bake = _bake(a_project)
+    executor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        rows.update_attempt(store, bake.bake_id, 1, result="running", executor_pid=executor.pid,
+                            executor_start=str(start_ticks(executor.pid)))
+        assert not inspect_bake(a_project, bake).finished  # what stays open once (the store)
+        before = len(os.listdir("/proc/self/fd"))
+        for _ in range(20):
+            assert not inspect_bake(a_project, bake).finished
+        assert len(os.listdir("/proc/self/fd")) == before
+    finally:
+        executor.kill()
+        executor.wait()
+
+
 def test_watch_bake_yields_until_the_end(a_project: Any, write_batch: Any) -> None:
     from neuro_jupyter.core.bake import start_bake
 

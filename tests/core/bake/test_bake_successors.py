@@ -4,6 +4,7 @@ The bake's rules hold all the same: limits, fail_fast, cancel, every task record
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,27 @@ from neuro_jupyter.core.workflow import plan_batch
 COUNT = "touch {d}/$$; ls {d} | wc -l >> {counts}; sleep 0.05; rm {d}/$$"
 
 
-def _run_here(project: Any, batch: str, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
+def _run_here(project: Any, batch: str, monkeypatch: pytest.MonkeyPatch,
+              chained: list[str] | None = None) -> tuple[str, int]:
     """Run a bake's attempt in this process (its executor's code, not a new process); its
-    result and how many tasks started as successors."""
+    result and how many tasks started as successors (``chained``: those that followed a
+    successor, given to it before it started)."""
     successors = []
-    started = runner.BakeRunner._started
+    started, assign = runner.BakeRunner._started, runner.BakeRunner._assign_successors
 
     def spy(self: runner.BakeRunner, task: runner.Successor) -> None:
         if task.after:
             successors.append(task.fid)
         started(self, task)
 
+    def spy_assign(self: runner.BakeRunner) -> None:
+        assign(self)
+        if chained is not None:  # given to a successor that has not started yet
+            chained.extend(s.fid[-1] for s in self._successor_of.values()
+                           if s.after in self._successor_for and s.fid[-1] not in chained)
+
     monkeypatch.setattr(runner.BakeRunner, "_started", spy)
+    monkeypatch.setattr(runner.BakeRunner, "_assign_successors", spy_assign)
     store = open_store()
     plan = plan_batch(project, batch)
     bake = rows.create_bake(store, project_pk=project_pk(project, store), batch=batch,
@@ -67,6 +77,65 @@ def test_slots_are_refilled_by_successors_and_every_task_is_recorded(
         assert task.started_at is not None and task.finished_at is not None
         assert task.started_at <= task.finished_at
         assert Path(task.log_path).read_text() == f"{task.full_id}\n"  # its own env and log
+
+
+def test_successors_follow_successors_in_a_row(
+    a_project: Any, write_batch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A successor not started yet is given one of its own (``runner.CHAIN``), so tasks
+    shorter than a scheduling round keep their slot busy; the limit and every record hold."""
+    marks, counts = tmp_path / "marks", tmp_path / "counts"
+    marks.mkdir()
+    count = COUNT.format(d=marks, counts=counts)
+    tasks = "".join(f"  - id: t{i}\n    needs: [{f't{i - 1}' if i % 5 == 4 else ''}]\n"
+                    f"    bash: 'echo $NEURO_JUPYTER_TASK; {count}'\n" for i in range(16))
+    write_batch("row", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    monkeypatch.chdir(a_project.root)
+    chained: list[str] = []
+    result, successors = _run_here(a_project, "row", monkeypatch, chained)
+    assert result == "succeeded"
+    assert chained, "no successor was given a successor of its own"
+    assert successors >= len(chained)
+    seen = [int(x) for x in counts.read_text().split()]
+    assert len(seen) == 16 and max(seen) <= 2  # max_parallel holds
+    state = inspect_bake(a_project, rows.list_bakes(open_store(), project_pk(a_project))[0])
+    by_id = tasks_by_id(state)
+    for task in state.tasks:
+        assert task.status == "succeeded" and task.pid and task.exit_code == 0
+        assert Path(task.log_path).read_text() == f"{task.full_id}\n"
+    for i in range(4, 16, 5):  # a need is met before its task starts
+        assert by_id[f"t{i - 1}"].finished_at <= by_id[f"t{i}"].started_at  # type: ignore[operator]
+
+
+def test_a_failure_in_a_row_of_successors_stops_the_rest_of_it(
+    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What follows a failed task never starts in its slot: without fail_fast the scheduler
+    starts it (it runs once), with fail_fast it is skipped."""
+    tasks = "".join(f"  - id: t{i}\n    needs: []\n    bash: 'sleep 0.05; echo $NEURO_JUPYTER_TASK'\n"
+                    for i in range(8))
+    bad = "  - id: bad\n    needs: []\n    bash: sleep 0.05; exit 3\n"
+    head = "  - id: first\n    needs: []\n    bash: sleep 0.1\n"
+    for fail_fast in ("false", "true"):
+        write_batch("f" + fail_fast, f"kind: batch\ndefaults:\n  max_parallel: 2\n"
+                    f"  fail_fast: {fail_fast}\ntasks:\n{head}{bad}{tasks}")
+        monkeypatch.chdir(a_project.root)
+        assert _run_here(a_project, "f" + fail_fast, monkeypatch)[0] == "failed"
+        state = inspect_bake(a_project, rows.list_bakes(open_store(), project_pk(a_project))[0])
+        by_id = tasks_by_id(state)
+        assert by_id["bad"].status == "failed"
+        assert by_id["first"].status == ("succeeded" if fail_fast == "false" else "cancelled")
+        after = {by_id[f"t{i}"].status for i in range(8)}
+        if fail_fast == "false":
+            assert after == {"succeeded"}
+        else:  # those started with ``bad`` (at most one, in the other slot) are cancelled
+            assert after <= {"skipped", "cancelled", "succeeded"} and "skipped" in after
+        for i in range(8):
+            task = by_id[f"t{i}"]
+            if task.status == "succeeded":  # it ran once, in its own log
+                assert Path(task.log_path).read_text() == f"t{i}\n"
+            elif task.status == "skipped":
+                assert not task.raw_id
 
 
 def test_a_matrix_limit_holds_for_successors(
@@ -205,6 +274,22 @@ def test_a_launched_task_starts_its_successor_only_when_it_succeeds(tmp_path: Pa
         assert not failing.successor_taken  # type: ignore[attr-defined]
         assert not (tmp_path / "never.log").exists()
 
+        head = child.start_child(spec("sleep 0.2", "head"), "job-7")
+        middle = child.start_after(spec("sleep 0.1; echo middle", "middle"), "job-8", head)
+        last = child.start_after(spec("echo last", "last"), "job-9", middle)  # type: ignore[arg-type]
+        assert middle is not None and last is not None  # a successor not started takes one
+        assert done(head).ok and head.successor_taken  # type: ignore[attr-defined]
+        assert done(middle).ok and middle.successor_taken  # type: ignore[attr-defined]
+        assert done(last).ok and (tmp_path / "last.log").read_text() == "last\n"
+
+        head = child.start_child(spec("sleep 0.2", "head2"), "job-10")
+        middle = child.start_after(spec("sleep 0.1; exit 1", "middle2"), "job-11", head)
+        last = child.start_after(spec("echo never", "never2"), "job-12", middle)  # type: ignore[arg-type]
+        assert middle is not None and last is not None
+        assert done(head).ok and done(middle).exit_code == 1
+        assert not middle.successor_taken  # type: ignore[attr-defined]
+        assert not (tmp_path / "never2.log").exists()
+
         slow = child.start_child(spec("sleep 0.3", "slow"), "job-5")
         taken_back = child.start_after(spec("echo back", "back"), "job-6", slow)
         assert taken_back is not None and slow.withdraw()  # type: ignore[attr-defined]
@@ -212,3 +297,19 @@ def test_a_launched_task_starts_its_successor_only_when_it_succeeds(tmp_path: Pa
         assert not (tmp_path / "back.log").exists()
     finally:
         group.stopped()
+
+
+def test_attempts_run_in_process_leave_no_descriptor_behind(
+    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner closes what it waits with (its epoll): the executor freezes its objects
+    (``gc.freeze``), so nothing is left for a collector to close, and a process that runs
+    attempts itself (tests, benches) ran out of descriptors."""
+    tasks = "".join(f"  - id: t{i}\n    needs: []\n    bash: 'true'\n" for i in range(6))
+    write_batch("few", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    monkeypatch.chdir(a_project.root)
+    assert _run_here(a_project, "few", monkeypatch)[0] == "succeeded"  # what stays open once
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(3):
+        assert _run_here(a_project, "few", monkeypatch)[0] == "succeeded"
+    assert len(os.listdir("/proc/self/fd")) == before
