@@ -23,6 +23,12 @@ def free_bytes(folder: Path) -> int | None:
     return stat.f_bavail * stat.f_frsize
 
 
+def disk_full(folder: Path) -> bool:
+    """Whether the disk holding ``folder`` has no room left for our writes."""
+    free = free_bytes(folder)
+    return free is not None and free < FULL_BELOW
+
+
 def full_disk_note(folder: Path | None = None) -> str:
     """A line saying the disk holding the state folder is full and what that means; ``""``
     when it is not."""

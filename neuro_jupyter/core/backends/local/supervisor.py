@@ -38,6 +38,7 @@ from ...store.db import Store, open_store
 from ...store.jobs import JobRecord, finish_job, get_job_record, put_job, update_job
 from ...store.projects import ensure_project, get_project
 from ...store.retry import Backoff, until_written
+from ...store.space import disk_full
 from ..base import ProcessSpec
 from ..restart import delay, exit_status, life_span_ended, log_line, past_life_span, restarts
 from . import keeper
@@ -214,6 +215,9 @@ def supervise(raw_id: str) -> int:
         end.update(status="failed", reason=f"killed by {signal_name(-code)}")
     else:
         end.update(status="failed", reason=f"exit code {code}")
+    if end["status"] == "failed" and disk_full(spec.log_path.parent):
+        end["reason"] += ("; the disk holding its log was full when it ended (its output may "
+                          "be cut, and a write it made may be what failed)")
     book.set(finished_at=time.time(), **end)
     book.settle(wake_r)
     return 0
