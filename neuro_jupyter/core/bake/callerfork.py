@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from .. import paths
+from ..backends.local.keeper import exit_flushed
 from ..errors import os_error
 from ..store.db import close_stores
 from . import executor, forkserver
@@ -104,13 +105,7 @@ def _become_executor(bake_id: str, number: int, prepared: executor.Prepared, std
             code = executor.run_attempt(bake_id, number, prepared)
     except BaseException:
         traceback.print_exc()
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # exiting anyway
-                pass
-        os._exit(code)
+    exit_flushed(code)
 
 
 def reap() -> None:

@@ -3,12 +3,14 @@ since the last one (``tasks.rev``), and a waiting follower wakes when the execut
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -80,49 +82,33 @@ def test_a_follower_reads_what_changed_and_keeps_file_order(a_project: Any) -> N
     assert [dataclasses.astuple(t) for t in third.tasks] == [dataclasses.astuple(t) for t in whole]
 
 
+@contextlib.contextmanager
+def _running_executor(bake_id: str, seconds: float) -> Iterator[subprocess.Popen[bytes]]:
+    """A process recorded as the attempt's running executor, living ``seconds``."""
+    executor = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"])
+    try:
+        rows.update_attempt(open_store(), bake_id, 1, result="running", executor_pid=executor.pid,
+                            executor_start=str(start_ticks(executor.pid)))
+        yield executor
+    finally:
+        executor.kill()
+        executor.wait()
+
+
 def test_a_waiting_follower_wakes_when_the_executor_exits(a_project: Any) -> None:
     """The attempt's recorded executor exits after 0.3 s; a follower waiting up to 60 s for
     its next read is back long before."""
-    store = open_store()
     bake = _bake(a_project)
-    executor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
-    try:
-        ticks = start_ticks(executor.pid)
-        rows.update_attempt(store, bake.bake_id, 1, result="running", executor_pid=executor.pid,
-                            executor_start=str(ticks))
-        follower = AttemptFollower(bake.bake_id)
-        assert not follower.read().finished
-        started = time.monotonic()
-        follower.wait(60.0)
-        assert time.monotonic() - started < 30
-        assert executor.poll() is not None  # reaped by the follower: its child here
-    finally:
-        executor.kill()
-        executor.wait()
-        follower.close()
-
-
-def test_inspecting_a_running_attempt_leaves_no_descriptor_behind(a_project: Any) -> None:
-    """``inspect_bake`` reads once: the pidfd its follower takes of a running executor is
-    closed again (a server or a view polling a running bake ran out of descriptors)."""
-    import os
-
-    from neuro_jupyter.core.bake import inspect_bake
-
-    store = open_store()
-    bake = _bake(a_project)
-    executor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        rows.update_attempt(store, bake.bake_id, 1, result="running", executor_pid=executor.pid,
-                            executor_start=str(start_ticks(executor.pid)))
-        assert not inspect_bake(a_project, bake).finished  # what stays open once (the store)
-        before = len(os.listdir("/proc/self/fd"))
-        for _ in range(20):
-            assert not inspect_bake(a_project, bake).finished
-        assert len(os.listdir("/proc/self/fd")) == before
-    finally:
-        executor.kill()
-        executor.wait()
+    follower = AttemptFollower(bake.bake_id)
+    with _running_executor(bake.bake_id, 0.3) as executor:
+        try:
+            assert not follower.read().finished
+            started = time.monotonic()
+            follower.wait(60.0)
+            assert time.monotonic() - started < 30
+            assert executor.poll() is not None  # reaped by the follower: its child here
+        finally:
+            follower.close()
 
 
 def test_watch_bake_yields_until_the_end(a_project: Any, write_batch: Any) -> None:
@@ -148,16 +134,14 @@ def _open_fds() -> int:
 
 def test_reading_a_running_bake_again_and_again_holds_no_descriptor(a_project: Any) -> None:
     """The Jupyter server and a kernel read a running bake every second for hours
-    (``inspect_bake``, the notebook view): a read that does not wait holds nothing, and a
-    follower let go of closes what it held."""
+    (``inspect_bake``, the notebook view): a read that does not wait holds nothing (a server
+    or a view polling a running bake ran out of descriptors), and a follower let go of closes
+    what it held."""
     from neuro_jupyter.core.bake import inspect_bake
 
-    store = open_store()
     bake = _bake(a_project)
-    executor = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    try:
-        rows.update_attempt(store, bake.bake_id, 1, result="running", executor_pid=executor.pid,
-                            executor_start=str(start_ticks(executor.pid)))
+    with _running_executor(bake.bake_id, 60):
+        assert not inspect_bake(a_project, bake).finished  # what stays open once (the store)
         before = _open_fds()
         for _ in range(50):
             assert not inspect_bake(a_project, bake.bake_id).finished
@@ -169,9 +153,6 @@ def test_reading_a_running_bake_again_and_again_holds_no_descriptor(a_project: A
         del waiting
         gc.collect()
         assert _open_fds() == before
-    finally:
-        executor.kill()
-        executor.wait()
 
 
 def test_waiting_works_for_descriptors_past_select_s_limit(a_project: Any) -> None:
