@@ -116,17 +116,23 @@ def make_project(tmp_path: Path, cells: list[str]) -> tuple[Path, Path]:
     return root, gate
 
 
+def run_bake_notebook(browser: Any, url: str) -> tuple[Any, list[str]]:
+    """A page with bake.ipynb open and its cells run; the page's errors, gathered as they come."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    open_notebook(page, url, "bake.ipynb")
+    run_all_cells(page)
+    return page, errors
+
+
 def test_bake_views_draw_zoom_find_and_show_logs(tmp_path: Path) -> None:
     root, gate = make_project(tmp_path, [
         "%load_ext neuro_jupyter", "%bake demo --name in-lab", BIG_CELL,
     ])
     with running_lab(tmp_path, root) as url, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        open_notebook(page, url, "bake.ipynb")
-        run_all_cells(page)
+        page, errors = run_bake_notebook(browser, url)
 
         # a live bake: drawn by the graph component, following the store by itself
         small = page.locator(VIEW.format("in-lab"))
@@ -241,12 +247,7 @@ def test_bake_view_outlives_a_kernel_restart(tmp_path: Path, server_extension: b
     args = [] if server_extension else ["--ServerApp.jpserver_extensions=neuro_jupyter=False"]
     tag = "rest" if server_extension else "kernel"
     with running_lab(tmp_path, root, extra_args=args) as url, chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        open_notebook(page, url, "bake.ipynb")
-        run_all_cells(page)
+        page, errors = run_bake_notebook(browser, url)
         old = page.locator(VIEW.format("long")).first
         wait_fill(page, "long", "train", STEELBLUE)
         source = "server" if server_extension else "kernel"
@@ -318,12 +319,7 @@ def test_kernel_sends_only_the_changed_tasks(tmp_path: Path) -> None:
     args = ["--ServerApp.jpserver_extensions=neuro_jupyter=False"]
     try:
         with running_lab(tmp_path, root, extra_args=args) as url, chromium() as browser:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            open_notebook(page, url, "bake.ipynb")
-            run_all_cells(page)
+            page, errors = run_bake_notebook(browser, url)
             view = page.locator(VIEW.format("many"))
             view.locator('.nj-graph-view[data-layout="ready"][data-nodes="40"]').wait_for()
             view.locator('.nj-graph-connection[data-state="kernel"]').wait_for()

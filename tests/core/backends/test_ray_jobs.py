@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from waiting import wait_until
@@ -90,6 +91,14 @@ tasks:
 wait = functools.partial(wait_until, timeout=60.0, interval=0.2)
 
 
+def only_task(project: Project, batch: str, text: str) -> Any:
+    """Bake ``text`` (one task) as batch ``batch`` to its end; its task's record."""
+    (project.root / ".neuro" / f"{batch}.yml").write_text(text)
+    bake = start_bake(project, batch)
+    state = wait(lambda: (s := inspect_bake(project, bake.bake_id)).attempt.finished and s)
+    return state.tasks[0]  # type: ignore[attr-defined]
+
+
 @pytest.fixture
 def ray_project(a_project: Project, ray_cluster: str) -> Project:
     """A project whose .neuro.toml sends its jobs to the session's Ray head."""
@@ -157,12 +166,9 @@ def test_lines_written_before_a_ray_job_starts_stay_before_its_output(
     note = f"neuro-jupyter: {record.meta['preset_note']}\n"
     assert "cpu-of-their-cluster" in note and text == note + "out\n"
 
-    (ray_project.root / ".neuro" / "mapped.yml").write_text(
+    task = only_task(ray_project, "mapped",
         "kind: batch\ntasks:\n  - id: t\n    preset: cpu-of-their-cluster\n"
         "    bash: for i in $(seq 1 40); do echo line-$i; done\n")
-    bake = start_bake(ray_project, "mapped")
-    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
-    task = state.tasks[0]  # type: ignore[attr-defined]
     assert task.status == "succeeded", task.reason
     lines = read_task_log(task).splitlines()
     assert "cpu-of-their-cluster" in lines[0]
@@ -187,11 +193,8 @@ def test_a_preset_no_node_of_the_cluster_has_is_refused_not_left_pending(
     record = wait(lambda: (r := get_job(ran.record.raw_id)).finished and r)
     assert record.status == "succeeded", record.reason
 
-    (ray_project.root / ".neuro" / "gpus.yml").write_text(
+    task = only_task(ray_project, "gpus",
         "kind: batch\ntasks:\n  - id: t\n    preset: a100x1\n    bash: echo never\n")
-    bake = start_bake(ray_project, "gpus")
-    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
-    task = state.tasks[0]  # type: ignore[attr-defined]
     assert task.status == "failed" and "none of its 1 node has that" in task.reason
 
 
@@ -218,12 +221,9 @@ def test_a_live_jobs_restart_policy_applies_on_ray(ray_project: Project, ray_clu
     assert not subprocess.run(["pgrep", "-f", "echo round"], capture_output=True).stdout
 
     # a bake's task: Ray's entrypoint restarts it, the bake's runner does not restart it again
-    (ray_project.root / ".neuro" / "flaky.yml").write_text(
+    task = only_task(ray_project, "flaky",
         "kind: batch\ntasks:\n  - id: fetch\n    restart: on-failure\n    bash: |\n"
         "      if [ -e task.seen ]; then echo second; else touch task.seen; echo first; exit 3; fi\n")
-    bake = start_bake(ray_project, "flaky")
-    state = wait(lambda: (s := inspect_bake(ray_project, bake.bake_id)).attempt.finished and s)
-    task = state.tasks[0]  # type: ignore[attr-defined]
     assert task.status == "succeeded", task.reason
     assert read_task_log(task) == ("first\nneuro-jupyter: the job exited with code 3; restart "
                                    "#1 in 0.1s (restart: on-failure)\nsecond\n")
