@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from ..core.errors import NeuroJupyterError
+from ..core.store.space import full_disk_note
 
 if TYPE_CHECKING:
     from ..core.project import Project
@@ -22,17 +23,22 @@ class HelpShown(Exception):
 
 
 def friendly_errors(func: F) -> F:
-    """Turn our own errors into a one-paragraph message on stderr instead of a traceback."""
+    """Turn our own errors into a one-paragraph message on stderr instead of a traceback; say
+    when the state folder's disk is full (as the CLI does)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        note = full_disk_note()  # what the magic shows may then be behind: said after it
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
         except NeuroJupyterError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             return None
         except HelpShown:
             return None
+        if note:
+            print(f"Warning: {note}", file=sys.stderr)
+        return result
 
     return wrapper  # type: ignore[return-value]
 

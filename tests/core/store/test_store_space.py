@@ -47,3 +47,4 @@ def test_a_followed_log_says_when_the_disk_fills(
 def test_the_real_disk_of_a_folder_is_measured(tmp_path: Path) -> None:
     assert (space.free_bytes(tmp_path) or 0) > 0
     assert space.free_bytes(tmp_path / "missing") is None
+
