@@ -3,6 +3,7 @@ offset without cutting a UTF-8 character, and follow them until their writer has
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +31,22 @@ def read_from(path: Path | str, offset: int = 0, limit: int | None = None) -> tu
         return "", offset
     text, used = decode(data, partial=True)
     return text, offset + used
+
+
+def read_tail(path: Path | str, max_bytes: int) -> tuple[str, int, int]:
+    """The text of the last ``max_bytes`` bytes of ``path`` from its first whole line on (all
+    of it when it is smaller), the offset that text starts at (0: nothing left out) and the
+    offset to read next; nothing when there is no file."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return "", 0, 0
+    start = max(0, size - max_bytes)
+    text, end = read_from(path, start)
+    if start:
+        skipped, _, text = text.partition("\n")
+        start += len(skipped.encode("utf-8")) + 1
+    return text, start, end
 
 
 def follow(read: Callable[[int], tuple[str, int]], running: Callable[[], bool], *,

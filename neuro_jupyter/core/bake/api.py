@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 from ..backends.base import get_backend
 from ..backends.target import resolve_target
 from ..errors import ConflictError, InvalidInputError, NotFoundError, UnknownNameError
+from ..logfiles import read_from, read_tail
 from ..store import bakes as rows
 from ..store.db import Store, open_store
 from ..store.projects import project_pk
@@ -260,17 +260,10 @@ def read_task_log(task: rows.TaskRecord, *, raw: bool = False, limit: int | None
     whole line on, after a line that says the beginning is left out and where the log is."""
     if not task.log_path:
         return ""
-    try:
-        with open(task.log_path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            start = 0 if limit is None else max(0, size - 4 * limit)  # UTF-8: ≤ 4 bytes a char
-            handle.seek(start)
-            data = handle.read()
-    except OSError:
-        return ""
-    if start:
-        data = data[data.find(b"\n") + 1:]  # from the first whole line on (none: nothing)
-    text = data.decode("utf-8", errors="replace")
+    if limit is None:
+        text, start, size = read_from(task.log_path)[0], 0, 0
+    else:  # UTF-8: at most 4 bytes a character
+        text, start, size = read_tail(task.log_path, 4 * limit)
     if not raw:
         text = process_output(text).text
     cut = limit is not None and len(text) > limit

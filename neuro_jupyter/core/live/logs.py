@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..backends.records import sync_log
-from ..logfiles import follow, read_from
+from ..logfiles import follow, read_from, read_tail
 from ..store.jobs import JobRecord
 from .query import get_job
 
@@ -68,14 +68,9 @@ def tail_log(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> str:
 def log_tail(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> tuple[str, int]:
     """The last ``lines`` lines of the log and the offset after them (to follow from there)."""
     sync_log(record)
-    path = Path(record.log_path)
-    if not record.log_path or not path.exists():
+    if not record.log_path:
         return "", 0
-    size = path.stat().st_size
-    start = max(0, size - max_bytes)
-    text, end = read_log(record, start)
-    if start:
-        text = text.partition("\n")[2]
+    text, _, end = read_tail(record.log_path, max_bytes)
     kept = text.splitlines(keepends=True)[-lines:]
     return "".join(kept), end
 
