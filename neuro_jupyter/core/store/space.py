@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from .. import paths
+from ..errors import NeuroJupyterError
 
 FULL_BELOW = 64 << 10  # bytes free under which a disk is full for our writes (SQLite pages, logs)
 CHECK_EVERY = 2.0  # seconds between two looks of a SpaceWatch
@@ -34,7 +35,7 @@ def full_disk_note(folder: Path | None = None) -> str:
     when it is not."""
     try:
         folder = folder or paths.home()
-    except OSError:
+    except (OSError, NeuroJupyterError):  # no state folder: the command itself says why
         return ""
     free = free_bytes(folder)
     if free is None or free >= FULL_BELOW:

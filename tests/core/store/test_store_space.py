@@ -48,3 +48,18 @@ def test_the_real_disk_of_a_folder_is_measured(tmp_path: Path) -> None:
     assert (space.free_bytes(tmp_path) or 0) > 0
     assert space.free_bytes(tmp_path / "missing") is None
 
+
+
+def test_a_state_folder_that_cannot_exist_is_no_full_disk_and_no_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The look at the disk comes before every command: a state folder that cannot be made
+    is left to the command, which says why."""
+    from neuro_jupyter.cli import main
+
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("NEURO_JUPYTER_HOME", str(tmp_path / "file" / "home"))
+    assert space.full_disk_note() == ""
+    assert main(["projects"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: Cannot use ") and "as the state folder" in err
