@@ -313,3 +313,70 @@ def test_attempts_run_in_process_leave_no_descriptor_behind(
     for _ in range(3):
         assert _run_here(a_project, "few", monkeypatch)[0] == "succeeded"
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_rounds_wait_while_every_slot_has_successors(
+    a_project: Any, write_batch: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While every running task has successors queued, a round lasts a while (a share of the
+    time they take, ``runner.ROUND_PERIOD`` at most): tasks that end meanwhile are reaped
+    together. The limit, the order of needs and every record hold."""
+    marks, counts = tmp_path / "marks", tmp_path / "counts"
+    marks.mkdir()
+    count = COUNT.format(d=marks, counts=counts).replace("sleep 0.05; ", "")
+    tasks = "".join(f"  - id: t{i}\n    needs: [{f't{i - 7}' if i >= 7 else ''}]\n"
+                    f"    bash: 'echo $NEURO_JUPYTER_TASK; {count}'\n" for i in range(40))
+    write_batch("short", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    monkeypatch.chdir(a_project.root)
+    pauses: list[float] = []
+    sleep = runner.time.sleep
+
+    def seen_sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        sleep(seconds)
+
+    monkeypatch.setattr(runner.time, "sleep", seen_sleep)
+    result, successors = _run_here(a_project, "short", monkeypatch)
+    assert result == "succeeded" and successors > 0
+    rounds = [p for p in pauses if p > 0]
+    assert rounds, "no round waited for its successors"
+    assert max(rounds) <= runner.ROUND_PERIOD
+    seen = [int(x) for x in counts.read_text().split()]
+    assert len(seen) == 40 and max(seen) <= 2  # max_parallel holds
+    state = inspect_bake(a_project, rows.list_bakes(open_store(), project_pk(a_project))[0])
+    by_id = tasks_by_id(state)
+    assert {t.status for t in state.tasks} == {"succeeded"}
+    for i in range(7, 40):
+        assert by_id[f"t{i - 7}"].finished_at <= by_id[f"t{i}"].started_at  # type: ignore[operator]
+
+
+def test_the_first_write_of_a_big_bake_goes_in_parts(
+    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every task's row is written at the start; while tasks run, in parts of
+    ``runner.FLUSH_CHUNK`` rows in file order, so that no slot waits for the whole write."""
+    tasks = "".join(f"  - id: t{i}\n    needs: []\n    bash: 'true'\n" for i in range(30))
+    write_batch("big", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    monkeypatch.chdir(a_project.root)
+    monkeypatch.setattr(runner, "FLUSH_CHUNK", 5)
+    writes: list[list[str]] = []
+    put = rows.put_tasks
+
+    def seen_put(store: Any, tasks: Any) -> None:
+        tasks = list(tasks)
+        writes.append([t.full_id for t in tasks])
+        put(store, tasks)
+
+    monkeypatch.setattr(rows, "put_tasks", seen_put)
+    assert _run_here(a_project, "big", monkeypatch)[0] == "succeeded"
+    first = writes[0]  # in file order (a task being spawned is written with its pid, later)
+    assert len(first) == 5 and first == sorted(first, key=lambda i: int(i[1:]))
+    written = set()
+    for ids in writes:
+        written.update(ids)
+        if len(written) < 30:
+            assert len(ids) <= 5
+    assert written == {f"t{i}" for i in range(30)}
+    state = inspect_bake(a_project, rows.list_bakes(open_store(), project_pk(a_project))[0])
+    assert [t.full_id for t in state.tasks] == [f"t{i}" for i in range(30)]
+    assert {t.status for t in state.tasks} == {"succeeded"}

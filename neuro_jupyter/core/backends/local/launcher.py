@@ -48,6 +48,7 @@ class LaunchedChild(Execution):
     out_fd = None  # its output goes to its log on the launcher thread: nothing to pump here
     output_open = False
     deadline = None  # its life span is kept by the launcher thread
+    ran = 0.0  # seconds from its spawn to its exit, once it has exited
 
     _waiting_task: _Task | None = None  # a successor's task until ``then`` takes it
 
@@ -336,6 +337,7 @@ def _run(task: _Task) -> tuple[Callable[[], None], _Task | None]:
     the task's successor to run next on this thread (``LaunchedChild.then``)."""
     child = task.child
     read_end, write_end = os.pipe()
+    spawned = time.monotonic()
     try:
         pid = task.spawner(task.path, task.argv, task.envp, write_end, task.cwd)
     except OSError as exc:
@@ -350,6 +352,7 @@ def _run(task: _Task) -> tuple[Callable[[], None], _Task | None]:
     try:
         log, ended = _follow(task, pid, read_end)
         _, status = os.waitpid(pid, 0)  # it has exited: at once
+        child.ran = time.monotonic() - spawned
         while not ended and (data := _read(read_end)):  # what is left (a leftover grandchild
             log = _write(task, log, data)  # may hold the pipe: read what is there, no more)
         info = child._exit_info(status)
