@@ -195,14 +195,17 @@ class Prepared:
     config: Mapping[str, str]
 
 
-def preload(backend: str) -> None:
-    """Before ``go``, while the caller records the bake: import what the run needs, connect
-    the backend (Ray) and open this process's store connection, so that none of it is on the
-    way from ``go`` to the first task. A failure here is left to the run, which reports it."""
+def preload(backend: str, images: bool = True) -> None:
+    """Before ``go``, while the caller records the bake: import what the run needs (the
+    environments' code when the flow has ``images``), connect the backend (Ray) and open this
+    process's store connection, so that none of it is on the way from ``go`` to the first
+    task. A failure here is left to the run, which reports it."""
     from ..backends import get_backend
     from ..backends.local import child, launcher, mapping  # noqa: F401 - imported before "go"
-    from ..envs import bakes  # noqa: F401
     from . import runner  # noqa: F401
+
+    if images:
+        from ..envs import bakes  # noqa: F401
 
     get_backend(backend).check()  # Ray: import it, connect
     try:
@@ -312,15 +315,18 @@ def execute(bake_id: str, number: int, prepared: Prepared | None = None) -> tupl
     if attempt.from_failed and source:
         previous = {task.full_id: task for task in rows.list_tasks(store, bake_id, source)}
     backend = get_backend(bake.backend)
-    from ..envs.bakes import task_environments
+    environments = None
+    if plan.images:  # else no task has an environment
+        from ..envs.bakes import task_environments
 
+        environments = task_environments(project, plan.images, backend.name, bake.project_pk,
+                                         _echo)
     runner = BakeRunner(
         store, bake, number, plan.root, project, backend=backend,
         mapper=backend.process_spec,
         logs_root=paths.logs_dir(), previous=previous,
         previous_attempt=source or 0, echo=_echo, flush_echo=flush_echo,
-        environments=task_environments(project, plan.images, backend.name, bake.project_pk,
-                                       _echo),
+        environments=environments,
     )
 
     def record_again(new: Store) -> None:
