@@ -70,7 +70,10 @@ class Map:
         return [str(k.value) for k, _ in self.items]
 
     def __contains__(self, key: object) -> bool:
-        return any(k.value == key for k, _ in self.items)
+        for k, _ in self.items:  # a loop, not any(): asked ~10 times per task of a flow
+            if k.value == key:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self.items)

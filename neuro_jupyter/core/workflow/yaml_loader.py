@@ -5,7 +5,7 @@ from __future__ import annotations
 import yaml
 
 from ..errors import Location, WorkflowError
-from .ast import Map, Node, Scalar, Seq
+from .ast import Map, Node, Scalar, ScalarValue, Seq
 
 try:  # libyaml is ~5x faster at composing
     _BaseLoader: type = yaml.CSafeLoader
@@ -34,16 +34,39 @@ class FlowLoader(_BaseLoader):
 
 def _loc(node: yaml.Node, filename: str) -> Location:
     mark = node.start_mark
-    return Location(filename, mark.line + 1, mark.column + 1)
+    return _location(filename, mark.line + 1, mark.column + 1)
 
 
+def _location(file: str, line: int, column: int) -> Location:
+    """``Location(file, line, column)`` without the frozen dataclass's per-field
+    ``object.__setattr__`` (one per node of every workflow file read)."""
+    loc = _new(Location)
+    fields = loc.__dict__
+    fields["file"], fields["line"], fields["column"] = file, line, column
+    return loc
+
+
+def _scalar(value: ScalarValue, loc: Location, quoted: bool, content: Location | None) -> Scalar:
+    """``Scalar(...)``, made as ``_location`` makes a Location."""
+    node = _new(Scalar)
+    fields = node.__dict__
+    fields["value"], fields["loc"], fields["quoted"], fields["content"] = (
+        value, loc, quoted, content)
+    return node
+
+
+_new = object.__new__
 _STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_FLATTENED = frozenset((_MERGE_TAG, "tag:yaml.org,2002:value"))  # keys flatten_mapping changes
 _CORE = "tag:yaml.org,2002:"
 # YAML's own types; any other tag (``!!python/object``, ``!custom``) is refused by name
 PLAIN_TAGS = frozenset(_CORE + t for t in (
     "str", "int", "float", "bool", "null", "map", "seq", "timestamp", "binary", "merge",
     "omap", "pairs", "set", "value"))
 MAX_NODES = 1_000_000  # values of a document, after alias expansion ("billion laughs")
+_QUOTED = frozenset(("'", '"'))
+_BLOCK = frozenset(("|", ">"))
 
 
 class _Converter:
@@ -52,7 +75,8 @@ class _Converter:
     def __init__(self, loader: FlowLoader, filename: str, text: str) -> None:
         self.loader = loader
         self.filename = filename
-        self.lines = text.splitlines()
+        self.text = text
+        self._lines: list[str] | None = None  # the text's lines, for block scalars
         self.memo: dict[int, tuple[Node, int]] = {}
         self.aliased = False  # an alias (a node met twice) was expanded
 
@@ -61,10 +85,13 @@ class _Converter:
 
     def block_start(self, node: yaml.Node) -> Location | None:
         """Where a block scalar's text starts: the first non-blank line after the indicator."""
-        for i in range(node.start_mark.line + 1, min(len(self.lines), node.end_mark.line + 1)):
-            line = self.lines[i]
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        lines = self._lines
+        for i in range(node.start_mark.line + 1, min(len(lines), node.end_mark.line + 1)):
+            line = lines[i]
             if line.strip():
-                return Location(self.filename, i + 1, len(line) - len(line.lstrip()) + 1)
+                return _location(self.filename, i + 1, len(line) - len(line.lstrip()) + 1)
         return None
 
     def convert(self, node: yaml.Node, depth: int = 0) -> tuple[Node, int]:
@@ -75,9 +102,18 @@ class _Converter:
             return cached
         if depth > 200:
             raise WorkflowError("YAML nesting is too deep", self.loc(node))
-        if node.tag not in PLAIN_TAGS:
-            tag = node.tag.replace(_CORE, "!!")
-            raise WorkflowError(f"unsupported YAML tag '{tag[:80]}': workflow files hold plain "
+        tag = node.tag
+        if tag == _STR_TAG and type(node) is yaml.ScalarNode:  # most nodes of a flow
+            mark = node.start_mark
+            style = node.style
+            result: tuple[Node, int] = (_scalar(
+                node.value, _location(self.filename, mark.line + 1, mark.column + 1),
+                style in _QUOTED, self.block_start(node) if style in _BLOCK else None), 1)
+            self.memo[id(node)] = result
+            return result
+        if tag not in PLAIN_TAGS:
+            shown = tag.replace(_CORE, "!!")
+            raise WorkflowError(f"unsupported YAML tag '{shown[:80]}': workflow files hold plain "
                                 "strings, numbers, booleans, lists and mappings", self.loc(node))
         result = self._convert(node, depth)
         if result[1] > MAX_NODES:
@@ -101,25 +137,28 @@ class _Converter:
                                     "setting takes", self.loc(node)) from None
             if not isinstance(value, (str, int, float, bool)) and value is not None:
                 value = str(node.value)  # timestamps, binary: keep the text
-            block = node.style in ("|", ">")
-            return Scalar(value, self.loc(node), quoted=node.style in ("'", '"'),
-                          content=self.block_start(node) if block else None), 1
+            block = node.style in _BLOCK
+            return _scalar(value, self.loc(node), node.style in _QUOTED,
+                           self.block_start(node) if block else None), 1
+        convert = self.convert
         if isinstance(node, yaml.SequenceNode):
-            items = [self.convert(i, depth + 1) for i in node.value]
+            items = [convert(i, depth + 1) for i in node.value]
             return (Seq(tuple(n for n, _ in items), self.loc(node)),
                     1 + sum(size for _, size in items))
         if isinstance(node, yaml.MappingNode):
-            own = sum(1 for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge")
-            try:
-                self.loader.flatten_mapping(node)  # YAML merge keys ``<<:`` come first
-            except yaml.YAMLError as exc:
-                raise WorkflowError(f"invalid merge key: {exc}", self.loc(node)) from None
-            merged_count = len(node.value) - own
+            merged_count = 0
+            if any(k.tag in _FLATTENED for k, _ in node.value):
+                own = sum(1 for k, _ in node.value if k.tag != _MERGE_TAG)
+                try:
+                    self.loader.flatten_mapping(node)  # YAML merge keys ``<<:`` come first
+                except yaml.YAMLError as exc:
+                    raise WorkflowError(f"invalid merge key: {exc}", self.loc(node)) from None
+                merged_count = len(node.value) - own
             pairs: dict[object, tuple[Scalar, Node]] = {}
             seen: dict[object, Location] = {}
             total = 1
             for index, (knode, vnode) in enumerate(node.value):
-                key, ksize = self.convert(knode, depth + 1)
+                key, ksize = convert(knode, depth + 1)
                 if not isinstance(key, Scalar):
                     raise WorkflowError("mapping keys must be scalars", key.loc)
                 if index >= merged_count:  # the mapping's own keys must be unique
@@ -128,7 +167,7 @@ class _Converter:
                             f"duplicate key '{key.value}' (first defined at "
                             f"{seen[key.value]})", key.loc)
                     seen[key.value] = key.loc
-                value, vsize = self.convert(vnode, depth + 1)
+                value, vsize = convert(vnode, depth + 1)
                 total += ksize + vsize
                 pairs.pop(key.value, None)
                 pairs[key.value] = (key, value)
