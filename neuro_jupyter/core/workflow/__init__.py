@@ -61,8 +61,8 @@ def list_batches(project: Project) -> list[str]:
 def plan_batch(project: Project, batch: str, *, params: Mapping[str, Any] | None = None,
                overlay: Mapping[str, str] | None = None) -> BatchPlan:
     """Load, check and plan batch ``batch``; ``overlay`` maps relative paths to file text."""
+    from ..gcpause import gc_paused
     from .batch import plan_batch as _plan
-    from .gcpause import gc_paused
 
     with gc_paused():
         return _plan(_workspace(project, overlay), batch, params=params or {})
@@ -79,8 +79,8 @@ def batch_ref_errors(plan: BatchPlan) -> list[WorkflowError]:
 @budgeted
 def check_paths(paths: Sequence[str | Path]) -> list[WorkflowError]:
     """Static validation of the given workflow files (every error, not just the first)."""
+    from ..gcpause import gc_paused
     from .check import check_paths as _check
-    from .gcpause import gc_paused
 
     with gc_paused():
         return _check([Path(p) for p in paths])
@@ -89,8 +89,8 @@ def check_paths(paths: Sequence[str | Path]) -> list[WorkflowError]:
 @budgeted
 def check_project(project: Project) -> list[WorkflowError]:
     """Static validation of every workflow file of the project."""
+    from ..gcpause import gc_paused
     from .check import check_project as _check
-    from .gcpause import gc_paused
 
     with gc_paused():
         return _check(Path(project.root))
