@@ -30,14 +30,23 @@ STATUS_COLORS: dict[str, str] = {
 
 CALL_KINDS = frozenset({"action", "module", "stateful"})
 
-_ID = re.compile(r"^[a-zA-Z_\x80-\uffff][a-zA-Z0-9_\x80-\uffff]*$")
+_ID_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 _NUMERAL = re.compile(r"^-?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)$")
 _KEYWORDS = frozenset({"node", "edge", "graph", "digraph", "subgraph", "strict"})
 
 
+def _is_id(text: str) -> bool:
+    """A bare DOT id: letters, digits, ``_`` and the characters 0x80–0xFFFF, not starting
+    with a digit (what the regex ``[a-zA-Z_\x80-\uffff][a-zA-Z0-9_\x80-\uffff]*`` matches,
+    without compiling its 65,000-character class on every import)."""
+    if not text or "0" <= text[0] <= "9":
+        return False
+    return all(c in _ID_ASCII or "\x80" <= c <= "\uffff" for c in text)
+
+
 def quote(text: str) -> str:
     """A DOT id as the graphviz package writes it: bare when it can be, else double-quoted."""
-    if (_ID.match(text) or _NUMERAL.match(text)) and text.lower() not in _KEYWORDS:
+    if (_is_id(text) or _NUMERAL.match(text)) and text.lower() not in _KEYWORDS:
         return text
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

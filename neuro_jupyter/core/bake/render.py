@@ -11,9 +11,8 @@ from functools import lru_cache
 
 from ..backends.target import BackendTarget
 from ..graph import CALL_KINDS
-from ..live.render import humanize
 from ..store.bakes import BakeRecord, TaskRecord
-from ..tables import text_table
+from ..tables import humanize, text_table
 from .api import BakeState, find_task, read_task_log
 
 BAKES_COLUMNS = ("ID", "NAME", "BATCH", "EXECUTOR", "STATUS", "WHEN")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..backends.target import BackendTarget
 from ..envs.jobs import META_KEY, environment_label, environment_view
 from ..store.jobs import JobRecord
-from ..tables import text_table
+from ..tables import humanize, text_table
 from .query import JobRow
 from .urls import browse_url, endpoint, live_url
 
@@ -29,27 +29,6 @@ STATUS_COLOURS = {
 }
 PS_COLUMNS = ("JOB", "STATUS", "RAW ID", "WHEN")
 ENV_COLUMN = "ENVIRONMENT"  # shown when a row ran in a project image's environment
-
-
-def humanize(stamp: float | None, now: float | None = None) -> str:
-    """``31 seconds ago`` when less than a day old, else a date (neuro-flow's WHEN)."""
-    if stamp is None:
-        return "N/A"
-    now = time.time() if now is None else now
-    delta = max(0.0, now - stamp)
-    if delta < 1:
-        return "now"
-    if delta < 86400:
-        for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-            if delta >= size:
-                count = int(delta // size)
-                if count == 1:
-                    return f"{'an' if unit == 'hour' else 'a'} {unit} ago"
-                return f"{count} {unit}s ago"
-    moment = datetime.fromtimestamp(stamp)
-    if moment.year == datetime.fromtimestamp(now).year:
-        return moment.strftime("%b %d")
-    return moment.strftime("%b %d %Y")
 
 
 def _cells(row: JobRow, server_base: str | None, now: float) -> list[str]:

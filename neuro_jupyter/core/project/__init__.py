@@ -1,12 +1,11 @@
-"""Projects: discovery (walk up to the folder holding .neuro/), ids, and scaffolding."""
+"""Projects: discovery (walk up to the folder holding .neuro/) and ids; scaffolding is in
+``scaffold`` (imported by ``init`` alone: every other command finds a project)."""
 
 from __future__ import annotations
 
 from .discovery import Project, find_project, open_project
 from .ids import derive_project_id, validate_identifier
-from .scaffold import init_project
 
 __all__ = [
-    "Project", "derive_project_id", "find_project", "init_project", "open_project",
-    "validate_identifier",
+    "Project", "derive_project_id", "find_project", "open_project", "validate_identifier",
 ]
