@@ -821,17 +821,21 @@ class BakeRunner:
         for level in self.levels.values():
             if not level.ready or self._level_free(level):
                 continue
+            ready = level.ready
+            while ready and (ready[0] in level.started or ready[0] in level.results):
+                ready.popleft()  # started as successors: the queue stays short
             count = 0
             wanted = min(AHEAD, max(1, level.running) * CHAIN)  # CHAIN for each slot
-            for node_id in level.ready:
+            for node_id in ready:
                 if count >= wanted:
                     break
+                if node_id in level.results or node_id in level.started:
+                    continue  # a successor that has started, behind one that has not
                 fid = level.prefix + (node_id,)
                 count += 1  # prepared or not: the first ``wanted`` ready nodes only
                 node = level.graph.nodes[node_id]
                 if (fid in self._ahead or fid in self._successor_for
-                        or node.kind not in ("task", "local")
-                        or node_id in level.results or node_id in level.started):
+                        or node.kind not in ("task", "local")):
                     continue
                 if self.previous and level.inputs_copied:  # may be reused: not evaluated
                     continue

@@ -380,3 +380,35 @@ def test_the_first_write_of_a_big_bake_goes_in_parts(
     state = inspect_bake(a_project, rows.list_bakes(open_store(), project_pk(a_project))[0])
     assert [t.full_id for t in state.tasks] == [f"t{i}" for i in range(30)]
     assert {t.status for t in state.tasks} == {"succeeded"}
+
+
+def test_ready_tasks_behind_started_successors_are_prepared(
+    a_project: Any, write_batch: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A successor that starts stays in its level's ready queue until the scheduler takes it
+    out: such entries neither count against the ready tasks prepared ahead nor stay at the
+    head of the queue (they once filled the count: short tasks' slots waited for the
+    scheduler instead of being refilled by successors)."""
+    tasks = "".join(f"  - id: t{i}\n    needs: []\n    bash: 'true'\n" for i in range(60))
+    write_batch("short", f"kind: batch\ndefaults:\n  max_parallel: 2\ntasks:\n{tasks}")
+    monkeypatch.chdir(a_project.root)
+    missed: list[list[str]] = []
+    prepare = runner.BakeRunner._prepare_ahead
+
+    def seen_prepare(self: runner.BakeRunner) -> None:
+        prepare(self)
+        level = self.levels[()]
+        if self.cancelling or self._level_free(level):
+            return
+        live = [n for n in level.ready if n not in level.started and n not in level.results]
+        wanted = live[:min(runner.AHEAD, max(1, level.running) * runner.CHAIN)]
+        left = [n for n in wanted if (n,) not in self._ahead and (n,) not in self._successor_for]
+        if left or (level.ready and level.ready[0] in level.started):
+            missed.append(left or [f"{level.ready[0]} (started) heads the queue"])
+
+    monkeypatch.setattr(runner.BakeRunner, "_prepare_ahead", seen_prepare)
+    result, successors = _run_here(a_project, "short", monkeypatch)
+    assert result == "succeeded" and successors > 0
+    assert not missed, f"ready tasks left unprepared: {missed[:5]}"
+    state = inspect_bake(a_project, rows.list_bakes(open_store(), project_pk(a_project))[0])
+    assert {t.status for t in state.tasks} == {"succeeded"} and len(state.tasks) == 60
