@@ -13,7 +13,7 @@ from typing import Any
 
 from .._version import __version__
 from ..core.errors import NeuroJupyterError
-from ..core.gcpause import keep_plans
+from ..core.gcpause import plans_kept
 from ..core.store.space import full_disk_note
 
 TOPICS = ("project", "workflow", "live", "envs", "bake", "notebooks", "server_info",
@@ -64,9 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     note = full_disk_note()  # what a command shows may then be behind: said after it
-    keep_plans()  # this process ends with its command
     try:
-        code = args.func(args)
+        with plans_kept():  # this process ends with its command
+            code = args.func(args)
     except NeuroJupyterError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1

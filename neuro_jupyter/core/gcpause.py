@@ -7,15 +7,21 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-_KEEP: list[bool] = []  # set by ``keep_plans``
+_KEEP: list[bool] = []  # set while ``plans_kept`` runs
 
 
-def keep_plans() -> None:
-    """In a process that ends soon after its flows (the CLI): what planning allocates is set
-    aside for good (``gc.freeze``) instead of being scanned by the next collection, which
-    finds nothing to free (15 ms after a 1,000-task plan). A long-lived process (a kernel)
-    plans again and again and must be able to free the old plans: it never calls this."""
+@contextmanager
+def plans_kept() -> Iterator[None]:
+    """Around a command of a process that ends with it (the CLI's): what planning allocates
+    is set aside for good (``gc.freeze``) instead of being scanned by the next collection,
+    which finds nothing to free (15 ms after a 1,000-task plan). A long-lived process (a
+    kernel) plans again and again and must be able to free the old plans: it never uses
+    this, nor does a caller of the CLI's ``main`` once it has returned."""
     _KEEP[:] = [True]
+    try:
+        yield
+    finally:
+        _KEEP.clear()
 
 
 @contextmanager
