@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -15,6 +17,7 @@ import pytest
 from env_projects import env_project, finished, silent_index
 from waiting import wait_until
 
+from neuro_jupyter.core.backends.local.procs import start_ticks
 from neuro_jupyter.core.envs import (
     BuildRequest,
     cancel_build,
@@ -25,6 +28,7 @@ from neuro_jupyter.core.envs import (
 )
 from neuro_jupyter.core.envs.registry import MARKER, env_path, is_ready, leftovers
 from neuro_jupyter.core.store import open_store
+from neuro_jupyter.core.store.envs import BuildRecord, get_build_record, insert_build_unless_active
 
 pytestmark = pytest.mark.slow
 NO_KERNEL = dict(kernel=False)
@@ -142,6 +146,28 @@ def test_a_killed_builder_takes_the_installers_whole_tree_with_it(
     assert dead.status == "failed"
     assert "killed by SIGKILL" in dead.reason and "nothing was published" in dead.reason
     wait_until(lambda: not Path(f"/proc/{grandchild}").exists(), timeout=20)
+
+
+def test_a_reader_leaves_a_zombie_builder_to_its_keeper(tmp_path: Path, own_envs: Path) -> None:
+    """While a killed builder is a zombie its keeper is ending the installers and will record
+    the signal: a reader meanwhile does not write its own, vaguer reason first."""
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)
+    try:
+        ticks = start_ticks(child.pid)
+        record = BuildRecord(build_id=f"build-{uuid.uuid4()}", env_key="py-zombie", status="running",
+                             pid=child.pid, pid_start=ticks, created_at=time.time(),
+                             host=socket.gethostname())
+        assert insert_build_unless_active(record) is None
+        assert child.stdin is not None
+        child.stdin.close()  # it exits; not reaped, it stays a zombie
+        wait_until(lambda: Path(f"/proc/{child.pid}/stat").read_text().split(")")[-1].split()[0] == "Z")
+        assert get_build(record.build_id).active  # being handled
+        assert get_build_record(record.build_id).active
+    finally:
+        child.wait()  # reaped: now it is gone
+    dead = get_build(record.build_id)
+    assert dead.status == "failed" and "died before it finished" in dead.reason
 
 
 def _processes_using(folder: Path) -> list[int]:
