@@ -16,7 +16,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from ..backends.local.procs import is_alive, is_zombie, kill_group
+from ..backends.local.procs import is_alive, kept, kill_group
 from ..errors import DiskFullError
 from ..store import bakes as rows
 from ..store.db import Store
@@ -46,7 +46,7 @@ def reconcile(store: Store, attempt: rows.AttemptRecord) -> rows.AttemptRecord:
     if attempt.executor_pid is None:
         if time.time() - attempt.created_at < START_GRACE:
             return attempt
-    elif executor_alive(attempt) or is_zombie(attempt.executor_pid, _ticks(attempt.executor_start)):
+    elif kept(attempt.executor_pid, _ticks(attempt.executor_start)):
         return attempt  # running, or dead and its keeper is closing the attempt
     try:
         return close_attempt(store, attempt.bake_id, attempt.number)

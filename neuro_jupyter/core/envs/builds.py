@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 from .. import paths
-from ..backends.local.procs import is_zombie, owner_gone, start_ticks
+from ..backends.local.procs import owner_gone, start_ticks
 from ..errors import BackendError
 from ..logfiles import follow, read_from
 from ..store.envs import (
@@ -84,8 +84,8 @@ def check_build(record: BuildRecord) -> BuildRecord:
         return record
     gone = owner_gone(record.pid, record.pid_start, record.created_at,
                       starting_for=NEVER_STARTED_AFTER)
-    if gone is None or is_zombie(record.pid, record.pid_start):
-        return record  # a zombie builder: its keeper is ending the installers, then says why
+    if gone is None:
+        return record
     fresh = get_build_record(record.build_id)  # it may have recorded its end just before
     if fresh.active:
         finish_build(record.build_id, "failed", reason=(

@@ -7,7 +7,7 @@ double fork), is re-parented to the keeper instead of to init. The keeper reaps 
 worker runs, and when the worker exits it SIGKILLs what is left below it. When the worker was
 killed (SIGKILL, a crash by a signal) it first ends the tree, then records what happened
 (``on_death``, retried while the store refuses writes), and only then reaps the worker: until
-then the worker is a zombie, which readers take for "being handled" (``procs.is_zombie``), not
+then the worker is a zombie, which readers take for "being handled" (``procs.kept``), not
 for "died" — so the recorded reason is the keeper's, which knows the signal.
 
 Neither a process group (``setsid`` leaves it) nor PR_SET_PDEATHSIG (it reaches only the

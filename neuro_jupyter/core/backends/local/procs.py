@@ -124,16 +124,24 @@ def is_alive(pid: int | None, ticks: int | None = None) -> bool:
     return True  # pragma: no cover
 
 
+def kept(pid: int | None, ticks: int | None) -> bool:
+    """Whether a worker still runs or has died and is a zombie its keeper (``keeper.py``) has
+    not reaped yet: the keeper is ending its processes and records how it died, so a reader
+    leaves its record alone either way."""
+    return is_alive(pid, ticks) or is_zombie(pid, ticks)
+
+
 def owner_gone(pid: int | None, ticks: int | None, created_at: float, *,
                starting_for: float) -> str | None:
-    """Whether the process that keeps a record (``pid`` and its start ``ticks``; None until it
+    """Whether the worker that keeps a record (``pid`` and its start ``ticks``; None until it
     is known) is gone: ``never started`` when none was known after ``starting_for`` seconds,
-    ``died`` when it is not alive; None while it is (or may still be starting)."""
+    ``died`` when it is neither alive nor left to its keeper (``kept``); None while it is (or
+    may still be starting)."""
     import time
 
     if pid is None:
         return "never started" if time.time() - created_at >= starting_for else None
-    return None if is_alive(pid, ticks) else "died"
+    return None if kept(pid, ticks) else "died"
 
 
 def signal_group(pgid: int | None, sig: int) -> bool:

@@ -13,7 +13,7 @@ from ... import paths
 from ...errors import BackendError, DiskFullError, NeuroJupyterError, NotFoundError, os_error
 from ...store.jobs import JobRecord, finish_job, get_job_record, record_supervisor, update_job
 from ..base import Execution, ExitInfo, ProcessSpec
-from .procs import is_alive, is_zombie, kill_group, signal_group, start_ticks
+from .procs import is_alive, kept, kill_group, signal_group, start_ticks
 from .specio import spec_to_dict
 
 SUPERVISOR_MODULE = "neuro_jupyter.core.backends.local.supervisor"
@@ -81,9 +81,7 @@ def check_record(record: JobRecord) -> JobRecord:
             return record
         finish_job(record.raw_id, "failed", reason="the supervisor never started")
         return get_job_record(record.raw_id)
-    if is_alive(record.supervisor_pid, record.supervisor_start) or is_zombie(
-        record.supervisor_pid, record.supervisor_start
-    ):  # a zombie: its keeper is ending the job's processes and records how it died
+    if kept(record.supervisor_pid, record.supervisor_start):
         return record
     fresh = get_job_record(record.raw_id)  # it may have recorded the end just before exiting
     if not fresh.active:
