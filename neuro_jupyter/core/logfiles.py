@@ -34,19 +34,28 @@ def read_from(path: Path | str, offset: int = 0, limit: int | None = None) -> tu
 
 
 def read_tail(path: Path | str, max_bytes: int) -> tuple[str, int, int]:
-    """The text of the last ``max_bytes`` bytes of ``path`` from its first whole line on (all
-    of it when it is smaller), the offset that text starts at (0: nothing left out) and the
-    offset to read next; nothing when there is no file."""
+    """The text of the last ``max_bytes`` bytes of ``path`` (all of it when it is smaller),
+    the offset that text starts at (0: nothing left out) and the offset to read next; nothing
+    when there is no file.
+
+    A cut tail starts at its first whole line; a tail that is one line (a progress bar
+    redrawn with ``\\r``) at its first whole character instead, so it is not lost."""
     try:
-        size = os.stat(path).st_size
+        with open(path, "rb") as handle:
+            start = max(0, os.fstat(handle.fileno()).st_size - max_bytes)
+            handle.seek(start)
+            data = handle.read(max_bytes)
     except OSError:
         return "", 0, 0
-    start = max(0, size - max_bytes)
-    text, end = read_from(path, start)
     if start:
-        skipped, _, text = text.partition("\n")
-        start += len(skipped.encode("utf-8")) + 1
-    return text, start, end
+        skip = data.find(b"\n") + 1
+        if skip in (0, len(data)):  # one line: skip the rest of a character cut in two
+            skip = 0
+            while skip < min(len(data), 3) and 0x80 <= data[skip] < 0xC0:
+                skip += 1
+        data, start = data[skip:], start + skip
+    text, used = decode(data, partial=True)
+    return text, start, start + used
 
 
 def follow(read: Callable[[int], tuple[str, int]], running: Callable[[], bool], *,

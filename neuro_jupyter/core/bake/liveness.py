@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from pathlib import Path
 
 from ..backends.local.procs import is_alive, kept, kill_group
 from ..errors import DiskFullError
+from ..logfiles import read_tail
 from ..store import bakes as rows
 from ..store.db import Store
 
 START_GRACE = 60.0  # seconds an attempt may stay without a recorded executor
+TAIL_BYTES = 64 << 10  # of the executor's log read for its last line
 
 
 def executor_alive(attempt: rows.AttemptRecord) -> bool:
@@ -108,14 +109,11 @@ def _death_reason(attempt: rows.AttemptRecord) -> str:
 
 
 def _log_tail(log_path: str) -> str:
-    """The last non-empty line of the executor's log (e.g. the error of a crash)."""
+    """The last non-empty line of the executor's log (e.g. the error of a crash), read from
+    its end (a big bake's log holds a line per task)."""
     if not log_path:
         return ""
-    try:
-        lines = Path(log_path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return ""
-    for line in reversed(lines):
+    for line in reversed(read_tail(log_path, TAIL_BYTES)[0].splitlines()):
         if line.strip() and not line.startswith("Task "):
             return line.strip()[:300]
     return ""

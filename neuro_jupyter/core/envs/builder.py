@@ -25,6 +25,7 @@ from ..backends.base import Resources
 from ..backends.local import keeper
 from ..backends.local.limits import preexec
 from ..backends.local.procs import signal_group, signal_name, start_ticks
+from ..logfiles import read_from
 from ..store.db import open_store
 from ..store.envs import (
     BuildRecord,
@@ -243,7 +244,7 @@ def _run(argv: list[str], record: BuildRecord, what: str) -> str:
     signal_group(proc.pid, signal.SIGKILL)  # what the step left behind
     if proc.returncode == 0:
         return ""
-    output = _log_text(record, start)
+    output = read_from(record.log_path, start)[0]
     return f"{what} failed (exit code {proc.returncode}):\n{error_message(output)}"
 
 
@@ -252,15 +253,6 @@ def _log_size(record: BuildRecord) -> int:
         return os.path.getsize(record.log_path)
     except OSError:
         return 0
-
-
-def _log_text(record: BuildRecord, start: int) -> str:
-    try:
-        with open(record.log_path, "rb") as handle:
-            handle.seek(start)
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def _kernel(record: BuildRecord, key: str) -> str:
