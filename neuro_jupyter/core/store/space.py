@@ -24,12 +24,6 @@ def free_bytes(folder: Path) -> int | None:
     return stat.f_bavail * stat.f_frsize
 
 
-def disk_full(folder: Path) -> bool:
-    """Whether the disk holding ``folder`` has no room left for our writes."""
-    free = free_bytes(folder)
-    return free is not None and free < FULL_BELOW
-
-
 def full_disk_note(folder: Path | None = None) -> str:
     """A line saying the disk holding the state folder is full and what that means; ``""``
     when it is not."""
@@ -43,6 +37,11 @@ def full_disk_note(folder: Path | None = None) -> str:
     return (f"The disk holding {folder} is full ({free:,} bytes free): running jobs and bakes "
             "keep their states and write them when space is freed, so states shown now may be "
             "behind and output may be lost. Free some space on it.")
+
+
+def disk_full(folder: Path) -> bool:
+    """Whether the disk holding ``folder`` has no room left for our writes."""
+    return bool(full_disk_note(folder))
 
 
 class SpaceWatch:
