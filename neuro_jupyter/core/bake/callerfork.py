@@ -94,9 +94,8 @@ def _become_executor(bake_id: str, number: int, prepared: executor.Prepared, std
         executor.ignore_signals()
         executor.keep_attempt(bake_id, number)  # this process its keeper, a child goes on
         gc.freeze()  # the caller's objects (the plan) live to the end: no collection scans them
-        try:
-            executor.preload(backend, images=bool(prepared.plan.images))  # while the caller
-            # records the bake
+        try:  # while the caller records the bake
+            executor.preload(backend, images=bool(prepared.plan.images))
         except Exception:  # reported by the run, after "go"
             pass
         if not executor.wait_for_go():
