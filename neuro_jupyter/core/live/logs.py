@@ -71,8 +71,9 @@ def log_tail(record: JobRecord, lines: int = 20, max_bytes: int = 65536) -> tupl
     if not record.log_path:
         return "", 0
     text, _, end = read_tail(record.log_path, max_bytes)
-    kept = text.splitlines(keepends=True)[-lines:]
-    return "".join(kept), end
+    # lines end at "\n" only: a progress bar's "\r" redraws are one line, not the last 20
+    parts = text.split("\n")
+    return "\n".join(parts[-(lines + 1 if text.endswith("\n") else lines):]), end
 
 
 def follow_log(record: JobRecord, *, poll: float = 0.2, offset: int = 0) -> Iterator[str]:
