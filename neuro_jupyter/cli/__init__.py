@@ -22,7 +22,7 @@ TOPICS = ("project", "workflow", "live", "envs", "bake", "notebooks", "server_in
 
 class _Parser(argparse.ArgumentParser):
     """argparse whose verbs may read their own words: a ``read_words`` default (``run``'s
-    ``cli.live.parse_run_words``) parses them instead."""
+    ``arguments.parse_run_words``) parses them instead."""
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         read_words = self.get_default("read_words")

@@ -5,21 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.backends.target import BACKENDS
 from ..core.project import Project, find_project
-
-
-def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--backend`` and ``--ray-address`` (run, bake and their magics)."""
-    parser.add_argument(
-        "--backend", choices=BACKENDS, default=None,
-        help="where to run (default: .neuro.toml's [neuro-jupyter] backend, else local)",
-    )
-    parser.add_argument(
-        "--ray-address", metavar="URL", default=None,
-        help="the Ray cluster's dashboard, e.g. http://127.0.0.1:8265 (default: .neuro.toml's "
-        "ray-address, else $RAY_ADDRESS, else that URL)",
-    )
 
 
 def project_of(args: argparse.Namespace) -> Project:

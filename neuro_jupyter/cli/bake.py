@@ -6,30 +6,17 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import add_backend_arguments, project_of
-
-
-def add_graph_file_arguments(parser: argparse.ArgumentParser) -> None:
-    """inspect's graph-file options (shared with ``%neuro_inspect``)."""
-    parser.add_argument("-o", "--output-graph", metavar="FILE", default=None,
-                        help="graph file name (default <bake_id>_<attempt>.gv); without "
-                        "--dot/--svg/--pdf its extension (.dot, .gv, .svg, .pdf) says what to "
-                        "write; with --dot and --svg/--pdf, a FILE named .svg or .pdf gets "
-                        "its DOT in FILE.gv")
-    parser.add_argument("--dot", action="store_true", help="write the graph as DOT")
-    parser.add_argument("--pdf", action="store_true", help="render FILE.pdf (needs Graphviz)")
-    parser.add_argument("--svg", action="store_true", help="render FILE.svg (needs Graphviz)")
-
-
-def add_show_arguments(parser: argparse.ArgumentParser) -> None:
-    """show's arguments (shared with ``%neuro_show``)."""
-    parser.add_argument("bake", metavar="BAKE")
-    parser.add_argument("task", metavar="TASK_ID", help="dotted id, e.g. act.task_2")
-    parser.add_argument("-a", "--attempt", type=int, default=None)
-    raw = parser.add_mutually_exclusive_group()
-    raw.add_argument("-r", "--raw", dest="raw", action="store_true", default=False,
-                     help="keep ::set-output and other command lines")
-    raw.add_argument("-R", "--no-raw", dest="raw", action="store_false")
+from ..arguments import (
+    add_attempt_arguments,
+    add_bake_arguments,
+    add_bakes_arguments,
+    add_graph_file_arguments,
+    add_restart_arguments,
+    add_show_arguments,
+    bake_params,
+    bakes_filter,
+)
+from ._common import project_of
 
 
 def register(subparsers: Any) -> None:
@@ -39,34 +26,19 @@ def register(subparsers: Any) -> None:
         description="Start .neuro/BATCH.yml and show its progress until it ends (the bake goes on "
         "if you press Ctrl-C); exits non-zero when the bake does not succeed.",
     )
-    bake.add_argument("batch", metavar="BATCH")
-    bake.add_argument("-p", "--param", nargs=2, action="append", default=[],
-                      metavar=("NAME", "VALUE"), help="set a param (repeatable)")
-    bake.add_argument("-n", "--name", default=None, help="a name for the bake (unique)")
-    bake.add_argument("--meta-from-file", metavar="FILE", default=None,
-                      help="params from a flat YAML mapping")
-    bake.add_argument("-t", "--tag", action="append", default=[], help="tag the bake (repeatable)")
+    add_bake_arguments(bake)
     bake.add_argument("--local-executor", action="store_true",
                       help="accepted for neuro-flow compatibility: executors are always local")
     bake.add_argument("--detach", action="store_true", help="return at once")
-    add_backend_arguments(bake)
     bake.set_defaults(func=cmd_bake)
 
     bakes = subparsers.add_parser("bakes", help="list bakes",
                                   description="Columns ID NAME BATCH EXECUTOR STATUS WHEN.")
-    bakes.add_argument("-t", "--tag", action="append", default=[], help="only bakes with the tag")
-    bakes.add_argument("--since", metavar="DATE_OR_TIMEDELTA", default=None,
-                       help="created after (a date, or 1d2h3m4s ago)")
-    bakes.add_argument("--until", metavar="DATE_OR_TIMEDELTA", default=None,
-                       help="created before (a date, or 1d2h3m4s ago)")
-    order = bakes.add_mutually_exclusive_group()
-    order.add_argument("--recent-first", dest="recent_first", action="store_true", default=True)
-    order.add_argument("--recent-last", dest="recent_first", action="store_false")
+    add_bakes_arguments(bakes)
     bakes.set_defaults(func=cmd_bakes)
 
     inspect = subparsers.add_parser("inspect", help="show a bake's tasks and graph")
-    inspect.add_argument("bake", metavar="BAKE", help="bake id or name")
-    inspect.add_argument("-a", "--attempt", type=int, default=None, help="default: the last")
+    add_attempt_arguments(inspect)
     add_graph_file_arguments(inspect)
     inspect.add_argument("--view", action="store_true", help="open the rendered PDF")
     inspect.set_defaults(func=cmd_inspect)
@@ -76,18 +48,13 @@ def register(subparsers: Any) -> None:
     show.set_defaults(func=cmd_show)
 
     cancel = subparsers.add_parser("cancel", help="cancel a bake (always() tasks still run)")
-    cancel.add_argument("bake", metavar="BAKE")
-    cancel.add_argument("-a", "--attempt", type=int, default=None)
+    add_attempt_arguments(cancel)
     cancel.set_defaults(func=cmd_cancel)
 
     restart = subparsers.add_parser("restart", help="start a new attempt of a bake")
-    restart.add_argument("bake", metavar="BAKE")
-    restart.add_argument("-a", "--attempt", type=int, default=None)
+    add_restart_arguments(restart)
     restart.add_argument("--local-executor", action="store_true",
                          help="accepted for neuro-flow compatibility")
-    restart.add_argument("--from-failed", dest="from_failed", action="store_true", default=True,
-                         help="reuse succeeded tasks (default)")
-    restart.add_argument("--no-from-failed", dest="from_failed", action="store_false")
     restart.add_argument("--detach", action="store_true", help="return at once")
     restart.set_defaults(func=cmd_restart)
 
@@ -128,12 +95,10 @@ def follow(project: Any, bake: Any, attempt: int | None = None) -> int:
 
 def cmd_bake(args: argparse.Namespace) -> int:
     """Start a bake; follow it unless --detach."""
-    from ..core.bake import params_from_file, start_bake
+    from ..core.bake import start_bake
 
     project = project_of(args)
-    params = params_from_file(args.meta_from_file) if args.meta_from_file else {}
-    params.update(dict(args.param))
-    bake = start_bake(project, args.batch, params=params, tags=args.tag, name=args.name,
+    bake = start_bake(project, args.batch, params=bake_params(args), tags=args.tag, name=args.name,
                       backend=args.backend, ray_address=args.ray_address, fork_caller=True)
     print(f"Bake {bake.bake_id} of {bake.batch} started" + (f" as {bake.name}" if bake.name else ""),
           flush=True)
@@ -144,14 +109,10 @@ def cmd_bake(args: argparse.Namespace) -> int:
 
 def cmd_bakes(args: argparse.Namespace) -> int:
     """Print the bakes table."""
-    from ..core.bake import list_bakes, parse_when
+    from ..core.bake import list_bakes
     from ..core.bake.render import bakes_text
 
-    project = project_of(args)
-    since = parse_when(args.since) if args.since else None
-    until = parse_when(args.until) if args.until else None
-    bakes = list_bakes(project, tags=args.tag, since=since, until=until,
-                       recent_first=args.recent_first)
+    bakes = list_bakes(project_of(args), **bakes_filter(args))
     print(bakes_text(bakes))
     return 0
 

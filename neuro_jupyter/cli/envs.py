@@ -7,21 +7,8 @@ import argparse
 import sys
 from typing import Any
 
+from ..arguments import add_build_arguments
 from ._common import project_of
-
-IMAGE_HELP = ("an image of the project (images: in .neuro/live.yml or project.yml) with a "
-              "context, or ALL for every such image")
-
-
-def add_build_arguments(parser: argparse.ArgumentParser) -> None:
-    """build's arguments (shared with ``%neuro_build``)."""
-    parser.add_argument("image", metavar="IMAGE|ALL", help=IMAGE_HELP)
-    parser.add_argument("-F", "--force-overwrite", action="store_true",
-                        help="build even if the environment exists (if the build fails, the "
-                        "environment stays as it was)")
-    parser.add_argument("--no-kernel", dest="kernel", action="store_false",
-                        help="do not register the environment as a Jupyter kernel "
-                        "(\"Python (<project folder>)\")")
 
 
 def register(subparsers: Any) -> None:

@@ -3,80 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
-from collections.abc import Sequence
 from typing import Any
 
-from ._common import add_backend_arguments, project_of
-
-JOB_HELP = "a job id of .neuro/live.yml"
-SUFFIX_HELP = "a multi job's suffix (optional when exactly one instance runs)"
-
-
-def add_ps_arguments(parser: argparse.ArgumentParser) -> None:
-    """ps's options (shared with ``%neuro_ps``)."""
-    parser.add_argument("--page", type=int, default=1, help="page number (default 1)")
-    parser.add_argument("--limit", type=int, default=50, help="rows per page (default 50)")
-
-
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """run's arguments (shared with ``%neuro_run``); the parser's ``read_words`` default is
-    ``parse_run_words``, which both front ends parse run's words with."""
-    job = parser.add_argument("job", metavar="JOB_ID", help=JOB_HELP)
-    extra = parser.add_argument(
-        "extra", nargs="*", default=[], metavar="SUFFIX/ARGS",
-        help="a multi job's suffix (unless -s is given; a random one otherwise), then its "
-        "arguments, which become ${{ multi.args }}; put -- before arguments that are options "
-        "of run itself (-s, -p, --backend...)",
-    )
-    parser.add_argument("-s", "--suffix", default=None, help="a multi job's suffix")
-    parser.add_argument("-p", "--param", nargs=2, action="append", default=[],
-                        metavar=("NAME", "VALUE"), help="set a param of the job (repeatable)")
-    add_backend_arguments(parser)
-    parser.set_defaults(read_words=functools.partial(parse_run_words, positionals=(job, extra)))
-
-
-def parse_run_words(
-    parser: argparse.ArgumentParser, words: Sequence[str],
-    namespace: argparse.Namespace | None = None, *, positionals: Sequence[argparse.Action],
-) -> argparse.Namespace:
-    """Parse ``run``'s words as neuro-flow does: run's options anywhere; from JOB_ID on, every
-    other word (unknown options too) is the job's, in order, with a ``--`` kept for
-    ``suffix_and_args`` to drop; an unknown option before JOB_ID is a usage error."""
-    words = list(words)
-    cut = words.index("--") if "--" in words else len(words)
-    # argparse's own parse_intermixed_args trick: with the positionals off, the options are
-    # parsed wherever they are and every other word comes back in its order.
-    usage = parser.usage  # kept as it is with the positionals on (for -h and errors)
-    parser.usage = usage or parser.format_usage().removeprefix("usage: ").rstrip().replace("%", "%%")
-    saved = [(action, action.nargs, action.default) for action in positionals]
-    for action in positionals:
-        action.nargs = action.default = argparse.SUPPRESS
-    try:
-        # the base method: a front end's parser may route parse_known_args here
-        args, loose = argparse.ArgumentParser.parse_known_args(parser, words[:cut], namespace)
-    finally:
-        parser.usage = usage
-        for action, nargs, default in saved:
-            action.nargs, action.default = nargs, default
-    loose += words[cut:]
-    if loose[:1] == ["--"]:  # `run -- JOB ...`
-        del loose[0]
-    if not loose:
-        parser.error("the following arguments are required: JOB_ID")
-    if loose[0].startswith("-"):
-        parser.error(f"unrecognized arguments: {loose[0]} (a job's own options go after JOB_ID)")
-    args.job, args.extra = loose[0], loose[1:]
-    vars(args).pop("read_words", None)
-    return args
-
-
-def add_job_arguments(parser: argparse.ArgumentParser, *, kill: bool = False) -> None:
-    """``JOB_ID [SUFFIX]`` of logs, status and kill (shared with the magics)."""
-    parser.add_argument("job", metavar="JOB_ID|ALL" if kill else "JOB_ID",
-                        help=JOB_HELP + (", or ALL for every running job" if kill else ""))
-    parser.add_argument("suffix", nargs="?", default="", metavar="SUFFIX", help=SUFFIX_HELP)
+from ..arguments import add_job_arguments, add_ps_arguments, add_run_arguments
+from ._common import project_of
 
 
 def register(subparsers: Any) -> None:

@@ -82,7 +82,7 @@ def magic_parser(prog: str, description: str) -> MagicParser:
 
 def parse_line(parser: MagicParser, line: str) -> argparse.Namespace:
     """Split a magic's line like a shell and parse it; a parser with a ``read_words`` default
-    (``%neuro_run``: ``cli.live.parse_run_words``) reads the words itself."""
+    (``%neuro_run``: ``arguments.parse_run_words``) reads the words itself."""
     try:
         words = shlex.split(line)
     except ValueError as exc:

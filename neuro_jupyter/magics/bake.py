@@ -12,30 +12,29 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
-from ..cli._common import add_backend_arguments
-from ..cli.bake import add_graph_file_arguments, add_show_arguments
+from ..arguments import (
+    add_attempt_arguments,
+    add_bake_arguments,
+    add_bakes_arguments,
+    add_graph_file_arguments,
+    add_restart_arguments,
+    add_show_arguments,
+    bake_params,
+    bakes_filter,
+)
 from ..core.errors import InvalidInputError, WorkflowError, WorkflowErrors
 from ._common import current_project, friendly_errors, magic_parser, parse_line
 
 BAKE = magic_parser(
     "%%bake", "Bake a batch workflow: the cell body (%%bake [NAME]) or .neuro/NAME.yml (%bake NAME)."
 )
-BAKE.add_argument("batch", nargs="?", default=None, metavar="NAME",
-                  help="the batch name (default 'cell' for a cell body)")
-BAKE.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-BAKE.add_argument("-t", "--tag", action="append", default=[])
-BAKE.add_argument("-n", "--name", default=None, help="a name for the bake (unique in the project)")
-add_backend_arguments(BAKE)
+add_bake_arguments(BAKE, cell=True)
 
 BAKES = magic_parser("%neuro_bakes", "The project's bakes.")
-BAKES.add_argument("-t", "--tag", action="append", default=[])
-BAKES.add_argument("--since", default=None, metavar="DATE_OR_TIMEDELTA")
-BAKES.add_argument("--until", default=None, metavar="DATE_OR_TIMEDELTA")
-BAKES.add_argument("--recent-last", action="store_true")
+add_bakes_arguments(BAKES)
 
 INSPECT = magic_parser("%neuro_inspect", "A bake's live view (graph, progress, tasks, logs).")
-INSPECT.add_argument("bake", metavar="BAKE", help="bake id or name")
-INSPECT.add_argument("-a", "--attempt", type=int, default=None)
+add_attempt_arguments(INSPECT)
 INSPECT.add_argument("--text", action="store_true", help="print the tasks table instead")
 add_graph_file_arguments(INSPECT)
 
@@ -43,14 +42,10 @@ SHOW = magic_parser("%neuro_show", "A task's log.")
 add_show_arguments(SHOW)
 
 CANCEL = magic_parser("%neuro_cancel", "Cancel a bake (always() tasks still run).")
-CANCEL.add_argument("bake", metavar="BAKE")
-CANCEL.add_argument("-a", "--attempt", type=int, default=None)
+add_attempt_arguments(CANCEL)
 
 RESTART = magic_parser("%neuro_restart", "Start a new attempt of a bake.")
-RESTART.add_argument("bake", metavar="BAKE")
-RESTART.add_argument("-a", "--attempt", type=int, default=None)
-RESTART.add_argument("--no-from-failed", dest="from_failed", action="store_false", default=True)
-RESTART.add_argument("--from-failed", dest="from_failed", action="store_true")
+add_restart_arguments(RESTART)
 
 
 def _in_cell(exc: WorkflowError | WorkflowErrors, path: str) -> InvalidInputError:
@@ -87,7 +82,7 @@ class BakeMagics(Magics):
         project = current_project(args.project)
         batch = args.batch or CELL_BATCH
         try:
-            bake = start_bake(project, batch, text=cell, params=dict(args.param), tags=args.tag,
+            bake = start_bake(project, batch, text=cell, params=bake_params(args), tags=args.tag,
                               name=args.name, backend=args.backend,
                               ray_address=args.ray_address)
         except (WorkflowError, WorkflowErrors) as exc:
@@ -100,15 +95,11 @@ class BakeMagics(Magics):
     @friendly_errors
     def neuro_bakes(self, line: str) -> None:
         """Print the bakes table (ID NAME BATCH EXECUTOR STATUS WHEN)."""
-        from ..core.bake import list_bakes, parse_when
+        from ..core.bake import list_bakes
         from ..core.bake.render import bakes_text
 
         args = parse_line(BAKES, line)
-        project = current_project(args.project)
-        bakes = list_bakes(
-            project, tags=args.tag, since=parse_when(args.since) if args.since else None,
-            until=parse_when(args.until) if args.until else None, recent_first=not args.recent_last,
-        )
+        bakes = list_bakes(current_project(args.project), **bakes_filter(args))
         print(bakes_text(bakes))
 
     @line_magic

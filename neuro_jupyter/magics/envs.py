@@ -13,7 +13,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ..cli.envs import add_build_arguments
+from ..arguments import add_build_arguments
 from ._common import current_project, friendly_errors, magic_parser, parse_line
 
 BUILD = magic_parser("%neuro_build", "Build the local environment of a project image (a "

@@ -14,7 +14,7 @@ from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ..cli.live import add_job_arguments, add_ps_arguments, add_run_arguments
+from ..arguments import add_job_arguments, add_ps_arguments, add_run_arguments
 from ._common import current_project, friendly_errors, magic_parser, parse_line
 
 RUN = magic_parser("%neuro_run", "Run a live job, or show it if it runs already.")

@@ -61,6 +61,50 @@ def test_cell_bake_returns_at_once_and_the_magics_show_it(
     assert "Attempt #1 succeeded" in out and "hello" in out
 
 
+def test_the_bake_magics_take_the_clis_options(
+    ipython: InteractiveShell, a_project: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """%bake reads params from a file as ``neuro-jupyter bake`` does (-p wins), and
+    %neuro_bakes orders as ``neuro-jupyter bakes``: the options are declared once for both."""
+    root = a_project.root
+    (root / ".neuro" / "hello.yml").write_text(
+        "kind: batch\nparams:\n  who: nobody\n  mood: calm\n"
+        "tasks:\n  - id: say\n    bash: echo \"${{ params.who }} is ${{ params.mood }}\"\n")
+    meta = tmp_path / "meta.yml"
+    meta.write_text("who: meta\nmood: happy\n")
+    ipython.run_line_magic("bake", f"--project {root} hello --meta-from-file {meta} -p who nb -n m")
+    assert wait_finished(a_project, "m").attempt.result == "succeeded"
+    ipython.run_cell_magic("bake", f"--project {root} -n second", CELL)
+    wait_finished(a_project, "second")
+    capsys.readouterr()
+    ipython.run_line_magic("neuro_show", f"--project {root} m say")
+    assert capsys.readouterr().out.endswith("nb is happy\n")
+    for order, first in (("--recent-first", "second"), ("--recent-last", "m")):
+        ipython.run_line_magic("neuro_bakes", f"--project {root} {order}")
+        rows = capsys.readouterr().out.splitlines()[2:]
+        assert rows[0].split()[1] == first and len(rows) == 2
+
+
+def test_shared_verbs_have_the_same_options_in_the_cli_and_the_magics() -> None:
+    """Each verb a magic shares with the CLI accepts the CLI's options (the CLI may add its
+    own: --detach, --local-executor, --view)."""
+    import argparse
+
+    from neuro_jupyter.cli import build_parser
+    from neuro_jupyter.magics import bake, envs, live
+
+    def options(parser: argparse.ArgumentParser) -> set[str]:
+        return {o for a in parser._actions for o in a.option_strings} - {"-h", "--help"}
+
+    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    cli_only = {"--detach", "--local-executor", "--view"}
+    pairs = {"bake": bake.BAKE, "bakes": bake.BAKES, "inspect": bake.INSPECT, "show": bake.SHOW,
+             "cancel": bake.CANCEL, "restart": bake.RESTART, "run": live.RUN, "ps": live.PS,
+             "logs": live.LOGS, "status": live.STATUS, "kill": live.KILL, "build": envs.BUILD}
+    for verb, magic in pairs.items():
+        assert options(verbs[verb]) - cli_only <= options(magic), verb
+
+
 def test_inspect_shows_the_live_view(
     ipython: InteractiveShell, a_project: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
