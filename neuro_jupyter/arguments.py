@@ -24,6 +24,21 @@ def add_backend_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_init_arguments(parser: argparse.ArgumentParser) -> None:
+    """init's options (shared with ``%neuro_init``): the template's three prompts, or none."""
+    parser.add_argument("--name", default=None, help="project name (prompt: project_name)")
+    parser.add_argument("--slug", default=None,
+                        help="folder name (prompt: project_slug; derived from the name)")
+    parser.add_argument("--code-dir", default=None,
+                        help="code package folder (prompt: code_directory; modules)")
+    parser.add_argument("--template", default=None, metavar="PATH_OR_URL",
+                        help="any cookiecutter template instead of the bundled one")
+    parser.add_argument("--output-dir", default=".", metavar="DIR",
+                        help="where the project folder is created (default: the current folder)")
+    parser.add_argument("--no-input", action="store_true",
+                        help="do not prompt; use the defaults for the options not given")
+
+
 JOB_HELP = "a job id of .neuro/live.yml"
 SUFFIX_HELP = "a multi job's suffix (optional when exactly one instance runs)"
 

@@ -6,6 +6,8 @@ import argparse
 import shlex
 from typing import Any
 
+from ..arguments import add_init_arguments
+
 
 def register(subparsers: Any) -> None:
     """Add the project verbs to the ``neuro-jupyter`` parser."""
@@ -14,15 +16,7 @@ def register(subparsers: Any) -> None:
         description="Create a new project folder (Neu.ro's layout: .neuro/, data/, results/, ...). "
         "Asks project_name, project_slug and code_directory unless given or --no-input.",
     )
-    init.add_argument("--name", default=None, help="project name (prompt: project_name)")
-    init.add_argument("--slug", default=None, help="folder name (prompt: project_slug; from the name)")
-    init.add_argument("--code-dir", default=None, help="code package folder (prompt: code_directory)")
-    init.add_argument("--template", default=None, metavar="PATH_OR_URL",
-                      help="any cookiecutter template instead of the bundled one")
-    init.add_argument("--output-dir", default=".", metavar="DIR",
-                      help="where the project folder is created (default: the current folder)")
-    init.add_argument("--no-input", action="store_true",
-                      help="do not prompt; use the defaults for the options not given")
+    add_init_arguments(init)
     init.set_defaults(func=cmd_init)
 
     projects = subparsers.add_parser(

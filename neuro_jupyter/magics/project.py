@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from ._common import friendly_errors
+from ..arguments import add_init_arguments
+from ._common import MagicParser, friendly_errors, parse_line
+
+INIT = MagicParser(prog="%neuro_init", description="Create a new project folder (Neu.ro's "
+                   "layout: .neuro/, data/, results/, ...), asking the template's three prompts "
+                   "unless given or --no-input.")
+add_init_arguments(INIT)
 
 
 @dataclass(frozen=True)
@@ -81,24 +86,14 @@ class ProjectMagics(Magics):
 
     @line_magic
     @friendly_errors
-    @magic_arguments()
-    @argument("--name", default=None, help="project name (prompt: project_name)")
-    @argument("--slug", default=None, help="folder name (prompt: project_slug; derived from the name)")
-    @argument("--code-dir", default=None, help="code package folder (prompt: code_directory; modules)")
-    @argument("--template", default=None, metavar="PATH_OR_URL",
-              help="any cookiecutter template instead of the bundled one")
-    @argument("--output-dir", default=".", metavar="DIR",
-              help="where the project folder is created (default: the current folder)")
-    @argument("--no-input", action="store_true", help="do not prompt; use defaults for missing options")
     def neuro_init(self, line: str) -> ProjectFolder:
         """Create a new project folder from the template, asking Neu.ro's three prompts."""
         from ..core.project.scaffold import first_job, init_project
 
-        args = parse_argstring(self.neuro_init, line)
+        args = parse_line(INIT, line)
         project = init_project(
-            _unquote(args.name), _unquote(args.slug), _unquote(args.code_dir),
-            output_dir=_unquote(args.output_dir) or ".", template=_unquote(args.template),
-            no_input=args.no_input,
+            args.name, args.slug, args.code_dir, output_dir=args.output_dir,
+            template=args.template, no_input=args.no_input,
         )
         print(f"Created project {project.id} in {project.root}")
         job = first_job(project)
@@ -114,10 +109,3 @@ class ProjectMagics(Magics):
         from ..core.project.listing import project_rows
 
         return ProjectTable(tuple(project_rows()))
-
-
-def _unquote(value: str | None) -> str | None:
-    """magic_arguments keeps the quotes of ``--name "Neuro Tutorial"``; drop them."""
-    if value is not None and len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return value

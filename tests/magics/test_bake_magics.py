@@ -85,26 +85,6 @@ def test_the_bake_magics_take_the_clis_options(
         assert rows[0].split()[1] == first and len(rows) == 2
 
 
-def test_shared_verbs_have_the_same_options_in_the_cli_and_the_magics() -> None:
-    """Each verb a magic shares with the CLI accepts the CLI's options (the CLI may add its
-    own: --detach, --local-executor, --view)."""
-    import argparse
-
-    from neuro_jupyter.cli import build_parser
-    from neuro_jupyter.magics import bake, envs, live
-
-    def options(parser: argparse.ArgumentParser) -> set[str]:
-        return {o for a in parser._actions for o in a.option_strings} - {"-h", "--help"}
-
-    verbs = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    cli_only = {"--detach", "--local-executor", "--view"}
-    pairs = {"bake": bake.BAKE, "bakes": bake.BAKES, "inspect": bake.INSPECT, "show": bake.SHOW,
-             "cancel": bake.CANCEL, "restart": bake.RESTART, "run": live.RUN, "ps": live.PS,
-             "logs": live.LOGS, "status": live.STATUS, "kill": live.KILL, "build": envs.BUILD}
-    for verb, magic in pairs.items():
-        assert options(verbs[verb]) - cli_only <= options(magic), verb
-
-
 def test_inspect_shows_the_live_view(
     ipython: InteractiveShell, a_project: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
